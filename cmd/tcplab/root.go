@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/tcplab/tcplab/labs"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // the run failed
+	exitInvalid     = 2 // bad usage or an invalid lab
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// env is what commands read and write; tests substitute it.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return execute(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr})
+}
+
+// execute runs the command line args and returns the exit code.
+func execute(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(e.stderr, "tcplab: "+err.Error())
+	var xe *exitError
+	if errors.As(err, &xe) {
+		return xe.code
+	}
+	var el labs.ErrorList
+	if errors.As(err, &el) {
+		return exitInvalid
+	}
+	// cobra's own errors: unknown command, bad flag, wrong argument count.
+	return exitInvalid
+}
+
+func newRootCmd(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tcplab",
+		Short: "See and test what TCP really does, on real netstack stacks in virtual time",
+		Long: `tcplab runs labs: virtual hosts, each with a real gVisor netstack TCP/IP
+stack, joined by a virtual switch with latency, loss and rate limits. A lab
+runs in virtual time, so hours of protocol time take milliseconds, and the
+same lab with the same seed gives byte-identical output on every machine.
+Everything that happens is recorded in an annotated timeline, and can be
+exported as a pcapng file for Wireshark.`,
+		Example: `  tcplab list
+  tcplab run handshake
+  tcplab run close --pcap close.pcapng
+  tcplab run ./my-lab.toml --seed 7`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(e), newListCmd(e), newVersionCmd(e))
+	return root
+}

@@ -1,0 +1,469 @@
+package hosts
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// socket is one named socket of a host's application.
+type socket struct {
+	name  string
+	ep    tcpip.Endpoint // nil until created; options wait in opts
+	wq    *waiter.Queue
+	entry waiter.Entry
+	opts  Options
+}
+
+// script plays a host's steps in order without ever blocking: a step that
+// would block returns, and the script resumes when a socket notification or
+// a scheduled wake-up arrives.
+type script struct {
+	h       *Host
+	steps   []Step
+	pc      int
+	sockets map[string]*socket
+	poked   bool // guarded by h.mu
+
+	// progress of the current step
+	started bool
+	count   int           // bytes sent or received so far
+	until   time.Duration // end of a sleep
+	preview []byte        // first bytes received
+	eof     bool
+}
+
+func newScript(h *Host, steps []Step) *script {
+	return &script{h: h, steps: steps, sockets: map[string]*socket{}}
+}
+
+// notify runs on netstack goroutines: it only queues a wake-up.
+func (s *script) notify(waiter.EventMask) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if s.poked {
+		return
+	}
+	s.poked = true
+	s.h.pending = append(s.h.pending, s.wake)
+}
+
+func (s *script) wake() {
+	s.h.mu.Lock()
+	s.poked = false
+	s.h.mu.Unlock()
+	s.step()
+}
+
+// step runs steps until one has to wait or the script ends.
+func (s *script) step() {
+	for s.pc < len(s.steps) {
+		st := &s.steps[s.pc]
+		now := s.h.now()
+		if st.At > now {
+			s.h.sched.At(st.At, s.h.index, s.step)
+			return
+		}
+		if !s.started {
+			s.h.causes = append(s.h.causes, "step: "+st.Action.String())
+		}
+		result, err, blocked := s.try(st)
+		if blocked {
+			s.started = true
+			return
+		}
+		if s.h.obs != nil {
+			s.h.obs.App(now, s.h.name, st.String(), result, err)
+		}
+		s.pc++
+		s.started, s.count, s.until, s.preview, s.eof = false, 0, 0, nil, false
+		if err != "" {
+			s.pc = len(s.steps) // an application stops at its first error
+		}
+	}
+}
+
+// try attempts the current step. It returns the outcome, or blocked when the
+// step must wait.
+func (s *script) try(st *Step) (result, err string, blocked bool) {
+	switch st.Action {
+	case Listen:
+		return s.listen(st)
+	case Accept:
+		return s.accept(st)
+	case Connect:
+		return s.connect(st)
+	case Send:
+		return s.send(st)
+	case Recv:
+		return s.recv(st)
+	case Sleep:
+		if !s.started {
+			s.until = s.h.now() + st.For
+		}
+		if s.h.now() < s.until {
+			s.h.sched.At(s.until, s.h.index, s.step)
+			return "", "", true
+		}
+		return "slept " + st.For.String(), "", false
+	case Set:
+		sk := s.socket(st.socketName())
+		sk.opts = mergeOptions(sk.opts, st.Options)
+		if sk.ep == nil {
+			return "options kept for socket " + sk.name, "", false
+		}
+		if e := applyOptions(sk.ep, st.Options); e != "" {
+			return "", e, false
+		}
+		return "options set", "", false
+	}
+	sk := s.sockets[st.socketName()]
+	if sk == nil || sk.ep == nil {
+		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+	}
+	switch st.Action {
+	case Shutdown:
+		if e := sk.ep.Shutdown(tcpip.ShutdownWrite); e != nil {
+			return "", errorText(e), false
+		}
+		return "write side shut down (FIN queued)", "", false
+	case Close:
+		sk.ep.Close()
+		s.h.forget(sk.ep)
+		return "closed", "", false
+	case Abort:
+		sk.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: true, Timeout: 0})
+		sk.ep.Close()
+		s.h.forget(sk.ep)
+		return "aborted (SO_LINGER 0: RST)", "", false
+	}
+	return "", "unknown action " + st.Action.String(), false
+}
+
+// socket returns the named socket, creating an empty one.
+func (s *script) socket(name string) *socket {
+	sk := s.sockets[name]
+	if sk == nil {
+		sk = &socket{name: name}
+		s.sockets[name] = sk
+	}
+	return sk
+}
+
+// open creates the endpoint of a socket for the given address family.
+func (s *script) open(sk *socket, v6 bool) string {
+	proto := ipv4.ProtocolNumber
+	if v6 {
+		proto = ipv6.ProtocolNumber
+	}
+	sk.wq = &waiter.Queue{}
+	ep, e := s.h.stack.NewEndpoint(tcp.ProtocolNumber, proto, sk.wq)
+	if e != nil {
+		return errorText(e)
+	}
+	sk.ep = ep
+	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
+	sk.wq.EventRegister(&sk.entry)
+	s.h.track(ep, "CLOSED")
+	return applyOptions(ep, sk.opts)
+}
+
+func (s *script) listen(st *Step) (string, string, bool) {
+	sk := s.socket(st.socketName())
+	if sk.ep != nil {
+		return "", fmt.Sprintf("socket %q is already open", sk.name), false
+	}
+	v6 := !s.h.addrs[0].Is4()
+	if e := s.open(sk, v6); e != "" {
+		return "", e, false
+	}
+	if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
+		return "", errorText(e), false
+	}
+	if e := sk.ep.Listen(st.Backlog); e != nil {
+		return "", errorText(e), false
+	}
+	return fmt.Sprintf("listening on port %d, backlog %d", st.Port, st.Backlog), "", false
+}
+
+func (s *script) accept(st *Step) (string, string, bool) {
+	from := st.From
+	if from == "" {
+		from = "listener"
+	}
+	l := s.sockets[from]
+	if l == nil || l.ep == nil {
+		return "", fmt.Sprintf("no listening socket %q", from), false
+	}
+	var peer tcpip.FullAddress
+	ep, wq, e := l.ep.Accept(&peer)
+	if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+		return "", "", true
+	}
+	if e != nil {
+		return "", errorText(e), false
+	}
+	sk := s.socket(st.socketName())
+	*sk = socket{name: sk.name, ep: ep, wq: wq, opts: sk.opts}
+	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
+	wq.EventRegister(&sk.entry)
+	s.h.track(ep, "SYN_RCVD")
+	if e := applyOptions(ep, sk.opts); e != "" {
+		return "", e, false
+	}
+	return "accepted connection from " + addrPort(peer.Addr, peer.Port).String(), "", false
+}
+
+func (s *script) connect(st *Step) (string, string, bool) {
+	sk := s.socket(st.socketName())
+	if !s.started {
+		if sk.ep != nil {
+			return "", fmt.Sprintf("socket %q is already open", sk.name), false
+		}
+		if e := s.open(sk, !st.Addr.Addr().Is4()); e != "" {
+			return "", e, false
+		}
+		e := sk.ep.Connect(fullAddress(st.Addr))
+		if _, ok := e.(*tcpip.ErrConnectStarted); ok {
+			return "", "", true
+		}
+		if e != nil {
+			return "", errorText(e), false
+		}
+	}
+	switch state := tcp.EndpointState(sk.ep.State()); {
+	case state == tcp.StateSynSent || state == tcp.StateConnecting:
+		return "", "", true
+	case connected(state):
+		local, _ := endpointAddrs(sk.ep)
+		return "connected from " + local.String(), "", false
+	}
+	if e := sk.ep.LastError(); e != nil {
+		return "", errorText(e), false
+	}
+	return "", "connection failed", false
+}
+
+func (s *script) send(st *Step) (string, string, bool) {
+	sk := s.sockets[st.socketName()]
+	if sk == nil || sk.ep == nil {
+		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+	}
+	total := st.Bytes
+	if st.Data != nil {
+		total = len(st.Data)
+	}
+	for s.count < total {
+		var r tcpip.Payloader
+		if st.Data != nil {
+			r = &byteReader{b: st.Data[s.count:]}
+		} else {
+			r = &fillReader{off: s.count, n: total - s.count}
+		}
+		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
+		s.count += int(n)
+		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+			return "", "", true
+		}
+		if e != nil {
+			return "", errorText(e), false
+		}
+		if n == 0 {
+			return "", "", true
+		}
+	}
+	return fmt.Sprintf("sent %d bytes", total), "", false
+}
+
+func (s *script) recv(st *Step) (string, string, bool) {
+	sk := s.sockets[st.socketName()]
+	if sk == nil || sk.ep == nil {
+		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+	}
+	for st.Bytes == 0 || s.count < st.Bytes {
+		w := &countWriter{s: s}
+		var dst io.Writer = w
+		if st.Bytes > 0 {
+			dst = &tcpip.LimitedWriter{W: w, N: int64(st.Bytes - s.count)}
+		}
+		_, e := sk.ep.Read(dst, tcpip.ReadOptions{})
+		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+			if st.Bytes == 0 && s.count > 0 {
+				break
+			}
+			return "", "", true
+		}
+		if _, ok := e.(*tcpip.ErrClosedForReceive); ok {
+			s.eof = true
+			break
+		}
+		if e != nil {
+			return "", errorText(e), false
+		}
+	}
+	r := "received " + strconv.Itoa(s.count) + " bytes"
+	if len(s.preview) > 0 && printable(s.preview) {
+		r += " " + strconv.Quote(truncate(string(s.preview), 24))
+	}
+	if s.eof {
+		if s.count == 0 {
+			r = "received end of stream (peer sent FIN)"
+		} else {
+			r += ", then end of stream"
+		}
+	}
+	return r, "", false
+}
+
+// forget lets the state tracker drop ep once it reaches CLOSED.
+func (h *Host) forget(ep tcpip.Endpoint) {
+	if t, ok := h.known[ep]; ok {
+		t.done = true
+	}
+}
+
+func connected(s tcp.EndpointState) bool {
+	switch s {
+	case tcp.StateEstablished, tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateTimeWait,
+		tcp.StateCloseWait, tcp.StateLastAck, tcp.StateClosing:
+		return true
+	}
+	return false
+}
+
+func fullAddress(ap netip.AddrPort) tcpip.FullAddress {
+	a := ap.Addr()
+	if a.Is4() {
+		return tcpip.FullAddress{Addr: tcpip.AddrFrom4(a.As4()), Port: ap.Port()}
+	}
+	return tcpip.FullAddress{Addr: tcpip.AddrFrom16(a.As16()), Port: ap.Port()}
+}
+
+func mergeOptions(a, b Options) Options {
+	if b.NoDelay != nil {
+		a.NoDelay = b.NoDelay
+	}
+	if b.KeepAlive != nil {
+		a.KeepAlive = b.KeepAlive
+	}
+	if b.KeepIdle != nil {
+		a.KeepIdle = b.KeepIdle
+	}
+	if b.KeepInterval != nil {
+		a.KeepInterval = b.KeepInterval
+	}
+	if b.KeepCount != nil {
+		a.KeepCount = b.KeepCount
+	}
+	if b.SendBuffer != nil {
+		a.SendBuffer = b.SendBuffer
+	}
+	if b.RecvBuffer != nil {
+		a.RecvBuffer = b.RecvBuffer
+	}
+	if b.MSS != nil {
+		a.MSS = b.MSS
+	}
+	return a
+}
+
+// applyOptions sets o on ep and returns an error message, or "".
+func applyOptions(ep tcpip.Endpoint, o Options) string {
+	so := ep.SocketOptions()
+	if o.NoDelay != nil {
+		so.SetDelayOption(!*o.NoDelay)
+	}
+	if o.KeepAlive != nil {
+		so.SetKeepAlive(*o.KeepAlive)
+	}
+	if o.SendBuffer != nil {
+		so.SetSendBufferSize(int64(*o.SendBuffer), true)
+	}
+	if o.RecvBuffer != nil {
+		so.SetReceiveBufferSize(int64(*o.RecvBuffer), true)
+	}
+	var errs []tcpip.Error
+	if o.KeepIdle != nil {
+		v := tcpip.KeepaliveIdleOption(*o.KeepIdle)
+		errs = append(errs, ep.SetSockOpt(&v))
+	}
+	if o.KeepInterval != nil {
+		v := tcpip.KeepaliveIntervalOption(*o.KeepInterval)
+		errs = append(errs, ep.SetSockOpt(&v))
+	}
+	if o.KeepCount != nil {
+		errs = append(errs, ep.SetSockOptInt(tcpip.KeepaliveCountOption, *o.KeepCount))
+	}
+	if o.MSS != nil {
+		errs = append(errs, ep.SetSockOptInt(tcpip.MaxSegOption, *o.MSS))
+	}
+	for _, e := range errs {
+		if e != nil {
+			return "set option: " + errorText(e)
+		}
+	}
+	return ""
+}
+
+// countWriter counts received bytes and keeps the first few.
+type countWriter struct{ s *script }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	if room := 64 - len(w.s.preview); room > 0 {
+		w.s.preview = append(w.s.preview, p[:min(room, len(p))]...)
+	}
+	w.s.count += len(p)
+	return len(p), nil
+}
+
+// byteReader is a tcpip.Payloader over a byte slice.
+type byteReader struct{ b []byte }
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *byteReader) Len() int { return len(r.b) }
+
+// fillReader is a tcpip.Payloader of n filler bytes starting at offset off
+// of an endless repetition of the alphabet, without allocating them.
+type fillReader struct{ off, n int }
+
+const filler = "abcdefghijklmnopqrstuvwxyz"
+
+func (r *fillReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n)
+	for i := range k {
+		p[i] = filler[(r.off+i)%len(filler)]
+	}
+	r.off += k
+	r.n -= k
+	return k, nil
+}
+
+func (r *fillReader) Len() int { return r.n }
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\r' && c != '\n' && c != '\t' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,67 @@
+package labs
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+//go:embed *.toml
+var builtin embed.FS
+
+// Entry is one built-in lab as `tcplab list` shows it.
+type Entry struct {
+	Name  string
+	Title string
+}
+
+// Catalogue lists the built-in labs, sorted by name.
+func Catalogue() ([]Entry, error) {
+	files, err := builtin.ReadDir(".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, f := range files {
+		name := strings.TrimSuffix(f.Name(), ".toml")
+		lab, err := Builtin(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{Name: name, Title: lab.Title})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Builtin loads the built-in lab with the given name.
+func Builtin(name string) (*Lab, error) {
+	data, err := builtin.ReadFile(name + ".toml")
+	if err != nil {
+		return nil, fmt.Errorf("no built-in lab %q (tcplab list shows them)", name)
+	}
+	return Load(path.Join("labs", name+".toml"), data)
+}
+
+// BuiltinSource returns the TOML text of a built-in lab.
+func BuiltinSource(name string) ([]byte, error) {
+	return builtin.ReadFile(name + ".toml")
+}
+
+// Open loads a lab given as a built-in name or a path to a .toml file. A
+// name with a path separator or a .toml suffix is a file.
+func Open(ref string) (*Lab, error) {
+	if !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml") {
+		if _, err := os.Stat(ref); err != nil {
+			return Builtin(ref)
+		}
+	}
+	data, err := os.ReadFile(ref)
+	if err != nil {
+		return nil, err
+	}
+	return Load(ref, data)
+}

@@ -1,0 +1,183 @@
+package tap
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Header is what the text timeline prints above the rows.
+type Header struct {
+	// Title is the lab's name and title.
+	Title string
+	// Lines are further lines (description, seed); each printed as is.
+	Lines []string
+}
+
+// WriteText writes the timeline as an aligned listing in the spirit of
+// Wireshark's packet list: one row per segment with No., Time, Source,
+// Destination, Flags, Seq, Ack, Len, Win, Options and Notes, and state
+// changes and application steps as rows of their own marked "·".
+func (t *Tap) WriteText(w io.Writer, h Header) error {
+	bw := bufio.NewWriter(w)
+	if h.Title != "" {
+		fmt.Fprintln(bw, h.Title)
+	}
+	for _, l := range h.Lines {
+		fmt.Fprintln(bw, l)
+	}
+	var hosts []string
+	for _, hst := range t.hosts {
+		var as []string
+		for _, a := range hst.addrs {
+			as = append(as, a.String())
+		}
+		hosts = append(hosts, hst.name+" = "+strings.Join(as, ", "))
+	}
+	if len(hosts) > 0 {
+		fmt.Fprintln(bw, "hosts: "+strings.Join(hosts, "; "))
+	}
+	if h.Title != "" || len(h.Lines) > 0 || len(hosts) > 0 {
+		fmt.Fprintln(bw)
+	}
+
+	cols := []string{"No.", "Time", "Source", "Destination", "Flags", "Seq", "Ack", "Len", "Win", "Options", "Notes"}
+	right := []bool{true, true, false, false, false, true, true, true, true, false, false}
+	var cells [][]string
+	for _, r := range t.rows {
+		if r.Kind == KindSegment {
+			cells = append(cells, t.segmentCells(r))
+		}
+	}
+	width := make([]int, len(cols))
+	for i, c := range cols {
+		width[i] = len(c)
+	}
+	for _, c := range cells {
+		for i, v := range c {
+			width[i] = max(width[i], textWidth(v))
+		}
+	}
+	// Event rows have no frame number but their time aligns with segments.
+	for _, r := range t.rows {
+		width[1] = max(width[1], len(fmtTime(r.At)))
+	}
+	line := func(c []string) string {
+		var b strings.Builder
+		for i, v := range c {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			pad := strings.Repeat(" ", width[i]-textWidth(v))
+			if right[i] {
+				b.WriteString(pad + v)
+			} else if i == len(c)-1 {
+				b.WriteString(v)
+			} else {
+				b.WriteString(v + pad)
+			}
+		}
+		return strings.TrimRight(b.String(), " ")
+	}
+	fmt.Fprintln(bw, line(cols))
+	seg := 0
+	for _, r := range t.rows {
+		switch r.Kind {
+		case KindSegment:
+			fmt.Fprintln(bw, line(cells[seg]))
+			seg++
+		default:
+			lead := strings.Repeat(" ", width[0]-1) + "·  " + strings.Repeat(" ", width[1]-len(fmtTime(r.At))) + fmtTime(r.At) + "  "
+			fmt.Fprintln(bw, lead+t.eventText(r))
+		}
+	}
+	return bw.Flush()
+}
+
+// segmentCells returns the listing cells of a segment row.
+func (t *Tap) segmentCells(r *Row) []string {
+	ack := ""
+	if r.hasRelAk {
+		ack = strconv.FormatUint(uint64(r.RelAck), 10)
+	}
+	return []string{
+		strconv.Itoa(r.No),
+		fmtTime(r.At),
+		r.From,
+		r.To,
+		FlagString(r.Seg.Flags),
+		strconv.FormatUint(uint64(r.RelSeq), 10),
+		ack,
+		strconv.Itoa(r.Seg.Len),
+		strconv.Itoa(r.Window),
+		r.OptText,
+		r.Note(),
+	}
+}
+
+// eventText renders a state or application row.
+func (t *Tap) eventText(r *Row) string {
+	switch r.Kind {
+	case KindState:
+		s := fmt.Sprintf("%s %s: %s → %s", r.Host, t.connText(r.Local, r.Remote), r.FromState, r.ToState)
+		if r.Cause != "" {
+			s += " (" + t.causeText(r.Cause) + ")"
+		}
+		if n := r.Note(); n != "" {
+			s += " — " + n
+		}
+		return s
+	case KindApp:
+		s := fmt.Sprintf("%s app: %s", r.Host, r.Step)
+		if r.Err != "" {
+			return s + " → error: " + r.Err
+		}
+		return s + " → " + r.Result
+	case KindPacket:
+		return fmt.Sprintf("%s sent frame %d: %s", r.Host, r.No, r.Note())
+	}
+	return ""
+}
+
+// connText renders an endpoint's addresses: "client:16000 ↔ server:80", or
+// "*:80" for a listener.
+func (t *Tap) connText(local, remote netip.AddrPort) string {
+	l := "*:" + strconv.Itoa(int(local.Port()))
+	if local.Addr().IsValid() && !local.Addr().IsUnspecified() {
+		l = t.endpoint(local)
+	}
+	if !remote.Addr().IsValid() || remote.Addr().IsUnspecified() {
+		return l
+	}
+	return l + " ↔ " + t.endpoint(remote)
+}
+
+// causeText replaces addresses in a cause with host names.
+func (t *Tap) causeText(c string) string {
+	fields := strings.Fields(c)
+	for i, f := range fields {
+		tail := ""
+		if strings.HasSuffix(f, ";") {
+			f, tail = strings.TrimSuffix(f, ";"), ";"
+		}
+		if ap, err := netip.ParseAddrPort(f); err == nil {
+			fields[i] = t.endpoint(ap) + tail
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// fmtTime renders virtual time in seconds with microseconds, as Wireshark
+// does: "0.010000".
+func fmtTime(d time.Duration) string {
+	us := d / time.Microsecond
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+}
+
+// textWidth is the number of runes in s (the listing uses only
+// single-width runes in padded columns).
+func textWidth(s string) int { return len([]rune(s)) }

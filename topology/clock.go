@@ -1,0 +1,220 @@
+package topology
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+)
+
+// Epoch is the wall-clock instant that virtual time zero stands for. Every
+// timestamp a lab produces (timeline, pcapng) is Epoch plus virtual time, so
+// output never depends on when the lab ran.
+var Epoch = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// event is one entry of the scheduler's heap: something to run at a virtual
+// instant. Events due at the same instant run in insertion order.
+type event struct {
+	at    time.Duration
+	seq   uint64
+	fn    func()
+	owner int // index of the node the event touches, or -1
+	index int // position in the heap, -1 when not queued
+
+	// popped and cancelled are guarded by the scheduler's mu. An event
+	// that was popped in a batch but has not run yet can still be
+	// cancelled by an earlier event of the same batch.
+	popped    bool
+	cancelled bool
+	started   bool
+}
+
+type eventHeap []*event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *eventHeap) Push(x any) {
+	e := x.(*event)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*h = old[:len(old)-1]
+	return e
+}
+
+// Scheduler is the virtual clock: one heap of events ordered by (virtual
+// time, insertion number). It never runs anything by itself; the Network's
+// loop pops events and runs them on one goroutine.
+//
+// Stack timers may be armed from netstack's processor goroutines while the
+// loop waits at a barrier, so the heap is guarded by mu. Insertion numbers are
+// still deterministic because the loop settles one host at a time and each
+// host has exactly one processor goroutine.
+type Scheduler struct {
+	mu     sync.Mutex
+	now    time.Duration
+	seq    uint64
+	events eventHeap
+}
+
+// Now returns the current virtual time.
+func (s *Scheduler) Now() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+// At schedules fn to run at virtual time at (not before now) on behalf of the
+// node with index owner (-1 for none).
+func (s *Scheduler) At(at time.Duration, owner int, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pushLocked(&event{at: max(at, s.now), fn: fn, owner: owner})
+}
+
+func (s *Scheduler) pushLocked(e *event) {
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.events, e)
+}
+
+// next pops the earliest pending event if it is not after limit, advances
+// virtual time to it and returns it in buf. It returns an empty slice when
+// nothing is pending at or before limit.
+//
+// Events run one per barrier, even when several are due at the same
+// instant: two segments that arrive together are processed one after the
+// other, each with its replies, so that every intermediate state (such as
+// FIN_WAIT_2 between an ACK and a FIN sent back to back) is observed. A real
+// NIC might hand both to the stack in one batch and let it coalesce the ACKs.
+func (s *Scheduler) next(limit time.Duration, buf []*event) []*event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.events) == 0 || s.events[0].at > limit {
+		return buf
+	}
+	e := heap.Pop(&s.events).(*event)
+	e.popped = true
+	s.now = e.at
+	return append(buf, e)
+}
+
+// start marks a popped event as running; it reports false if the event was
+// cancelled after it was popped.
+func (s *Scheduler) start(e *event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.cancelled {
+		return false
+	}
+	e.started = true
+	return true
+}
+
+// pending reports whether any event is queued, and the earliest one's time.
+func (s *Scheduler) pending() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.events) == 0 {
+		return 0, false
+	}
+	return s.events[0].at, true
+}
+
+// Clock returns a tcpip.Clock over the scheduler whose timers are owned by the
+// node with the given index, so that firing one marks that node for settling.
+func (s *Scheduler) Clock(owner int) tcpip.Clock {
+	return &nodeClock{s: s, owner: owner}
+}
+
+// nodeClock is one node's view of the scheduler.
+type nodeClock struct {
+	s     *Scheduler
+	owner int
+}
+
+var _ tcpip.Clock = (*nodeClock)(nil)
+
+// Now implements tcpip.Clock.Now.
+func (c *nodeClock) Now() time.Time { return Epoch.Add(c.s.Now()) }
+
+// NowMonotonic implements tcpip.Clock.NowMonotonic.
+func (c *nodeClock) NowMonotonic() tcpip.MonotonicTime {
+	return tcpip.MonotonicTime{}.Add(c.s.Now())
+}
+
+// AfterFunc implements tcpip.Clock.AfterFunc. The function runs on the
+// loop goroutine when virtual time reaches now+d.
+func (c *nodeClock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
+	t := &timer{s: c.s, owner: c.owner, f: f}
+	t.Reset(d)
+	return t
+}
+
+// timer implements tcpip.Timer over the scheduler's heap.
+type timer struct {
+	s     *Scheduler
+	owner int
+	f     func()
+	ev    *event // guarded by s.mu; nil when not armed
+}
+
+var _ tcpip.Timer = (*timer)(nil)
+
+// Stop implements tcpip.Timer.Stop.
+func (t *timer) Stop() bool {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	return t.stopLocked()
+}
+
+func (t *timer) stopLocked() bool {
+	ev := t.ev
+	if ev == nil {
+		return false
+	}
+	t.ev = nil
+	switch {
+	case ev.index >= 0:
+		heap.Remove(&t.s.events, ev.index)
+		return true
+	case ev.popped && !ev.started:
+		ev.cancelled = true
+		return true
+	}
+	return false
+}
+
+// Reset implements tcpip.Timer.Reset.
+func (t *timer) Reset(d time.Duration) {
+	t.s.mu.Lock()
+	defer t.s.mu.Unlock()
+	t.stopLocked()
+	ev := &event{at: t.s.now + max(d, 0), owner: t.owner}
+	ev.fn = func() {
+		t.s.mu.Lock()
+		if t.ev == ev {
+			t.ev = nil
+		}
+		t.s.mu.Unlock()
+		t.f()
+	}
+	t.ev = ev
+	t.s.pushLocked(ev)
+}

@@ -1,0 +1,308 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+)
+
+// Node is what the network needs of a host. All methods are called on the
+// loop goroutine only.
+type Node interface {
+	// Deliver injects an inbound packet (a raw IP packet).
+	Deliver(pkt []byte)
+	// Settle returns once the node has processed everything delivered to
+	// it or triggered in it: the barrier after each event.
+	Settle()
+	// Drain passes each packet the node has sent since the last call to
+	// emit, in order.
+	Drain(emit func(pkt []byte))
+	// RunPending runs queued application work and reports whether any ran.
+	RunPending() bool
+}
+
+// Observer sees every packet that enters the switch and what became of it.
+type Observer interface {
+	// Packet records a packet sent by node from at virtual time at and
+	// returns an identifier for later reports about it.
+	Packet(at time.Duration, from int, pkt []byte) int
+	// Dropped reports that the switch dropped packet id at time at.
+	Dropped(id int, at time.Duration, reason string)
+}
+
+// StopReason tells why Run returned.
+type StopReason int
+
+// Reasons a run stops.
+const (
+	// Idle: nothing was left to happen.
+	Idle StopReason = iota
+	// TimeLimit: the next event lies beyond the time limit.
+	TimeLimit
+	// EventLimit: the run processed its maximum number of events; the lab
+	// is probably a runaway (for example a retransmission storm).
+	EventLimit
+	// Interrupted: the context was cancelled.
+	Interrupted
+)
+
+func (r StopReason) String() string {
+	switch r {
+	case Idle:
+		return "idle"
+	case TimeLimit:
+		return "time limit"
+	case EventLimit:
+		return "event limit"
+	case Interrupted:
+		return "interrupted"
+	}
+	return fmt.Sprintf("StopReason(%d)", int(r))
+}
+
+// Result summarises a run.
+type Result struct {
+	// End is the virtual time of the last event run.
+	End time.Duration
+	// Reason tells why the run stopped.
+	Reason StopReason
+	// Events is the number of events run.
+	Events int
+	// Next is the time of the first event not run when Reason is TimeLimit.
+	Next time.Duration
+}
+
+// port is one node's attachment to the switch.
+type port struct {
+	name string
+	node Node
+	out  *pipe
+	in   *pipe
+}
+
+// Network is the virtual world: a scheduler, a switch, and the nodes attached
+// to it through links. It routes packets by destination address.
+type Network struct {
+	sched   *Scheduler
+	seed    uint64
+	obs     Observer
+	log     *slog.Logger
+	ports   []*port
+	byAddr  map[netip.Addr]int
+	touched []bool
+
+	// MaxEvents bounds a run; zero means DefaultMaxEvents.
+	MaxEvents int
+}
+
+// DefaultMaxEvents bounds the number of events in one run.
+const DefaultMaxEvents = 20_000_000
+
+// New returns an empty network whose randomness derives from seed. obs may be
+// nil; log may be nil.
+func New(seed uint64, obs Observer, log *slog.Logger) *Network {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Network{sched: &Scheduler{}, seed: seed, obs: obs, log: log, byAddr: map[netip.Addr]int{}}
+}
+
+// Scheduler returns the network's virtual clock.
+func (n *Network) Scheduler() *Scheduler { return n.sched }
+
+// Now returns the current virtual time.
+func (n *Network) Now() time.Duration { return n.sched.Now() }
+
+// Attach connects a node to the switch through link. build receives the
+// node's index and the clock its stack must use, and returns the node.
+func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(index int, clock tcpip.Clock) (Node, error)) (int, error) {
+	if err := link.Out.Validate(); err != nil {
+		return 0, fmt.Errorf("link of %s (out): %v", name, err)
+	}
+	if err := link.In.Validate(); err != nil {
+		return 0, fmt.Errorf("link of %s (in): %v", name, err)
+	}
+	for _, a := range addrs {
+		if other, ok := n.byAddr[a]; ok {
+			return 0, fmt.Errorf("host %s: address %v is already used by host %s", name, a, n.ports[other].name)
+		}
+	}
+	idx := len(n.ports)
+	node, err := build(idx, n.sched.Clock(idx))
+	if err != nil {
+		return 0, err
+	}
+	p := &port{
+		name: name,
+		node: node,
+		out:  &pipe{name: name + "→switch", dir: link.Out, rng: n.rng(name, "out")},
+		in:   &pipe{name: "switch→" + name, dir: link.In, rng: n.rng(name, "in")},
+	}
+	n.ports = append(n.ports, p)
+	n.touched = append(n.touched, false)
+	for _, a := range addrs {
+		n.byAddr[a] = idx
+	}
+	return idx, nil
+}
+
+// rng returns a random source for one pipe, derived from the network seed
+// and the pipe's name so that adding a link does not change other links'
+// draws.
+func (n *Network) rng(parts ...string) *rand.Rand {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return rand.New(rand.NewPCG(n.seed, h.Sum64()))
+}
+
+// Schedule runs fn at virtual time at on behalf of node (which is then
+// settled); node may be -1.
+func (n *Network) Schedule(at time.Duration, node int, fn func()) {
+	n.sched.At(at, node, fn)
+}
+
+// Run runs events until nothing is left, the next event lies beyond limit,
+// the event budget is spent, or ctx is cancelled.
+func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) {
+	maxEvents := n.MaxEvents
+	if maxEvents == 0 {
+		maxEvents = DefaultMaxEvents
+	}
+	var res Result
+	var batch []*event
+	n.settle() // initial work queued before the run (applications' first steps)
+	for {
+		if res.Events&1023 == 0 && ctx.Err() != nil {
+			res.Reason = Interrupted
+			break
+		}
+		if res.Events >= maxEvents {
+			res.Reason = EventLimit
+			break
+		}
+		batch = n.sched.next(limit, batch[:0])
+		if len(batch) == 0 {
+			if at, ok := n.sched.pending(); ok {
+				res.Reason = TimeLimit
+				res.Next = at
+			}
+			break
+		}
+		res.End = batch[0].at
+		for _, e := range batch {
+			if !n.sched.start(e) {
+				continue
+			}
+			if e.owner >= 0 {
+				n.touched[e.owner] = true
+			}
+			e.fn()
+			res.Events++
+		}
+		n.settle()
+	}
+	return res, nil
+}
+
+// settle brings every touched node to rest, forwards what they sent and runs
+// application work, until nothing changes. Nodes settle one at a time, in
+// index order, so that the order of everything they do is deterministic.
+func (n *Network) settle() {
+	for {
+		for i, p := range n.ports {
+			if !n.touched[i] {
+				continue
+			}
+			n.touched[i] = false
+			p.node.Settle()
+			p.node.Drain(func(pkt []byte) { n.send(i, pkt) })
+		}
+		progress := false
+		for i, p := range n.ports {
+			if p.node.RunPending() {
+				n.touched[i] = true
+				progress = true
+			}
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// send takes a packet from node i into the switch.
+func (n *Network) send(from int, pkt []byte) {
+	now := n.sched.now // loop goroutine, between barriers: no processor runs
+	id := -1
+	if n.obs != nil {
+		id = n.obs.Packet(now, from, pkt)
+	}
+	src := n.ports[from]
+	arrive, reason := src.out.admit(now, len(pkt))
+	if reason != "" {
+		n.drop(id, now, reason)
+		return
+	}
+	n.sched.At(arrive, -1, func() { n.forward(id, pkt) })
+}
+
+// forward runs when a packet reaches the switch: it picks the destination
+// port and sends the packet down that port's In direction.
+func (n *Network) forward(id int, pkt []byte) {
+	now := n.sched.now
+	dst, err := destination(pkt)
+	if err != nil {
+		n.drop(id, now, err.Error())
+		return
+	}
+	to, ok := n.byAddr[dst]
+	if !ok {
+		n.drop(id, now, fmt.Sprintf("no host has address %v", dst))
+		return
+	}
+	p := n.ports[to]
+	arrive, reason := p.in.admit(now, len(pkt))
+	if reason != "" {
+		n.drop(id, now, reason)
+		return
+	}
+	n.sched.At(arrive, to, func() { p.node.Deliver(pkt) })
+}
+
+func (n *Network) drop(id int, at time.Duration, reason string) {
+	n.log.Debug("drop", "packet", id, "reason", reason)
+	if n.obs != nil {
+		n.obs.Dropped(id, at, reason)
+	}
+}
+
+// destination returns the destination address of a raw IP packet.
+func destination(pkt []byte) (netip.Addr, error) {
+	if len(pkt) == 0 {
+		return netip.Addr{}, errors.New("empty packet")
+	}
+	switch header.IPVersion(pkt) {
+	case header.IPv4Version:
+		if len(pkt) < header.IPv4MinimumSize {
+			return netip.Addr{}, errors.New("truncated IPv4 header")
+		}
+		return netip.AddrFrom4(header.IPv4(pkt).DestinationAddress().As4()), nil
+	case header.IPv6Version:
+		if len(pkt) < header.IPv6MinimumSize {
+			return netip.Addr{}, errors.New("truncated IPv6 header")
+		}
+		return netip.AddrFrom16(header.IPv6(pkt).DestinationAddress().As16()), nil
+	}
+	return netip.Addr{}, errors.New("not an IP packet")
+}
