@@ -12,13 +12,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
-	"github.com/tcplab/tcplab/topology"
 )
 
 // Observer receives what happens inside hosts, in order.
@@ -59,9 +59,11 @@ type Host struct {
 	log    *slog.Logger
 	script *script
 
-	causes  []string     // what touched the host since the last settle
-	tracked []*trackedEP // every TCP endpoint seen, in order of discovery
-	known   map[tcpip.Endpoint]*trackedEP
+	causes   []string     // what touched the host since the last settle
+	discover bool         // an endpoint may have been created by the stack
+	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
+	known    map[tcpip.Endpoint]*trackedEP
+	conns    map[connID]bool // port pairs of tracked connected endpoints
 
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
 	pending []func()
@@ -122,6 +124,7 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		obs:   obs,
 		log:   log.With("host", cfg.Name),
 		known: map[tcpip.Endpoint]*trackedEP{},
+		conns: map[connID]bool{},
 	}
 	if err := h.configure(cfg); err != nil {
 		s.Destroy()
@@ -193,6 +196,7 @@ func (h *Host) now() time.Duration { return h.sched.Now() }
 // Deliver implements topology.Node.
 func (h *Host) Deliver(pkt []byte) {
 	h.causes = append(h.causes, "received "+describe(pkt))
+	h.discover = h.discover || h.mayCreate(pkt)
 	h.nic.deliver(pkt)
 }
 
@@ -248,7 +252,12 @@ func (h *Host) checkStates() {
 	// endpoints) are discovered here; RegisteredEndpoints comes from maps,
 	// so order the newcomers by their addresses.
 	var fresh []tcpip.Endpoint
-	for _, te := range h.stack.RegisteredEndpoints() {
+	var registered []stack.TransportEndpoint
+	if h.discover {
+		registered = h.stack.RegisteredEndpoints()
+		h.discover = false
+	}
+	for _, te := range registered {
 		ep, ok := te.(*tcp.Endpoint)
 		if !ok {
 			continue
@@ -275,6 +284,9 @@ func (h *Host) checkStates() {
 			local, remote := endpointAddrs(t.ep)
 			if local.IsValid() {
 				t.local, t.remote = local, remote
+				if remote.Port() != 0 {
+					h.conns[connID{local, remote}] = true
+				}
 			}
 			if h.obs != nil {
 				h.obs.State(h.now(), h.name, t.local, t.remote, t.state, st, cause)
@@ -289,6 +301,29 @@ func (h *Host) checkStates() {
 	}
 	h.tracked = live
 }
+
+// mayCreate reports whether delivering pkt may make the stack create an
+// endpoint the application did not: a SYN (a listener's half-open child), or
+// an ACK for a port pair no tracked endpoint has (a connection completed from
+// a SYN cookie). Looking only then keeps RegisteredEndpoints, which copies
+// the stack's tables, off the per-segment path.
+func (h *Host) mayCreate(pkt []byte) bool {
+	src, dst, tcph, err := parseTCP(pkt)
+	if err != nil {
+		return false
+	}
+	if tcph.Flags()&header.TCPFlagSyn != 0 {
+		return true
+	}
+	if tcph.Flags()&header.TCPFlagRst != 0 {
+		return false
+	}
+	_, ok := h.conns[connID{netip.AddrPortFrom(dst, tcph.DestinationPort()), netip.AddrPortFrom(src, tcph.SourcePort())}]
+	return !ok
+}
+
+// connID is an endpoint's local and remote address.
+type connID struct{ local, remote netip.AddrPort }
 
 // cause summarises what touched the host since the last settle.
 func (h *Host) cause() string {

@@ -59,9 +59,11 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, pkt := range pkts.AsSlice() {
-		v := pkt.ToView()
-		n.out = append(n.out, append([]byte(nil), v.AsSlice()...))
-		v.Release()
+		b := make([]byte, 0, pkt.Size())
+		for _, part := range pkt.AsSlices() {
+			b = append(b, part...)
+		}
+		n.out = append(n.out, b)
 	}
 	return pkts.Len(), nil
 }
