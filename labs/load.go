@@ -163,6 +163,14 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		l := &s.Links[i]
 		p := fmt.Sprintf("links.%d", i)
 		hi, ok := index[l.Host]
+		both := v.direction(p, l.directionSpec, topology.Direction{})
+		link := topology.Link{Out: both, In: both}
+		if l.Out != nil {
+			link.Out = v.direction(p+".out", *l.Out, both)
+		}
+		if l.In != nil {
+			link.In = v.direction(p+".in", *l.In, both)
+		}
 		switch {
 		case l.Host == "":
 			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
@@ -175,14 +183,6 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			continue
 		}
 		linked[l.Host] = true
-		both := v.direction(p, l.directionSpec, topology.Direction{})
-		link := topology.Link{Out: both, In: both}
-		if l.Out != nil {
-			link.Out = v.direction(p+".out", *l.Out, both)
-		}
-		if l.In != nil {
-			link.In = v.direction(p+".in", *l.In, both)
-		}
 		lab.Links[hi] = link
 	}
 	return lab
