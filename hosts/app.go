@@ -72,10 +72,15 @@ func (s *script) step() {
 			s.h.sched.At(st.At, s.h.index, s.step)
 			return
 		}
-		if !s.started {
-			s.h.causes = append(s.h.causes, "step: "+st.Action.String())
-		}
+		first := !s.started
 		result, err, blocked := s.try(st)
+		if first {
+			// State changes a step makes synchronously (connect's SYN,
+			// close's FIN) are attributed to it right away.
+			s.h.causes = append(s.h.causes, "step: "+st.Action.String())
+			s.h.checkStates()
+			s.h.causes = s.h.causes[:0]
+		}
 		if blocked {
 			s.started = true
 			return

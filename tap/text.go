@@ -92,7 +92,8 @@ func (t *Tap) WriteText(w io.Writer, h Header) error {
 			seg++
 		default:
 			lead := strings.Repeat(" ", width[0]-1) + "·  " + strings.Repeat(" ", width[1]-len(fmtTime(r.At))) + fmtTime(r.At) + "  "
-			fmt.Fprintln(bw, lead+t.eventText(r))
+			host := r.Host + strings.Repeat(" ", max(0, width[2]-textWidth(r.Host)))
+			fmt.Fprintln(bw, lead+host+"  "+t.eventText(r))
 		}
 	}
 	return bw.Flush()
@@ -123,7 +124,7 @@ func (t *Tap) segmentCells(r *Row) []string {
 func (t *Tap) eventText(r *Row) string {
 	switch r.Kind {
 	case KindState:
-		s := fmt.Sprintf("%s %s: %s → %s", r.Host, t.connText(r.Local, r.Remote), r.FromState, r.ToState)
+		s := fmt.Sprintf("%s → %s  %s", r.FromState, r.ToState, t.connText(r.Local, r.Remote))
 		if r.Cause != "" {
 			s += " (" + t.causeText(r.Cause) + ")"
 		}
@@ -132,13 +133,13 @@ func (t *Tap) eventText(r *Row) string {
 		}
 		return s
 	case KindApp:
-		s := fmt.Sprintf("%s app: %s", r.Host, r.Step)
+		s := "app: " + r.Step
 		if r.Err != "" {
 			return s + " → error: " + r.Err
 		}
 		return s + " → " + r.Result
 	case KindPacket:
-		return fmt.Sprintf("%s sent frame %d: %s", r.Host, r.No, r.Note())
+		return fmt.Sprintf("frame %d: %s", r.No, r.Note())
 	}
 	return ""
 }
