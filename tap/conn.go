@@ -3,7 +3,6 @@ package tap
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 )
 
 // connKey identifies a connection regardless of direction.
@@ -61,7 +60,7 @@ func (t *Tap) annotate(r *Row) {
 	if s.Flags&SYN == 0 && c.ws[0] >= 0 && c.ws[1] >= 0 {
 		r.Window = int(s.Win) << c.ws[d]
 	}
-	r.OptText = t.optionText(c, s, o)
+	r.sackBase = c.base[o]
 
 	from, to := t.Name(s.Src.Addr()), t.Name(s.Dst.Addr())
 	segLen := uint32(s.Len)
@@ -157,25 +156,6 @@ func sideOf(c *conn, s Segment) int {
 		return 0
 	}
 	return 1
-}
-
-// optionText renders options with SACK blocks relative to the peer's base.
-func (t *Tap) optionText(c *conn, s Segment, o int) string {
-	if len(s.Opts.SACK) == 0 {
-		return strings.Join(s.Opts.wireOrder, " ")
-	}
-	parts := make([]string, 0, len(s.Opts.wireOrder))
-	for _, p := range s.Opts.wireOrder {
-		if strings.HasPrefix(p, "SACK=") {
-			var blocks []string
-			for _, b := range s.Opts.SACK {
-				blocks = append(blocks, fmt.Sprintf("%d-%d", b[0]-c.base[o], b[1]-c.base[o]))
-			}
-			p = "SACK=" + strings.Join(blocks, ",")
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, " ")
 }
 
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }

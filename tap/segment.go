@@ -32,14 +32,46 @@ type Segment struct {
 
 // Options are the TCP options of a segment.
 type Options struct {
-	MSS       int  // 0 when absent
-	WS        int  // window scale shift; -1 when absent
-	SACKPerm  bool // SACK permitted
-	HasTS     bool
-	TSVal     uint32
-	TSEcr     uint32
-	SACK      [][2]uint32 // SACK blocks
-	wireOrder []string
+	MSS      int  // 0 when absent
+	WS       int  // window scale shift; -1 when absent
+	SACKPerm bool // SACK permitted
+	HasTS    bool
+	TSVal    uint32
+	TSEcr    uint32
+	SACK     [][2]uint32 // SACK blocks
+	order    []byte      // option kinds in wire order
+}
+
+// text renders the options in wire order; SACK blocks are shown relative to
+// base.
+func (o *Options) text(base uint32) string {
+	var b strings.Builder
+	for _, kind := range o.order {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		switch kind {
+		case header.TCPOptionMSS:
+			fmt.Fprintf(&b, "MSS=%d", o.MSS)
+		case header.TCPOptionWS:
+			fmt.Fprintf(&b, "WS=%d", 1<<min(o.WS, 14))
+		case header.TCPOptionSACKPermitted:
+			b.WriteString("SACK_PERM")
+		case header.TCPOptionTS:
+			fmt.Fprintf(&b, "TSval=%d TSecr=%d", o.TSVal, o.TSEcr)
+		case header.TCPOptionSACK:
+			b.WriteString("SACK=")
+			for i, blk := range o.SACK {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				fmt.Fprintf(&b, "%d-%d", blk[0]-base, blk[1]-base)
+			}
+		default:
+			fmt.Fprintf(&b, "opt%d", kind)
+		}
+	}
+	return b.String()
 }
 
 // FlagString renders flags as Wireshark does: "SYN, ACK".
@@ -127,34 +159,26 @@ func parseTCPOptions(b []byte) Options {
 		case header.TCPOptionMSS:
 			if len(v) == 2 {
 				o.MSS = int(binary.BigEndian.Uint16(v))
-				o.wireOrder = append(o.wireOrder, fmt.Sprintf("MSS=%d", o.MSS))
 			}
 		case header.TCPOptionWS:
 			if len(v) == 1 {
 				o.WS = int(v[0])
-				o.wireOrder = append(o.wireOrder, fmt.Sprintf("WS=%d", 1<<min(o.WS, 14)))
 			}
 		case header.TCPOptionSACKPermitted:
 			o.SACKPerm = true
-			o.wireOrder = append(o.wireOrder, "SACK_PERM")
 		case header.TCPOptionTS:
 			if len(v) == 8 {
 				o.HasTS = true
 				o.TSVal = binary.BigEndian.Uint32(v)
 				o.TSEcr = binary.BigEndian.Uint32(v[4:])
-				o.wireOrder = append(o.wireOrder, fmt.Sprintf("TSval=%d TSecr=%d", o.TSVal, o.TSEcr))
 			}
 		case header.TCPOptionSACK:
-			var blocks []string
 			for i := 0; i+8 <= len(v); i += 8 {
 				l, r := binary.BigEndian.Uint32(v[i:]), binary.BigEndian.Uint32(v[i+4:])
 				o.SACK = append(o.SACK, [2]uint32{l, r})
-				blocks = append(blocks, fmt.Sprintf("%d-%d", l, r))
 			}
-			o.wireOrder = append(o.wireOrder, "SACK="+strings.Join(blocks, ","))
-		default:
-			o.wireOrder = append(o.wireOrder, fmt.Sprintf("opt%d", kind))
 		}
+		o.order = append(o.order, kind)
 		b = b[b[1]:]
 	}
 	return o

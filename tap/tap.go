@@ -40,7 +40,7 @@ type Row struct {
 	RelSeq   uint32
 	RelAck   uint32
 	Window   int    // scaled window when scaling is in use
-	OptText  string // options, with SACK blocks in relative numbers
+	sackBase uint32 // the peer's ISN, for relative SACK blocks
 	Dropped  string // why the switch dropped the segment, or ""
 	Notes    []string
 	packet   []byte
@@ -56,6 +56,10 @@ type Row struct {
 	// Application rows.
 	Step, Result, Err string
 }
+
+// OptText renders the segment's TCP options in wire order, with SACK blocks
+// in relative numbers: "MSS=1460 SACK_PERM TSval=1 TSecr=0 WS=128".
+func (r *Row) OptText() string { return r.Seg.Opts.text(r.sackBase) }
 
 // Note returns the row's explanation.
 func (r *Row) Note() string { return strings.Join(r.Notes, "; ") }

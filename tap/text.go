@@ -115,7 +115,7 @@ func (t *Tap) segmentCells(r *Row) []string {
 		ack,
 		strconv.Itoa(r.Seg.Len),
 		strconv.Itoa(r.Window),
-		r.OptText,
+		r.OptText(),
 		r.Note(),
 	}
 }
