@@ -243,13 +243,6 @@ func (h *Host) RunPending() bool {
 	return len(work) > 0
 }
 
-// post queues fn to run on the loop goroutine; safe from any goroutine.
-func (h *Host) post(fn func()) {
-	h.mu.Lock()
-	h.pending = append(h.pending, fn)
-	h.mu.Unlock()
-}
-
 // track starts following ep's state from the given state.
 func (h *Host) track(ep tcpip.Endpoint, from string) {
 	if _, ok := h.known[ep]; ok {
@@ -428,7 +421,7 @@ func parseTCP(pkt []byte) (src, dst netip.Addr, tcph header.TCP, err error) {
 		payload = ip.Payload()
 	case header.IPv6Version:
 		ip := header.IPv6(pkt)
-		if !ip.IsValid(len(pkt)) || ip.TransportProtocol() != header.TCPProtocolNumber {
+		if !ip.IsValid(len(pkt)) || ip.NextHeader() != uint8(header.TCPProtocolNumber) {
 			return src, dst, nil, errors.New("not TCP over IPv6")
 		}
 		src, dst = netip.AddrFrom16(ip.SourceAddress().As16()), netip.AddrFrom16(ip.DestinationAddress().As16())

@@ -112,7 +112,7 @@ func decode(pkt []byte) (Segment, error) {
 		if !ip.IsValid(len(pkt)) {
 			return s, errors.New("malformed IPv6 packet")
 		}
-		if ip.TransportProtocol() != header.TCPProtocolNumber {
+		if ip.NextHeader() != uint8(header.TCPProtocolNumber) {
 			return s, fmt.Errorf("IPv6 next header %d is not TCP", ip.NextHeader())
 		}
 		payload = ip.Payload()
