@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,9 +188,14 @@ func (s *script) listen(st *Step) (string, string, bool) {
 	if sk.ep != nil {
 		return "", fmt.Sprintf("socket %q is already open", sk.name), false
 	}
-	v6 := !s.h.addrs[0].Is4()
+	// A host with an IPv6 address listens on a dual-stack IPv6 socket
+	// (IPV6_V6ONLY off, as on Linux), so IPv4 and IPv6 clients both reach it.
+	v6 := slices.ContainsFunc(s.h.addrs, netip.Addr.Is6)
 	if e := s.open(sk, v6); e != "" {
 		return "", e, false
+	}
+	if v6 {
+		sk.ep.SocketOptions().SetV6Only(false)
 	}
 	if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
 		return "", errorText(e), false

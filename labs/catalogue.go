@@ -52,11 +52,15 @@ func BuiltinSource(name string) ([]byte, error) {
 }
 
 // Open loads a lab given as a built-in name or a path to a .toml file. A
-// name with a path separator or a .toml suffix is a file.
+// reference with a path separator or a .toml suffix is always a file; any
+// other reference is a built-in name if one exists, and a file otherwise.
 func Open(ref string) (*Lab, error) {
 	if !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml") {
-		if _, err := os.Stat(ref); err != nil {
+		if _, err := builtin.Open(ref + ".toml"); err == nil {
 			return Builtin(ref)
+		}
+		if _, err := os.Stat(ref); err != nil {
+			return nil, fmt.Errorf("no built-in lab %q and no such file (tcplab list shows the built-in labs)", ref)
 		}
 	}
 	data, err := os.ReadFile(ref)

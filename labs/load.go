@@ -50,7 +50,7 @@ func Load(file string, data []byte) (*Lab, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
-		return nil, decodeErrors(file, err)
+		return nil, decodeErrors(file, data, err)
 	}
 	pos, err := indexPositions(data)
 	if err != nil {
@@ -65,7 +65,7 @@ func Load(file string, data []byte) (*Lab, error) {
 }
 
 // decodeErrors converts go-toml's errors into an ErrorList with positions.
-func decodeErrors(file string, err error) error {
+func decodeErrors(file string, data []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var l ErrorList
@@ -78,14 +78,56 @@ func decodeErrors(file string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, col := de.Position()
-		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: cleanDecodeMessage(de.Error())}}
+		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: cleanDecodeMessage(de.Key(), de.Error())}}
+	}
+	var ue *unitError
+	if errors.As(err, &ue) {
+		// A bare number where a duration or rate string belongs.
+		re := regexp.MustCompile(`(?m)^([ \t]*)([A-Za-z0-9_."-]+)[ \t]*=[ \t]*` + regexp.QuoteMeta(ue.text) + `[ \t]*(?:#.*)?\r?$`)
+		if m := re.FindSubmatchIndex(data); m != nil {
+			line := 1 + bytes.Count(data[:m[0]], []byte("\n"))
+			key := string(data[m[4]:m[5]])
+			return ErrorList{{File: file, Pos: Pos{line, 1 + m[3] - m[0]}, Msg: fmt.Sprintf("%s must be a string with a unit, such as \"200ms\" or \"100Mbit/s\", not the bare number %s", key, ue.text)}}
+		}
 	}
 	return ErrorList{{File: file, Msg: err.Error()}}
 }
 
-func cleanDecodeMessage(m string) string {
+// typeRE matches go-toml's message for a value of the wrong type.
+var typeRE = regexp.MustCompile(`cannot decode TOML (\w+) into (?:struct field \S+ of type )?(\S+)`)
+
+// cleanDecodeMessage rewrites go-toml's messages in the lab's terms, without
+// Go type names.
+func cleanDecodeMessage(key []string, m string) string {
 	m = strings.TrimPrefix(m, "toml: ")
-	return m
+	sub := typeRE.FindStringSubmatch(m)
+	if sub == nil {
+		return m
+	}
+	want := "a value of another type"
+	switch t := strings.TrimPrefix(sub[2], "*"); {
+	case strings.Contains(t, "int"):
+		want = "an integer"
+	case strings.Contains(t, "float"):
+		want = "a number"
+	case t == "bool":
+		want = "true or false"
+	case t == "string":
+		want = "a string"
+	case strings.HasSuffix(t, "Duration"):
+		want = `a duration string such as "200ms"`
+	case strings.HasSuffix(t, "Rate"):
+		want = `a rate string such as "100Mbit/s"`
+	case strings.HasPrefix(t, "[]"):
+		want = "an array of tables"
+	case strings.Contains(t, "Spec"):
+		want = "a table"
+	}
+	name := "value"
+	if len(key) > 0 {
+		name = strings.Join(key, ".")
+	}
+	return fmt.Sprintf("%s must be %s, not a TOML %s", name, want, sub[1])
 }
 
 // validator turns a fileSpec into a Lab, collecting every problem.
@@ -116,10 +158,10 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		lab.Seed = uint64(*s.Seed)
 	}
 	if s.TimeLimit != nil {
-		if *s.TimeLimit <= 0 {
+		if s.TimeLimit.D() <= 0 {
 			v.valuef("time_limit", "time_limit must be positive")
 		}
-		lab.TimeLimit = time.Duration(*s.TimeLimit)
+		lab.TimeLimit = s.TimeLimit.D()
 	}
 	if len(s.Hosts) == 0 {
 		v.errorf("", "a lab needs at least one [[hosts]] table")
@@ -170,6 +212,25 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		}
 		if l.In != nil {
 			link.In = v.direction(p+".in", *l.In, both)
+		}
+		// Jitter is checked against latency per effective direction, so
+		// that a shared jitter with per-direction latencies is fine and a
+		// problem of the shared keys is reported once.
+		for _, d := range []struct {
+			path string
+			dir  topology.Direction
+			own  bool
+		}{{p + ".out", link.Out, l.Out != nil}, {p + ".in", link.In, l.In != nil}} {
+			if d.dir.Jitter <= d.dir.Latency || d.dir.Latency < 0 || d.dir.Jitter < 0 {
+				continue
+			}
+			at := p
+			if d.own && (d.dir.Jitter != both.Jitter || d.dir.Latency != both.Latency) {
+				at = d.path
+			} else if d.path == p+".in" && link.Out.Jitter == d.dir.Jitter && link.Out.Latency == d.dir.Latency {
+				continue // same problem as out, already reported at the link
+			}
+			v.errorf(at, "jitter %v is larger than latency %v", d.dir.Jitter, d.dir.Latency)
 		}
 		switch {
 		case l.Host == "":
@@ -226,34 +287,31 @@ func (v *validator) direction(path string, d directionSpec, base topology.Direct
 		return path + "." + k
 	}
 	if d.Latency != nil {
-		out.Latency = time.Duration(*d.Latency)
+		out.Latency = d.Latency.D()
 		if out.Latency < 0 {
 			v.valuef(key("latency"), "latency %v is negative", out.Latency)
 		}
 	}
 	if d.Jitter != nil {
-		out.Jitter = time.Duration(*d.Jitter)
+		out.Jitter = d.Jitter.D()
 		if out.Jitter < 0 {
 			v.valuef(key("jitter"), "jitter %v is negative", out.Jitter)
 		}
 	}
 	if d.Loss != nil {
 		out.Loss = *d.Loss
-		if out.Loss < 0 || out.Loss > 1 {
+		if !(out.Loss >= 0 && out.Loss <= 1) { // also rejects NaN
 			v.valuef(key("loss"), "loss %v is outside [0, 1]", out.Loss)
 		}
 	}
 	if d.Rate != nil {
-		out.Rate = int64(*d.Rate)
+		out.Rate = d.Rate.BitsPerSecond()
 	}
 	if d.QueueLimit != nil {
 		out.QueueLimit = *d.QueueLimit
 		if out.QueueLimit < 0 {
 			v.valuef(key("queue_limit"), "queue_limit %d is negative", out.QueueLimit)
 		}
-	}
-	if out.Jitter > out.Latency && out.Latency >= 0 && out.Jitter >= 0 {
-		v.errorf(path, "jitter %v is larger than latency %v", out.Jitter, out.Latency)
 	}
 	return out
 }
@@ -272,7 +330,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 	st := hosts.Step{Action: act, Socket: s.Socket, From: s.From}
 	before := len(v.errs)
 	if s.At != nil {
-		st.At = time.Duration(*s.At)
+		st.At = s.At.D()
 		if st.At < 0 {
 			v.valuef(p+".at", "at %v is negative", st.At)
 		}
@@ -339,7 +397,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		if s.For == nil {
 			v.errorf(p, "sleep needs a duration: for = \"1s\"")
 		} else {
-			st.For = time.Duration(*s.For)
+			st.For = s.For.D()
 			if st.For < 0 {
 				v.valuef(p+".for", "for %v is negative", st.For)
 			}
@@ -364,6 +422,7 @@ func (v *validator) port(path string, n int) uint16 {
 // target resolves "server:80", "10.0.0.2:80" or "[fd00::2]:80".
 func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
+		v.port(path, int(ap.Port()))
 		return ap
 	}
 	host, portText, ok := strings.Cut(s, ":")
@@ -393,7 +452,7 @@ func (v *validator) options(p string, s *stepSpec) hosts.Options {
 		if d == nil {
 			return nil
 		}
-		t := time.Duration(*d)
+		t := d.D()
 		if t < time.Second {
 			v.valuef(p+"."+k, "%s %v must be at least 1s", k, t)
 		}

@@ -34,7 +34,7 @@ func (d Direction) Validate() error {
 		return fmt.Errorf("jitter %v is negative", d.Jitter)
 	case d.Jitter > d.Latency:
 		return fmt.Errorf("jitter %v is larger than latency %v", d.Jitter, d.Latency)
-	case d.Loss < 0 || d.Loss > 1:
+	case !(d.Loss >= 0 && d.Loss <= 1): // also rejects NaN
 		return fmt.Errorf("loss %v is outside [0, 1]", d.Loss)
 	case d.Rate < 0:
 		return fmt.Errorf("rate %d is negative", d.Rate)

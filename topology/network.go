@@ -70,7 +70,8 @@ func (r StopReason) String() string {
 
 // Result summarises a run.
 type Result struct {
-	// End is the virtual time of the last event run.
+	// End is the virtual time the run covered: the time of the last event
+	// run, or the time limit when the run stopped there.
 	End time.Duration
 	// Reason tells why the run stopped.
 	Reason StopReason
@@ -188,7 +189,9 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 			break
 		}
 		if res.Events >= maxEvents {
-			res.Reason = EventLimit
+			if _, ok := n.sched.pending(); ok {
+				res.Reason = EventLimit
+			}
 			break
 		}
 		batch = n.sched.next(limit, batch[:0])
@@ -196,6 +199,7 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 			if at, ok := n.sched.pending(); ok {
 				res.Reason = TimeLimit
 				res.Next = at
+				res.End = limit
 			}
 			break
 		}

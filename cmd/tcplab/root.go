@@ -51,13 +51,19 @@ func execute(ctx context.Context, args []string, e env) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(e.stderr, "tcplab: "+err.Error())
+	var el labs.ErrorList
+	if errors.As(err, &el) {
+		// One problem per line, each starting with its file:line:col, as
+		// compilers and vet print them.
+		fmt.Fprintln(e.stderr, el.Error())
+	} else {
+		fmt.Fprintln(e.stderr, "tcplab: "+err.Error())
+	}
 	var xe *exitError
 	if errors.As(err, &xe) {
 		return xe.code
 	}
-	var el labs.ErrorList
-	if errors.As(err, &el) {
+	if el != nil {
 		return exitInvalid
 	}
 	// cobra's own errors: unknown command, bad flag, wrong argument count.

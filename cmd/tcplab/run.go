@@ -84,11 +84,11 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 			return &exitError{exitFailure, err}
 		}
 	}
-	fmt.Fprintf(e.stderr, "tcplab: %s: %s of virtual time in %s (%d events, %d frames)\n",
-		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), r.Result.Events, len(r.Tap.Segments()))
+	fmt.Fprintf(e.stderr, "tcplab: %s: %s of virtual time in %s (%s, %s)\n",
+		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), plural(r.Result.Events, "event"), plural(len(r.Tap.Segments()), "frame"))
 	switch r.Result.Reason {
 	case topology.TimeLimit:
-		fmt.Fprintf(e.stderr, "tcplab: stopped at the lab's time limit (%v); more was scheduled at %s\n", lab.TimeLimit, fmtVirtual(r.Result.Next))
+		fmt.Fprintf(e.stderr, "tcplab: stopped at the lab's time limit (%s); more was scheduled at %s\n", fmtVirtual(lab.TimeLimit), fmtVirtual(r.Result.Next))
 	case topology.EventLimit:
 		return &exitError{exitFailure, fmt.Errorf("%s: %w; output was written up to %s", lab.Name, labs.ErrRunaway, fmtVirtual(r.Result.End))}
 	case topology.Interrupted:
@@ -117,7 +117,7 @@ func stopText(r *labs.Run) string {
 	case topology.Idle:
 		return "nothing left to happen"
 	case topology.TimeLimit:
-		return fmt.Sprintf("time limit %v reached, more was scheduled at %s", r.Lab.TimeLimit, fmtVirtual(r.Result.Next))
+		return fmt.Sprintf("time limit reached, more was scheduled at %s", fmtVirtual(r.Result.Next))
 	case topology.EventLimit:
 		return "event budget exhausted (runaway lab)"
 	case topology.Interrupted:
@@ -148,4 +148,12 @@ func writePcap(path string, r *labs.Run) error {
 func fmtVirtual(d time.Duration) string {
 	us := d / time.Microsecond
 	return fmt.Sprintf("%d.%06d s", us/1_000_000, us%1_000_000)
+}
+
+// plural renders a count with its noun: "1 frame", "3 frames".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
