@@ -33,7 +33,8 @@ type script struct {
 	steps   []Step
 	pc      int
 	sockets map[string]*socket
-	poked   bool // guarded by h.mu
+	poked   bool          // guarded by h.mu
+	wakeAt  time.Duration // a wake-up is scheduled for this time; -1 if none
 
 	// progress of the current step
 	started bool
@@ -44,7 +45,7 @@ type script struct {
 }
 
 func newScript(h *Host, steps []Step) *script {
-	return &script{h: h, steps: steps, sockets: map[string]*socket{}}
+	return &script{h: h, steps: steps, sockets: map[string]*socket{}, wakeAt: -1}
 }
 
 // notify runs on netstack goroutines: it only queues a wake-up.
@@ -65,13 +66,27 @@ func (s *script) wake() {
 	s.step()
 }
 
+// wakeAfter schedules one wake-up at time at, unless one is already due then.
+func (s *script) wakeAfter(at time.Duration) {
+	if s.wakeAt == at {
+		return
+	}
+	s.wakeAt = at
+	s.h.sched.At(at, s.h.index, func() {
+		if s.wakeAt == at {
+			s.wakeAt = -1
+		}
+		s.step()
+	})
+}
+
 // step runs steps until one has to wait or the script ends.
 func (s *script) step() {
 	for s.pc < len(s.steps) {
 		st := &s.steps[s.pc]
 		now := s.h.now()
 		if st.At > now {
-			s.h.sched.At(st.At, s.h.index, s.step)
+			s.wakeAfter(st.At)
 			return
 		}
 		first := !s.started
@@ -117,7 +132,7 @@ func (s *script) try(st *Step) (result, err string, blocked bool) {
 			s.until = s.h.now() + st.For
 		}
 		if s.h.now() < s.until {
-			s.h.sched.At(s.until, s.h.index, s.step)
+			s.wakeAfter(s.until)
 			return "", "", true
 		}
 		return "slept " + st.For.String(), "", false

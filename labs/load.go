@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -46,15 +47,19 @@ const (
 // Load decodes and validates a lab file. file names the source in error
 // messages. The error, if any, is an ErrorList.
 func Load(file string, data []byte) (*Lab, error) {
+	pos, _ := indexPositions(data) // nil on a syntax error, which Decode reports
 	var spec fileSpec
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
-		return nil, decodeErrors(file, data, err)
+		return nil, decodeErrors(file, data, pos, err)
 	}
-	pos, err := indexPositions(data)
-	if err != nil {
-		return nil, ErrorList{{File: file, Msg: err.Error()}}
+	if pos == nil {
+		return nil, ErrorList{{File: file, Msg: "the file could not be indexed"}}
+	}
+	// go-toml matches keys case-insensitively; lab keys are exact.
+	if l := keyCase(file, pos); len(l) > 0 {
+		return nil, l.err()
 	}
 	v := &validator{file: file, pos: pos}
 	lab := v.lab(&spec)
@@ -65,7 +70,13 @@ func Load(file string, data []byte) (*Lab, error) {
 }
 
 // decodeErrors converts go-toml's errors into an ErrorList with positions.
-func decodeErrors(file string, data []byte, err error) error {
+func decodeErrors(file string, data []byte, pos *positions, err error) error {
+	var ue *unitError
+	if errors.As(err, &ue) && pos != nil {
+		if l := bareUnitValues(file, data, pos); len(l) > 0 {
+			return l.err()
+		}
+	}
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var l ErrorList
@@ -80,21 +91,11 @@ func decodeErrors(file string, data []byte, err error) error {
 		line, col := de.Position()
 		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: cleanDecodeMessage(de.Key(), de.Error())}}
 	}
-	var ue *unitError
-	if errors.As(err, &ue) {
-		// A bare number where a duration or rate string belongs.
-		re := regexp.MustCompile(`(?m)^([ \t]*)([A-Za-z0-9_."-]+)[ \t]*=[ \t]*` + regexp.QuoteMeta(ue.text) + `[ \t]*(?:#.*)?\r?$`)
-		if m := re.FindSubmatchIndex(data); m != nil {
-			line := 1 + bytes.Count(data[:m[0]], []byte("\n"))
-			key := string(data[m[4]:m[5]])
-			return ErrorList{{File: file, Pos: Pos{line, 1 + m[3] - m[0]}, Msg: fmt.Sprintf("%s must be a string with a unit, such as \"200ms\" or \"100Mbit/s\", not the bare number %s", key, ue.text)}}
-		}
-	}
 	return ErrorList{{File: file, Msg: err.Error()}}
 }
 
 // typeRE matches go-toml's message for a value of the wrong type.
-var typeRE = regexp.MustCompile(`cannot decode TOML (\w+) into (?:struct field \S+ of type )?(\S+)`)
+var typeRE = regexp.MustCompile(`cannot decode TOML ([\w -]+?) into (?:struct field \S+ of type )?(\S+)`)
 
 // cleanDecodeMessage rewrites go-toml's messages in the lab's terms, without
 // Go type names.
@@ -498,4 +499,77 @@ func (s *stepSpec) present() []string {
 	add("recv_buffer", s.RecvBuffer != nil)
 	add("mss", s.MSS != nil)
 	return out
+}
+
+// unitKeys are the keys whose values are strings with a unit.
+var unitKeys = []string{"time_limit", "at", "for", "keepalive_idle", "keepalive_interval", "latency", "jitter", "rate"}
+
+// bareUnitValues finds keys that take a duration or rate but were given a
+// bare value (latency = 5), which go-toml reports without a position.
+func bareUnitValues(file string, data []byte, pos *positions) ErrorList {
+	lines := newLineIndex(data)
+	var l ErrorList
+	for _, path := range pos.paths() {
+		key := path[strings.LastIndexByte(path, '.')+1:]
+		if !slices.Contains(unitKeys, key) {
+			continue
+		}
+		off := lines.offset(pos.value(path))
+		if off < 0 || off >= len(data) || data[off] == '"' || data[off] == '\'' || data[off] == '[' || data[off] == '{' {
+			continue
+		}
+		end := off
+		for end < len(data) && data[end] != '\n' && data[end] != '#' && data[end] != ',' && data[end] != '}' {
+			end++
+		}
+		l = append(l, &Error{File: file, Pos: pos.key(path), Msg: fmt.Sprintf("%s must be a string with a unit, such as \"200ms\" or \"100Mbit/s\", not %s", key, strings.TrimSpace(string(data[off:end])))})
+	}
+	return l
+}
+
+// knownKeys are the keys of the lab format, from the toml tags in format.go.
+var knownKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || keys["@"+t.Name()] {
+			return
+		}
+		keys["@"+t.Name()] = true
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if tag := f.Tag.Get("toml"); tag != "" {
+				keys[tag] = true
+			}
+			walk(f.Type)
+		}
+	}
+	walk(reflect.TypeFor[fileSpec]())
+	return keys
+}()
+
+// keyCase reports keys that go-toml accepted only because it matches keys
+// case-insensitively ("Name" for "name").
+func keyCase(file string, pos *positions) ErrorList {
+	var l ErrorList
+	seen := map[string]bool{}
+	for _, path := range pos.paths() {
+		parts := strings.Split(path, ".")
+		for i, part := range parts {
+			if _, err := strconv.Atoi(part); err == nil || knownKeys[part] {
+				continue
+			}
+			at := strings.Join(parts[:i+1], ".")
+			if seen[at] {
+				break
+			}
+			seen[at] = true
+			l = append(l, &Error{File: file, Pos: pos.key(at), Msg: fmt.Sprintf("unknown key %q (keys are case-sensitive: %q)", part, strings.ToLower(part))})
+			break
+		}
+	}
+	return l
 }

@@ -189,8 +189,10 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 			break
 		}
 		if res.Events >= maxEvents {
-			if _, ok := n.sched.pending(); ok {
+			if at, ok := n.sched.pending(); ok && at <= limit {
 				res.Reason = EventLimit
+			} else if ok {
+				res.Reason, res.Next, res.End = TimeLimit, at, limit
 			}
 			break
 		}
