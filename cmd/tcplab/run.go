@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -68,6 +69,13 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	ro := labs.RunOptions{MaxEvents: opts.maxEvents}
 	if opts.seedSet {
 		ro.Seed = &opts.seed
+	}
+	// A lab runs on one loop goroutine that hands each host's stack its work
+	// and waits for it at a barrier: the work is sequential, and with one P
+	// the handoffs are cheaper (about 1.5x faster on the bulk benchmark).
+	// GOMAXPROCS in the environment still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	start := time.Now() // wall time for the summary on stderr only
 	r, err := labs.Execute(ctx, lab, ro)
