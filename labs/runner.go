@@ -88,5 +88,5 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 	return &Run{Lab: lab, Seed: seed, Tap: tp, Result: res}, nil
 }
 
-// ErrRunaway is returned by Check when a run used its whole event budget.
+// ErrRunaway describes a run that used its whole event budget.
 var ErrRunaway = errors.New("the lab ran out of its event budget (a runaway lab?)")

@@ -146,9 +146,9 @@ func (t *Tap) Dropped(id int, at time.Duration, reason string) {
 func (t *Tap) State(at time.Duration, hostName string, local, remote netip.AddrPort, from, to, cause string) {
 	r := &Row{Kind: KindState, At: at, Host: hostName, Local: local, Remote: remote, FromState: from, ToState: to, Cause: cause}
 	k := stateKey{host: hostName, local: local, remote: remote}
-	since, ok := t.states[k]
+	since := t.states[k]
 	t.states[k] = at
-	r.Notes = stateNotes(from, to, at-since, ok)
+	r.Notes = stateNotes(from, to, at-since)
 	t.rows = append(t.rows, r)
 }
 
@@ -174,7 +174,7 @@ type stateKey struct {
 }
 
 // stateNotes explains a state change.
-func stateNotes(from, to string, held time.Duration, known bool) []string {
+func stateNotes(from, to string, held time.Duration) []string {
 	var n []string
 	switch to {
 	case "SYN_SENT":
@@ -207,7 +207,6 @@ func stateNotes(from, to string, held time.Duration, known bool) []string {
 			n = append(n, "connection attempt failed")
 		}
 	}
-	_ = known
 	return n
 }
 
