@@ -21,13 +21,6 @@ type event struct {
 	fn    func()
 	owner int // index of the node the event touches, or -1
 	index int // position in the heap, -1 when not queued
-
-	// popped and cancelled are guarded by the scheduler's mu. An event
-	// that was popped in a batch but has not run yet can still be
-	// cancelled by an earlier event of the same batch.
-	popped    bool
-	cancelled bool
-	started   bool
 }
 
 type eventHeap []*event
@@ -94,37 +87,24 @@ func (s *Scheduler) pushLocked(e *event) {
 	heap.Push(&s.events, e)
 }
 
-// next pops the earliest pending event if it is not after limit, advances
-// virtual time to it and returns it in buf. It returns an empty slice when
-// nothing is pending at or before limit.
+// pop removes the earliest pending event, advances virtual time to it and
+// returns it, or returns nil when nothing is pending. The loop runs the event
+// at once, so a timer can no longer be stopped once it is popped.
 //
 // Events run one per barrier, even when several are due at the same
 // instant: two segments that arrive together are processed one after the
 // other, each with its replies, so that every intermediate state (such as
 // FIN_WAIT_2 between an ACK and a FIN sent back to back) is observed. A real
 // NIC might hand both to the stack in one batch and let it coalesce the ACKs.
-func (s *Scheduler) next(limit time.Duration, buf []*event) []*event {
+func (s *Scheduler) pop() *event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.events) == 0 || s.events[0].at > limit {
-		return buf
+	if len(s.events) == 0 {
+		return nil
 	}
 	e := heap.Pop(&s.events).(*event)
-	e.popped = true
 	s.now = e.at
-	return append(buf, e)
-}
-
-// start marks a popped event as running; it reports false if the event was
-// cancelled after it was popped.
-func (s *Scheduler) start(e *event) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e.cancelled {
-		return false
-	}
-	e.started = true
-	return true
+	return e
 }
 
 // pending reports whether any event is queued, and the earliest one's time.
@@ -190,15 +170,11 @@ func (t *timer) stopLocked() bool {
 		return false
 	}
 	t.ev = nil
-	switch {
-	case ev.index >= 0:
-		heap.Remove(&t.s.events, ev.index)
-		return true
-	case ev.popped && !ev.started:
-		ev.cancelled = true
-		return true
+	if ev.index < 0 {
+		return false // already popped: it is running or has run
 	}
-	return false
+	heap.Remove(&t.s.events, ev.index)
+	return true
 }
 
 // Reset implements tcpip.Timer.Reset.

@@ -308,27 +308,26 @@ func TestTimerStoppedBySameInstant(t *testing.T) {
 	}
 }
 
-// TestTimerCancelledAfterPop covers the scheduler's "popped but not started"
-// path directly: an event taken out of the heap can still be cancelled.
-func TestTimerCancelledAfterPop(t *testing.T) {
+// TestTimerStopAfterPop checks that once the loop has popped a timer's
+// event (it runs at once), Stop reports false, as tcpip.Timer specifies for
+// a timer whose function has started.
+func TestTimerStopAfterPop(t *testing.T) {
 	s := &Scheduler{}
 	ran := false
 	tm := s.Clock(-1).AfterFunc(time.Millisecond, func() { ran = true })
-	batch := s.next(time.Hour, nil)
-	if len(batch) != 1 {
-		t.Fatalf("next(1h, nil) returned %d events, want 1", len(batch))
-	}
-	if !tm.Stop() {
-		t.Errorf("Stop() on a popped, unstarted timer = false, want true")
-	}
-	if s.start(batch[0]) {
-		t.Errorf("start(popped event) after Stop = true, want false")
+	e := s.pop()
+	if e == nil {
+		t.Fatalf("pop() = nil, want the timer's event")
 	}
 	if tm.Stop() {
-		t.Errorf("second Stop() = true, want false")
+		t.Errorf("Stop() on a popped timer = true, want false")
 	}
-	if ran {
-		t.Errorf("cancelled timer ran")
+	e.fn()
+	if !ran {
+		t.Errorf("popped timer did not run")
+	}
+	if s.pop() != nil {
+		t.Errorf("pop() after the only event = non-nil, want nil")
 	}
 }
 

@@ -181,41 +181,33 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		maxEvents = DefaultMaxEvents
 	}
 	var res Result
-	var batch []*event
 	n.settle() // initial work queued before the run (applications' first steps)
 	for {
 		if res.Events&1023 == 0 && ctx.Err() != nil {
 			res.Reason = Interrupted
 			break
 		}
+		// Between events every stack is at rest, so nothing else can push
+		// an event between this check and pop.
+		at, ok := n.sched.pending()
+		if !ok {
+			break // Idle
+		}
+		if at > limit {
+			res.Reason, res.Next, res.End = TimeLimit, at, limit
+			break
+		}
 		if res.Events >= maxEvents {
-			if at, ok := n.sched.pending(); ok && at <= limit {
-				res.Reason = EventLimit
-			} else if ok {
-				res.Reason, res.Next, res.End = TimeLimit, at, limit
-			}
+			res.Reason = EventLimit
 			break
 		}
-		batch = n.sched.next(limit, batch[:0])
-		if len(batch) == 0 {
-			if at, ok := n.sched.pending(); ok {
-				res.Reason = TimeLimit
-				res.Next = at
-				res.End = limit
-			}
-			break
+		e := n.sched.pop()
+		res.End = e.at
+		if e.owner >= 0 {
+			n.touched[e.owner] = true
 		}
-		res.End = batch[0].at
-		for _, e := range batch {
-			if !n.sched.start(e) {
-				continue
-			}
-			if e.owner >= 0 {
-				n.touched[e.owner] = true
-			}
-			e.fn()
-			res.Events++
-		}
+		e.fn()
+		res.Events++
 		n.settle()
 	}
 	return res, nil
