@@ -195,7 +195,7 @@ func (s *script) open(sk *socket, v6 bool) string {
 	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
 	sk.wq.EventRegister(&sk.entry)
 	s.h.track(ep, "CLOSED")
-	return applyOptions(ep, sk.opts)
+	return applyOptions(ep, mergeOptions(s.h.defaults, sk.opts))
 }
 
 func (s *script) listen(st *Step) (string, string, bool) {
@@ -215,10 +215,11 @@ func (s *script) listen(st *Step) (string, string, bool) {
 	if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
 		return "", errorText(e), false
 	}
-	if e := sk.ep.Listen(st.Backlog); e != nil {
+	n := s.h.settings.Backlog(st.Backlog)
+	if e := sk.ep.Listen(n); e != nil {
 		return "", errorText(e), false
 	}
-	return fmt.Sprintf("listening on port %d, backlog %d", st.Port, st.Backlog), "", false
+	return fmt.Sprintf("listening on port %d, backlog %d (accept queue holds %d)", st.Port, st.Backlog, n), "", false
 }
 
 func (s *script) accept(st *Step) (string, string, bool) {
@@ -243,7 +244,7 @@ func (s *script) accept(st *Step) (string, string, bool) {
 	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
 	wq.EventRegister(&sk.entry)
 	s.h.track(ep, "SYN_RCVD")
-	if e := applyOptions(ep, sk.opts); e != "" {
+	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != "" {
 		return "", e, false
 	}
 	return "accepted connection from " + addrPort(peer.Addr, peer.Port).String(), "", false
@@ -399,6 +400,9 @@ func mergeOptions(a, b Options) Options {
 	if b.MSS != nil {
 		a.MSS = b.MSS
 	}
+	if b.UserTimeout != nil {
+		a.UserTimeout = b.UserTimeout
+	}
 	return a
 }
 
@@ -431,6 +435,10 @@ func applyOptions(ep tcpip.Endpoint, o Options) string {
 	}
 	if o.MSS != nil {
 		errs = append(errs, ep.SetSockOptInt(tcpip.MaxSegOption, *o.MSS))
+	}
+	if o.UserTimeout != nil {
+		v := tcpip.TCPUserTimeoutOption(*o.UserTimeout)
+		errs = append(errs, ep.SetSockOpt(&v))
 	}
 	for _, e := range errs {
 		if e != nil {

@@ -43,6 +43,9 @@ type Config struct {
 	MTU uint32
 	// Steps is the host's application script.
 	Steps []Step
+	// Settings are the host's TCP settings; nil means
+	// DefaultSettings(Linux).
+	Settings *Settings
 }
 
 // Host is one virtual host: a netstack stack, its NIC and its application.
@@ -58,6 +61,9 @@ type Host struct {
 	obs    Observer
 	log    *slog.Logger
 	script *script
+
+	settings Settings
+	defaults Options // every socket's options before the application's own
 
 	causes   []string     // what touched the host since the last settle
 	discover bool         // an endpoint may have been created by the stack
@@ -141,10 +147,17 @@ func (h *Host) configure(cfg Config) error {
 	if err := h.stack.CreateNIC(nicID, h.nic); err != nil {
 		return fmt.Errorf("host %s: create NIC: %s", h.name, err)
 	}
-	sack := tcpip.TCPSACKEnabled(true)
-	if err := h.stack.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
-		return fmt.Errorf("host %s: enable SACK: %s", h.name, err)
+	h.settings = DefaultSettings(Linux)
+	if cfg.Settings != nil {
+		h.settings = *cfg.Settings
 	}
+	if err := h.settings.Validate(); err != nil {
+		return fmt.Errorf("host %s: %v", h.name, err)
+	}
+	if err := h.settings.apply(h.stack); err != nil {
+		return fmt.Errorf("host %s: %v", h.name, err)
+	}
+	h.defaults = h.settings.socketDefaults()
 	var routes []tcpip.Route
 	if cfg.IPv4.IsValid() {
 		if !cfg.IPv4.Is4() {

@@ -89,6 +89,9 @@ type Options struct {
 	RecvBuffer *int
 	// MSS is TCP_MAXSEG in bytes.
 	MSS *int
+	// UserTimeout is TCP_USER_TIMEOUT: how long sent data may stay
+	// unacknowledged before the connection is dropped.
+	UserTimeout *time.Duration
 }
 
 // Step is one action of a host's application script. Steps run in order;
@@ -193,6 +196,9 @@ func (o Options) String() string {
 	}
 	if o.MSS != nil {
 		add("mss", *o.MSS)
+	}
+	if o.UserTimeout != nil {
+		add("user_timeout", *o.UserTimeout)
 	}
 	return strings.Join(parts, " ")
 }
