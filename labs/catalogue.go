@@ -48,7 +48,11 @@ func Builtin(name string) (*Lab, error) {
 
 // BuiltinSource returns the TOML text of a built-in lab.
 func BuiltinSource(name string) ([]byte, error) {
-	return builtin.ReadFile(name + ".toml")
+	data, err := builtin.ReadFile(name + ".toml")
+	if err != nil {
+		return nil, fmt.Errorf("no built-in lab %q (tcplab list shows them)", name)
+	}
+	return data, nil
 }
 
 // Open loads a lab given as a built-in name or a path to a .toml file. A

@@ -1,25 +1,57 @@
 package labs
 
 // The lab file format. Every key is optional unless validation says
-// otherwise; pointers tell "absent" from a zero value.
+// otherwise; pointers tell "absent" from a zero value. docs/LABS.md is the
+// reference; a test checks that it documents every key below.
 
 // fileSpec is a lab file as written.
 type fileSpec struct {
-	Name        string     `toml:"name"`
-	Title       string     `toml:"title"`
-	Description string     `toml:"description"`
-	Seed        *int64     `toml:"seed"`
-	TimeLimit   *Duration  `toml:"time_limit"`
-	Hosts       []hostSpec `toml:"hosts"`
-	Links       []linkSpec `toml:"links"`
+	Name        string       `toml:"name"`
+	Title       string       `toml:"title"`
+	Description string       `toml:"description"`
+	Topic       string       `toml:"topic"`
+	Seed        *int64       `toml:"seed"`
+	TimeLimit   *Duration    `toml:"time_limit"`
+	MaxEvents   *int64       `toml:"max_events"`
+	Hosts       []hostSpec   `toml:"hosts"`
+	Links       []linkSpec   `toml:"links"`
+	Faults      []faultSpec  `toml:"faults"`
+	Inject      []injectSpec `toml:"inject"`
+	Expect      []expectSpec `toml:"expect"`
 }
 
 // hostSpec is one [[hosts]] table.
 type hostSpec struct {
-	Name  string     `toml:"name"`
-	IPv4  string     `toml:"ipv4"`
-	IPv6  string     `toml:"ipv6"`
-	Steps []stepSpec `toml:"steps"`
+	Name    string     `toml:"name"`
+	IPv4    string     `toml:"ipv4"`
+	IPv6    string     `toml:"ipv6"`
+	Profile string     `toml:"profile"`
+	TCP     *tcpSpec   `toml:"tcp"`
+	Steps   []stepSpec `toml:"steps"`
+	Apps    []appSpec  `toml:"apps"`
+}
+
+// tcpSpec is a host's [hosts.tcp] table: its TCP settings, named after
+// Linux's sysctls where there is one.
+type tcpSpec struct {
+	Somaxconn       *int64    `toml:"somaxconn"`
+	SynCookies      *int64    `toml:"syncookies"`
+	FinTimeout      *Duration `toml:"fin_timeout"`
+	TimeWait        *Duration `toml:"time_wait"`
+	Keepalive       *bool     `toml:"keepalive"`
+	KeepaliveTime   *Duration `toml:"keepalive_time"`
+	KeepaliveIntvl  *Duration `toml:"keepalive_intvl"`
+	KeepaliveProbes *int64    `toml:"keepalive_probes"`
+	MSS             *int64    `toml:"mss"`
+	SendBuffer      *Size     `toml:"send_buffer"`
+	RecvBuffer      *Size     `toml:"recv_buffer"`
+	SACK            *bool     `toml:"sack"`
+	Congestion      *string   `toml:"congestion"`
+	RTOMin          *Duration `toml:"rto_min"`
+	RTOMax          *Duration `toml:"rto_max"`
+	Retries2        *int64    `toml:"retries2"`
+	UserTimeout     *Duration `toml:"user_timeout"`
+	Nagle           *bool     `toml:"nagle"`
 }
 
 // stepSpec is one [[hosts.steps]] table.
@@ -29,21 +61,65 @@ type stepSpec struct {
 	Socket string    `toml:"socket"`
 	From   string    `toml:"from"`
 
-	Port    *int      `toml:"port"`
-	Backlog *int      `toml:"backlog"`
-	To      string    `toml:"to"`
-	Data    *string   `toml:"data"`
-	Bytes   *int      `toml:"bytes"`
-	For     *Duration `toml:"for"`
+	Port    *int64     `toml:"port"`
+	Backlog *int64     `toml:"backlog"`
+	To      string     `toml:"to"`
+	Data    *string    `toml:"data"`
+	Bytes   *Size      `toml:"bytes"`
+	For     *Duration  `toml:"for"`
+	Until   *string    `toml:"until"`
+	Timeout *Duration  `toml:"timeout"`
+	Each    []stepSpec `toml:"each"`
 
 	NoDelay           *bool     `toml:"nodelay"`
 	KeepAlive         *bool     `toml:"keepalive"`
 	KeepAliveIdle     *Duration `toml:"keepalive_idle"`
 	KeepAliveInterval *Duration `toml:"keepalive_interval"`
-	KeepAliveCount    *int      `toml:"keepalive_count"`
-	SendBuffer        *int      `toml:"send_buffer"`
-	RecvBuffer        *int      `toml:"recv_buffer"`
-	MSS               *int      `toml:"mss"`
+	KeepAliveCount    *int64    `toml:"keepalive_count"`
+	SendBuffer        *Size     `toml:"send_buffer"`
+	RecvBuffer        *Size     `toml:"recv_buffer"`
+	MSS               *int64    `toml:"mss"`
+	UserTimeout       *Duration `toml:"user_timeout"`
+}
+
+// appSpec is one [[hosts.apps]] table: a script or a ready-made model.
+type appSpec struct {
+	Name   string     `toml:"name"`
+	Copies *int64     `toml:"copies"`
+	Repeat *int64     `toml:"repeat"`
+	Steps  []stepSpec `toml:"steps"`
+	Model  string     `toml:"model"`
+
+	At             *Duration   `toml:"at"`
+	Port           *int64      `toml:"port"`
+	Backlog        *int64      `toml:"backlog"`
+	To             string      `toml:"to"`
+	IdleTimeout    *Duration   `toml:"idle_timeout"`
+	Persistent     *bool       `toml:"persistent"`
+	Response       *string     `toml:"response"`
+	ResponseBytes  *Size       `toml:"response_bytes"`
+	Request        *string     `toml:"request"`
+	Requests       []Duration  `toml:"requests"`
+	MaxConnections *int64      `toml:"max_connections"`
+	AcceptAt       *Duration   `toml:"accept_at"`
+	MaxIdle        *int64      `toml:"max_idle"`
+	Retry          *bool       `toml:"retry"`
+	Bytes          *Size       `toml:"bytes"`
+	Count          *int64      `toml:"count"`
+	Interval       *Duration   `toml:"interval"`
+	Hold           *Duration   `toml:"hold"`
+	Options        *optionSpec `toml:"options"`
+}
+
+// optionSpec is an app's [hosts.apps.options] table: socket options for
+// every socket of a model.
+type optionSpec struct {
+	NoDelay           *bool     `toml:"nodelay"`
+	KeepAlive         *bool     `toml:"keepalive"`
+	KeepAliveIdle     *Duration `toml:"keepalive_idle"`
+	KeepAliveInterval *Duration `toml:"keepalive_interval"`
+	KeepAliveCount    *int64    `toml:"keepalive_count"`
+	UserTimeout       *Duration `toml:"user_timeout"`
 }
 
 // linkSpec is one [[links]] table: how a host attaches to the switch. The
@@ -52,15 +128,81 @@ type stepSpec struct {
 type linkSpec struct {
 	Host string `toml:"host"`
 	directionSpec
-	Out *directionSpec `toml:"out"`
-	In  *directionSpec `toml:"in"`
+	Out  *directionSpec `toml:"out"`
+	In   *directionSpec `toml:"in"`
+	Down []windowSpec   `toml:"down"`
 }
 
 // directionSpec is the impairment of one direction of a link.
 type directionSpec struct {
-	Latency    *Duration `toml:"latency"`
-	Jitter     *Duration `toml:"jitter"`
-	Loss       *float64  `toml:"loss"`
-	Rate       *Rate     `toml:"rate"`
-	QueueLimit *int      `toml:"queue_limit"`
+	Latency      *Duration `toml:"latency"`
+	Jitter       *Duration `toml:"jitter"`
+	Loss         *float64  `toml:"loss"`
+	Duplicate    *float64  `toml:"duplicate"`
+	Reorder      *float64  `toml:"reorder"`
+	ReorderDelay *Duration `toml:"reorder_delay"`
+	Corrupt      *float64  `toml:"corrupt"`
+	Rate         *Rate     `toml:"rate"`
+	QueueLimit   *int64    `toml:"queue_limit"`
+}
+
+// windowSpec is a span of virtual time: a link outage.
+type windowSpec struct {
+	From *Duration `toml:"from"`
+	To   *Duration `toml:"to"`
+}
+
+// faultSpec is one [[faults]] table: a rule the switch applies to the
+// segments it matches.
+type faultSpec struct {
+	Name       string    `toml:"name"`
+	Action     string    `toml:"action"`
+	From       string    `toml:"from"`
+	To         string    `toml:"to"`
+	Flags      *string   `toml:"flags"`
+	Port       *int64    `toml:"port"`
+	Connection *int64    `toml:"connection"`
+	Nth        *int64    `toml:"nth"`
+	Count      *int64    `toml:"count"`
+	After      *Duration `toml:"after"`
+	Before     *Duration `toml:"before"`
+	Delay      *Duration `toml:"delay"`
+	Until      *Duration `toml:"until"`
+}
+
+// injectSpec is one [[inject]] table: raw segments a host sends.
+type injectSpec struct {
+	Name      string    `toml:"name"`
+	Via       string    `toml:"via"`
+	At        *Duration `toml:"at"`
+	Count     *int64    `toml:"count"`
+	Interval  *Duration `toml:"interval"`
+	From      string    `toml:"from"`
+	To        string    `toml:"to"`
+	Flags     *string   `toml:"flags"`
+	Seq       *seqValue `toml:"seq"`
+	SeqOffset *int64    `toml:"seq_offset"`
+	Ack       *seqValue `toml:"ack"`
+	Window    *int64    `toml:"window"`
+	Data      *string   `toml:"data"`
+}
+
+// expectSpec is one [[expect]] table. Exactly one of segment, state,
+// error, result and counter says what it checks.
+type expectSpec struct {
+	Segment *string `toml:"segment"`
+	State   *string `toml:"state"`
+	Error   *string `toml:"error"`
+	Result  *string `toml:"result"`
+	Counter *string `toml:"counter"`
+
+	Host   string     `toml:"host"`
+	Port   *int64     `toml:"port"`
+	At     *Duration  `toml:"at"`
+	After  *timeValue `toml:"after"`
+	Before *timeValue `toml:"before"`
+	Count  *int64     `toml:"count"`
+	Min    *int64     `toml:"min"`
+	Max    *int64     `toml:"max"`
+	Why    string     `toml:"why"`
 }

@@ -35,7 +35,20 @@ type Lab struct {
 	Hosts []hosts.Config
 	// Links are the hosts' links to the switch, by host index.
 	Links []topology.Link
+	// Topic groups the lab in listings ("handshake", "close" ...).
+	Topic string
+	// MaxEvents bounds the run (0: topology.DefaultMaxEvents).
+	MaxEvents int
+	// Faults are the switch's targeted fault rules, in order.
+	Faults []topology.Fault
+	// Injections are raw segments hosts send.
+	Injections []topology.Injection
+	// Expect are the checks the lab makes of its run.
+	Expect []Expectation
 }
+
+// Topics are the lab topics, in the order listings show them.
+var Topics = []string{"handshake", "close", "queues", "keepalive", "resets", "loss", "other"}
 
 // Defaults for keys a lab leaves out.
 const (
@@ -45,90 +58,20 @@ const (
 )
 
 // Load decodes and validates a lab file. file names the source in error
-// messages. The error, if any, is an ErrorList.
+// messages. The error, if any, is an ErrorList holding every problem found.
 func Load(file string, data []byte) (*Lab, error) {
-	pos, _ := indexPositions(data) // nil on a syntax error, which Decode reports
 	var spec fileSpec
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return nil, decodeErrors(file, data, pos, err)
+	if errs := parse(file, data, &spec); len(errs) > 0 {
+		// Validation would only repeat these problems in other words.
+		return nil, errs.err()
 	}
-	if pos == nil {
-		return nil, ErrorList{{File: file, Msg: "the file could not be indexed"}}
-	}
-	// go-toml matches keys case-insensitively; lab keys are exact.
-	if l := keyCase(file, pos); len(l) > 0 {
-		return nil, l.err()
-	}
+	pos, _ := indexPositions(data)
 	v := &validator{file: file, pos: pos}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
 		return nil, err
 	}
 	return lab, nil
-}
-
-// decodeErrors converts go-toml's errors into an ErrorList with positions.
-func decodeErrors(file string, data []byte, pos *positions, err error) error {
-	var ue *unitError
-	if errors.As(err, &ue) && pos != nil {
-		if l := bareUnitValues(file, data, pos); len(l) > 0 {
-			return l.err()
-		}
-	}
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var l ErrorList
-		for _, e := range strict.Errors {
-			line, col := e.Position()
-			l = append(l, &Error{File: file, Pos: Pos{line, col}, Msg: fmt.Sprintf("unknown key %q", strings.Join(e.Key(), "."))})
-		}
-		return l.err()
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, col := de.Position()
-		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: cleanDecodeMessage(de.Key(), de.Error())}}
-	}
-	return ErrorList{{File: file, Msg: err.Error()}}
-}
-
-// typeRE matches go-toml's message for a value of the wrong type.
-var typeRE = regexp.MustCompile(`cannot decode TOML ([\w -]+?) into (?:struct field \S+ of type )?(\S+)`)
-
-// cleanDecodeMessage rewrites go-toml's messages in the lab's terms, without
-// Go type names.
-func cleanDecodeMessage(key []string, m string) string {
-	m = strings.TrimPrefix(m, "toml: ")
-	sub := typeRE.FindStringSubmatch(m)
-	if sub == nil {
-		return m
-	}
-	want := "a value of another type"
-	switch t := strings.TrimPrefix(sub[2], "*"); {
-	case strings.Contains(t, "int"):
-		want = "an integer"
-	case strings.Contains(t, "float"):
-		want = "a number"
-	case t == "bool":
-		want = "true or false"
-	case t == "string":
-		want = "a string"
-	case strings.HasSuffix(t, "Duration"):
-		want = `a duration string such as "200ms"`
-	case strings.HasSuffix(t, "Rate"):
-		want = `a rate string such as "100Mbit/s"`
-	case strings.HasPrefix(t, "[]"):
-		want = "an array of tables"
-	case strings.Contains(t, "Spec"):
-		want = "a table"
-	}
-	name := "value"
-	if len(key) > 0 {
-		name = strings.Join(key, ".")
-	}
-	return fmt.Sprintf("%s must be %s, not a TOML %s", name, want, sub[1])
 }
 
 // validator turns a fileSpec into a Lab, collecting every problem.
@@ -164,6 +107,18 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		}
 		lab.TimeLimit = s.TimeLimit.D()
 	}
+	if s.Topic != "" {
+		if !slices.Contains(Topics, s.Topic) {
+			v.valuef("topic", "unknown topic %q (want one of %s)", s.Topic, strings.Join(Topics, ", "))
+		}
+		lab.Topic = s.Topic
+	}
+	if s.MaxEvents != nil {
+		if *s.MaxEvents <= 0 {
+			v.valuef("max_events", "max_events must be positive")
+		}
+		lab.MaxEvents = int(min(*s.MaxEvents, 1<<40))
+	}
 	if len(s.Hosts) == 0 {
 		v.errorf("", "a lab needs at least one [[hosts]] table")
 	}
@@ -189,14 +144,15 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		if h.IPv4 == "" && h.IPv6 == "" {
 			v.errorf(p, "host %q needs an address: ipv4 = \"10.0.0.1\" or ipv6 = \"fd00::1\"", h.Name)
 		}
+		cfg.Settings = v.settings(p, h)
 		lab.Hosts = append(lab.Hosts, cfg)
 	}
 	// Steps refer to hosts by name, so resolve them once every host is known.
 	for i := range s.Hosts {
-		for j := range s.Hosts[i].Steps {
-			p := fmt.Sprintf("hosts.%d.steps.%d", i, j)
-			if st, ok := v.step(p, &s.Hosts[i].Steps[j], lab.Hosts); ok {
-				lab.Hosts[i].Steps = append(lab.Hosts[i].Steps, st)
+		lab.Hosts[i].Steps = v.steps(fmt.Sprintf("hosts.%d.steps", i), s.Hosts[i].Steps, lab.Hosts)
+		for j := range s.Hosts[i].Apps {
+			if app, ok := v.app(fmt.Sprintf("hosts.%d.apps.%d", i, j), &s.Hosts[i].Apps[j], lab.Hosts); ok {
+				lab.Hosts[i].Apps = append(lab.Hosts[i].Apps, app)
 			}
 		}
 	}
@@ -244,8 +200,28 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			v.valuef(p+".host", "host %q has two links; a host attaches to the switch once", l.Host)
 			continue
 		}
+		link.Down = v.outages(p, l.Down)
 		linked[l.Host] = true
 		lab.Links[hi] = link
+	}
+	names := make([]string, len(lab.Hosts))
+	for i, h := range lab.Hosts {
+		names[i] = h.Name
+	}
+	for i := range s.Faults {
+		if f, ok := v.fault(fmt.Sprintf("faults.%d", i), i, &s.Faults[i], names); ok {
+			lab.Faults = append(lab.Faults, f)
+		}
+	}
+	for i := range s.Inject {
+		if in, ok := v.injection(fmt.Sprintf("inject.%d", i), i, &s.Inject[i], lab.Hosts); ok {
+			lab.Injections = append(lab.Injections, in)
+		}
+	}
+	for i := range s.Expect {
+		if e, ok := v.expectation(fmt.Sprintf("expect.%d", i), &s.Expect[i], names); ok {
+			lab.Expect = append(lab.Expect, e)
+		}
 	}
 	return lab
 }
@@ -278,298 +254,3 @@ func (v *validator) addr(path, s string, four bool, host string, seen map[netip.
 	return a
 }
 
-// direction converts one direction of a link, starting from base.
-func (v *validator) direction(path string, d directionSpec, base topology.Direction) topology.Direction {
-	out := base
-	key := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	if d.Latency != nil {
-		out.Latency = d.Latency.D()
-		if out.Latency < 0 {
-			v.valuef(key("latency"), "latency %v is negative", out.Latency)
-		}
-	}
-	if d.Jitter != nil {
-		out.Jitter = d.Jitter.D()
-		if out.Jitter < 0 {
-			v.valuef(key("jitter"), "jitter %v is negative", out.Jitter)
-		}
-	}
-	if d.Loss != nil {
-		out.Loss = *d.Loss
-		if !(out.Loss >= 0 && out.Loss <= 1) { // also rejects NaN
-			v.valuef(key("loss"), "loss %v is outside [0, 1]", out.Loss)
-		}
-	}
-	if d.Rate != nil {
-		out.Rate = d.Rate.BitsPerSecond()
-	}
-	if d.QueueLimit != nil {
-		out.QueueLimit = *d.QueueLimit
-		if out.QueueLimit < 0 {
-			v.valuef(key("queue_limit"), "queue_limit %d is negative", out.QueueLimit)
-		}
-	}
-	return out
-}
-
-// step converts one application step.
-func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step, bool) {
-	act, ok := hosts.ParseAction(s.Do)
-	if !ok {
-		if s.Do == "" {
-			v.errorf(p, "step has no action: do = %q", strings.Join(hosts.ActionNames(), "|"))
-		} else {
-			v.valuef(p+".do", "unknown action %q (want one of %s)", s.Do, strings.Join(hosts.ActionNames(), ", "))
-		}
-		return hosts.Step{}, false
-	}
-	st := hosts.Step{Action: act, Socket: s.Socket, From: s.From}
-	before := len(v.errs)
-	if s.At != nil {
-		st.At = s.At.D()
-		if st.At < 0 {
-			v.valuef(p+".at", "at %v is negative", st.At)
-		}
-	}
-	// allowed lists the keys each action takes besides do, at and socket.
-	allowed := map[hosts.Action][]string{
-		hosts.Listen:  {"port", "backlog"},
-		hosts.Accept:  {"from"},
-		hosts.Connect: {"to"},
-		hosts.Send:    {"data", "bytes"},
-		hosts.Recv:    {"bytes"},
-		hosts.Sleep:   {"for"},
-		hosts.Set:     {"nodelay", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_count", "send_buffer", "recv_buffer", "mss"},
-	}
-	present := s.present()
-	for _, k := range present {
-		if !slices.Contains(allowed[act], k) {
-			v.errorf(p+"."+k, "action %q does not take %q", s.Do, k)
-		}
-	}
-	switch act {
-	case hosts.Listen:
-		if s.Port == nil {
-			v.errorf(p, "listen needs a port: port = 80")
-		} else {
-			st.Port = v.port(p+".port", *s.Port)
-		}
-		st.Backlog = DefaultBacklog
-		if s.Backlog != nil {
-			st.Backlog = *s.Backlog
-			if st.Backlog < 0 {
-				v.valuef(p+".backlog", "backlog %d is negative", st.Backlog)
-			}
-		}
-	case hosts.Connect:
-		if s.To == "" {
-			v.errorf(p, "connect needs a target: to = \"server:80\"")
-			break
-		}
-		st.Target = s.To
-		st.Addr = v.target(p+".to", s.To, all)
-	case hosts.Send:
-		switch {
-		case s.Data != nil && s.Bytes != nil:
-			v.errorf(p+".bytes", "send takes data or bytes, not both")
-		case s.Data != nil:
-			st.Data = []byte(*s.Data)
-		case s.Bytes != nil:
-			st.Bytes = *s.Bytes
-			if st.Bytes <= 0 {
-				v.valuef(p+".bytes", "bytes must be positive")
-			}
-		default:
-			v.errorf(p, "send needs data = \"...\" or bytes = N")
-		}
-	case hosts.Recv:
-		if s.Bytes != nil {
-			st.Bytes = *s.Bytes
-			if st.Bytes <= 0 {
-				v.valuef(p+".bytes", "bytes must be positive")
-			}
-		}
-	case hosts.Sleep:
-		if s.For == nil {
-			v.errorf(p, "sleep needs a duration: for = \"1s\"")
-		} else {
-			st.For = s.For.D()
-			if st.For < 0 {
-				v.valuef(p+".for", "for %v is negative", st.For)
-			}
-		}
-	case hosts.Set:
-		st.Options = v.options(p, s)
-		if st.Options.String() == "" {
-			v.errorf(p, "set needs at least one option (%s)", strings.Join(allowed[hosts.Set], ", "))
-		}
-	}
-	return st, len(v.errs) == before
-}
-
-func (v *validator) port(path string, n int) uint16 {
-	if n < 1 || n > 65535 {
-		v.valuef(path, "port %d is outside 1–65535", n)
-		return 0
-	}
-	return uint16(n)
-}
-
-// target resolves "server:80", "10.0.0.2:80" or "[fd00::2]:80".
-func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		v.port(path, int(ap.Port()))
-		return ap
-	}
-	host, portText, ok := strings.Cut(s, ":")
-	n, err := strconv.Atoi(portText)
-	if !ok || err != nil {
-		v.valuef(path, "target %q must be host:port, such as \"server:80\"", s)
-		return netip.AddrPort{}
-	}
-	port := v.port(path, n)
-	for _, h := range all {
-		if h.Name == host {
-			a := h.IPv4
-			if !a.IsValid() {
-				a = h.IPv6
-			}
-			return netip.AddrPortFrom(a, port)
-		}
-	}
-	v.valuef(path, "target %q names host %q, which is not defined", s, host)
-	return netip.AddrPort{}
-}
-
-// options converts the socket options of a set step.
-func (v *validator) options(p string, s *stepSpec) hosts.Options {
-	o := hosts.Options{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive}
-	dur := func(k string, d *Duration) *time.Duration {
-		if d == nil {
-			return nil
-		}
-		t := d.D()
-		if t < time.Second {
-			v.valuef(p+"."+k, "%s %v must be at least 1s", k, t)
-		}
-		return &t
-	}
-	positive := func(k string, n *int) *int {
-		if n != nil && *n <= 0 {
-			v.valuef(p+"."+k, "%s must be positive", k)
-		}
-		return n
-	}
-	o.KeepIdle = dur("keepalive_idle", s.KeepAliveIdle)
-	o.KeepInterval = dur("keepalive_interval", s.KeepAliveInterval)
-	o.KeepCount = positive("keepalive_count", s.KeepAliveCount)
-	o.SendBuffer = positive("send_buffer", s.SendBuffer)
-	o.RecvBuffer = positive("recv_buffer", s.RecvBuffer)
-	o.MSS = positive("mss", s.MSS)
-	return o
-}
-
-// present lists the keys a step sets besides do, at and socket, in the
-// order of the format.
-func (s *stepSpec) present() []string {
-	var out []string
-	add := func(k string, set bool) {
-		if set {
-			out = append(out, k)
-		}
-	}
-	add("from", s.From != "")
-	add("port", s.Port != nil)
-	add("backlog", s.Backlog != nil)
-	add("to", s.To != "")
-	add("data", s.Data != nil)
-	add("bytes", s.Bytes != nil)
-	add("for", s.For != nil)
-	add("nodelay", s.NoDelay != nil)
-	add("keepalive", s.KeepAlive != nil)
-	add("keepalive_idle", s.KeepAliveIdle != nil)
-	add("keepalive_interval", s.KeepAliveInterval != nil)
-	add("keepalive_count", s.KeepAliveCount != nil)
-	add("send_buffer", s.SendBuffer != nil)
-	add("recv_buffer", s.RecvBuffer != nil)
-	add("mss", s.MSS != nil)
-	return out
-}
-
-// unitKeys are the keys whose values are strings with a unit.
-var unitKeys = []string{"time_limit", "at", "for", "keepalive_idle", "keepalive_interval", "latency", "jitter", "rate"}
-
-// bareUnitValues finds keys that take a duration or rate but were given a
-// bare value (latency = 5), which go-toml reports without a position.
-func bareUnitValues(file string, data []byte, pos *positions) ErrorList {
-	lines := newLineIndex(data)
-	var l ErrorList
-	for _, path := range pos.paths() {
-		key := path[strings.LastIndexByte(path, '.')+1:]
-		if !slices.Contains(unitKeys, key) {
-			continue
-		}
-		off := lines.offset(pos.value(path))
-		if off < 0 || off >= len(data) || data[off] == '"' || data[off] == '\'' || data[off] == '[' || data[off] == '{' {
-			continue
-		}
-		end := off
-		for end < len(data) && data[end] != '\n' && data[end] != '#' && data[end] != ',' && data[end] != '}' {
-			end++
-		}
-		l = append(l, &Error{File: file, Pos: pos.key(path), Msg: fmt.Sprintf("%s must be a string with a unit, such as \"200ms\" or \"100Mbit/s\", not %s", key, strings.TrimSpace(string(data[off:end])))})
-	}
-	return l
-}
-
-// knownKeys are the keys of the lab format, from the toml tags in format.go.
-var knownKeys = func() map[string]bool {
-	keys := map[string]bool{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || keys["@"+t.Name()] {
-			return
-		}
-		keys["@"+t.Name()] = true
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if tag := f.Tag.Get("toml"); tag != "" {
-				keys[tag] = true
-			}
-			walk(f.Type)
-		}
-	}
-	walk(reflect.TypeFor[fileSpec]())
-	return keys
-}()
-
-// keyCase reports keys that go-toml accepted only because it matches keys
-// case-insensitively ("Name" for "name").
-func keyCase(file string, pos *positions) ErrorList {
-	var l ErrorList
-	seen := map[string]bool{}
-	for _, path := range pos.paths() {
-		parts := strings.Split(path, ".")
-		for i, part := range parts {
-			if _, err := strconv.Atoi(part); err == nil || knownKeys[part] {
-				continue
-			}
-			at := strings.Join(parts[:i+1], ".")
-			if seen[at] {
-				break
-			}
-			seen[at] = true
-			l = append(l, &Error{File: file, Pos: pos.key(at), Msg: fmt.Sprintf("unknown key %q (keys are case-sensitive: %q)", part, strings.ToLower(part))})
-			break
-		}
-	}
-	return l
-}

@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Run struct {
 	Tap *tap.Tap
 	// Result tells how far the run got and why it stopped.
 	Result topology.Result
+	// Counters holds each host's TCP counters at the end of the run, by
+	// host name and counter name.
+	Counters map[string]map[string]uint64
 }
 
 // Execute builds the lab's network, runs it in virtual time until nothing is
@@ -50,7 +54,7 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 	}
 	tp := tap.New()
 	net := topology.New(seed, tp, log)
-	net.MaxEvents = opts.MaxEvents
+	net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
 	var hs []*hosts.Host
 	defer func() {
 		for _, h := range hs {
@@ -78,6 +82,16 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 		}
 		tp.AddHost(cfg.Name, addrs)
 	}
+	for _, f := range lab.Faults {
+		if err := net.AddFault(f); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
+		}
+	}
+	for _, in := range lab.Injections {
+		if err := net.AddInjection(in); err != nil {
+			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
+		}
+	}
 	for _, h := range hs {
 		h.Start()
 	}
@@ -85,7 +99,15 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Run{Lab: lab, Seed: seed, Tap: tp, Result: res}, nil
+	run := &Run{Lab: lab, Seed: seed, Tap: tp, Result: res, Counters: map[string]map[string]uint64{}}
+	for _, h := range hs {
+		c := map[string]uint64{}
+		for _, name := range hosts.CounterNames() {
+			c[name], _ = h.Counter(name)
+		}
+		run.Counters[h.Name()] = c
+	}
+	return run, nil
 }
 
 // ErrRunaway describes a run that used its whole event budget.

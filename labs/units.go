@@ -2,6 +2,7 @@ package labs
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -60,3 +61,90 @@ func (r *Rate) UnmarshalText(b []byte) error {
 type unitError struct{ text, msg string }
 
 func (e *unitError) Error() string { return e.msg }
+
+// Size is a number of bytes, written as an integer (1460) or a string with
+// a unit: "64KB" (1000 bytes each), "64KiB" (1024), "10MB", "1MiB", "1500B".
+type Size struct{ n int64 }
+
+// Bytes returns the size.
+func (s Size) Bytes() int64 { return s.n }
+
+func (s *Size) decodeRaw(v any) string {
+	switch x := v.(type) {
+	case int64:
+		s.n = x
+		return ""
+	case string:
+		if n, ok := parseSize(x); ok {
+			s.n = n
+			return ""
+		}
+		return fmt.Sprintf("invalid size %q (use bytes or a unit: 1460, \"64KB\", \"10MB\", \"1MiB\")", x)
+	}
+	return fmt.Sprintf("a size must be an integer number of bytes or a string such as \"64KB\", not %s", describeValue(v))
+}
+
+func parseSize(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"kB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || !(v >= 0 && v*u.mult <= 1<<40) || v*u.mult != float64(int64(v*u.mult)) {
+				return 0, false
+			}
+			return int64(v * u.mult), true
+		}
+	}
+	return 0, false
+}
+
+// seqValue is an injected segment's sequence or acknowledgement number: an
+// integer, or "next" (what the receiver expects) or, for seq only, "isn"
+// (the sender's last SYN: a replayed old SYN).
+type seqValue struct {
+	n    int64
+	mode string // "", "next" or "isn"
+}
+
+func (q *seqValue) decodeRaw(v any) string {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 || x > math.MaxUint32 {
+			return fmt.Sprintf("sequence number %d is outside 0–4294967295", x)
+		}
+		q.n = x
+		return ""
+	case string:
+		if x == "next" || x == "isn" {
+			q.mode = x
+			return ""
+		}
+		return fmt.Sprintf("sequence number %q must be an integer, \"next\" or \"isn\"", x)
+	}
+	return fmt.Sprintf("a sequence number must be an integer, \"next\" or \"isn\", not %s", describeValue(v))
+}
+
+// timeValue is an expectation's time bound: a duration ("80s") or a segment
+// pattern ("server > client FIN"), meaning the time of the first segment
+// that matches it.
+type timeValue struct {
+	d       time.Duration
+	pattern string
+}
+
+func (t *timeValue) decodeRaw(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Sprintf("a time bound must be a duration such as \"80s\" or a segment pattern such as \"server > client FIN\", not %s", describeValue(v))
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		t.d = d
+		return ""
+	}
+	t.pattern = s
+	return ""
+}

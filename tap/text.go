@@ -182,3 +182,22 @@ func fmtTime(d time.Duration) string {
 // textWidth is the number of runes in s (the listing uses only
 // single-width runes in padded columns).
 func textWidth(s string) int { return len([]rune(s)) }
+
+// RowText renders one row on a single line, without column alignment, as
+// reports quote it: "#12 1.020000 server:80 → client:16000 RST,ACK seq=6
+// ack=1 len=0 — <notes>" or "· 80.000000 client app: send ... → error: ...".
+func (t *Tap) RowText(r *Row) string {
+	if r.Kind != KindSegment {
+		return fmt.Sprintf("· %s %s %s", fmtTime(r.At), r.Host, t.eventText(r))
+	}
+	c := t.segmentCells(r)
+	s := fmt.Sprintf("#%s %s %s → %s %s seq=%s", c[0], c[1], c[2], c[3], c[4], c[5])
+	if c[6] != "" {
+		s += " ack=" + c[6]
+	}
+	s += " len=" + c[7]
+	if n := r.Note(); n != "" {
+		s += " — " + n
+	}
+	return s
+}

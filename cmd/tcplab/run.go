@@ -92,6 +92,14 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 			return &exitError{exitFailure, err}
 		}
 	}
+	failed := 0
+	if len(lab.Expect) > 0 && r.Result.Reason != topology.Interrupted {
+		outs := labs.Check(r)
+		failed = labs.Failed(outs)
+		if err := writeOutcomes(e, r, outs); err != nil {
+			return &exitError{exitFailure, err}
+		}
+	}
 	fmt.Fprintf(e.stderr, "tcplab: %s: %s of virtual time in %s (%s, %s)\n",
 		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), plural(r.Result.Events, "event"), plural(len(r.Tap.Segments()), "frame"))
 	switch r.Result.Reason {
@@ -102,7 +110,37 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	case topology.Interrupted:
 		return &exitError{exitInterrupted, fmt.Errorf("%s: interrupted at %s of virtual time; output was written up to there", lab.Name, fmtVirtual(r.Result.End))}
 	}
+	if failed > 0 {
+		return &exitError{exitFailure, fmt.Errorf("%s: %s failed", lab.Name, plural(failed, "expectation"))}
+	}
 	return nil
+}
+
+// writeOutcomes prints the lab's expectations after the timeline: a count,
+// then each failure with what was found and the rows that show it.
+func writeOutcomes(e env, r *labs.Run, outs []labs.Outcome) error {
+	w := bufio.NewWriter(e.stdout)
+	failed := labs.Failed(outs)
+	fmt.Fprintf(w, "expectations: %d of %d passed\n", len(outs)-failed, len(outs))
+	for _, o := range outs {
+		if o.OK {
+			continue
+		}
+		writeFailure(w, r, o)
+	}
+	return w.Flush()
+}
+
+// writeFailure describes one failed expectation.
+func writeFailure(w *bufio.Writer, r *labs.Run, o labs.Outcome) {
+	fmt.Fprintf(w, "  FAIL %s: %s\n", o.Exp.Where, o.Exp)
+	if o.Exp.Why != "" {
+		fmt.Fprintf(w, "       why: %s\n", o.Exp.Why)
+	}
+	fmt.Fprintf(w, "       %s\n", o.Message)
+	for _, row := range o.Rows {
+		fmt.Fprintf(w, "         %s\n", r.Tap.RowText(row))
+	}
 }
 
 // writeTimeline prints the text timeline with the lab's header and an end line.
@@ -110,6 +148,10 @@ func writeTimeline(e env, r *labs.Run) error {
 	h := tap.Header{Title: r.Lab.Name}
 	if r.Lab.Title != "" {
 		h.Title += " — " + r.Lab.Title
+	}
+	if d := strings.TrimSpace(r.Lab.Description); d != "" {
+		h.Lines = append(h.Lines, strings.Split(d, "\n")...)
+		h.Lines = append(h.Lines, "")
 	}
 	h.Lines = append(h.Lines, fmt.Sprintf("seed %d", r.Seed))
 	w := bufio.NewWriter(e.stdout)

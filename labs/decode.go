@@ -1,0 +1,317 @@
+package labs
+
+import (
+	"bytes"
+	"encoding"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// The lab decoder. go-toml parses the file into generic values (which also
+// rejects syntax errors and duplicate keys); this file then fills the spec
+// structs of format.go itself, so that every unknown key and every value of
+// the wrong type in a file is reported together, each at its position, in
+// the lab's own terms.
+
+// rawValue is implemented by spec types that accept more than one TOML type
+// (a size is 1500 or "64KB"). decodeRaw returns a message on error.
+type rawValue interface {
+	decodeRaw(v any) string
+}
+
+// decoder fills spec structs from generic TOML values.
+type decoder struct {
+	file string
+	pos  *positions
+	errs ErrorList
+}
+
+// parse decodes data into spec, reporting every problem it finds.
+func parse(file string, data []byte, spec *fileSpec) ErrorList {
+	pos, ierr := indexPositions(data)
+	var raw map[string]any
+	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		return ErrorList{syntaxError(file, err, ierr)}
+	}
+	if pos == nil { // cannot happen: go-toml accepted the file
+		return ErrorList{{File: file, Msg: "the file could not be indexed: " + ierr.Error()}}
+	}
+	d := &decoder{file: file, pos: pos}
+	d.value(reflect.ValueOf(spec).Elem(), raw, "", "")
+	return d.errs
+}
+
+// syntaxError converts go-toml's parse error.
+func syntaxError(file string, err, ierr error) *Error {
+	if de, ok := err.(*toml.DecodeError); ok {
+		line, col := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		return &Error{File: file, Pos: Pos{line, col}, Msg: msg}
+	}
+	_ = ierr
+	return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+func (d *decoder) errorf(pos Pos, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// join extends a key path.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var (
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+	rawValueType = reflect.TypeFor[rawValue]()
+)
+
+// value stores raw into v. path locates the value in the file; name is the
+// key as the user wrote it, for messages.
+func (d *decoder) value(v reflect.Value, raw any, path, name string) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	if v.CanAddr() {
+		if rv, ok := v.Addr().Interface().(rawValue); ok {
+			if msg := rv.decodeRaw(raw); msg != "" {
+				d.errorf(d.pos.value(path), "%s", msg)
+			}
+			return
+		}
+		if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+			s, isString := raw.(string)
+			if !isString {
+				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				return
+			}
+			if err := tu.UnmarshalText([]byte(s)); err != nil {
+				d.errorf(d.pos.value(path), "%s", err.Error())
+			}
+			return
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			d.errorf(d.pos.value(path), "%s must be a table, not %s", name, describeValue(raw))
+			return
+		}
+		d.table(v, m, path)
+	case reflect.Slice:
+		list, ok := raw.([]any)
+		if !ok {
+			if maps, ok2 := raw.([]map[string]any); ok2 {
+				for _, m := range maps {
+					list = append(list, m)
+				}
+			} else {
+				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				return
+			}
+		}
+		out := reflect.MakeSlice(v.Type(), len(list), len(list))
+		for i, item := range list {
+			d.value(out.Index(i), item, join(path, strconv.Itoa(i)), name+" element")
+		}
+		v.Set(out)
+	case reflect.String:
+		s, ok := raw.(string)
+		if !ok {
+			d.errorf(d.pos.value(path), "%s must be a string, not %s", name, describeValue(raw))
+			return
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		b, ok := raw.(bool)
+		if !ok {
+			d.errorf(d.pos.value(path), "%s must be true or false, not %s", name, describeValue(raw))
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, ok := raw.(int64)
+		if !ok {
+			d.errorf(d.pos.value(path), "%s must be an integer, not %s", name, describeValue(raw))
+			return
+		}
+		v.SetInt(n)
+	case reflect.Float64:
+		switch n := raw.(type) {
+		case float64:
+			v.SetFloat(n)
+		case int64:
+			v.SetFloat(float64(n))
+		default:
+			d.errorf(d.pos.value(path), "%s must be a number, not %s", name, describeValue(raw))
+		}
+	default:
+		panic(fmt.Sprintf("labs: spec field of kind %v", v.Kind()))
+	}
+}
+
+// table fills struct v from m: every key of m must be a field (by its toml
+// tag, exactly); embedded structs share their parent's keys.
+func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		f, ok := fieldByTag(v, k)
+		p := join(path, k)
+		if !ok {
+			d.errorf(d.pos.key(p), "%s", unknownKey(v.Type(), k, p))
+			continue
+		}
+		d.value(f, m[k], p, k)
+	}
+}
+
+// fieldByTag finds the field of struct v tagged key, looking into embedded
+// structs.
+func fieldByTag(v reflect.Value, key string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			if fv, ok := fieldByTag(v.Field(i), key); ok {
+				return fv, true
+			}
+			continue
+		}
+		if f.Tag.Get("toml") == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// tags lists the keys of struct type t, embedded structs included.
+func tags(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, tags(f.Type)...)
+		} else if tag := f.Tag.Get("toml"); tag != "" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// unknownKey words the error for key k in a table of type t, suggesting
+// the key that was probably meant.
+func unknownKey(t reflect.Type, k, path string) string {
+	known := tags(t)
+	msg := fmt.Sprintf("unknown key %q", path)
+	lower := strings.ToLower(k)
+	for _, kk := range known {
+		if kk == lower {
+			return msg + fmt.Sprintf(" (keys are case-sensitive: %q)", kk)
+		}
+	}
+	best, bestD := "", 3
+	for _, kk := range known {
+		if dd := editDistance(k, kk); dd < bestD {
+			best, bestD = kk, dd
+		}
+	}
+	if best != "" {
+		return msg + fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return msg
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// describeType says what a value of type t is written as.
+func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case reflect.TypeFor[Duration]():
+		return `a duration string such as "200ms"`
+	case reflect.TypeFor[Rate]():
+		return `a rate string such as "100Mbit/s"`
+	}
+	if t.Kind() == reflect.Slice {
+		e := t.Elem()
+		for e.Kind() == reflect.Pointer {
+			e = e.Elem()
+		}
+		if e.Kind() == reflect.Struct && !reflect.PointerTo(e).Implements(textType) && !reflect.PointerTo(e).Implements(rawValueType) {
+			return "an array of tables"
+		}
+		return "an array"
+	}
+	return "a " + t.Kind().String()
+}
+
+// describeValue names the TOML type of a generic value, with the value when
+// it is short: "the integer 5", "a string", "a table".
+func describeValue(raw any) string {
+	switch x := raw.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", truncateText(x, 20))
+	case int64:
+		return "the integer " + strconv.FormatInt(x, 10)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "the float " + strconv.FormatFloat(x, 'g', -1, 64)
+		}
+		return "the float " + strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return "the boolean " + strconv.FormatBool(x)
+	case map[string]any:
+		return "a table"
+	case []any, []map[string]any:
+		return "an array"
+	case time.Time, toml.LocalDate, toml.LocalTime, toml.LocalDateTime:
+		return "a date or time"
+	}
+	return fmt.Sprintf("a %T", raw)
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,472 @@
+package labs
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcplab/tcplab/hosts"
+	"github.com/tcplab/tcplab/topology"
+)
+
+// direction converts one direction of a link, starting from base.
+func (v *validator) direction(path string, d directionSpec, base topology.Direction) topology.Direction {
+	out := base
+	key := func(k string) string { return join(path, k) }
+	if d.Latency != nil {
+		out.Latency = d.Latency.D()
+		if out.Latency < 0 {
+			v.valuef(key("latency"), "latency %v is negative", out.Latency)
+		}
+	}
+	if d.Jitter != nil {
+		out.Jitter = d.Jitter.D()
+		if out.Jitter < 0 {
+			v.valuef(key("jitter"), "jitter %v is negative", out.Jitter)
+		}
+	}
+	prob := func(k string, p *float64, dst *float64) {
+		if p == nil {
+			return
+		}
+		*dst = *p
+		if !(*p >= 0 && *p <= 1) { // also rejects NaN
+			v.valuef(key(k), "%s %v is outside [0, 1]", k, *p)
+		}
+	}
+	prob("loss", d.Loss, &out.Loss)
+	prob("duplicate", d.Duplicate, &out.Duplicate)
+	prob("reorder", d.Reorder, &out.Reorder)
+	prob("corrupt", d.Corrupt, &out.Corrupt)
+	if d.ReorderDelay != nil {
+		out.ReorderDelay = d.ReorderDelay.D()
+		if out.ReorderDelay < 0 {
+			v.valuef(key("reorder_delay"), "reorder_delay %v is negative", out.ReorderDelay)
+		}
+	}
+	if d.Rate != nil {
+		out.Rate = d.Rate.BitsPerSecond()
+	}
+	if d.QueueLimit != nil {
+		out.QueueLimit = v.count(key("queue_limit"), *d.QueueLimit, 0)
+	}
+	return out
+}
+
+// count checks a non-negative integer at least lo.
+func (v *validator) count(path string, n int64, lo int64) int {
+	name := path[strings.LastIndexByte(path, '.')+1:]
+	switch {
+	case n < 0 && lo == 0:
+		v.valuef(path, "%s %d is negative", name, n)
+	case n < lo:
+		v.valuef(path, "%s must be at least %d", name, lo)
+	case n > 1<<31:
+		v.valuef(path, "%s %d is too large", name, n)
+	}
+	return int(max(min(n, 1<<31), 0))
+}
+
+// outages converts a link's down windows.
+func (v *validator) outages(p string, ws []windowSpec) []topology.Window {
+	var out []topology.Window
+	for i, w := range ws {
+		wp := fmt.Sprintf("%s.down.%d", p, i)
+		if w.From == nil {
+			v.errorf(wp, "an outage needs from = \"10s\" (and usually to = \"20s\")")
+			continue
+		}
+		win := topology.Window{From: w.From.D()}
+		if w.To != nil {
+			win.To = w.To.D()
+		}
+		switch {
+		case win.From < 0:
+			v.valuef(wp+".from", "from %v is negative", win.From)
+			continue
+		case w.To != nil && win.To <= win.From:
+			v.valuef(wp+".to", "impossible window: to %v is not after from %v", win.To, win.From)
+			continue
+		}
+		for j, prev := range out {
+			if overlaps(prev, win) {
+				v.errorf(wp, "outage %v–%s overlaps outage %d (%v–%s)", win.From, endText(win.To), j+1, prev.From, endText(prev.To))
+			}
+		}
+		out = append(out, win)
+	}
+	return out
+}
+
+func overlaps(a, b topology.Window) bool {
+	aEnd, bEnd := a.To, b.To
+	if aEnd == 0 {
+		aEnd = 1<<63 - 1
+	}
+	if bEnd == 0 {
+		bEnd = 1<<63 - 1
+	}
+	return a.From < bEnd && b.From < aEnd
+}
+
+func endText(d time.Duration) string {
+	if d == 0 {
+		return "end"
+	}
+	return d.String()
+}
+
+// settings converts a host's profile and [hosts.tcp] table.
+func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
+	prof := hosts.Linux
+	if h.Profile != "" {
+		var ok bool
+		if prof, ok = hosts.ParseProfile(h.Profile); !ok {
+			v.valuef(p+".profile", "unknown profile %q (want linux or netstack)", h.Profile)
+		}
+	}
+	s := hosts.DefaultSettings(prof)
+	t := h.TCP
+	if t == nil {
+		return &s
+	}
+	tp := p + ".tcp"
+	dur := func(k string, d *Duration, dst *time.Duration, lo time.Duration) {
+		if d == nil {
+			return
+		}
+		*dst = d.D()
+		if *dst < lo {
+			if lo == 0 {
+				v.valuef(join(tp, k), "%s %v is negative", k, *dst)
+			} else {
+				v.valuef(join(tp, k), "%s %v must be at least %v", k, *dst, lo)
+			}
+		}
+	}
+	integer := func(k string, n *int64, dst *int, lo int64) {
+		if n != nil {
+			*dst = v.count(join(tp, k), *n, lo)
+		}
+	}
+	size := func(k string, n *Size, dst *int) {
+		if n == nil {
+			return
+		}
+		switch b := n.Bytes(); {
+		case b < 4096:
+			v.valuef(join(tp, k), "%s %d is smaller than netstack's minimum of 4096 bytes", k, b)
+		case b > 4<<20:
+			v.valuef(join(tp, k), "%s %d is larger than netstack's maximum of 4MiB", k, b)
+		default:
+			*dst = int(b)
+		}
+	}
+	integer("somaxconn", t.Somaxconn, &s.Somaxconn, 1)
+	if t.SynCookies != nil {
+		switch *t.SynCookies {
+		case 1, 2:
+			s.SynCookies = int(*t.SynCookies)
+		case 0:
+			v.valuef(tp+".syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always)")
+		default:
+			v.valuef(tp+".syncookies", "syncookies must be 1 or 2, not %d", *t.SynCookies)
+		}
+	}
+	dur("fin_timeout", t.FinTimeout, &s.FinTimeout, time.Second)
+	dur("time_wait", t.TimeWait, &s.TimeWait, time.Second)
+	if t.Keepalive != nil {
+		s.Keepalive = *t.Keepalive
+	}
+	dur("keepalive_time", t.KeepaliveTime, &s.KeepaliveTime, time.Second)
+	dur("keepalive_intvl", t.KeepaliveIntvl, &s.KeepaliveInterval, time.Second)
+	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes, 1)
+	if t.MSS != nil {
+		if *t.MSS < 536 || *t.MSS > 65495 {
+			v.valuef(tp+".mss", "mss %d is outside 536–65495", *t.MSS)
+		} else {
+			s.MSS = int(*t.MSS)
+		}
+	}
+	size("send_buffer", t.SendBuffer, &s.SendBuffer)
+	size("recv_buffer", t.RecvBuffer, &s.RecvBuffer)
+	if t.SACK != nil {
+		s.SACK = *t.SACK
+	}
+	if t.Congestion != nil {
+		if *t.Congestion != "reno" && *t.Congestion != "cubic" {
+			v.valuef(tp+".congestion", "unknown congestion control %q (want reno or cubic)", *t.Congestion)
+		} else {
+			s.Congestion = *t.Congestion
+		}
+	}
+	dur("rto_min", t.RTOMin, &s.RTOMin, time.Millisecond)
+	dur("rto_max", t.RTOMax, &s.RTOMax, time.Millisecond)
+	if t.RTOMin != nil || t.RTOMax != nil {
+		if s.RTOMax < s.RTOMin && s.RTOMin >= time.Millisecond && s.RTOMax >= time.Millisecond {
+			at := tp + ".rto_max"
+			if t.RTOMax == nil {
+				at = tp + ".rto_min"
+			}
+			v.valuef(at, "impossible RTO bounds: rto_max %v is less than rto_min %v", s.RTOMax, s.RTOMin)
+		}
+	}
+	integer("retries2", t.Retries2, &s.Retries2, 1)
+	dur("user_timeout", t.UserTimeout, &s.UserTimeout, 0)
+	if t.Nagle != nil {
+		s.Nagle = *t.Nagle
+	}
+	return &s
+}
+
+// steps converts a step list.
+func (v *validator) steps(p string, specs []stepSpec, all []hosts.Config) []hosts.Step {
+	var out []hosts.Step
+	for j := range specs {
+		if st, ok := v.step(fmt.Sprintf("%s.%d", p, j), &specs[j], all); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// stepKeys lists the keys each action takes besides do, at and socket.
+var stepKeys = map[hosts.Action][]string{
+	hosts.Listen:  {"port", "backlog"},
+	hosts.Accept:  {"from", "each"},
+	hosts.Connect: {"to"},
+	hosts.Send:    {"data", "bytes"},
+	hosts.Recv:    {"bytes", "timeout"},
+	hosts.Sleep:   {"for"},
+	hosts.Wait:    {"until", "timeout"},
+	hosts.Set:     optionKeys,
+}
+
+var optionKeys = []string{"nodelay", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_count", "send_buffer", "recv_buffer", "mss", "user_timeout"}
+
+// step converts one application step.
+func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step, bool) {
+	act, ok := hosts.ParseAction(s.Do)
+	if !ok {
+		if s.Do == "" {
+			v.errorf(p, "step has no action: do = %q", strings.Join(hosts.ActionNames(), "|"))
+		} else {
+			v.valuef(p+".do", "unknown action %q (want one of %s)", s.Do, strings.Join(hosts.ActionNames(), ", "))
+		}
+		return hosts.Step{}, false
+	}
+	st := hosts.Step{Action: act, Socket: s.Socket, From: s.From}
+	before := len(v.errs)
+	if s.At != nil {
+		st.At = s.At.D()
+		if st.At < 0 {
+			v.valuef(p+".at", "at %v is negative", st.At)
+		}
+	}
+	for _, k := range s.present() {
+		if !slices.Contains(stepKeys[act], k) {
+			v.errorf(p+"."+k, "action %q does not take %q", s.Do, k)
+		}
+	}
+	positive := func(k string, n *Size) int {
+		if n.Bytes() <= 0 {
+			v.valuef(p+"."+k, "%s must be positive", k)
+		}
+		return int(min(n.Bytes(), 1<<40))
+	}
+	if s.Timeout != nil {
+		st.Timeout = s.Timeout.D()
+		if st.Timeout <= 0 {
+			v.valuef(p+".timeout", "timeout must be positive")
+		}
+	}
+	switch act {
+	case hosts.Listen:
+		if s.Port == nil {
+			v.errorf(p, "listen needs a port: port = 80")
+		} else {
+			st.Port = v.port(p+".port", *s.Port)
+		}
+		st.Backlog = DefaultBacklog
+		if s.Backlog != nil {
+			st.Backlog = v.count(p+".backlog", *s.Backlog, 0)
+		}
+	case hosts.Accept:
+		if s.Each != nil {
+			if len(s.Each) == 0 {
+				v.errorf(p+".each", "each needs at least one step")
+			}
+			st.Each = v.steps(p+".each", s.Each, all)
+		}
+	case hosts.Connect:
+		if s.To == "" {
+			v.errorf(p, "connect needs a target: to = \"server:80\"")
+			break
+		}
+		st.Target = s.To
+		st.Addr = v.target(p+".to", s.To, all)
+	case hosts.Send:
+		switch {
+		case s.Data != nil && s.Bytes != nil:
+			v.errorf(p+".bytes", "send takes data or bytes, not both")
+		case s.Data != nil:
+			st.Data = []byte(*s.Data)
+		case s.Bytes != nil:
+			st.Bytes = positive("bytes", s.Bytes)
+		default:
+			v.errorf(p, "send needs data = \"...\" or bytes = N")
+		}
+	case hosts.Recv:
+		if s.Bytes != nil {
+			st.Bytes = positive("bytes", s.Bytes)
+		}
+	case hosts.Sleep:
+		if s.For == nil {
+			v.errorf(p, "sleep needs a duration: for = \"1s\"")
+		} else {
+			st.For = s.For.D()
+			if st.For < 0 {
+				v.valuef(p+".for", "for %v is negative", st.For)
+			}
+		}
+	case hosts.Wait:
+		if s.Until == nil {
+			if s.At == nil {
+				v.errorf(p, "wait needs a time (at = \"10s\") or an event (until = %q)", strings.Join(hosts.EventNames(), "|"))
+			}
+			break
+		}
+		ev, ok := hosts.ParseEvent(*s.Until)
+		if !ok {
+			v.valuef(p+".until", "unknown event %q (want one of %s)", *s.Until, strings.Join(hosts.EventNames(), ", "))
+		}
+		st.Until = ev
+	case hosts.Set:
+		st.Options = v.options(p, s)
+		if st.Options.String() == "" {
+			v.errorf(p, "set needs at least one option (%s)", strings.Join(optionKeys, ", "))
+		}
+	}
+	return st, len(v.errs) == before
+}
+
+func (v *validator) port(path string, n int64) uint16 {
+	if n < 1 || n > 65535 {
+		v.valuef(path, "port %d is outside 1–65535", n)
+		return 0
+	}
+	return uint16(n)
+}
+
+// target resolves "server:80", "10.0.0.2:80" or "[fd00::2]:80".
+func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		v.port(path, int64(ap.Port()))
+		return ap
+	}
+	host, portText, ok := strings.Cut(s, ":")
+	n, err := strconv.ParseInt(portText, 10, 64)
+	if !ok || err != nil {
+		v.valuef(path, "target %q must be host:port, such as \"server:80\"", s)
+		return netip.AddrPort{}
+	}
+	port := v.port(path, n)
+	for _, h := range all {
+		if h.Name == host {
+			a := h.IPv4
+			if !a.IsValid() {
+				a = h.IPv6
+			}
+			return netip.AddrPortFrom(a, port)
+		}
+	}
+	v.valuef(path, "target %q names host %q, which is not defined", s, host)
+	return netip.AddrPort{}
+}
+
+// options converts the socket options of a set step.
+func (v *validator) options(p string, s *stepSpec) hosts.Options {
+	o := v.keepalive(p, optionSpec{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive, KeepAliveIdle: s.KeepAliveIdle,
+		KeepAliveInterval: s.KeepAliveInterval, KeepAliveCount: s.KeepAliveCount, UserTimeout: s.UserTimeout})
+	buffer := func(k string, n *Size) *int {
+		if n == nil {
+			return nil
+		}
+		if n.Bytes() <= 0 {
+			v.valuef(p+"."+k, "%s must be positive", k)
+		}
+		b := int(min(n.Bytes(), 1<<40))
+		return &b
+	}
+	o.SendBuffer = buffer("send_buffer", s.SendBuffer)
+	o.RecvBuffer = buffer("recv_buffer", s.RecvBuffer)
+	if s.MSS != nil {
+		m := v.count(p+".mss", *s.MSS, 1)
+		o.MSS = &m
+	}
+	return o
+}
+
+// keepalive converts the options a set step and an app's options table
+// share.
+func (v *validator) keepalive(p string, s optionSpec) hosts.Options {
+	o := hosts.Options{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive}
+	dur := func(k string, d *Duration) *time.Duration {
+		if d == nil {
+			return nil
+		}
+		t := d.D()
+		if t < time.Second {
+			v.valuef(p+"."+k, "%s %v must be at least 1s", k, t)
+		}
+		return &t
+	}
+	o.KeepIdle = dur("keepalive_idle", s.KeepAliveIdle)
+	o.KeepInterval = dur("keepalive_interval", s.KeepAliveInterval)
+	if s.KeepAliveCount != nil {
+		n := v.count(p+".keepalive_count", *s.KeepAliveCount, 1)
+		o.KeepCount = &n
+	}
+	if s.UserTimeout != nil {
+		t := s.UserTimeout.D()
+		if t < 0 {
+			v.valuef(p+".user_timeout", "user_timeout %v is negative", t)
+		}
+		o.UserTimeout = &t
+	}
+	return o
+}
+
+// present lists the keys a step sets besides do, at and socket, in the
+// order of the format.
+func (s *stepSpec) present() []string {
+	var out []string
+	add := func(k string, set bool) {
+		if set {
+			out = append(out, k)
+		}
+	}
+	add("from", s.From != "")
+	add("port", s.Port != nil)
+	add("backlog", s.Backlog != nil)
+	add("to", s.To != "")
+	add("data", s.Data != nil)
+	add("bytes", s.Bytes != nil)
+	add("for", s.For != nil)
+	add("until", s.Until != nil)
+	add("timeout", s.Timeout != nil)
+	add("each", s.Each != nil)
+	add("nodelay", s.NoDelay != nil)
+	add("keepalive", s.KeepAlive != nil)
+	add("keepalive_idle", s.KeepAliveIdle != nil)
+	add("keepalive_interval", s.KeepAliveInterval != nil)
+	add("keepalive_count", s.KeepAliveCount != nil)
+	add("send_buffer", s.SendBuffer != nil)
+	add("recv_buffer", s.RecvBuffer != nil)
+	add("mss", s.MSS != nil)
+	add("user_timeout", s.UserTimeout != nil)
+	return out
+}

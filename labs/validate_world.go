@@ -1,0 +1,513 @@
+package labs
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tcplab/tcplab/hosts"
+	"github.com/tcplab/tcplab/topology"
+)
+
+// modelKeys lists, per model, the keys it takes besides model, name and
+// options, with the required ones first in required.
+var modelKeys = []struct {
+	name     string
+	keys     []string
+	required []string
+}{
+	{"http-server", []string{"port", "backlog", "idle_timeout", "persistent", "response", "response_bytes", "max_connections", "accept_at"}, []string{"port"}},
+	{"pool-client", []string{"to", "requests", "request", "response_bytes", "idle_timeout", "max_idle", "retry"}, []string{"to", "requests"}},
+	{"echo-server", []string{"port", "backlog"}, []string{"port"}},
+	{"bulk-sender", []string{"to", "bytes", "at"}, []string{"to", "bytes"}},
+	{"sink", []string{"port", "backlog"}, []string{"port"}},
+	{"holder", []string{"to", "count", "interval", "hold", "at"}, []string{"to"}},
+}
+
+// ModelNames lists the ready-made application models.
+func ModelNames() []string {
+	var out []string
+	for _, m := range modelKeys {
+		out = append(out, m.name)
+	}
+	return out
+}
+
+// present lists the keys an app sets besides name and model.
+func (a *appSpec) present() []string {
+	var out []string
+	add := func(k string, set bool) {
+		if set {
+			out = append(out, k)
+		}
+	}
+	add("copies", a.Copies != nil)
+	add("repeat", a.Repeat != nil)
+	add("steps", a.Steps != nil)
+	add("at", a.At != nil)
+	add("port", a.Port != nil)
+	add("backlog", a.Backlog != nil)
+	add("to", a.To != "")
+	add("idle_timeout", a.IdleTimeout != nil)
+	add("persistent", a.Persistent != nil)
+	add("response", a.Response != nil)
+	add("response_bytes", a.ResponseBytes != nil)
+	add("request", a.Request != nil)
+	add("requests", a.Requests != nil)
+	add("max_connections", a.MaxConnections != nil)
+	add("accept_at", a.AcceptAt != nil)
+	add("max_idle", a.MaxIdle != nil)
+	add("retry", a.Retry != nil)
+	add("bytes", a.Bytes != nil)
+	add("count", a.Count != nil)
+	add("interval", a.Interval != nil)
+	add("hold", a.Hold != nil)
+	add("options", a.Options != nil)
+	return out
+}
+
+// app converts one [[hosts.apps]] table.
+func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bool) {
+	before := len(v.errs)
+	app := hosts.App{Name: a.Name}
+	if a.Name != "" && !nameRE.MatchString(a.Name) {
+		v.valuef(p+".name", "app name %q must start with a letter and use only letters, digits, '-' and '_'", a.Name)
+	}
+	if a.Copies != nil {
+		app.Copies = v.count(p+".copies", *a.Copies, 1)
+	}
+	if a.Options != nil {
+		app.Options = v.keepalive(p+".options", *a.Options)
+	}
+	if a.Model == "" {
+		if a.Steps == nil {
+			v.errorf(p, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
+			return app, false
+		}
+		for _, k := range a.present() {
+			if !slices.Contains([]string{"copies", "repeat", "steps", "options"}, k) {
+				v.errorf(p+"."+k, "%q is a model parameter; an app with steps takes only name, copies, repeat and steps", k)
+			}
+		}
+		if a.Repeat != nil {
+			app.Repeat = v.count(p+".repeat", *a.Repeat, 1)
+		}
+		app.Steps = v.steps(p+".steps", a.Steps, all)
+		return app, len(v.errs) == before
+	}
+	i := slices.IndexFunc(modelKeys, func(m struct {
+		name     string
+		keys     []string
+		required []string
+	}) bool {
+		return m.name == a.Model
+	})
+	if i < 0 {
+		v.valuef(p+".model", "unknown model %q (want one of %s)", a.Model, strings.Join(ModelNames(), ", "))
+		return app, false
+	}
+	mk := modelKeys[i]
+	for _, k := range a.present() {
+		if k != "copies" && k != "options" && !slices.Contains(mk.keys, k) {
+			v.errorf(p+"."+k, "model %q does not take %q (it takes %s)", a.Model, k, strings.Join(mk.keys, ", "))
+		}
+	}
+	present := a.present()
+	for _, k := range mk.required {
+		if !slices.Contains(present, k) {
+			v.errorf(p, "model %q needs %s", a.Model, k)
+		}
+	}
+	var port uint16
+	if a.Port != nil {
+		port = v.port(p+".port", *a.Port)
+	}
+	backlog := DefaultBacklog
+	if a.Backlog != nil {
+		backlog = v.count(p+".backlog", *a.Backlog, 0)
+	}
+	var target netip.AddrPort
+	if a.To != "" {
+		target = v.target(p+".to", a.To, all)
+	}
+	dur := func(k string, d *Duration) time.Duration {
+		if d == nil {
+			return 0
+		}
+		if d.D() < 0 {
+			v.valuef(p+"."+k, "%s %v is negative", k, d.D())
+		}
+		return d.D()
+	}
+	size := func(k string, s *Size) int {
+		if s == nil {
+			return 0
+		}
+		if s.Bytes() < 0 {
+			v.valuef(p+"."+k, "%s %d is negative", k, s.Bytes())
+		}
+		return int(max(min(s.Bytes(), 1<<40), 0))
+	}
+	integer := func(k string, n *int64, lo int64) int {
+		if n == nil {
+			return 0
+		}
+		return v.count(p+"."+k, *n, lo)
+	}
+	app.At = dur("at", a.At)
+	switch a.Model {
+	case "http-server":
+		m := &hosts.HTTPServer{Port: port, Backlog: backlog, IdleTimeout: dur("idle_timeout", a.IdleTimeout),
+			ResponseBytes: size("response_bytes", a.ResponseBytes), KeepAlive: true,
+			MaxConnections: integer("max_connections", a.MaxConnections, 1), AcceptDelay: dur("accept_at", a.AcceptAt)}
+		if a.Persistent != nil {
+			m.KeepAlive = *a.Persistent
+		}
+		if a.Response != nil {
+			if a.ResponseBytes != nil {
+				v.errorf(p+".response_bytes", "http-server takes response or response_bytes, not both")
+			}
+			m.Response = []byte(*a.Response)
+		}
+		app.Model = m
+	case "pool-client":
+		m := &hosts.PoolClient{Target: target, TargetName: a.To, IdleTimeout: dur("idle_timeout", a.IdleTimeout),
+			ResponseBytes: size("response_bytes", a.ResponseBytes), MaxIdle: integer("max_idle", a.MaxIdle, 1)}
+		if a.Request != nil {
+			m.Request = []byte(*a.Request)
+		}
+		if a.Retry != nil {
+			m.Retry = *a.Retry
+		}
+		var last time.Duration
+		for j, r := range a.Requests {
+			if r.D() < last {
+				v.valuef(fmt.Sprintf("%s.requests.%d", p, j), "request times must not decrease: %v comes after %v", r.D(), last)
+			}
+			last = r.D()
+			m.Requests = append(m.Requests, r.D())
+		}
+		if a.Requests != nil && len(a.Requests) == 0 {
+			v.valuef(p+".requests", "requests needs at least one time, such as [\"1s\", \"80s\"]")
+		}
+		app.Model = m
+	case "echo-server":
+		app.Model = &hosts.EchoServer{Port: port, Backlog: backlog}
+	case "sink":
+		app.Model = &hosts.Sink{Port: port, Backlog: backlog}
+	case "bulk-sender":
+		n := size("bytes", a.Bytes)
+		if a.Bytes != nil && n <= 0 {
+			v.valuef(p+".bytes", "bytes must be positive")
+		}
+		app.Model = &hosts.BulkSender{Target: target, TargetName: a.To, Bytes: n}
+	case "holder":
+		m := &hosts.Holder{Target: target, TargetName: a.To, Count: 1, Interval: dur("interval", a.Interval), Hold: dur("hold", a.Hold)}
+		if a.Count != nil {
+			m.Count = integer("count", a.Count, 1)
+		}
+		app.Model = m
+	}
+	return app, len(v.errs) == before
+}
+
+// fault converts one [[faults]] rule.
+func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topology.Fault, bool) {
+	before := len(v.errs)
+	out := topology.Fault{Name: fmt.Sprintf("faults[%d]", i+1)}
+	if f.Name != "" {
+		out.Name = f.Name
+	}
+	act, ok := topology.ParseFaultAction(f.Action)
+	switch {
+	case f.Action == "":
+		v.errorf(p, "a fault needs an action: action = \"drop\" (or delay, duplicate, hold)")
+	case !ok:
+		v.valuef(p+".action", "unknown fault action %q (want drop, delay, duplicate or hold)", f.Action)
+	}
+	out.Action = act
+	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
+		if h.name != "" && !slices.Contains(names, h.name) {
+			v.valuef(p+"."+h.key, "fault names host %q, which is not defined", h.name)
+		}
+	}
+	out.From, out.To = f.From, f.To
+	if f.Flags != nil {
+		m, err := topology.ParseFlagMatch(*f.Flags)
+		if err != nil {
+			v.valuef(p+".flags", "%v", err)
+		}
+		out.Flags = m
+	}
+	if f.Port != nil {
+		out.Port = v.port(p+".port", *f.Port)
+	}
+	if f.Connection != nil {
+		out.Connection = v.count(p+".connection", *f.Connection, 1)
+	}
+	if f.Nth != nil {
+		out.Nth = v.count(p+".nth", *f.Nth, 1)
+	}
+	if f.Count != nil {
+		out.Count = v.count(p+".count", *f.Count, 1)
+	}
+	nonNeg := func(k string, d *Duration) time.Duration {
+		if d == nil {
+			return 0
+		}
+		if d.D() < 0 {
+			v.valuef(p+"."+k, "%s %v is negative", k, d.D())
+		}
+		return d.D()
+	}
+	out.After = nonNeg("after", f.After)
+	out.Before = nonNeg("before", f.Before)
+	if f.Before != nil && out.Before <= out.After {
+		v.valuef(p+".before", "impossible time window: before %v is not after after %v", out.Before, out.After)
+	}
+	out.Delay = nonNeg("delay", f.Delay)
+	out.Until = nonNeg("until", f.Until)
+	switch act {
+	case topology.FaultDelay:
+		if f.Delay == nil {
+			v.errorf(p, "a delay fault needs delay = \"500ms\"")
+		}
+	case topology.FaultHold:
+		if f.Until == nil {
+			v.errorf(p, "a hold fault needs until = \"30s\" (when the switch releases the segment)")
+		} else if out.Until <= out.After {
+			v.valuef(p+".until", "impossible hold: until %v is not after after %v", out.Until, out.After)
+		}
+	}
+	if act != topology.FaultDelay && act != topology.FaultDuplicate && f.Delay != nil {
+		v.errorf(p+".delay", "only delay and duplicate faults take delay")
+	}
+	if act != topology.FaultHold && f.Until != nil {
+		v.errorf(p+".until", "only hold faults take until")
+	}
+	return out, len(v.errs) == before
+}
+
+// injection converts one [[inject]] table.
+func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Config) (topology.Injection, bool) {
+	before := len(v.errs)
+	out := topology.Injection{Name: fmt.Sprintf("inject[%d]", i+1), Count: 1}
+	if in.Name != "" {
+		out.Name = in.Name
+	}
+	if in.Via == "" {
+		v.errorf(p, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
+	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
+		v.valuef(p+".via", "injection names host %q, which is not defined", in.Via)
+	}
+	out.Via = in.Via
+	if in.At != nil {
+		out.At = in.At.D()
+		if out.At < 0 {
+			v.valuef(p+".at", "at %v is negative", out.At)
+		}
+	}
+	if in.Count != nil {
+		out.Count = v.count(p+".count", *in.Count, 1)
+	}
+	if in.Interval != nil {
+		out.Interval = in.Interval.D()
+		if out.Interval < 0 {
+			v.valuef(p+".interval", "interval %v is negative", out.Interval)
+		}
+	}
+	if in.To == "" {
+		v.errorf(p, "an injection needs to = \"server:80\"")
+	} else {
+		out.Dst = v.target(p+".to", in.To, all)
+	}
+	switch {
+	case in.From == "":
+		v.errorf(p, "an injection needs from = \"10.0.0.66:40000\" (a spoofed source; port 0 = a new port per segment) or a prefix \"10.9.0.0/24\"")
+	case strings.Contains(in.From, "/"):
+		pre, err := netip.ParsePrefix(in.From)
+		if err != nil {
+			v.valuef(p+".from", "%q is not an address prefix such as \"10.9.0.0/24\"", in.From)
+		}
+		out.SrcPrefix = pre.Masked()
+	default:
+		if ap, err := netip.ParseAddrPort(in.From); err == nil {
+			out.Src = ap
+		} else {
+			out.Src = v.target(p+".from", in.From, all)
+		}
+	}
+	if in.Flags == nil {
+		v.errorf(p, "an injection needs flags = \"SYN\" (or \"RST\", \"RST,ACK\" ...)")
+	} else {
+		m, err := topology.ParseFlagMatch(*in.Flags)
+		switch {
+		case err != nil:
+			v.valuef(p+".flags", "%v", err)
+		case m.Clear != 0:
+			v.valuef(p+".flags", "injected flags cannot use '!': list the flags the segment carries")
+		}
+		out.Flags = m.Set
+	}
+	if in.Seq != nil {
+		switch in.Seq.mode {
+		case "next":
+			out.Seq = topology.SeqNext
+		case "isn":
+			out.Seq = topology.SeqISN
+		default:
+			out.Seq, out.SeqValue = topology.SeqAbsolute, uint32(in.Seq.n)
+		}
+	}
+	if in.SeqOffset != nil {
+		out.SeqOffset = *in.SeqOffset
+	}
+	if in.Ack != nil {
+		switch in.Ack.mode {
+		case "next":
+			out.AckNext = true
+		case "isn":
+			v.valuef(p+".ack", "ack takes an integer or \"next\"")
+		default:
+			out.Ack = uint32(in.Ack.n)
+		}
+	}
+	if in.Window != nil {
+		if *in.Window < 0 || *in.Window > 65535 {
+			v.valuef(p+".window", "window %d is outside 0–65535", *in.Window)
+		}
+		out.Window = uint16(*in.Window)
+	}
+	if in.Data != nil {
+		out.Payload = []byte(*in.Data)
+	}
+	return out, len(v.errs) == before
+}
+
+// expectation converts one [[expect]] table.
+func (v *validator) expectation(p string, s *expectSpec, names []string) (Expectation, bool) {
+	before := len(v.errs)
+	e := Expectation{Where: fmt.Sprintf("%s:%s", v.file, v.pos.key(p)), Host: s.Host, Why: s.Why, Min: 1, Max: -1}
+	var kinds []string
+	set := func(k ExpectKind, val *string) {
+		if val != nil {
+			kinds = append(kinds, k.String())
+			e.Kind, e.Text = k, *val
+		}
+	}
+	set(ExpectSegment, s.Segment)
+	set(ExpectState, s.State)
+	set(ExpectError, s.Error)
+	set(ExpectResult, s.Result)
+	set(ExpectCounter, s.Counter)
+	switch len(kinds) {
+	case 0:
+		v.errorf(p, "an expectation needs one of segment, state, error, result or counter")
+		return e, false
+	case 1:
+	default:
+		v.errorf(p, "an expectation checks one thing; this one has %s", strings.Join(kinds, " and "))
+		return e, false
+	}
+	if s.Host != "" && !slices.Contains(names, s.Host) {
+		v.valuef(p+".host", "expectation names host %q, which is not defined", s.Host)
+	}
+	key := p + "." + e.Kind.String()
+	switch e.Kind {
+	case ExpectSegment:
+		pat, err := ParsePattern(e.Text, names)
+		if err != nil {
+			v.valuef(key, "%v", err)
+		}
+		e.Pattern = pat
+		if s.Host != "" || s.Port != nil {
+			v.errorf(p, "a segment expectation names its hosts in the pattern (\"server > client RST\"), not with host or port")
+		}
+	case ExpectState:
+		if !slices.Contains(StateNames, e.Text) {
+			v.valuef(key, "unknown TCP state %q (want one of %s)", e.Text, strings.Join(StateNames, ", "))
+		}
+		if s.Host == "" {
+			v.errorf(p, "a state expectation needs host = \"...\"")
+		}
+	case ExpectCounter:
+		if !slices.Contains(hosts.CounterNames(), e.Text) {
+			v.valuef(key, "unknown counter %q (want one of %s)", e.Text, strings.Join(hosts.CounterNames(), ", "))
+		}
+		if s.Host == "" {
+			v.errorf(p, "a counter expectation needs host = \"...\"")
+		}
+	case ExpectError, ExpectResult:
+		if e.Text == "" {
+			v.valuef(key, "%s must not be empty", e.Kind)
+		}
+	}
+	if s.Port != nil {
+		e.Port = v.port(p+".port", *s.Port)
+	}
+	if s.At != nil {
+		if e.Kind != ExpectState {
+			v.errorf(p+".at", "only a state expectation takes at (the state at that time)")
+		}
+		e.At, e.HasAt = s.At.D(), true
+		if s.After != nil || s.Before != nil {
+			v.errorf(p+".at", "a state expectation takes at, or after/before, not both")
+		}
+	}
+	if e.Kind == ExpectCounter && (s.After != nil || s.Before != nil) {
+		v.errorf(p, "a counter expectation is checked at the end of the run; it takes no after or before")
+	}
+	bound := func(k string, t *timeValue) Bound {
+		if t == nil {
+			return Bound{}
+		}
+		if t.pattern == "" {
+			if t.d < 0 {
+				v.valuef(p+"."+k, "%s %v is negative", k, t.d)
+			}
+			return Bound{Set: true, Time: t.d}
+		}
+		pat, err := ParsePattern(t.pattern, names)
+		if err != nil {
+			v.valuef(p+"."+k, "%s must be a duration such as \"80s\" or a segment pattern: %v", k, err)
+		}
+		return Bound{Set: true, Pattern: &pat}
+	}
+	e.After = bound("after", s.After)
+	e.Before = bound("before", s.Before)
+	if e.After.Set && e.Before.Set && e.After.Pattern == nil && e.Before.Pattern == nil && e.Before.Time <= e.After.Time {
+		v.valuef(p+".before", "impossible time window: before %v is not after after %v", e.Before.Time, e.After.Time)
+	}
+	switch {
+	case s.Count != nil && (s.Min != nil || s.Max != nil):
+		v.errorf(p+".count", "an expectation takes count, or min and max, not both")
+	case s.Count != nil:
+		e.Min, e.Max = *s.Count, *s.Count
+		if *s.Count < 0 {
+			v.valuef(p+".count", "count %d is negative", *s.Count)
+		}
+	default:
+		if s.Max != nil {
+			e.Min, e.Max = 0, *s.Max
+			if *s.Max < 0 {
+				v.valuef(p+".max", "max %d is negative", *s.Max)
+			}
+		}
+		if s.Min != nil {
+			e.Min = *s.Min
+			if *s.Min < 0 {
+				v.valuef(p+".min", "min %d is negative", *s.Min)
+			}
+		}
+		if s.Min != nil && s.Max != nil && *s.Max < *s.Min {
+			v.valuef(p+".max", "impossible bounds: max %d is less than min %d", *s.Max, *s.Min)
+		}
+	}
+	return e, len(v.errs) == before
+}
+
+// StateNames are the TCP states (Linux names) a state expectation can name.
+var StateNames = []string{"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+	"CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"}
