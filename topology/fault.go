@@ -57,11 +57,15 @@ func ParseFaultAction(s string) (FaultAction, error) {
 // matches the rule acts on; when several rules want to act on one segment
 // the one added first wins and the others do not act (a rule with Count
 // and no Nth only spends its Count on segments it actually acted on).
+// A copy made by a link's Duplicate is a segment like any other; a copy made
+// by FaultDuplicate, and a segment released by FaultDelay or FaultHold, goes
+// on to the receiver's link without meeting the rules again.
 type Fault struct {
 	// Name is how notes name the rule, such as "faults[2]" or a user's
 	// label; AddFault fills in "faults[N]" (1-based, in order added) when
 	// it is empty.
-	Name   string
+	Name string
+	// Action is what the rule does to the segments it acts on.
 	Action FaultAction
 	// From and To select by sender and receiver host, each found by the
 	// packet's source or destination address; "" matches any. A packet

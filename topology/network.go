@@ -194,8 +194,9 @@ func (n *Network) pipe(name string, dir Direction, parts ...string) *pipe {
 	}
 }
 
-// rng returns a random source for one pipe, derived from the network seed
-// and the pipe's name so that adding a link does not change other links'
+// rng returns a random source derived from the network seed and parts (a
+// pipe's host and direction and impairment, or an injection's name), so that
+// adding a link, an impairment or an injection does not change the others'
 // draws.
 func (n *Network) rng(parts ...string) *rand.Rand {
 	h := fnv.New64a()
