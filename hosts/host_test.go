@@ -67,6 +67,8 @@ func (r *recorder) Dropped(id int, _ time.Duration, reason string) {
 	r.packets[id].dropped = reason
 }
 
+func (r *recorder) Altered(int, time.Duration, string) {}
+
 func (r *recorder) State(at time.Duration, host string, local, remote netip.AddrPort, from, to, cause string) {
 	r.states = append(r.states, stateChange{at, host, local, remote, from, to, cause})
 }
@@ -140,7 +142,7 @@ func (l lab) run(t *testing.T) (*recorder, topology.Result) {
 	rec := &recorder{}
 	net := topology.New(1, rec, nil)
 	link := l.clientLink
-	if link == (topology.Link{}) {
+	if link.Out == (topology.Direction{}) && link.In == (topology.Direction{}) && len(link.Down) == 0 {
 		link = topology.Link{Out: topology.Direction{Latency: 10 * time.Millisecond}, In: topology.Direction{Latency: 10 * time.Millisecond}}
 	}
 	var hs []*Host

@@ -142,6 +142,15 @@ func (t *Tap) Dropped(id int, at time.Duration, reason string) {
 	r.Notes = append(r.Notes, "DROPPED by the switch: "+reason)
 }
 
+// Altered implements topology.Observer.
+func (t *Tap) Altered(id int, at time.Duration, what string) {
+	if id < 0 || id >= len(t.frames) {
+		return
+	}
+	r := t.frames[id]
+	r.Notes = append(r.Notes, what)
+}
+
 // State implements hosts.Observer.
 func (t *Tap) State(at time.Duration, hostName string, local, remote netip.AddrPort, from, to, cause string) {
 	r := &Row{Kind: KindState, At: at, Host: hostName, Local: local, Remote: remote, FromState: from, ToState: to, Cause: cause}

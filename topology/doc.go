@@ -3,10 +3,20 @@
 // which every host's netstack stack uses as its tcpip.Clock), the Network's
 // event loop that runs one event at a time and then settles the hosts it
 // touched, and the switch that joins hosts through Links whose two
-// Directions each add latency, jitter, loss, a line rate and a drop-tail
-// queue. Randomness comes only from the lab seed, so a run is reproducible.
+// Directions each add latency, jitter, loss, a line rate, a drop-tail queue,
+// duplication, reordering and bit corruption, and whose scheduled outages
+// (Link.Down) cut both directions. Randomness comes only from the lab seed,
+// each impairment, link and injection drawing from its own stream, so a run
+// is reproducible and adding one rule does not change the others' draws.
+//
+// At the switch, between the sender's Out direction and the receiver's In
+// direction, targeted Faults drop, delay, duplicate or hold the TCP segments
+// they select (by host, FlagMatch, port, connection, Nth match and time), and
+// Injections send raw TCP segments, possibly spoofed, into the switch through
+// an attacker's port, taking sequence numbers from the traffic the switch
+// has seen.
 //
 // The package knows hosts only through the Node interface (deliver a packet,
 // settle, drain what was sent, run pending application work) and reports
-// packets and drops to an Observer.
+// packets, drops and alterations to an Observer.
 package topology

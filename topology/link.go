@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
 // Direction describes one direction of a link: what happens to a packet
@@ -23,6 +25,20 @@ type Direction struct {
 	// QueueLimit is the number of packets that may wait for the line
 	// (drop-tail) when Rate is set. Zero means unlimited.
 	QueueLimit int
+	// Duplicate is the probability in [0, 1] that a packet is delivered
+	// twice: an identical copy arrives right after the original.
+	Duplicate float64
+	// Reorder is the probability in [0, 1] that a packet is held back by
+	// ReorderDelay. A held-back packet escapes the FIFO rule: packets sent
+	// after it are not held behind it, so they overtake it.
+	Reorder float64
+	// ReorderDelay is the extra delay of a reordered packet; zero means
+	// max(Latency, 1ms).
+	ReorderDelay time.Duration
+	// Corrupt is the probability in [0, 1] that one bit of a packet's
+	// transport segment (after the IP header) is flipped. The packet is
+	// still delivered and the receiver's checksum check rejects it.
+	Corrupt float64
 }
 
 // Validate reports a configuration error in d, if any.
@@ -40,8 +56,24 @@ func (d Direction) Validate() error {
 		return fmt.Errorf("rate %d is negative", d.Rate)
 	case d.QueueLimit < 0:
 		return fmt.Errorf("queue limit %d is negative", d.QueueLimit)
+	case !(d.Duplicate >= 0 && d.Duplicate <= 1):
+		return fmt.Errorf("duplicate %v is outside [0, 1]", d.Duplicate)
+	case !(d.Reorder >= 0 && d.Reorder <= 1):
+		return fmt.Errorf("reorder %v is outside [0, 1]", d.Reorder)
+	case d.ReorderDelay < 0:
+		return fmt.Errorf("reorder delay %v is negative", d.ReorderDelay)
+	case !(d.Corrupt >= 0 && d.Corrupt <= 1):
+		return fmt.Errorf("corrupt %v is outside [0, 1]", d.Corrupt)
 	}
 	return nil
+}
+
+// reorderDelay returns the extra delay of a reordered packet.
+func (d Direction) reorderDelay() time.Duration {
+	if d.ReorderDelay > 0 {
+		return d.ReorderDelay
+	}
+	return max(d.Latency, time.Millisecond)
 }
 
 // Link attaches a host to the switch. A packet from host A to host B crosses
@@ -49,13 +81,85 @@ func (d Direction) Validate() error {
 type Link struct {
 	Out Direction
 	In  Direction
+	// Down lists scheduled outages: while one is in force the link is
+	// down in both directions, and every packet the host sends, or the
+	// switch sends toward the host, is dropped.
+	Down []Window
+}
+
+// Window is a span of virtual time [From, To); To == 0 means "until the
+// end of the run".
+type Window struct {
+	From, To time.Duration
+}
+
+// Validate reports a configuration error in w, if any.
+func (w Window) Validate() error {
+	switch {
+	case w.From < 0:
+		return fmt.Errorf("outage %v starts at a negative time", w)
+	case w.To < 0:
+		return fmt.Errorf("outage %v ends at a negative time", w)
+	case w.To != 0 && w.To <= w.From:
+		return fmt.Errorf("outage %v does not end after it starts", w)
+	}
+	return nil
+}
+
+// String renders w as "1s–5s", or "1s–end" when it has no end.
+func (w Window) String() string {
+	if w.To == 0 {
+		return w.From.String() + "–end"
+	}
+	return w.From.String() + "–" + w.To.String()
+}
+
+// contains reports whether virtual time t lies inside w.
+func (w Window) contains(t time.Duration) bool {
+	return t >= w.From && (w.To == 0 || t < w.To)
+}
+
+// overlaps reports whether w and o share an instant.
+func (w Window) overlaps(o Window) bool {
+	// w starts before o ends and o starts before w ends.
+	return (o.To == 0 || w.From < o.To) && (w.To == 0 || o.From < w.To)
+}
+
+// validateDown checks a link's outage windows: each valid, no two
+// overlapping.
+func validateDown(ws []Window) error {
+	for i, w := range ws {
+		if err := w.Validate(); err != nil {
+			return err
+		}
+		for _, o := range ws[:i] {
+			if o.overlaps(w) {
+				return fmt.Errorf("outages %v and %v overlap", o, w)
+			}
+		}
+	}
+	return nil
+}
+
+// outage returns the window in force at t, if any.
+func outage(ws []Window, t time.Duration) (Window, bool) {
+	for _, w := range ws {
+		if w.contains(t) {
+			return w, true
+		}
+	}
+	return Window{}, false
 }
 
 // pipe is the runtime state of one direction of one link.
 type pipe struct {
 	name string // "client→switch"
 	dir  Direction
-	rng  *rand.Rand
+	rng  *rand.Rand // loss and jitter
+
+	// Each impairment draws from its own stream, so enabling one does not
+	// change the draws of another.
+	dupRng, reorderRng, corruptRng *rand.Rand
 
 	busyUntil   time.Duration   // when the line finishes the last queued packet
 	lastArrival time.Duration   // keeps delivery in FIFO order despite jitter
@@ -90,4 +194,55 @@ func (p *pipe) admit(now time.Duration, size int) (time.Duration, string) {
 	arrive = max(arrive, p.lastArrival, start)
 	p.lastArrival = arrive
 	return arrive, ""
+}
+
+// impairment is what a pipe does to an admitted packet besides delaying it.
+type impairment struct {
+	duplicate bool          // deliver an identical copy right after it
+	reorder   time.Duration // extra delay that escapes FIFO order; 0 for none
+	corrupt   int           // byte offset in the packet of the flipped bit, or -1
+	bit       uint8         // the flipped bit's mask within that byte
+}
+
+// impair draws the duplicate, reorder and corrupt outcomes for an admitted
+// packet, in that order, each from its own stream.
+func (p *pipe) impair(pkt []byte) impairment {
+	im := impairment{corrupt: -1}
+	if p.dir.Duplicate > 0 && p.dupRng.Float64() < p.dir.Duplicate {
+		im.duplicate = true
+	}
+	if p.dir.Reorder > 0 && p.reorderRng.Float64() < p.dir.Reorder {
+		im.reorder = p.dir.reorderDelay()
+	}
+	if p.dir.Corrupt > 0 && p.corruptRng.Float64() < p.dir.Corrupt {
+		if lo, hi, skip := corruptible(pkt); hi > lo {
+			n := (hi - lo) * 8
+			if skip >= 0 {
+				n -= 8
+			}
+			bit := p.corruptRng.IntN(n)
+			im.corrupt, im.bit = lo+bit/8, 1<<(bit%8)
+			if skip >= 0 && im.corrupt >= skip {
+				im.corrupt++
+			}
+		}
+	}
+	return im
+}
+
+// corruptible returns the byte range [lo, hi) of pkt in which a bit may be
+// flipped, and a byte inside it to leave alone (or -1): the transport segment
+// after the IP header, but for TCP without the ports (so the receiver still
+// attributes the segment to its connection) and without the data offset
+// (a broken header length is rejected as malformed before the checksum is
+// checked). The range is empty when nothing follows the IP header.
+func corruptible(pkt []byte) (lo, hi, skip int) {
+	off, proto, ok := transport(pkt)
+	if !ok || off >= len(pkt) {
+		return 0, 0, -1
+	}
+	if proto == header.TCPProtocolNumber && len(pkt)-off >= header.TCPMinimumSize {
+		return off + header.TCPSeqNumOffset, len(pkt), off + header.TCPDataOffset
+	}
+	return off, len(pkt), -1
 }

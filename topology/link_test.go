@@ -36,6 +36,7 @@ func ipv4Packet(id uint16, src, dst string, size int) []byte {
 type recorder struct {
 	packets []sent
 	drops   []drop
+	alters  []drop // what the switch did, as reason
 }
 
 type sent struct {
@@ -61,6 +62,10 @@ func (r *recorder) Packet(at time.Duration, from int, pkt []byte) int {
 
 func (r *recorder) Dropped(id int, at time.Duration, reason string) {
 	r.drops = append(r.drops, drop{id: id, at: at, reason: reason})
+}
+
+func (r *recorder) Altered(id int, at time.Duration, what string) {
+	r.alters = append(r.alters, drop{id: id, at: at, reason: what})
 }
 
 // dropped returns the IP IDs of the dropped packets, in order.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -36,6 +37,12 @@ type Observer interface {
 	Packet(at time.Duration, from int, pkt []byte) int
 	// Dropped reports that the switch dropped packet id at time at.
 	Dropped(id int, at time.Duration, reason string)
+	// Altered reports that the switch did something other than forward
+	// packet id unchanged: delayed, held, duplicated, corrupted, reordered
+	// or injected it; what says what and which rule or link, in English,
+	// such as "held by faults[1] until 30s (match SYN,!ACK #1)". For an
+	// injected packet it is called right after Packet returns the id.
+	Altered(id int, at time.Duration, what string)
 }
 
 // StopReason tells why Run returned.
@@ -87,6 +94,7 @@ type port struct {
 	node Node
 	out  *pipe
 	in   *pipe
+	down []Window // scheduled outages of the link
 }
 
 // Network is the virtual world: a scheduler, a switch, and the nodes attached
@@ -99,6 +107,11 @@ type Network struct {
 	ports   []*port
 	byAddr  map[netip.Addr]int
 	touched []bool
+
+	faults     []*fault
+	injections []string          // names, in order added
+	flows      map[flowKey]*flow // read only by injections
+	conns      map[connKey]int   // connection numbers, for Fault.Connection
 
 	// MaxEvents bounds a run; zero means DefaultMaxEvents.
 	MaxEvents int
@@ -113,7 +126,15 @@ func New(seed uint64, obs Observer, log *slog.Logger) *Network {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Network{sched: &Scheduler{}, seed: seed, obs: obs, log: log, byAddr: map[netip.Addr]int{}}
+	return &Network{
+		sched:  &Scheduler{},
+		seed:   seed,
+		obs:    obs,
+		log:    log,
+		byAddr: map[netip.Addr]int{},
+		flows:  map[flowKey]*flow{},
+		conns:  map[connKey]int{},
+	}
 }
 
 // Scheduler returns the network's virtual clock.
@@ -131,6 +152,9 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 	if err := link.In.Validate(); err != nil {
 		return 0, fmt.Errorf("link of %s (in): %v", name, err)
 	}
+	if err := validateDown(link.Down); err != nil {
+		return 0, fmt.Errorf("link of %s: %v", name, err)
+	}
 	for _, a := range addrs {
 		if other, ok := n.byAddr[a]; ok {
 			return 0, fmt.Errorf("host %s: address %v is already used by host %s", name, a, n.ports[other].name)
@@ -144,8 +168,9 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 	p := &port{
 		name: name,
 		node: node,
-		out:  &pipe{name: name + "→switch", dir: link.Out, rng: n.rng(name, "out")},
-		in:   &pipe{name: "switch→" + name, dir: link.In, rng: n.rng(name, "in")},
+		out:  n.pipe(name+"→switch", link.Out, name, "out"),
+		in:   n.pipe("switch→"+name, link.In, name, "in"),
+		down: slices.Clone(link.Down),
 	}
 	n.ports = append(n.ports, p)
 	n.touched = append(n.touched, false)
@@ -155,8 +180,23 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 	return idx, nil
 }
 
-// rng returns a random source for one pipe, derived from the network seed
-// and the pipe's name so that adding a link does not change other links'
+// pipe returns the runtime state of one direction; its random streams derive
+// from parts.
+func (n *Network) pipe(name string, dir Direction, parts ...string) *pipe {
+	sub := func(s string) []string { return append(slices.Clone(parts), s) }
+	return &pipe{
+		name:       name,
+		dir:        dir,
+		rng:        n.rng(parts...),
+		dupRng:     n.rng(sub("duplicate")...),
+		reorderRng: n.rng(sub("reorder")...),
+		corruptRng: n.rng(sub("corrupt")...),
+	}
+}
+
+// rng returns a random source derived from the network seed and parts (a
+// pipe's host and direction and impairment, or an injection's name), so that
+// adding a link, an impairment or an injection does not change the others'
 // draws.
 func (n *Network) rng(parts ...string) *rand.Rand {
 	h := fnv.New64a()
@@ -241,41 +281,139 @@ func (n *Network) settle() {
 
 // send takes a packet from node i into the switch.
 func (n *Network) send(from int, pkt []byte) {
+	n.sendNoted(from, pkt, "")
+}
+
+// sendNoted is send with a note for the observer about the packet's origin
+// (for injected packets), reported right after the packet.
+func (n *Network) sendNoted(from int, pkt []byte, note string) {
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
 	id := -1
 	if n.obs != nil {
 		id = n.obs.Packet(now, from, pkt)
+		if note != "" {
+			n.obs.Altered(id, now, note)
+		}
 	}
 	src := n.ports[from]
-	arrive, reason := src.out.admit(now, len(pkt))
-	if reason != "" {
-		n.drop(id, now, reason)
+	if w, ok := outage(src.down, now); ok {
+		n.drop(id, now, downReason(src.name, w))
 		return
 	}
-	n.sched.At(arrive, -1, func() { n.forward(id, pkt) })
+	n.cross(src.out, -1, id, pkt, false, n.forward)
 }
 
-// forward runs when a packet reaches the switch: it picks the destination
-// port and sends the packet down that port's In direction.
-func (n *Network) forward(id int, pkt []byte) {
+// cross sends pkt (packet id, or a copy of it) through pipe p and calls
+// arrive at the far end, on behalf of node owner (-1 for the switch), for
+// the packet and for any duplicate the pipe makes.
+func (n *Network) cross(p *pipe, owner, id int, pkt []byte, isCopy bool, arrive func(id int, pkt []byte, isCopy bool)) {
+	now := n.sched.now
+	at, reason := p.admit(now, len(pkt))
+	if reason != "" {
+		n.lose(id, now, reason, isCopy)
+		return
+	}
+	im := p.impair(pkt)
+	if im.corrupt >= 0 {
+		pkt = slices.Clone(pkt) // the observer keeps the original
+		pkt[im.corrupt] ^= im.bit
+		n.alter(id, now, "corrupted on "+p.name+" (bit flip; the receiver's checksum check will fail)", isCopy)
+	}
+	if im.reorder > 0 {
+		at += im.reorder
+		n.alter(id, now, fmt.Sprintf("reordered on %s (held back %v)", p.name, im.reorder), isCopy)
+	}
+	n.sched.At(at, owner, func() { arrive(id, pkt, isCopy) })
+	if im.duplicate {
+		n.alter(id, now, "duplicated on "+p.name, isCopy)
+		dup := slices.Clone(pkt)
+		n.sched.At(at, owner, func() { arrive(id, dup, true) })
+	}
+}
+
+// forward runs when a packet (or a copy of it) reaches the switch: the
+// switch tracks it, applies the faults, picks the destination port and sends
+// the packet down that port's In direction.
+func (n *Network) forward(id int, pkt []byte, isCopy bool) {
 	now := n.sched.now
 	dst, err := destination(pkt)
 	if err != nil {
-		n.drop(id, now, err.Error())
+		n.lose(id, now, err.Error(), isCopy)
 		return
 	}
 	to, ok := n.byAddr[dst]
 	if !ok {
-		n.drop(id, now, fmt.Sprintf("no host has address %v", dst))
+		to = -1
+	}
+	s, isTCP := parseSegment(pkt)
+	if !isTCP {
+		n.toHost(id, pkt, to, isCopy)
+		return
+	}
+	conn := n.track(s)
+	f := n.applyFaults(now, s, conn)
+	if f == nil {
+		n.toHost(id, pkt, to, isCopy)
+		return
+	}
+	n.log.Debug("fault", "packet", id, "rule", f.Name, "action", f.Action)
+	switch f.Action {
+	case FaultDrop:
+		n.lose(id, now, fmt.Sprintf("dropped by %s (%s)", f.Name, f.match()), isCopy)
+	case FaultDelay:
+		n.alter(id, now, fmt.Sprintf("delayed %v by %s (%s)", f.Delay, f.Name, f.match()), isCopy)
+		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, pkt, to, isCopy) })
+	case FaultHold:
+		n.alter(id, now, fmt.Sprintf("held by %s until %v (%s)", f.Name, f.Until, f.match()), isCopy)
+		n.sched.At(f.Until, -1, func() { n.toHost(id, pkt, to, isCopy) })
+	case FaultDuplicate:
+		n.alter(id, now, fmt.Sprintf("duplicated by %s (%s); copy arrives %v later", f.Name, f.match(), f.Delay), isCopy)
+		n.toHost(id, pkt, to, isCopy)
+		dup := slices.Clone(pkt)
+		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, dup, to, true) })
+	}
+}
+
+// toHost sends a packet from the switch down the In direction of port to
+// (-1: nobody owns the destination address).
+func (n *Network) toHost(id int, pkt []byte, to int, isCopy bool) {
+	now := n.sched.now
+	if to < 0 {
+		dst, _ := destination(pkt)
+		n.lose(id, now, fmt.Sprintf("no host has address %v", dst), isCopy)
 		return
 	}
 	p := n.ports[to]
-	arrive, reason := p.in.admit(now, len(pkt))
-	if reason != "" {
-		n.drop(id, now, reason)
+	if w, ok := outage(p.down, now); ok {
+		n.lose(id, now, downReason(p.name, w), isCopy)
 		return
 	}
-	n.sched.At(arrive, to, func() { p.node.Deliver(pkt) })
+	n.cross(p.in, to, id, pkt, isCopy, func(_ int, pkt []byte, _ bool) { p.node.Deliver(pkt) })
+}
+
+// downReason is the drop reason for a packet on a link in an outage.
+func downReason(host string, w Window) string {
+	return fmt.Sprintf("link %s down (outage %v)", host, w)
+}
+
+// lose reports that the switch dropped packet id, or only a copy of it.
+func (n *Network) lose(id int, at time.Duration, reason string, isCopy bool) {
+	if isCopy {
+		n.alter(id, at, "copy dropped: "+reason, false)
+		return
+	}
+	n.drop(id, at, reason)
+}
+
+// alter reports that the switch altered packet id, or a copy of it.
+func (n *Network) alter(id int, at time.Duration, what string, isCopy bool) {
+	if isCopy {
+		what = "copy " + what
+	}
+	n.log.Debug("alter", "packet", id, "what", what)
+	if n.obs != nil {
+		n.obs.Altered(id, at, what)
+	}
 }
 
 func (n *Network) drop(id int, at time.Duration, reason string) {

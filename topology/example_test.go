@@ -1,0 +1,58 @@
+package topology_test
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tcplab/tcplab/topology"
+)
+
+func ExampleParseFlagMatch() {
+	m, err := topology.ParseFlagMatch("!ack, syn")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	const syn, synAck = 0x02, 0x12
+	fmt.Println(m, m.Match(syn), m.Match(synAck))
+	_, err = topology.ParseFlagMatch("SYNN")
+	fmt.Println(err)
+	// Output:
+	// SYN,!ACK true false
+	// unknown TCP flag "SYNN" (want SYN, ACK, FIN, RST, PSH, URG, ECE, CWR)
+}
+
+func ExampleNetwork_AddFault() {
+	n := topology.New(1, nil, nil)
+	synOnly, _ := topology.ParseFlagMatch("SYN,!ACK")
+	// Hold the first client SYN at the switch until 3s: the client's
+	// SYN retransmission timer fires first.
+	err := n.AddFault(topology.Fault{Action: topology.FaultHold, Flags: synOnly, Nth: 1, Until: 3 * time.Second})
+	fmt.Println(err)
+	err = n.AddFault(topology.Fault{Action: topology.FaultDelay})
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// delay needs a delay greater than 0s
+}
+
+func ExampleInjection() {
+	// A spoofed SYN flood: 100 SYNs from random addresses in 10.9.0.0/16
+	// and random ports, entering the switch through the attacker's port
+	// (pass it to Network.AddInjection once "attacker" is attached).
+	flood := topology.Injection{
+		Via:       "attacker",
+		Count:     100,
+		Interval:  time.Millisecond,
+		SrcPrefix: netip.MustParsePrefix("10.9.0.0/16"),
+		Dst:       netip.MustParseAddrPort("10.0.0.2:80"),
+		Flags:     0x02, // SYN
+	}
+	fmt.Println(flood.Validate())
+	flood.Dst = netip.MustParseAddrPort("[fd00::2]:80")
+	fmt.Println(flood.Validate())
+	// Output:
+	// <nil>
+	// src 10.9.0.0 and dst fd00::2 are of different IP versions
+}
