@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -23,16 +24,24 @@ import (
 // stack completes their handshakes up to the backlog) until one closes, as
 // an event-loop server at worker_connections does.
 type HTTPServer struct {
-	Port    uint16
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
 	Backlog int
 	// RequestBytes is the size of a request; 0 means whatever arrives.
 	RequestBytes int
 	// Response is the response; when nil, ResponseBytes filler bytes, or
 	// DefaultResponse when ResponseBytes is 0 too.
-	Response       []byte
-	ResponseBytes  int
-	IdleTimeout    time.Duration
-	KeepAlive      bool
+	Response []byte
+	// ResponseBytes is the size of a filler response when Response is nil.
+	ResponseBytes int
+	// IdleTimeout closes connections without a request for that long
+	// (keepalive_timeout); 0 means never.
+	IdleTimeout time.Duration
+	// KeepAlive keeps connections open for further requests; when false,
+	// each connection is closed after its first response.
+	KeepAlive bool
+	// MaxConnections bounds the connections open at once; 0 means no limit.
 	MaxConnections int
 	// AcceptDelay holds off accepting until this virtual time (backlog labs).
 	AcceptDelay time.Duration
@@ -122,17 +131,24 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 // drops the connection and, with Retry, is sent once more on a new
 // connection. The client carries on with its next request either way.
 type PoolClient struct {
+	// Target is the server's address.
 	Target netip.AddrPort
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
-	// Requests are the virtual times at which requests start.
+	// Requests are the virtual times at which requests start, in any order.
 	Requests []time.Duration
 	// Request is what a request sends; nil means DefaultRequest.
-	Request       []byte
+	Request []byte
+	// ResponseBytes is the size of a response; 0 means whatever arrives
+	// first.
 	ResponseBytes int
-	IdleTimeout   time.Duration
-	MaxIdle       int
-	Retry         bool
+	// IdleTimeout closes pooled connections idle for that long
+	// (IdleConnTimeout); 0 means never.
+	IdleTimeout time.Duration
+	// MaxIdle bounds the idle connections kept; 0 means no limit.
+	MaxIdle int
+	// Retry sends a failed request once more on a new connection.
+	Retry bool
 }
 
 // DefaultRequest is what PoolClient sends without Request.
@@ -173,6 +189,7 @@ func newPoolClient(p *proc, cfg PoolClient) func() {
 	if cfg.Request == nil {
 		cfg.Request = []byte(DefaultRequest)
 	}
+	cfg.Requests = slices.Sorted(slices.Values(cfg.Requests))
 	c := &poolClient{proc: p, cfg: cfg, target: cmp.Or(cfg.TargetName, cfg.Target.String())}
 	p.poll = c.step
 	return c.step

@@ -227,6 +227,17 @@ func TestPoolClient(t *testing.T) {
 			t.Errorf("request 3 rows = %+v, want one on a reused connection", got)
 		}
 	})
+	t.Run("reset", func(t *testing.T) {
+		// A server that answers the first request and resets the connection
+		// when the second arrives.
+		srv := serverHost(listen80, accept, Step{Action: Recv, Bytes: 18}, Step{Action: Send, Bytes: 38}, Step{Action: Recv, Bytes: 18}, abortStep)
+		rec, _ := world(t, 0, pool(PoolClient{Requests: []time.Duration{time.Second, 2 * time.Second}, ResponseBytes: 38}), srv)
+		rowsEqual(t, rec, "client", []appResult{
+			{step: "connect server:80", result: "connected from 10.0.0.1:…"},
+			{step: "request 1 on new connection 10.0.0.1:…", result: "sent 18 bytes, received 38 bytes"},
+			{at: 2020 * time.Millisecond, step: "request 2 on reused connection 10.0.0.1:…", err: "read tcp " + strings.TrimPrefix(rec.app(t, "client", 0).result, "connected from ") + "->10.0.0.2:80: read: connection reset by peer"},
+		})
+	})
 	t.Run("refused", func(t *testing.T) {
 		p := PoolClient{Target: netip.AddrPortFrom(serverAddr, 81), Requests: []time.Duration{time.Second, 2 * time.Second}, Retry: true}
 		rec, _ := world(t, 0, modelHost("client", clientAddr, p), nginx)

@@ -11,7 +11,9 @@ import (
 // connection; when the peer closes its side, it sends what is left and
 // closes the connection.
 type EchoServer struct {
-	Port    uint16
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
 	Backlog int
 }
 
@@ -56,7 +58,9 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 // and closes a connection when the peer closes its side: the receiving end
 // of a BulkSender.
 type Sink struct {
-	Port    uint16
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
 	Backlog int
 }
 
@@ -84,11 +88,14 @@ func newSink(p *proc, cfg Sink) func() {
 // BulkSender connects to Target at At, sends Bytes filler bytes and closes
 // the connection (the close queues a FIN behind the data). An error ends it.
 type BulkSender struct {
+	// Target is the receiver's address.
 	Target netip.AddrPort
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
-	At         time.Duration
-	Bytes      int
+	// At is when the sender connects.
+	At time.Duration
+	// Bytes is how much it sends.
+	Bytes int
 }
 
 func (BulkSender) modelName() string { return "bulk-sender" }
@@ -153,13 +160,19 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 // hoarder; it does not notice the server closing them). With Hold > 0 it
 // closes each connection that long after it was established.
 type Holder struct {
+	// Target is the server's address.
 	Target netip.AddrPort
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
-	At         time.Duration
-	Count      int
-	Interval   time.Duration
-	Hold       time.Duration
+	// At is when the first connection opens.
+	At time.Duration
+	// Count is how many connections it opens.
+	Count int
+	// Interval is the time between two connections.
+	Interval time.Duration
+	// Hold, when positive, closes each connection that long after it was
+	// established; 0 holds them forever.
+	Hold time.Duration
 }
 
 func (Holder) modelName() string { return "holder" }
