@@ -22,7 +22,42 @@ type socket struct {
 	ep    tcpip.Endpoint // nil until created; options wait in opts
 	wq    *waiter.Queue
 	entry waiter.Entry
-	opts  Options
+	// watched says entry is registered with wq.
+	watched bool
+	opts    Options
+	err     string // the error the socket failed with, once taken from it
+}
+
+// notifyMask is what wakes an application up.
+const notifyMask = waiter.EventIn | waiter.EventOut | waiter.EventErr | waiter.EventHUp
+
+// watch makes notifications of sk wake fn's owner, replacing its previous
+// watcher.
+func (sk *socket) watch(fn func(waiter.EventMask)) {
+	sk.unwatch()
+	sk.entry = waiter.NewFunctionEntry(notifyMask, fn)
+	sk.wq.EventRegister(&sk.entry)
+	sk.watched = true
+}
+
+// unwatch stops notifications of sk.
+func (sk *socket) unwatch() {
+	if sk.watched {
+		sk.wq.EventUnregister(&sk.entry)
+		sk.watched = false
+	}
+}
+
+// failure returns the error sk failed with, or "" if it has not failed.
+// netstack hands a socket's error out once; it is kept so that a Wait that
+// saw it and a later Recv report the same error.
+func (sk *socket) failure() string {
+	if sk.err == "" && tcp.EndpointState(sk.ep.State()) == tcp.StateError {
+		if e := sk.ep.LastError(); e != nil {
+			sk.err = errorText(e)
+		}
+	}
+	return sk.err
 }
 
 // script plays a host's steps in order without ever blocking: a step that
@@ -30,22 +65,27 @@ type socket struct {
 // a scheduled wake-up arrives.
 type script struct {
 	h       *Host
+	label   string // prefix of the script's App rows; "" for none
 	steps   []Step
+	rounds  int // how many times the steps run (Repeat)
+	round   int // rounds started
 	pc      int
 	sockets map[string]*socket
 	poked   bool          // guarded by h.mu
 	wakeAt  time.Duration // a wake-up is scheduled for this time; -1 if none
+	conns   int           // connections handed to per-connection scripts
 
 	// progress of the current step
-	started bool
-	count   int           // bytes sent or received so far
-	until   time.Duration // end of a sleep
-	preview []byte        // first bytes received
-	eof     bool
+	started  bool
+	count    int           // bytes sent or received so far
+	until    time.Duration // end of a sleep
+	deadline time.Duration // end of a Recv or Wait timeout
+	preview  []byte        // first bytes received
+	eof      bool
 }
 
-func newScript(h *Host, steps []Step) *script {
-	return &script{h: h, steps: steps, sockets: map[string]*socket{}, wakeAt: -1}
+func newScript(h *Host, label string, steps []Step, rounds int) *script {
+	return &script{h: h, label: label, steps: steps, rounds: max(rounds, 1), round: 1, sockets: map[string]*socket{}, wakeAt: -1}
 }
 
 // notify runs on netstack goroutines: it only queues a wake-up.
@@ -80,9 +120,18 @@ func (s *script) wakeAfter(at time.Duration) {
 	})
 }
 
-// step runs steps until one has to wait or the script ends.
+// step runs steps until one has to wait or the script ends. With Repeat,
+// the steps start over with no sockets once they are done.
 func (s *script) step() {
-	for s.pc < len(s.steps) {
+	for {
+		if s.pc == len(s.steps) {
+			if s.round >= s.rounds || len(s.steps) == 0 {
+				return
+			}
+			s.round++
+			s.pc = 0
+			s.sockets = map[string]*socket{}
+		}
 		st := &s.steps[s.pc]
 		now := s.h.now()
 		if st.At > now {
@@ -98,19 +147,57 @@ func (s *script) step() {
 			s.h.checkStates()
 			s.h.causes = s.h.causes[:0]
 		}
+		if blocked && st.Timeout > 0 && (st.Action == Recv || st.Action == Wait) {
+			if first {
+				s.deadline = now + st.Timeout
+			}
+			if now < s.deadline {
+				s.wakeAfter(s.deadline)
+			} else {
+				blocked = false
+				result = "timed out after " + durText(st.Timeout)
+				if s.count > 0 {
+					result += fmt.Sprintf(", received %d bytes", s.count)
+				}
+			}
+		}
 		if blocked {
 			s.started = true
 			return
 		}
-		if s.h.obs != nil {
-			s.h.obs.App(now, s.h.name, st.String(), result, err)
+		s.h.report(s.label, st.String(), result, err)
+		s.started, s.count, s.until, s.deadline, s.preview, s.eof = false, 0, 0, 0, nil, false
+		if st.Action == Accept && st.Each != nil && err == "" {
+			s.spawn(st)
+			continue // the step serves the next connection
 		}
 		s.pc++
-		s.started, s.count, s.until, s.preview, s.eof = false, 0, 0, nil, false
 		if err != "" {
-			s.pc = len(s.steps) // an application stops at its first error
+			// An application stops at its first error.
+			s.pc, s.round = len(s.steps), s.rounds
+			return
 		}
 	}
+}
+
+// spawn starts a per-connection script for the connection an Accept step
+// with Each just accepted.
+func (s *script) spawn(st *Step) {
+	name := st.socketName()
+	sk := s.sockets[name]
+	delete(s.sockets, name)
+	s.conns++
+	label := "conn" + strconv.Itoa(s.conns)
+	if s.label != "" {
+		label = s.label + "/" + label
+	}
+	c := newScript(s.h, label, st.Each, 1)
+	c.sockets[name] = sk
+	if from := st.from(); s.sockets[from] != nil {
+		c.sockets[from] = s.sockets[from]
+	}
+	sk.watch(c.notify)
+	c.step()
 }
 
 // try attempts the current step. It returns the outcome, or blocked when the
@@ -127,6 +214,8 @@ func (s *script) try(st *Step) (result, err string, blocked bool) {
 		return s.send(st)
 	case Recv:
 		return s.recv(st)
+	case Wait:
+		return s.wait(st)
 	case Sleep:
 		if !s.started {
 			s.until = s.h.now() + st.For
@@ -182,20 +271,34 @@ func (s *script) socket(name string) *socket {
 
 // open creates the endpoint of a socket for the given address family.
 func (s *script) open(sk *socket, v6 bool) string {
+	sk.wq = &waiter.Queue{}
+	ep, e := s.h.newEndpoint(v6, sk.wq)
+	if e != "" {
+		return e
+	}
+	sk.ep = ep
+	sk.watch(s.notify)
+	return applyOptions(ep, sk.opts)
+}
+
+// newEndpoint creates a TCP endpoint for the host's applications, IPv6 when
+// v6 is set, notifying wq, and starts tracking its state. It is the one
+// place where application endpoints are created, so host-wide socket
+// defaults belong here. It returns an error message, or "".
+func (h *Host) newEndpoint(v6 bool, wq *waiter.Queue) (tcpip.Endpoint, string) {
 	proto := ipv4.ProtocolNumber
 	if v6 {
 		proto = ipv6.ProtocolNumber
 	}
-	sk.wq = &waiter.Queue{}
-	ep, e := s.h.stack.NewEndpoint(tcp.ProtocolNumber, proto, sk.wq)
+	ep, e := h.stack.NewEndpoint(tcp.ProtocolNumber, proto, wq)
 	if e != nil {
-		return errorText(e)
+		return nil, errorText(e)
 	}
-	sk.ep = ep
-	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
-	sk.wq.EventRegister(&sk.entry)
-	s.h.track(ep, "CLOSED")
-	return applyOptions(ep, mergeOptions(s.h.defaults, sk.opts))
+	h.track(ep, "CLOSED")
+	if e := applyOptions(ep, h.defaults); e != "" {
+		return nil, e
+	}
+	return ep, ""
 }
 
 func (s *script) listen(st *Step) (string, string, bool) {
@@ -223,10 +326,7 @@ func (s *script) listen(st *Step) (string, string, bool) {
 }
 
 func (s *script) accept(st *Step) (string, string, bool) {
-	from := st.From
-	if from == "" {
-		from = "listener"
-	}
+	from := st.from()
 	l := s.sockets[from]
 	if l == nil || l.ep == nil {
 		return "", fmt.Sprintf("no listening socket %q", from), false
@@ -239,10 +339,12 @@ func (s *script) accept(st *Step) (string, string, bool) {
 	if e != nil {
 		return "", errorText(e), false
 	}
-	sk := s.socket(st.socketName())
-	*sk = socket{name: sk.name, ep: ep, wq: wq, opts: sk.opts}
-	sk.entry = waiter.NewFunctionEntry(waiter.EventIn|waiter.EventOut|waiter.EventErr|waiter.EventHUp, s.notify)
-	wq.EventRegister(&sk.entry)
+	// A fresh socket: one accepted earlier under the same name keeps
+	// its registration, so its notifications still wake the script.
+	old := s.socket(st.socketName())
+	sk := &socket{name: old.name, ep: ep, wq: wq, opts: old.opts}
+	s.sockets[sk.name] = sk
+	sk.watch(s.notify)
 	s.h.track(ep, "SYN_RCVD")
 	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != "" {
 		return "", e, false
@@ -302,6 +404,9 @@ func (s *script) send(st *Step) (string, string, bool) {
 			return "", "", true
 		}
 		if e != nil {
+			if sk.err != "" {
+				return "", sk.err, false
+			}
 			return "", errorText(e), false
 		}
 		if n == 0 {
@@ -330,6 +435,9 @@ func (s *script) recv(st *Step) (string, string, bool) {
 			return "", "", true
 		}
 		if _, ok := e.(*tcpip.ErrClosedForReceive); ok {
+			if sk.err != "" {
+				return "", sk.err, false
+			}
 			s.eof = true
 			break
 		}
@@ -349,6 +457,67 @@ func (s *script) recv(st *Step) (string, string, bool) {
 		}
 	}
 	return r, "", false
+}
+
+// wait waits for st.Until on the step's socket. A socket that fails while
+// Wait waits for anything but "closed" or "error" ends the step with its
+// error.
+func (s *script) wait(st *Step) (string, string, bool) {
+	if st.Until == 0 {
+		return "waited until " + durText(s.h.now()), "", false
+	}
+	sk := s.sockets[st.socketName()]
+	if sk == nil || sk.ep == nil {
+		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+	}
+	state := tcp.EndpointState(sk.ep.State())
+	failed := sk.failure()
+	switch st.Until {
+	case EventClosed:
+		switch {
+		case state != tcp.StateClose && state != tcp.StateError:
+			return "", "", true
+		case failed != "":
+			return "socket closed: " + failed, "", false
+		}
+		return "socket closed", "", false
+	case EventError:
+		if failed == "" {
+			return "", "", true
+		}
+		return "socket error: " + failed, "", false
+	}
+	if failed != "" {
+		return "", failed, false
+	}
+	switch st.Until {
+	case EventConnected:
+		if connected(state) {
+			local, remote := endpointAddrs(sk.ep)
+			return "connected: " + local.String() + "→" + remote.String(), "", false
+		}
+	case EventPeerClosed:
+		switch state {
+		case tcp.StateCloseWait, tcp.StateLastAck, tcp.StateClosing, tcp.StateTimeWait:
+			return "peer closed the connection (FIN received)", "", false
+		case tcp.StateClose:
+			return "socket closed", "", false
+		}
+	case EventReadable:
+		if sk.ep.Readiness(waiter.ReadableEvents) == 0 {
+			return "", "", true
+		}
+		if state == tcp.StateListen {
+			return "readable: a connection is waiting to be accepted", "", false
+		}
+		if n, e := sk.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); e == nil && n > 0 {
+			return fmt.Sprintf("readable: %d bytes waiting", n), "", false
+		}
+		return "readable: end of stream", "", false
+	default:
+		return "", "unknown event " + st.Until.String(), false
+	}
+	return "", "", true
 }
 
 // forget lets the state tracker drop ep once it reaches CLOSED.

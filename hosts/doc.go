@@ -1,8 +1,18 @@
 // Package hosts runs the virtual hosts of a lab: each host is one gVisor
 // netstack TCP/IP stack with one NIC, seeded so that initial sequence numbers,
 // ephemeral ports and IP IDs repeat run after run, and a non-blocking
-// application runtime that plays a host's scripted steps (listen, accept,
-// connect, send, recv, shutdown, close, abort, set options, sleep).
+// application runtime.
+//
+// A host runs several applications (App) side by side: scripts of steps
+// (listen, accept, connect, send, recv, shutdown, close, abort, set options,
+// sleep, wait for a socket event), repeated or in several copies, with
+// per-connection scripts for accepted connections (Step.Each); and
+// ready-made models written natively on the same runtime: HTTPServer (an
+// nginx-like keep-alive server with an idle timeout and a connection
+// limit), PoolClient (a Go http.Transport-like pooled client), EchoServer,
+// BulkSender, Sink and Holder. Every application reports what it does to
+// the Observer as App rows, labelled "[name] ..." when a host runs more
+// than one; scripts stop at their first error, models report it and go on.
 //
 // A Host implements topology.Node: the network's loop delivers packets to it,
 // settles it after every event (a Pause/Resume barrier over netstack's TCP

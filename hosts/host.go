@@ -41,8 +41,11 @@ type Config struct {
 	Seed uint64
 	// MTU of the host's NIC; zero means 1500.
 	MTU uint32
-	// Steps is the host's application script.
+	// Steps is the host's application script: with Apps, the first of the
+	// host's applications.
 	Steps []Step
+	// Apps are the host's applications.
+	Apps []App
 	// Settings are the host's TCP settings; nil means
 	// DefaultSettings(Linux).
 	Settings *Settings
@@ -60,7 +63,7 @@ type Host struct {
 	index  int
 	obs    Observer
 	log    *slog.Logger
-	script *script
+	starts []func() // start each application
 
 	settings Settings
 	defaults Options // every socket's options before the application's own
@@ -138,7 +141,10 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		s.Destroy()
 		return nil, err
 	}
-	h.script = newScript(h, cfg.Steps)
+	if err := h.newApps(cfg); err != nil {
+		s.Destroy()
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -195,9 +201,11 @@ func (h *Host) Name() string { return h.name }
 // Addrs returns the host's addresses, IPv4 first.
 func (h *Host) Addrs() []netip.Addr { return h.addrs }
 
-// Start schedules the host's application to begin at virtual time zero.
+// Start schedules the host's applications to begin at virtual time zero.
 func (h *Host) Start() {
-	h.sched.At(0, h.index, h.script.step)
+	for _, start := range h.starts {
+		h.sched.At(0, h.index, start)
+	}
 }
 
 // Close stops the stack's goroutines. The host must not be used afterwards.

@@ -3,6 +3,7 @@ package hosts
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,11 +37,15 @@ const (
 	Set
 	// Sleep waits for For.
 	Sleep
+	// Wait waits until the socket sees Until (see Event), or, when Until is
+	// zero, only until the step's At time.
+	Wait
 )
 
 var actionNames = map[Action]string{
 	Listen: "listen", Accept: "accept", Connect: "connect", Send: "send", Recv: "recv",
 	Shutdown: "shutdown", Close: "close", Abort: "abort", Set: "set", Sleep: "sleep",
+	Wait: "wait",
 }
 
 // String returns the action's name as written in a lab file.
@@ -53,7 +58,7 @@ func (a Action) String() string {
 
 // ParseAction returns the action named s.
 func ParseAction(s string) (Action, bool) {
-	for a := Listen; a <= Sleep; a++ {
+	for a := Listen; a <= Wait; a++ {
 		if actionNames[a] == s {
 			return a, true
 		}
@@ -64,8 +69,61 @@ func ParseAction(s string) (Action, bool) {
 // ActionNames lists the valid action names in their documented order.
 func ActionNames() []string {
 	var out []string
-	for a := Listen; a <= Sleep; a++ {
+	for a := Listen; a <= Wait; a++ {
 		out = append(out, actionNames[a])
+	}
+	return out
+}
+
+// Event is what a Wait step waits for on its socket.
+type Event int
+
+// Events a Wait step can wait for.
+const (
+	// EventConnected: the connection is established (or was, and is now
+	// closing).
+	EventConnected Event = iota + 1
+	// EventPeerClosed: the peer's FIN has arrived, so reading gives end of
+	// stream (CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, or CLOSED).
+	EventPeerClosed
+	// EventClosed: the socket reached CLOSED, normally or because it failed
+	// (reset, timed out).
+	EventClosed
+	// EventReadable: data or end of stream is waiting to be read, or, on a
+	// listener, a connection is waiting to be accepted.
+	EventReadable
+	// EventError: the socket failed; the result names the error.
+	EventError
+)
+
+var eventNames = map[Event]string{
+	EventConnected: "connected", EventPeerClosed: "peer-closed", EventClosed: "closed",
+	EventReadable: "readable", EventError: "error",
+}
+
+// String returns the event's name as written in a lab file.
+func (e Event) String() string {
+	if s, ok := eventNames[e]; ok {
+		return s
+	}
+	return fmt.Sprintf("Event(%d)", int(e))
+}
+
+// ParseEvent returns the event named s.
+func ParseEvent(s string) (Event, bool) {
+	for e := EventConnected; e <= EventError; e++ {
+		if eventNames[e] == s {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
+// EventNames lists the valid event names in their documented order.
+func EventNames() []string {
+	var out []string
+	for e := EventConnected; e <= EventError; e++ {
+		out = append(out, eventNames[e])
 	}
 	return out
 }
@@ -122,6 +180,20 @@ type Step struct {
 	For time.Duration
 	// Options are what Set applies.
 	Options Options
+	// Until is the event Wait waits for; zero means none (Wait then only
+	// waits for At).
+	Until Event
+	// Timeout, when positive, bounds how long Recv and Wait wait. A step
+	// that times out is not an error: it reports "timed out after 75s"
+	// (plus the bytes a Recv got so far) and the script goes on.
+	Timeout time.Duration
+	// Each, on an Accept step, makes the step serve connections forever:
+	// every accepted connection starts a new, independent script running
+	// Each, in which the accepted socket has the step's socket name
+	// ("conn") and the listener is shared under its name. The accepting
+	// step reports each connection and goes back to waiting for the next.
+	// A per-connection script is woken by its own connection's events.
+	Each []Step
 }
 
 // socketName returns the socket a step acts on.
@@ -133,6 +205,14 @@ func (s *Step) socketName() string {
 		return "listener"
 	}
 	return "conn"
+}
+
+// from returns the listening socket Accept takes from.
+func (s *Step) from() string {
+	if s.From != "" {
+		return s.From
+	}
+	return "listener"
 }
 
 // String describes the step as the timeline shows it: "connect server:80".
@@ -162,6 +242,21 @@ func (s *Step) String() string {
 		fmt.Fprintf(&b, " %v", s.For)
 	case Set:
 		b.WriteString(" " + s.Options.String())
+	case Wait:
+		if s.Until != 0 {
+			b.WriteString(" " + s.Until.String())
+		}
+	case Accept:
+		switch len(s.Each) {
+		case 0:
+		case 1:
+			b.WriteString(" each (1 step)")
+		default:
+			fmt.Fprintf(&b, " each (%d steps)", len(s.Each))
+		}
+	}
+	if s.Timeout > 0 && (s.Action == Recv || s.Action == Wait) {
+		b.WriteString(" timeout " + durText(s.Timeout))
 	}
 	if s.Socket != "" {
 		b.WriteString(" [" + s.Socket + "]")
@@ -201,6 +296,15 @@ func (o Options) String() string {
 		add("user_timeout", *o.UserTimeout)
 	}
 	return strings.Join(parts, " ")
+}
+
+// durText renders a duration as people write timeouts: "75s" rather than
+// "1m15s" when it is a whole number of seconds.
+func durText(d time.Duration) string {
+	if d >= time.Second && d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
 }
 
 func truncate(s string, n int) string {

@@ -220,7 +220,13 @@ func tags(t reflect.Type) []string {
 // the key that was probably meant.
 func unknownKey(t reflect.Type, k, path string) string {
 	known := tags(t)
-	msg := fmt.Sprintf("unknown key %q", path)
+	var parts []string
+	for _, part := range strings.Split(path, ".") {
+		if _, err := strconv.Atoi(part); err != nil {
+			parts = append(parts, part)
+		}
+	}
+	msg := fmt.Sprintf("unknown key %q", strings.Join(parts, "."))
 	lower := strings.ToLower(k)
 	for _, kk := range known {
 		if kk == lower {

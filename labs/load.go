@@ -1,18 +1,13 @@
 package labs
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net/netip"
-	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
 	"github.com/tcplab/tcplab/hosts"
 	"github.com/tcplab/tcplab/topology"
 )
@@ -253,4 +248,3 @@ func (v *validator) addr(path, s string, four bool, host string, seen map[netip.
 	seen[a] = host
 	return a
 }
-

@@ -68,17 +68,17 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			src:  lines(`seeds = 3`),
-			want: `x.toml:1:1: unknown key "seeds"`,
+			want: `x.toml:1:1: unknown key "seeds" (did you mean "seed"?)`,
 		},
 		{
 			name: "unknown action",
 			src:  withA(``, `  [[hosts.steps]]`, `  do = "jump"`),
-			want: `x.toml:6:8: unknown action "jump" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep)`,
+			want: `x.toml:6:8: unknown action "jump" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait)`,
 		},
 		{
 			name: "step without action",
 			src:  withA(`  [[hosts.steps]]`, `  port = 80`),
-			want: `x.toml:4:3: step has no action: do = "listen|accept|connect|send|recv|shutdown|close|abort|set|sleep"`,
+			want: `x.toml:4:3: step has no action: do = "listen|accept|connect|send|recv|shutdown|close|abort|set|sleep|wait"`,
 		},
 		{
 			name: "undefined host in a link",
@@ -273,12 +273,12 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "set without options",
 			src:  withA(`  [[hosts.steps]]`, `  do = "set"`),
-			want: `x.toml:4:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss)`,
+			want: `x.toml:4:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout)`,
 		},
 		{
 			name: "bad set options",
 			src:  withA(`  [[hosts.steps]]`, `  do = "set"`, `  keepalive_idle = "500ms"`, `  mss = 0`),
-			want: "x.toml:6:20: keepalive_idle 500ms must be at least 1s\nx.toml:7:9: mss must be positive",
+			want: "x.toml:6:20: keepalive_idle 500ms must be at least 1s\nx.toml:7:9: mss must be at least 1",
 		},
 		{
 			name: "bad duration",
@@ -293,42 +293,42 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "wrong type string for integer",
 			src:  withA(`  [[hosts.steps]]`, `  do = "listen"`, `  port = "80"`),
-			want: `x.toml:6:10: hosts.steps.port must be an integer, not a TOML string`,
+			want: `x.toml:6:10: port must be an integer, not the string "80"`,
 		},
 		{
 			name: "wrong type string for seed",
 			src:  topA(`seed = "x"`),
-			want: `x.toml:1:8: seed must be an integer, not a TOML string`,
+			want: `x.toml:1:8: seed must be an integer, not the string "x"`,
 		},
 		{
 			name: "wrong type float for integer",
 			src:  withA(`  [[hosts.steps]]`, `  do = "recv"`, `  bytes = 1e3`),
-			want: `x.toml:6:11: hosts.steps.bytes must be an integer, not a TOML float`,
+			want: `x.toml:6:11: a size must be an integer number of bytes or a string such as "64KB", not the float 1000`,
 		},
 		{
 			name: "wrong type integer latency",
 			src:  withA(``, `[[links]]`, `host = "a"`, `latency = 5`),
-			want: `x.toml:7:1: latency must be a string with a unit, such as "200ms" or "100Mbit/s", not 5`,
+			want: `x.toml:7:11: latency must be a duration string such as "200ms", not the integer 5`,
 		},
 		{
 			name: "wrong type integer time_limit",
 			src:  topA(`time_limit = 10`),
-			want: `x.toml:1:1: time_limit must be a string with a unit, such as "200ms" or "100Mbit/s", not 10`,
+			want: `x.toml:1:14: time_limit must be a duration string such as "200ms", not the integer 10`,
 		},
 		{
 			name: "wrong type integer rate",
 			src:  withA(`[[links]]`, `host = "a"`, `rate = 1000`),
-			want: `x.toml:6:1: rate must be a string with a unit, such as "200ms" or "100Mbit/s", not 1000`,
+			want: `x.toml:6:8: rate must be a rate string such as "100Mbit/s", not the integer 1000`,
 		},
 		{
 			name: "wrong type array for a duration",
 			src:  withA(`[[links]]`, `host = "a"`, `latency = ["1ms"]`),
-			want: `x.toml:6:11: links.latency must be a duration string such as "200ms", not a TOML array`,
+			want: `x.toml:6:11: latency must be a duration string such as "200ms", not an array`,
 		},
 		{
 			name: "wrong type integer for hosts",
 			src:  lines(`hosts = 3`),
-			want: `x.toml:1:9: hosts must be an array of tables, not a TOML integer`,
+			want: `x.toml:1:9: hosts must be an array of tables, not the integer 3`,
 		},
 		{
 			name: "NaN loss",
@@ -407,19 +407,19 @@ func TestLoadErrorsBugs(t *testing.T) {
 		{
 			name:    "same bare number on an earlier line",
 			src:     withA(`[[links]]`, `host = "a"`, `queue_limit = 5`, `latency = 5`),
-			wantPos: Pos{7, 1},
+			wantPos: Pos{7, 11},
 			key:     "latency",
 		},
 		{
 			name:    "bare number in an inline table",
 			src:     withA(`[[links]]`, `host = "a"`, `out = { latency = 5 }`),
-			wantPos: Pos{6, 9},
+			wantPos: Pos{6, 19},
 			key:     "latency",
 		},
 		{
 			name:    "boolean duration",
 			src:     withA(`[[links]]`, `host = "a"`, `latency = true`),
-			wantPos: Pos{6, 1},
+			wantPos: Pos{6, 11},
 			key:     "latency",
 			notIn:   "number",
 		},
@@ -500,7 +500,7 @@ func TestLoadManyErrors(t *testing.T) {
 		`x.toml:6:8: loss 2 is outside [0, 1]`,
 		`x.toml:9:8: host name "1bad" must start with a letter and use only letters, digits, '-' and '_'`,
 		`x.toml:10:8: "999.0.0.1" is not an IP address`,
-		`x.toml:13:8: unknown action "fly" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep)`,
+		`x.toml:13:8: unknown action "fly" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait)`,
 		`x.toml:15:3: listen needs a port: port = 80`,
 		`x.toml:18:3: sleep needs a duration: for = "1s"`,
 		`x.toml:23:11: bytes must be positive`,
@@ -511,7 +511,7 @@ func TestLoadManyErrors(t *testing.T) {
 		t.Errorf("Load(twelveErrors) =\n%s\nwant\n%s", got, want)
 	}
 	last := []string{
-		`x.toml:25:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss)`,
+		`x.toml:25:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout)`,
 		`x.toml:30:8: target "nowhere:80" names host "nowhere", which is not defined`,
 	}
 	for i, w := range last {
@@ -607,6 +607,7 @@ func TestLoadMinimal(t *testing.T) {
 		t.Fatalf("Load(%q) = %v, want nil error", "min.toml", err)
 	}
 	server := netip.MustParseAddr("10.0.0.2")
+	linux := hosts.DefaultSettings(hosts.Linux)
 	want := &Lab{
 		File:      "min.toml",
 		Seed:      DefaultSeed,
@@ -614,11 +615,13 @@ func TestLoadMinimal(t *testing.T) {
 		Hosts: []hosts.Config{
 			{
 				Name: "client", IPv4: netip.MustParseAddr("10.0.0.1"),
-				Steps: []hosts.Step{{Action: hosts.Connect, Addr: netip.AddrPortFrom(server, 80), Target: "server:80"}},
+				Steps:    []hosts.Step{{Action: hosts.Connect, Addr: netip.AddrPortFrom(server, 80), Target: "server:80"}},
+				Settings: &linux,
 			},
 			{
 				Name: "server", IPv4: server,
-				Steps: []hosts.Step{{Action: hosts.Listen, Port: 80, Backlog: DefaultBacklog}, {Action: hosts.Accept}},
+				Steps:    []hosts.Step{{Action: hosts.Listen, Port: 80, Backlog: DefaultBacklog}, {Action: hosts.Accept}},
+				Settings: &linux,
 			},
 		},
 		Links: []topology.Link{{}, {}},

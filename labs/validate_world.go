@@ -82,6 +82,9 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		app.Options = v.keepalive(p+".options", *a.Options)
 	}
 	if a.Model == "" {
+		if a.Options != nil {
+			v.errorf(p+".options", "options are for models; a script sets options with a step: do = \"set\"")
+		}
 		if a.Steps == nil {
 			v.errorf(p, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
 			return app, false
@@ -156,7 +159,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		}
 		return v.count(p+"."+k, *n, lo)
 	}
-	app.At = dur("at", a.At)
+	at := dur("at", a.At)
 	switch a.Model {
 	case "http-server":
 		m := &hosts.HTTPServer{Port: port, Backlog: backlog, IdleTimeout: dur("idle_timeout", a.IdleTimeout),
@@ -202,9 +205,9 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		if a.Bytes != nil && n <= 0 {
 			v.valuef(p+".bytes", "bytes must be positive")
 		}
-		app.Model = &hosts.BulkSender{Target: target, TargetName: a.To, Bytes: n}
+		app.Model = &hosts.BulkSender{Target: target, TargetName: a.To, At: at, Bytes: n}
 	case "holder":
-		m := &hosts.Holder{Target: target, TargetName: a.To, Count: 1, Interval: dur("interval", a.Interval), Hold: dur("hold", a.Hold)}
+		m := &hosts.Holder{Target: target, TargetName: a.To, At: at, Count: 1, Interval: dur("interval", a.Interval), Hold: dur("hold", a.Hold)}
 		if a.Count != nil {
 			m.Count = integer("count", a.Count, 1)
 		}
@@ -220,12 +223,12 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	if f.Name != "" {
 		out.Name = f.Name
 	}
-	act, ok := topology.ParseFaultAction(f.Action)
+	act, err := topology.ParseFaultAction(f.Action)
 	switch {
 	case f.Action == "":
 		v.errorf(p, "a fault needs an action: action = \"drop\" (or delay, duplicate, hold)")
-	case !ok:
-		v.valuef(p+".action", "unknown fault action %q (want drop, delay, duplicate or hold)", f.Action)
+	case err != nil:
+		v.valuef(p+".action", "%v", err)
 	}
 	out.Action = act
 	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {

@@ -1,0 +1,98 @@
+package hosts
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// App is one application on a host: a script of steps or a ready-made
+// model. A host runs all its applications side by side from time zero.
+type App struct {
+	// Name labels the application's rows in the timeline; "" means "app1",
+	// "app2"... by position (Config.Steps, when set, is app1). Rows carry
+	// the label, as "[client#3] connect server:80", only when the host runs
+	// more than one application or copy.
+	Name string
+	// Steps is the application's script.
+	Steps []Step
+	// Model is a ready-made application, instead of Steps.
+	Model Model
+	// Repeat runs Steps this many times in sequence (0 or 1: once). Each
+	// round starts with no sockets: sockets a round leaves open stay open
+	// but can no longer be named. At is absolute virtual time, so in later
+	// rounds it has usually passed; use Sleep to pace rounds.
+	Repeat int
+	// Copies starts this many independent copies at once (0 or 1: one),
+	// each with its own sockets, labelled name#1, name#2...
+	Copies int
+	// Options are socket options for every socket of a model, applied
+	// after the host's defaults.
+	Options Options
+}
+
+// newApps prepares the host's applications: Config.Steps first, then
+// Config.Apps. A host with neither still runs one empty script, as hosts
+// always have.
+func (h *Host) newApps(cfg Config) error {
+	apps := cfg.Apps
+	if len(cfg.Steps) > 0 || len(apps) == 0 {
+		apps = append([]App{{Steps: cfg.Steps}}, apps...)
+	}
+	labelled := len(apps) > 1
+	for i, a := range apps {
+		name := a.Name
+		if name == "" {
+			name = "app" + strconv.Itoa(i+1)
+		}
+		switch {
+		case a.Model != nil && len(a.Steps) > 0:
+			return fmt.Errorf("host %s: app %s: both steps and a model", h.name, name)
+		case a.Repeat < 0 || a.Copies < 0:
+			return fmt.Errorf("host %s: app %s: negative repeat or copies", h.name, name)
+		case a.Model != nil && a.Repeat > 1:
+			return fmt.Errorf("host %s: app %s: a model cannot repeat", h.name, name)
+		}
+		if a.Copies > 1 {
+			labelled = true
+		}
+	}
+	for i, a := range apps {
+		name := a.Name
+		if name == "" {
+			name = "app" + strconv.Itoa(i+1)
+		}
+		var starts []func()
+		for k := range max(a.Copies, 1) {
+			label := ""
+			if labelled {
+				label = name
+				if a.Copies > 1 {
+					label += "#" + strconv.Itoa(k+1)
+				}
+			}
+			if a.Model != nil {
+				starts = append(starts, h.newModel(a.Model, label, a.Options))
+			} else {
+				starts = append(starts, newScript(h, label, a.Steps, a.Repeat).step)
+			}
+		}
+		h.starts = append(h.starts, func() {
+			for _, start := range starts {
+				start()
+			}
+		})
+	}
+	return nil
+}
+
+// report passes an application's row to the observer, labelled when the
+// host runs several applications.
+func (h *Host) report(label, step, result, err string) {
+	if h.obs == nil {
+		return
+	}
+	if label != "" {
+		step = "[" + label + "] " + step
+	}
+	h.obs.App(h.now(), h.name, step, result, err)
+}

@@ -1,0 +1,369 @@
+package hosts
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// HTTPServer is a request/response server like nginx. It listens on Port
+// and accepts every connection (from AcceptDelay on). On each connection it
+// reads a request — whatever arrives, or RequestBytes bytes when set —
+// answers with Response (or ResponseBytes filler bytes), and then either
+// closes the connection (KeepAlive false) or waits for the next request.
+// A connection without a request for IdleTimeout (nginx keepalive_timeout,
+// counted from the last response, or from the accept for the first
+// request) is closed with a FIN; zero means never. A peer that closes its
+// side gets the connection closed.
+//
+// With MaxConnections > 0 the server does not accept while that many
+// connections are open: further connections wait in the accept queue (the
+// stack completes their handshakes up to the backlog) until one closes, as
+// an event-loop server at worker_connections does.
+type HTTPServer struct {
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
+	Backlog int
+	// RequestBytes is the size of a request; 0 means whatever arrives.
+	RequestBytes int
+	// Response is the response; when nil, ResponseBytes filler bytes, or
+	// DefaultResponse when ResponseBytes is 0 too.
+	Response []byte
+	// ResponseBytes is the size of a filler response when Response is nil.
+	ResponseBytes int
+	// IdleTimeout closes connections without a request for that long
+	// (keepalive_timeout); 0 means never.
+	IdleTimeout time.Duration
+	// KeepAlive keeps connections open for further requests; when false,
+	// each connection is closed after its first response.
+	KeepAlive bool
+	// MaxConnections bounds the connections open at once; 0 means no limit.
+	MaxConnections int
+	// AcceptDelay holds off accepting until this virtual time (backlog labs).
+	AcceptDelay time.Duration
+}
+
+// DefaultResponse is what HTTPServer answers without Response or
+// ResponseBytes.
+const DefaultResponse = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+func (HTTPServer) modelName() string { return "http-server" }
+
+func newHTTPServer(p *proc, cfg HTTPServer) func() {
+	resp, total := cfg.Response, len(cfg.Response)
+	if resp == nil {
+		total = cfg.ResponseBytes
+		if total == 0 {
+			resp, total = []byte(DefaultResponse), len(DefaultResponse)
+		}
+	}
+	s := &server{proc: p, max: cfg.MaxConnections, acceptAt: cfg.AcceptDelay}
+	s.serve = func(c *serverConn) {
+		for !c.closed {
+			now := s.h.now()
+			if c.responding {
+				var e string
+				c.sent, e = writeSome(c.sk, resp, total, c.sent)
+				if e != "" {
+					s.fail(c, "serve", e)
+					return
+				}
+				if c.sent < total {
+					return
+				}
+				c.responding = false
+				s.report("serve "+c.peer.String(), fmt.Sprintf("request %d: received %d bytes, sent %d bytes", c.requests, c.got, total), "")
+				c.got, c.idleSince = 0, now
+				if !cfg.KeepAlive {
+					s.close(c, "response sent: closing connection (keep-alive off)", "close")
+					return
+				}
+			}
+			limit := 0
+			if cfg.RequestBytes > 0 {
+				limit = cfg.RequestBytes - c.got
+			}
+			n, eof, e := readSome(c.sk, limit, nil)
+			if e != "" {
+				s.fail(c, "serve", e)
+				return
+			}
+			c.got += n
+			if c.got > 0 && (cfg.RequestBytes == 0 || c.got >= cfg.RequestBytes) {
+				c.requests++
+				c.responding, c.sent = true, 0
+				continue
+			}
+			switch {
+			case eof:
+				s.close(c, "peer closed the connection: closing", "close")
+			case c.got == 0 && cfg.IdleTimeout > 0:
+				if deadline := c.idleSince + cfg.IdleTimeout; now < deadline {
+					s.wakeAt(deadline)
+				} else {
+					s.close(c, "idle "+durText(cfg.IdleTimeout)+": closing connection (keepalive_timeout)", "idle timeout")
+				}
+			}
+			return
+		}
+	}
+	return func() { s.start(cfg.Port, cfg.Backlog) }
+}
+
+// PoolClient is an HTTP client with a connection pool, like Go's
+// http.Transport. At each time in Requests it sends Request on an idle
+// pooled connection if there is one (the most recently used, even if the
+// server has closed it meanwhile: the client notices a FIN only when it
+// reads) or else on a new connection to Target, reads the response
+// (ResponseBytes bytes, or whatever arrives first when 0), and puts the
+// connection back in the pool. Requests due while others are in flight run
+// concurrently on other connections.
+//
+// Pooled connections idle longer than IdleTimeout (IdleConnTimeout; 0:
+// never) are closed, and so is the least recently used one when more than
+// MaxIdle (0: no limit) are idle. A request that meets an error (reset,
+// end of stream instead of a response) reports it as Go does ("read tcp
+// 10.0.0.1:16001->10.0.0.2:80: read: connection reset by peer", "EOF"),
+// drops the connection and, with Retry, is sent once more on a new
+// connection. The client carries on with its next request either way.
+type PoolClient struct {
+	// Target is the server's address.
+	Target netip.AddrPort
+	// TargetName is how the lab named Target ("server:80").
+	TargetName string
+	// Requests are the virtual times at which requests start, in any order.
+	Requests []time.Duration
+	// Request is what a request sends; nil means DefaultRequest.
+	Request []byte
+	// ResponseBytes is the size of a response; 0 means whatever arrives
+	// first.
+	ResponseBytes int
+	// IdleTimeout closes pooled connections idle for that long
+	// (IdleConnTimeout); 0 means never.
+	IdleTimeout time.Duration
+	// MaxIdle bounds the idle connections kept; 0 means no limit.
+	MaxIdle int
+	// Retry sends a failed request once more on a new connection.
+	Retry bool
+}
+
+// DefaultRequest is what PoolClient sends without Request.
+const DefaultRequest = "GET / HTTP/1.1\r\n\r\n"
+
+func (PoolClient) modelName() string { return "pool-client" }
+
+// poolClient is a running PoolClient.
+type poolClient struct {
+	*proc
+	cfg    PoolClient
+	target string
+	next   int         // index of the next request in cfg.Requests
+	idle   []*poolConn // idle connections, least recently used first
+	active []*poolReq
+}
+
+// poolConn is one connection of a pool.
+type poolConn struct {
+	sk        *socket
+	local     netip.AddrPort
+	idleSince time.Duration
+}
+
+// poolReq is a request in flight.
+type poolReq struct {
+	n       int
+	conn    *poolConn
+	reused  bool
+	retried bool
+	dialing bool
+	sent    int
+	got     int
+	done    bool
+}
+
+func newPoolClient(p *proc, cfg PoolClient) func() {
+	if cfg.Request == nil {
+		cfg.Request = []byte(DefaultRequest)
+	}
+	cfg.Requests = slices.Sorted(slices.Values(cfg.Requests))
+	c := &poolClient{proc: p, cfg: cfg, target: cmp.Or(cfg.TargetName, cfg.Target.String())}
+	p.poll = c.step
+	return c.step
+}
+
+func (c *poolClient) step() {
+	now := c.h.now()
+	for c.next < len(c.cfg.Requests) && c.cfg.Requests[c.next] <= now {
+		c.next++
+		r := &poolReq{n: c.next}
+		c.active = append(c.active, r)
+		c.send(r)
+	}
+	if c.next < len(c.cfg.Requests) {
+		c.wakeAt(c.cfg.Requests[c.next])
+	}
+	for _, r := range c.active {
+		c.advance(r)
+	}
+	live := c.active[:0]
+	for _, r := range c.active {
+		if !r.done {
+			live = append(live, r)
+		}
+	}
+	c.active = live
+	c.expire(now)
+}
+
+// send gives r a connection: an idle one, or a new one.
+func (c *poolClient) send(r *poolReq) {
+	if n := len(c.idle); n > 0 {
+		r.conn, r.reused = c.idle[n-1], true
+		c.idle = c.idle[:n-1]
+		return
+	}
+	sk, e := c.dial(c.cfg.Target)
+	if e != "" {
+		c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+		r.done = true
+		return
+	}
+	r.conn, r.reused, r.dialing = &poolConn{sk: sk}, false, true
+}
+
+// advance moves r on as far as it can go without blocking.
+func (c *poolClient) advance(r *poolReq) {
+	if r.done {
+		return
+	}
+	pc := r.conn
+	if r.dialing {
+		done, e := dialed(pc.sk)
+		if !done {
+			return
+		}
+		r.dialing = false
+		if e != "" {
+			c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+			c.closeSocket(pc.sk, "close")
+			c.failed(r)
+			return
+		}
+		pc.local, _ = endpointAddrs(pc.sk.ep)
+		c.report("connect "+c.target, "connected from "+pc.local.String(), "")
+	}
+	if r.sent < len(c.cfg.Request) {
+		var e string
+		r.sent, e = writeSome(pc.sk, c.cfg.Request, len(c.cfg.Request), r.sent)
+		if e != "" {
+			c.drop(r, "write tcp "+c.goAddrs(pc)+": write: "+e)
+			return
+		}
+		if r.sent < len(c.cfg.Request) {
+			return
+		}
+	}
+	limit := 0
+	if c.cfg.ResponseBytes > 0 {
+		limit = c.cfg.ResponseBytes - r.got
+	}
+	n, eof, e := readSome(pc.sk, limit, nil)
+	r.got += n
+	switch {
+	case e != "":
+		c.drop(r, "read tcp "+c.goAddrs(pc)+": read: "+e)
+	case r.got > 0 && (c.cfg.ResponseBytes == 0 || r.got >= c.cfg.ResponseBytes):
+		c.report(c.requestText(r), fmt.Sprintf("sent %d bytes, received %d bytes", r.sent, r.got), "")
+		r.done = true
+		if eof {
+			c.report("close "+pc.local.String(), "server closed the connection: closing", "")
+			c.closeSocket(pc.sk, "close")
+			return
+		}
+		c.putIdle(pc)
+	case eof && r.got == 0:
+		c.drop(r, "EOF")
+	case eof:
+		c.drop(r, "unexpected EOF")
+	}
+}
+
+// requestText is the step of a request's row: "request 2 on reused
+// connection 10.0.0.1:16001→10.0.0.2:80".
+func (c *poolClient) requestText(r *poolReq) string {
+	how := "new"
+	if r.reused {
+		how = "reused"
+	}
+	retry := ""
+	if r.retried {
+		retry = " (retry)"
+	}
+	return "request " + strconv.Itoa(r.n) + retry + " on " + how + " connection " + r.conn.local.String() + "→" + c.cfg.Target.String()
+}
+
+// goAddrs renders a connection as Go's net.OpError does: "a->b".
+func (c *poolClient) goAddrs(pc *poolConn) string {
+	return pc.local.String() + "->" + c.cfg.Target.String()
+}
+
+// drop reports r's error, closes its connection and retries if allowed.
+func (c *poolClient) drop(r *poolReq, err string) {
+	c.report(c.requestText(r), "", err)
+	c.closeSocket(r.conn.sk, "close")
+	c.failed(r)
+}
+
+// failed ends r, or sends it again on a new connection when Retry allows.
+func (c *poolClient) failed(r *poolReq) {
+	if !c.cfg.Retry || r.retried {
+		r.done = true
+		return
+	}
+	r.retried, r.sent, r.got = true, 0, 0
+	sk, e := c.dial(c.cfg.Target)
+	if e != "" {
+		c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+		r.done = true
+		return
+	}
+	r.conn, r.reused, r.dialing = &poolConn{sk: sk}, false, true
+	c.advance(r)
+}
+
+// putIdle returns pc to the pool, closing the least recently used idle
+// connection if the pool is full.
+func (c *poolClient) putIdle(pc *poolConn) {
+	pc.idleSince = c.h.now()
+	c.idle = append(c.idle, pc)
+	if c.cfg.MaxIdle > 0 && len(c.idle) > c.cfg.MaxIdle {
+		old := c.idle[0]
+		c.idle = c.idle[1:]
+		c.report("close "+old.local.String(), fmt.Sprintf("more than %d idle connections: closing the oldest (MaxIdleConns)", c.cfg.MaxIdle), "")
+		c.closeSocket(old.sk, "close")
+	}
+	if c.cfg.IdleTimeout > 0 {
+		c.wakeAt(pc.idleSince + c.cfg.IdleTimeout)
+	}
+}
+
+// expire closes pooled connections idle for IdleTimeout.
+func (c *poolClient) expire(now time.Duration) {
+	if c.cfg.IdleTimeout <= 0 {
+		return
+	}
+	live := c.idle[:0]
+	for _, pc := range c.idle {
+		if now < pc.idleSince+c.cfg.IdleTimeout {
+			live = append(live, pc)
+			continue
+		}
+		c.report("close "+pc.local.String(), "idle "+durText(c.cfg.IdleTimeout)+": closing pooled connection (IdleConnTimeout)", "")
+		c.closeSocket(pc.sk, "idle timeout")
+	}
+	c.idle = live
+}

@@ -1,0 +1,389 @@
+package hosts
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// Model is a ready-made application, run natively on the host's
+// non-blocking runtime. The set is closed: *HTTPServer, *PoolClient,
+// *EchoServer, *BulkSender, *Sink and *Holder (values work too).
+type Model interface{ modelName() string }
+
+// newModel returns the function that starts model m on the host.
+func (h *Host) newModel(m Model, label string, opts Options) func() {
+	p := &proc{h: h, label: label, opts: opts, timers: map[time.Duration]bool{}}
+	switch m := m.(type) {
+	case HTTPServer:
+		return newHTTPServer(p, m)
+	case *HTTPServer:
+		return newHTTPServer(p, *m)
+	case PoolClient:
+		return newPoolClient(p, m)
+	case *PoolClient:
+		return newPoolClient(p, *m)
+	case EchoServer:
+		return newEchoServer(p, m)
+	case *EchoServer:
+		return newEchoServer(p, *m)
+	case BulkSender:
+		return newBulkSender(p, m)
+	case *BulkSender:
+		return newBulkSender(p, *m)
+	case Sink:
+		return newSink(p, m)
+	case *Sink:
+		return newSink(p, *m)
+	case Holder:
+		return newHolder(p, m)
+	case *Holder:
+		return newHolder(p, *m)
+	}
+	panic(fmt.Sprintf("hosts: unknown model %T", m))
+}
+
+// proc runs a model: one poll function advances every connection of the
+// model without blocking. It runs when the model starts, when one of its
+// sockets has news (the notification only queues it) and when one of its
+// timers is due. Polling a connection that has nothing new is harmless.
+type proc struct {
+	h      *Host
+	label  string
+	opts   Options // the app's socket options, after the host's defaults
+	poll   func()
+	poked  bool                   // guarded by h.mu
+	timers map[time.Duration]bool // wake-ups already scheduled
+}
+
+// notify runs on netstack goroutines: it only queues a poll.
+func (p *proc) notify(waiter.EventMask) {
+	p.h.mu.Lock()
+	defer p.h.mu.Unlock()
+	if p.poked {
+		return
+	}
+	p.poked = true
+	p.h.pending = append(p.h.pending, p.wake)
+}
+
+func (p *proc) wake() {
+	p.h.mu.Lock()
+	p.poked = false
+	p.h.mu.Unlock()
+	p.poll()
+}
+
+// wakeAt schedules a poll at time at, once however often it is asked for.
+func (p *proc) wakeAt(at time.Duration) {
+	if p.timers[at] {
+		return
+	}
+	p.timers[at] = true
+	p.h.sched.At(at, p.h.index, func() {
+		delete(p.timers, at)
+		p.poll()
+	})
+}
+
+// report sends one of the model's rows to the observer.
+func (p *proc) report(step, result, err string) {
+	p.h.report(p.label, step, result, err)
+}
+
+// did attributes the state changes the model just made to cause.
+func (p *proc) did(cause string) {
+	p.h.causes = append(p.h.causes, "app: "+cause)
+	p.h.checkStates()
+	p.h.causes = p.h.causes[:0]
+}
+
+// open creates a socket whose notifications poll the model.
+func (p *proc) open(v6 bool) (*socket, string) {
+	sk := &socket{wq: &waiter.Queue{}}
+	ep, e := p.h.newEndpoint(v6, sk.wq)
+	if e != "" {
+		return nil, e
+	}
+	if e := applyOptions(ep, p.opts); e != "" {
+		ep.Close()
+		return nil, e
+	}
+	sk.ep = ep
+	sk.watch(p.notify)
+	return sk, ""
+}
+
+// defaultBacklog is the listen backlog of server models that do not set
+// one.
+const defaultBacklog = 128
+
+// listen opens a listening socket on port, dual-stack when the host has an
+// IPv6 address, and reports it. It returns nil on failure. A zero backlog
+// means defaultBacklog.
+func (p *proc) listen(port uint16, backlog int) *socket {
+	if backlog == 0 {
+		backlog = defaultBacklog
+	}
+	step := fmt.Sprintf("listen :%d backlog %d", port, backlog)
+	n := p.h.settings.Backlog(backlog)
+	v6 := slices.ContainsFunc(p.h.addrs, netip.Addr.Is6)
+	sk, e := p.open(v6)
+	if e == "" {
+		if v6 {
+			sk.ep.SocketOptions().SetV6Only(false)
+		}
+		if err := sk.ep.Bind(tcpip.FullAddress{Port: port}); err != nil {
+			e = errorText(err)
+		} else if err := sk.ep.Listen(n); err != nil {
+			e = errorText(err)
+		}
+	}
+	p.did("listen")
+	if e != "" {
+		p.report(step, "", e)
+		return nil
+	}
+	p.report(step, fmt.Sprintf("listening on port %d, backlog %d (accept queue holds %d)", port, backlog, n), "")
+	return sk
+}
+
+// accept takes one connection from l: nil when none is waiting.
+func (p *proc) accept(l *socket) (*socket, netip.AddrPort, string) {
+	var peer tcpip.FullAddress
+	ep, wq, e := l.ep.Accept(&peer)
+	if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+		return nil, netip.AddrPort{}, ""
+	}
+	if e != nil {
+		return nil, netip.AddrPort{}, errorText(e)
+	}
+	sk := &socket{ep: ep, wq: wq}
+	sk.watch(p.notify)
+	p.h.track(ep, "SYN_RCVD")
+	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != "" {
+		return sk, addrPort(peer.Addr, peer.Port), e
+	}
+	return sk, addrPort(peer.Addr, peer.Port), ""
+}
+
+// dial starts connecting a new socket to addr.
+func (p *proc) dial(addr netip.AddrPort) (*socket, string) {
+	sk, e := p.open(!addr.Addr().Is4())
+	if e != "" {
+		return nil, e
+	}
+	err := sk.ep.Connect(fullAddress(addr))
+	p.did("connect")
+	if _, ok := err.(*tcpip.ErrConnectStarted); ok || err == nil {
+		return sk, ""
+	}
+	p.closeSocket(sk, "close")
+	return nil, errorText(err)
+}
+
+// dialed reports whether a socket's connect finished: done with "" on
+// success, done with the error otherwise.
+func dialed(sk *socket) (done bool, err string) {
+	switch state := tcp.EndpointState(sk.ep.State()); {
+	case state == tcp.StateSynSent || state == tcp.StateConnecting:
+		return false, ""
+	case connected(state):
+		return true, ""
+	}
+	if f := sk.failure(); f != "" {
+		return true, f
+	}
+	return true, "connection failed"
+}
+
+// closeSocket closes sk (a FIN, or an RST if unread data is left) and
+// attributes the state changes to cause.
+func (p *proc) closeSocket(sk *socket, cause string) {
+	sk.unwatch()
+	sk.ep.Close()
+	p.h.forget(sk.ep)
+	p.did(cause)
+}
+
+// opError is the message for an error a socket operation returned: the
+// error the socket failed with, if it has.
+func (sk *socket) opError(e tcpip.Error) string {
+	if f := sk.failure(); f != "" {
+		return f
+	}
+	return errorText(e)
+}
+
+// readSome reads what sk holds, at most limit bytes when limit > 0, and
+// returns how many bytes it read, whether the stream has ended, and an
+// error message. keep, if not nil, receives the bytes.
+func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err string) {
+	for limit == 0 || n < limit {
+		w := &sinkWriter{keep: keep}
+		var dst io.Writer = w
+		if limit > 0 {
+			dst = &tcpip.LimitedWriter{W: w, N: int64(limit - n)}
+		}
+		_, e := sk.ep.Read(dst, tcpip.ReadOptions{})
+		n += w.n
+		switch e.(type) {
+		case nil:
+			continue
+		case *tcpip.ErrWouldBlock:
+			return n, false, ""
+		case *tcpip.ErrClosedForReceive:
+			if sk.err != "" {
+				return n, false, sk.err
+			}
+			return n, true, ""
+		}
+		return n, false, sk.opError(e)
+	}
+	return n, false, ""
+}
+
+// writeSome writes bytes off..total of data (of filler when data is nil)
+// as far as the send buffer allows, and returns the new offset.
+func writeSome(sk *socket, data []byte, total, off int) (int, string) {
+	for off < total {
+		var r tcpip.Payloader
+		if data != nil {
+			r = &byteReader{b: data[off:total]}
+		} else {
+			r = &fillReader{off: off, n: total - off}
+		}
+		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
+		off += int(n)
+		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
+			return off, ""
+		}
+		if e != nil {
+			return off, sk.opError(e)
+		}
+		if n == 0 {
+			return off, ""
+		}
+	}
+	return off, ""
+}
+
+// sinkWriter counts the bytes read and passes them on to keep.
+type sinkWriter struct {
+	keep func([]byte)
+	n    int
+}
+
+func (w *sinkWriter) Write(b []byte) (int, error) {
+	if w.keep != nil {
+		w.keep(b)
+	}
+	w.n += len(b)
+	return len(b), nil
+}
+
+// server is what the server models share: a listener and the connections
+// accepted from it, served by serve until it marks them closed.
+type server struct {
+	*proc
+	l        *socket
+	conns    []*serverConn
+	open     int           // connections not yet closed
+	max      int           // accept no more while open == max (0: no limit)
+	acceptAt time.Duration // accept nothing before
+	full     bool          // the limit was reported
+	serve    func(c *serverConn)
+}
+
+// serverConn is one accepted connection of a server model.
+type serverConn struct {
+	sk     *socket
+	peer   netip.AddrPort
+	closed bool
+
+	requests   int           // requests answered
+	got        int           // bytes of the current request, or bytes received
+	sent       int           // bytes of the current response sent
+	responding bool          // writing a response
+	idleSince  time.Duration // last activity, for the idle timeout
+	echo       []byte        // received bytes not yet echoed
+	eof        bool          // the peer has closed its side
+}
+
+// start listens and starts polling.
+func (s *server) start(port uint16, backlog int) {
+	s.poll = s.step
+	s.l = s.listen(port, backlog)
+	s.step()
+}
+
+// step serves every connection, then accepts what is waiting.
+func (s *server) step() {
+	if s.l == nil {
+		return
+	}
+	for _, c := range s.conns {
+		s.serve(c)
+	}
+	for s.acceptOne() {
+		s.serve(s.conns[len(s.conns)-1])
+	}
+	s.conns = slices.DeleteFunc(s.conns, func(c *serverConn) bool { return c.closed })
+}
+
+// acceptOne accepts one connection if one is waiting and the server is
+// below its connection limit. At the limit connections stay in the accept
+// queue (where the stack completes handshakes up to the backlog), as an
+// event-loop server at worker_connections leaves them.
+func (s *server) acceptOne() bool {
+	now := s.h.now()
+	if now < s.acceptAt {
+		s.wakeAt(s.acceptAt)
+		return false
+	}
+	if s.max > 0 && s.open >= s.max {
+		if !s.full && s.l.ep.Readiness(waiter.ReadableEvents) != 0 {
+			s.full = true
+			s.report("accept", fmt.Sprintf("at max_connections %d: leaving connections in the accept queue", s.max), "")
+		}
+		return false
+	}
+	sk, peer, e := s.accept(s.l)
+	if e != "" {
+		s.report("accept", "", e)
+		s.l = nil
+		return false
+	}
+	if sk == nil {
+		return false
+	}
+	s.did("accept")
+	s.report("accept", "accepted connection from "+peer.String(), "")
+	s.conns = append(s.conns, &serverConn{sk: sk, peer: peer, idleSince: now})
+	s.open++
+	return true
+}
+
+// close closes c and reports why.
+func (s *server) close(c *serverConn, result, cause string) {
+	s.report("close "+c.peer.String(), result, "")
+	s.closeSocket(c.sk, cause)
+	c.closed = true
+	s.open--
+	s.full = false
+}
+
+// fail reports the error c met and closes it.
+func (s *server) fail(c *serverConn, step, err string) {
+	s.report(step+" "+c.peer.String(), "", err)
+	s.closeSocket(c.sk, "close")
+	c.closed = true
+	s.open--
+	s.full = false
+}

@@ -1,0 +1,241 @@
+package hosts
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// EchoServer listens on Port and echoes every byte back on every
+// connection; when the peer closes its side, it sends what is left and
+// closes the connection.
+type EchoServer struct {
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
+	Backlog int
+}
+
+func (EchoServer) modelName() string { return "echo-server" }
+
+func newEchoServer(p *proc, cfg EchoServer) func() {
+	s := &server{proc: p}
+	s.serve = func(c *serverConn) {
+		for !c.closed {
+			if len(c.echo) > 0 {
+				n, e := writeSome(c.sk, c.echo, len(c.echo), 0)
+				if e != "" {
+					s.fail(c, "echo", e)
+					return
+				}
+				c.sent += n
+				c.echo = c.echo[n:]
+				if len(c.echo) > 0 {
+					return // the send buffer is full: stop reading too
+				}
+			}
+			if c.eof {
+				s.close(c, fmt.Sprintf("peer closed the connection after %d bytes echoed: closing", c.sent), "close")
+				return
+			}
+			n, eof, e := readSome(c.sk, 0, func(b []byte) { c.echo = append(c.echo, b...) })
+			if e != "" {
+				s.fail(c, "echo", e)
+				return
+			}
+			c.got += n
+			c.eof = eof
+			if n == 0 && !eof {
+				return
+			}
+		}
+	}
+	return func() { s.start(cfg.Port, cfg.Backlog) }
+}
+
+// Sink listens on Port, reads and discards everything on every connection,
+// and closes a connection when the peer closes its side: the receiving end
+// of a BulkSender.
+type Sink struct {
+	// Port is the port the server listens on.
+	Port uint16
+	// Backlog is the listen backlog; 0 means 128.
+	Backlog int
+}
+
+func (Sink) modelName() string { return "sink" }
+
+func newSink(p *proc, cfg Sink) func() {
+	s := &server{proc: p}
+	s.serve = func(c *serverConn) {
+		if c.closed {
+			return
+		}
+		n, eof, e := readSome(c.sk, 0, nil)
+		c.got += n
+		if e != "" {
+			s.fail(c, "recv", e)
+			return
+		}
+		if eof {
+			s.close(c, fmt.Sprintf("received %d bytes, then end of stream: closing", c.got), "close")
+		}
+	}
+	return func() { s.start(cfg.Port, cfg.Backlog) }
+}
+
+// BulkSender connects to Target at At, sends Bytes filler bytes and closes
+// the connection (the close queues a FIN behind the data). An error ends it.
+type BulkSender struct {
+	// Target is the receiver's address.
+	Target netip.AddrPort
+	// TargetName is how the lab named Target ("server:80").
+	TargetName string
+	// At is when the sender connects.
+	At time.Duration
+	// Bytes is how much it sends.
+	Bytes int
+}
+
+func (BulkSender) modelName() string { return "bulk-sender" }
+
+func newBulkSender(p *proc, cfg BulkSender) func() {
+	target := cmp.Or(cfg.TargetName, cfg.Target.String())
+	var sk *socket
+	sent := 0
+	connected, done := false, false
+	p.poll = func() {
+		if done {
+			return
+		}
+		if p.h.now() < cfg.At {
+			p.wakeAt(cfg.At)
+			return
+		}
+		if sk == nil {
+			var e string
+			if sk, e = p.dial(cfg.Target); e != "" {
+				p.report("connect "+target, "", e)
+				done = true
+				return
+			}
+		}
+		if !connected {
+			ok, e := dialed(sk)
+			if !ok {
+				return
+			}
+			if e != "" {
+				p.report("connect "+target, "", e)
+				p.closeSocket(sk, "close")
+				done = true
+				return
+			}
+			connected = true
+			local, _ := endpointAddrs(sk.ep)
+			p.report("connect "+target, "connected from "+local.String(), "")
+		}
+		step := fmt.Sprintf("send %d bytes", cfg.Bytes)
+		var e string
+		if sent, e = writeSome(sk, nil, cfg.Bytes, sent); e != "" {
+			p.report(step, "", e)
+			p.closeSocket(sk, "close")
+			done = true
+			return
+		}
+		if sent < cfg.Bytes {
+			return
+		}
+		p.report(step, fmt.Sprintf("sent %d bytes", cfg.Bytes), "")
+		p.closeSocket(sk, "close")
+		p.report("close", "closed", "")
+		done = true
+	}
+	return p.poll
+}
+
+// Holder opens Count connections to Target, the first at At and then one
+// every Interval, and holds them open without sending anything (an idle
+// hoarder; it does not notice the server closing them). With Hold > 0 it
+// closes each connection that long after it was established.
+type Holder struct {
+	// Target is the server's address.
+	Target netip.AddrPort
+	// TargetName is how the lab named Target ("server:80").
+	TargetName string
+	// At is when the first connection opens.
+	At time.Duration
+	// Count is how many connections it opens.
+	Count int
+	// Interval is the time between two connections.
+	Interval time.Duration
+	// Hold, when positive, closes each connection that long after it was
+	// established; 0 holds them forever.
+	Hold time.Duration
+}
+
+func (Holder) modelName() string { return "holder" }
+
+// heldConn is one connection of a Holder.
+type heldConn struct {
+	sk        *socket
+	n         int
+	local     netip.AddrPort
+	connected bool
+	since     time.Duration
+	done      bool
+}
+
+func newHolder(p *proc, cfg Holder) func() {
+	target := cmp.Or(cfg.TargetName, cfg.Target.String())
+	var conns []*heldConn
+	opened := 0
+	p.poll = func() {
+		now := p.h.now()
+		for opened < cfg.Count && now >= cfg.At+time.Duration(opened)*cfg.Interval {
+			opened++
+			sk, e := p.dial(cfg.Target)
+			if e != "" {
+				p.report(fmt.Sprintf("connect %s (%d of %d)", target, opened, cfg.Count), "", e)
+				continue
+			}
+			conns = append(conns, &heldConn{sk: sk, n: opened})
+		}
+		if opened < cfg.Count {
+			p.wakeAt(cfg.At + time.Duration(opened)*cfg.Interval)
+		}
+		for _, c := range conns {
+			if c.done {
+				continue
+			}
+			if !c.connected {
+				ok, e := dialed(c.sk)
+				if !ok {
+					continue
+				}
+				step := fmt.Sprintf("connect %s (%d of %d)", target, c.n, cfg.Count)
+				if e != "" {
+					p.report(step, "", e)
+					p.closeSocket(c.sk, "close")
+					c.done = true
+					continue
+				}
+				c.connected, c.since = true, now
+				c.local, _ = endpointAddrs(c.sk.ep)
+				p.report(step, "connected from "+c.local.String()+", holding it idle", "")
+			}
+			if cfg.Hold <= 0 {
+				continue
+			}
+			if now < c.since+cfg.Hold {
+				p.wakeAt(c.since + cfg.Hold)
+				continue
+			}
+			p.report("close "+c.local.String(), "closed after holding "+durText(cfg.Hold), "")
+			p.closeSocket(c.sk, "close")
+			c.done = true
+		}
+	}
+	return p.poll
+}
