@@ -361,6 +361,13 @@ func (s *script) connect(st *Step) (string, string, bool) {
 		if e := s.open(sk, !st.Addr.Addr().Is4()); e != "" {
 			return "", e, false
 		}
+		if st.Port != 0 {
+			// A fixed local port: simultaneous open needs both sides to
+			// know each other's port.
+			if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
+				return "", errorText(e), false
+			}
+		}
 		e := sk.ep.Connect(fullAddress(st.Addr))
 		if _, ok := e.(*tcpip.ErrConnectStarted); ok {
 			return "", "", true

@@ -164,7 +164,8 @@ type Step struct {
 	Socket string
 	// From names the listening socket Accept takes from ("listener").
 	From string
-	// Port is the port Listen binds.
+	// Port is the port Listen binds, or the local port Connect binds
+	// (0: an ephemeral port).
 	Port uint16
 	// Backlog is Listen's backlog.
 	Backlog int
@@ -228,6 +229,9 @@ func (s *Step) String() string {
 			t = s.Addr.String()
 		}
 		b.WriteString(" " + t)
+		if s.Port != 0 {
+			fmt.Fprintf(&b, " from port %d", s.Port)
+		}
 	case Send:
 		if s.Data != nil {
 			fmt.Fprintf(&b, " %q", truncate(string(s.Data), 24))

@@ -237,7 +237,7 @@ func (v *validator) steps(p string, specs []stepSpec, all []hosts.Config) []host
 var stepKeys = map[hosts.Action][]string{
 	hosts.Listen:  {"port", "backlog"},
 	hosts.Accept:  {"from", "each"},
-	hosts.Connect: {"to"},
+	hosts.Connect: {"to", "port"},
 	hosts.Send:    {"data", "bytes"},
 	hosts.Recv:    {"bytes", "timeout"},
 	hosts.Sleep:   {"for"},
@@ -308,6 +308,9 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		}
 		st.Target = s.To
 		st.Addr = v.target(p+".to", s.To, all)
+		if s.Port != nil {
+			st.Port = v.port(p+".port", *s.Port)
+		}
 	case hosts.Send:
 		switch {
 		case s.Data != nil && s.Bytes != nil:
