@@ -236,9 +236,9 @@ func TestLoadErrors(t *testing.T) {
 			want: `x.toml:7:13: backlog -1 is negative`,
 		},
 		{
-			name: "port on connect",
-			src:  withA(``, `  [[hosts.steps]]`, `  do = "connect"`, `  to = "a:80"`, `  port = 80`),
-			want: `x.toml:8:3: action "connect" does not take "port"`,
+			name: "backlog on connect",
+			src:  withA(``, `  [[hosts.steps]]`, `  do = "connect"`, `  to = "a:80"`, `  backlog = 80`),
+			want: `x.toml:8:3: action "connect" does not take "backlog"`,
 		},
 		{
 			name: "several keys an action does not take",
