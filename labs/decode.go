@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -38,7 +37,7 @@ func parse(file string, data []byte, spec *fileSpec) ErrorList {
 	pos, ierr := indexPositions(data)
 	var raw map[string]any
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
-		return ErrorList{syntaxError(file, err, ierr)}
+		return ErrorList{syntaxError(file, err)}
 	}
 	if pos == nil { // cannot happen: go-toml accepted the file
 		return ErrorList{{File: file, Msg: "the file could not be indexed: " + ierr.Error()}}
@@ -49,13 +48,12 @@ func parse(file string, data []byte, spec *fileSpec) ErrorList {
 }
 
 // syntaxError converts go-toml's parse error.
-func syntaxError(file string, err, ierr error) *Error {
+func syntaxError(file string, err error) *Error {
 	if de, ok := err.(*toml.DecodeError); ok {
 		line, col := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
 		return &Error{File: file, Pos: Pos{line, col}, Msg: msg}
 	}
-	_ = ierr
 	return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 }
 
@@ -299,9 +297,6 @@ func describeValue(raw any) string {
 	case int64:
 		return "the integer " + strconv.FormatInt(x, 10)
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return "the float " + strconv.FormatFloat(x, 'g', -1, 64)
-		}
 		return "the float " + strconv.FormatFloat(x, 'g', -1, 64)
 	case bool:
 		return "the boolean " + strconv.FormatBool(x)

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tcplab/tcplab/hosts"
 )
 
 // docBlocks returns the TOML examples of docs/LABS.md.
@@ -90,6 +92,12 @@ func TestReferenceComplete(t *testing.T) {
 	}
 	var words []string
 	words = append(words, ModelNames()...)
+	for _, a := range hosts.ActionNames() {
+		words = append(words, "`"+a+"`")
+	}
+	for _, ev := range hosts.EventNames() {
+		words = append(words, "`"+ev+"`")
+	}
 	words = append(words, StateNames...)
 	words = append(words, Topics...)
 	for _, w := range words {
