@@ -35,19 +35,6 @@ type positions struct {
 	entries map[string]posEntry
 }
 
-// paths returns every indexed path, sorted.
-func (p *positions) paths() []string {
-	if p == nil {
-		return nil
-	}
-	out := make([]string, 0, len(p.entries))
-	for k := range p.entries {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // posEntry is what positions records for one path.
 type posEntry struct {
 	key, val Pos
@@ -373,12 +360,4 @@ func (l lineIndex) pos(off int) Pos {
 		i = 0
 	}
 	return Pos{Line: i + 1, Col: off - l[i] + 1}
-}
-
-// offset returns the byte offset of p, or -1.
-func (l lineIndex) offset(p Pos) int {
-	if !p.IsValid() || p.Line > len(l) {
-		return -1
-	}
-	return l[p.Line-1] + p.Col - 1
 }
