@@ -36,7 +36,7 @@ func fingerprint(t testing.TB, ref string) string {
 	return fmt.Sprintf("%x/%x/%d", sha256.Sum256(text.Bytes()), sha256.Sum256(pcap.Bytes()), len(r.Tap.Segments()))
 }
 
-var determinismLabs = []string{"handshake", "close", "testdata/lossy.toml"}
+var determinismLabs = []string{"handshake", "close", "testdata/lossy.toml", "testdata/chaos.toml"}
 
 // TestDeterminism runs each lab several times at GOMAXPROCS 1, 2 and 4 in
 // this process and once in a child process, and checks that the timeline and
