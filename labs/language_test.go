@@ -99,7 +99,7 @@ func TestLanguageErrors(t *testing.T) {
 		{"unknown counter", withAB(`[[expect]]`, `counter = "SynDrops"`, `host = "b"`),
 			`x.toml:8:11: unknown counter "SynDrops" (want one of ` + counterList() + `)`},
 		{"impossible expectation window", withAB(`[[expect]]`, `segment = "a > b"`, `after = "2s"`, `before = "1s"`),
-			`x.toml:10:10: impossible time window: before 1s is not after after 2s`},
+			`x.toml:10:10: impossible time window: before 1s is earlier than after 2s`},
 		{"impossible bounds", withAB(`[[expect]]`, `segment = "a > b"`, `min = 3`, `max = 1`),
 			`x.toml:10:7: impossible bounds: max 1 is less than min 3`},
 		{"state expectation without host", withAB(`[[expect]]`, `state = "CLOSED"`),

@@ -480,8 +480,8 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	}
 	e.After = bound("after", s.After)
 	e.Before = bound("before", s.Before)
-	if e.After.Set && e.Before.Set && e.After.Pattern == nil && e.Before.Pattern == nil && e.Before.Time <= e.After.Time {
-		v.valuef(p+".before", "impossible time window: before %v is not after after %v", e.Before.Time, e.After.Time)
+	if e.After.Set && e.Before.Set && e.After.Pattern == nil && e.Before.Pattern == nil && e.Before.Time < e.After.Time {
+		v.valuef(p+".before", "impossible time window: before %v is earlier than after %v", e.Before.Time, e.After.Time)
 	}
 	switch {
 	case s.Count != nil && (s.Min != nil || s.Max != nil):
