@@ -89,21 +89,24 @@ func newScript(h *Host, label string, steps []Step, rounds int) *script {
 }
 
 // notify runs on netstack goroutines: it only queues a wake-up.
-func (s *script) notify(waiter.EventMask) {
-	s.h.mu.Lock()
-	defer s.h.mu.Unlock()
-	if s.poked {
+func (s *script) notify(waiter.EventMask) { s.h.poke(&s.poked, s.step) }
+
+// poke queues run on the loop once, however many notifications arrive
+// before it runs. *poked (guarded by h.mu) tells whether it is queued. It
+// runs on netstack goroutines, so it only queues.
+func (h *Host) poke(poked *bool, run func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if *poked {
 		return
 	}
-	s.poked = true
-	s.h.pending = append(s.h.pending, s.wake)
-}
-
-func (s *script) wake() {
-	s.h.mu.Lock()
-	s.poked = false
-	s.h.mu.Unlock()
-	s.step()
+	*poked = true
+	h.pending = append(h.pending, func() {
+		h.mu.Lock()
+		*poked = false
+		h.mu.Unlock()
+		run()
+	})
 }
 
 // wakeAfter schedules one wake-up at time at, unless one is already due then.

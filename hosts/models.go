@@ -63,22 +63,7 @@ type proc struct {
 }
 
 // notify runs on netstack goroutines: it only queues a poll.
-func (p *proc) notify(waiter.EventMask) {
-	p.h.mu.Lock()
-	defer p.h.mu.Unlock()
-	if p.poked {
-		return
-	}
-	p.poked = true
-	p.h.pending = append(p.h.pending, p.wake)
-}
-
-func (p *proc) wake() {
-	p.h.mu.Lock()
-	p.poked = false
-	p.h.mu.Unlock()
-	p.poll()
-}
+func (p *proc) notify(waiter.EventMask) { p.h.poke(&p.poked, func() { p.poll() }) }
 
 // wakeAt schedules a poll at time at, once however often it is asked for.
 func (p *proc) wakeAt(at time.Duration) {
