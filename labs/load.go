@@ -3,6 +3,7 @@ package labs
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,6 +91,9 @@ var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]*$`)
 
 func (v *validator) lab(s *fileSpec) *Lab {
 	lab := &Lab{File: v.file, Name: s.Name, Title: s.Title, Description: s.Description, Seed: DefaultSeed, TimeLimit: DefaultTimeLimit}
+	if lab.Name == "" {
+		lab.Name = strings.TrimSuffix(filepath.Base(v.file), ".toml")
+	}
 	if s.Seed != nil {
 		if *s.Seed < 0 {
 			v.valuef("seed", "seed %d is negative", *s.Seed)

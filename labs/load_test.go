@@ -610,6 +610,7 @@ func TestLoadMinimal(t *testing.T) {
 	linux := hosts.DefaultSettings(hosts.Linux)
 	want := &Lab{
 		File:      "min.toml",
+		Name:      "min", // from the file name
 		Seed:      DefaultSeed,
 		TimeLimit: DefaultTimeLimit,
 		Hosts: []hosts.Config{
