@@ -2,6 +2,7 @@ package labs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,7 +108,7 @@ func ParsePattern(s string, hosts []string) (Pattern, error) {
 	}
 	p.To = fields[0]
 	for _, name := range []string{p.From, p.To} {
-		if name != "*" && !contains(hosts, name) {
+		if name != "*" && !slices.Contains(hosts, name) {
 			return Pattern{}, fmt.Errorf("segment pattern %q names host %q, which is not defined", s, name)
 		}
 	}
@@ -119,15 +120,6 @@ func ParsePattern(s string, hosts []string) (Pattern, error) {
 		p.Flags = m
 	}
 	return p, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Match reports whether segment row r matches the pattern.

@@ -71,15 +71,12 @@ type stepSpec struct {
 	Timeout *Duration  `toml:"timeout"`
 	Each    []stepSpec `toml:"each"`
 
-	NoDelay           *bool     `toml:"nodelay"`
-	KeepAlive         *bool     `toml:"keepalive"`
-	KeepAliveIdle     *Duration `toml:"keepalive_idle"`
-	KeepAliveInterval *Duration `toml:"keepalive_interval"`
-	KeepAliveCount    *int64    `toml:"keepalive_count"`
-	SendBuffer        *Size     `toml:"send_buffer"`
-	RecvBuffer        *Size     `toml:"recv_buffer"`
-	MSS               *int64    `toml:"mss"`
-	UserTimeout       *Duration `toml:"user_timeout"`
+	// The options of a set step: those an app's options table takes, and
+	// three more.
+	optionSpec
+	SendBuffer *Size  `toml:"send_buffer"`
+	RecvBuffer *Size  `toml:"recv_buffer"`
+	MSS        *int64 `toml:"mss"`
 }
 
 // appSpec is one [[hosts.apps]] table: a script or a ready-made model.

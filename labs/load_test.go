@@ -386,16 +386,10 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestLoadErrorsBugs documents wrong-type reports that point at the wrong
-// place or use the wrong words. A bare value where a duration or rate
-// string belongs reaches Load as a unitError without a position, and
-// decodeErrors (load.go) then searches the whole file with a regexp for the
-// first line "<key> = <same text>", so it finds the wrong line (and names the
-// wrong key) when an earlier key has the same value, finds nothing inside an
-// inline table, and calls every such value a "bare number". go-toml's own
-// type errors are rewritten by typeRE, whose (\w+) does not match
-// multi-word TOML types such as "local date", leaving Go type names in the
-// message. All of these cases fail today.
+// TestLoadErrorsBugs pins wrong-type reports that an earlier decoder put in
+// the wrong place or worded with Go type names: a bare value where a
+// duration belongs when an earlier key has the same value, inside an inline
+// table, a boolean, and a date. Each must be reported at its own value.
 func TestLoadErrorsBugs(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Duration is a TOML string such as "200ms", "1.5s" or "2h". It is a struct
-// so that go-toml rejects a bare integer instead of storing nanoseconds.
+// Duration is a TOML string such as "200ms", "1.5s" or "2h"; a bare number
+// is rejected, because its unit would be a guess.
 type Duration struct{ d time.Duration }
 
 // D returns the duration.
@@ -19,15 +19,15 @@ func (d Duration) D() time.Duration { return d.d }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return &unitError{text: string(b), msg: fmt.Sprintf("invalid duration %q (use a number with a unit: \"200ms\", \"1.5s\", \"2h\")", b)}
+		return fmt.Errorf("invalid duration %q (use a number with a unit: \"200ms\", \"1.5s\", \"2h\")", b)
 	}
 	d.d = v
 	return nil
 }
 
 // Rate is a line rate in bits per second, written as "100Mbit/s", "1Gbps",
-// "56kbit" or "9600bit/s". It is a struct so that go-toml rejects a bare
-// number, whose unit would be a guess.
+// "56kbit" or "9600bit/s"; a bare number is rejected, because its unit
+// would be a guess.
 type Rate struct{ bps int64 }
 
 // BitsPerSecond returns the rate.
@@ -52,15 +52,8 @@ func (r *Rate) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return &unitError{text: string(b), msg: fmt.Sprintf("invalid rate %q (use a number with a unit: \"100Mbit/s\", \"1Gbps\", \"56kbit\")", b)}
+	return fmt.Errorf("invalid rate %q (use a number with a unit: \"100Mbit/s\", \"1Gbps\", \"56kbit\")", b)
 }
-
-// unitError is a value that is not a valid duration or rate. go-toml gives
-// it a position when the value was a string, but not when it was a bare
-// number (latency = 5), which Load then locates itself.
-type unitError struct{ text, msg string }
-
-func (e *unitError) Error() string { return e.msg }
 
 // Size is a number of bytes, written as an integer (1460) or a string with
 // a unit: "64KB" (1000 bytes each), "64KiB" (1024), "10MB", "1MiB", "1500B".

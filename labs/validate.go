@@ -392,8 +392,7 @@ func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 
 // options converts the socket options of a set step.
 func (v *validator) options(p string, s *stepSpec) hosts.Options {
-	o := v.keepalive(p, optionSpec{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive, KeepAliveIdle: s.KeepAliveIdle,
-		KeepAliveInterval: s.KeepAliveInterval, KeepAliveCount: s.KeepAliveCount, UserTimeout: s.UserTimeout})
+	o := v.keepalive(p, s.optionSpec)
 	buffer := func(k string, n *Size) *int {
 		if n == nil {
 			return nil

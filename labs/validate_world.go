@@ -11,13 +11,16 @@ import (
 	"github.com/tcplab/tcplab/topology"
 )
 
-// modelKeys lists, per model, the keys it takes besides model, name and
-// options, with the required ones first in required.
-var modelKeys = []struct {
+// modelSpec is what a model takes: its keys besides model, name, copies
+// and options, and which of them are required.
+type modelSpec struct {
 	name     string
 	keys     []string
 	required []string
-}{
+}
+
+// modelKeys lists the models in their documented order.
+var modelKeys = []modelSpec{
 	{"http-server", []string{"port", "backlog", "idle_timeout", "persistent", "response", "response_bytes", "max_connections", "accept_at"}, []string{"port"}},
 	{"pool-client", []string{"to", "requests", "request", "response_bytes", "idle_timeout", "max_idle", "retry"}, []string{"to", "requests"}},
 	{"echo-server", []string{"port", "backlog"}, []string{"port"}},
@@ -100,13 +103,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		app.Steps = v.steps(p+".steps", a.Steps, all)
 		return app, len(v.errs) == before
 	}
-	i := slices.IndexFunc(modelKeys, func(m struct {
-		name     string
-		keys     []string
-		required []string
-	}) bool {
-		return m.name == a.Model
-	})
+	i := slices.IndexFunc(modelKeys, func(m modelSpec) bool { return m.name == a.Model })
 	if i < 0 {
 		v.valuef(p+".model", "unknown model %q (want one of %s)", a.Model, strings.Join(ModelNames(), ", "))
 		return app, false
