@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -146,7 +147,7 @@ func (s *script) step() {
 		if first {
 			// State changes a step makes synchronously (connect's SYN,
 			// close's FIN) are attributed to it right away.
-			s.h.causes = append(s.h.causes, "step: "+st.Action.String())
+			s.h.causes = append(s.h.causes, i18n.M("cause.step", st.Action.String()))
 			s.h.checkStates()
 			s.h.causes = s.h.causes[:0]
 		}

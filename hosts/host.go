@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -25,7 +27,7 @@ import (
 type Observer interface {
 	// State reports that the TCP endpoint local–remote on host moved
 	// from one state to another (Linux names), and why.
-	State(at time.Duration, host string, local, remote netip.AddrPort, from, to, cause string)
+	State(at time.Duration, host string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg)
 	// App reports the outcome of an application step. err is the
 	// message an application would see, or "" on success.
 	App(at time.Duration, host string, step, result, err string)
@@ -68,7 +70,8 @@ type Host struct {
 	settings Settings
 	defaults Options // every socket's options before the application's own
 
-	causes   []string     // what touched the host since the last settle
+	causes   []i18n.Msg // what touched the host since the last settle
+	counters []watchedCounter
 	discover bool         // an endpoint may have been created by the stack
 	inbound  bool         // a packet was delivered since the last barrier
 	received [][]byte     // packets delivered since the last settle, for causes
@@ -88,6 +91,7 @@ type trackedEP struct {
 	local, remote netip.AddrPort
 	state         string
 	done          bool
+	queue         [3]int // a listener's last reported queues
 }
 
 // procsMu serialises stack creation, during which GOMAXPROCS is 1.
@@ -145,6 +149,7 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		s.Destroy()
 		return nil, err
 	}
+	h.watchCounters()
 	return h, nil
 }
 
@@ -321,6 +326,9 @@ func (h *Host) checkStates() {
 			}
 			t.state = st
 		}
+		if st == "LISTEN" {
+			h.checkQueue(t)
+		}
 		if st == "CLOSED" && t.done {
 			delete(h.known, t.ep)
 			continue
@@ -328,6 +336,7 @@ func (h *Host) checkStates() {
 		live = append(live, t)
 	}
 	h.tracked = live
+	h.checkCounters()
 }
 
 // mayCreate reports whether delivering pkt may make the stack create an
@@ -354,15 +363,17 @@ func (h *Host) mayCreate(pkt []byte) bool {
 type connID struct{ local, remote netip.AddrPort }
 
 // cause summarises what touched the host since the last settle.
-func (h *Host) cause() string {
-	causes := h.causes
+func (h *Host) cause() []i18n.Msg {
+	causes := slices.Clone(h.causes)
 	for _, p := range h.received {
-		causes = append(causes, "received "+describe(p))
+		causes = append(causes, describe(p))
 	}
 	if len(causes) == 0 {
-		return "timer"
+		return []i18n.Msg{i18n.M("cause.timer")}
 	}
-	return strings.Join(slices.Compact(causes), "; ")
+	return slices.CompactFunc(causes, func(a, b i18n.Msg) bool {
+		return a.Key == b.Key && reflect.DeepEqual(a.Args, b.Args)
+	})
 }
 
 // endpointAddrs returns an endpoint's local and remote address and port.
@@ -416,13 +427,14 @@ func linuxState(s tcp.EndpointState) string {
 	return "CLOSED"
 }
 
-// describe summarises a packet for causes: "SYN from 10.0.0.1:40000".
-func describe(pkt []byte) string {
+// describe summarises a packet for causes: "received SYN from
+// 10.0.0.1:40000".
+func describe(pkt []byte) i18n.Msg {
 	src, _, tcph, err := parseTCP(pkt)
 	if err != nil {
-		return "packet"
+		return i18n.M("cause.recv.packet")
 	}
-	return flagNames(tcph.Flags()) + " from " + netip.AddrPortFrom(src, tcph.SourcePort()).String()
+	return i18n.M("cause.recv", flagNames(tcph.Flags()), netip.AddrPortFrom(src, tcph.SourcePort()))
 }
 
 // parseTCP returns the source and destination address and TCP header of a

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -63,14 +64,14 @@ func (r *recorder) Packet(at time.Duration, from int, pkt []byte) int {
 	return len(r.packets) - 1
 }
 
-func (r *recorder) Dropped(id int, _ time.Duration, reason string) {
-	r.packets[id].dropped = reason
+func (r *recorder) Dropped(id int, _ time.Duration, reason i18n.Msg) {
+	r.packets[id].dropped = reason.Text(i18n.EN, nil)
 }
 
-func (r *recorder) Altered(int, time.Duration, string) {}
+func (r *recorder) Altered(int, time.Duration, i18n.Msg) {}
 
-func (r *recorder) State(at time.Duration, host string, local, remote netip.AddrPort, from, to, cause string) {
-	r.states = append(r.states, stateChange{at, host, local, remote, from, to, cause})
+func (r *recorder) State(at time.Duration, host string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg) {
+	r.states = append(r.states, stateChange{at, host, local, remote, from, to, i18n.Join(cause, i18n.EN, nil)})
 }
 
 func (r *recorder) App(at time.Duration, host, step, result, err string) {

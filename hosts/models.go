@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -84,7 +85,7 @@ func (p *proc) report(step, result, err string) {
 
 // did attributes the state changes the model just made to cause.
 func (p *proc) did(cause string) {
-	p.h.causes = append(p.h.causes, "app: "+cause)
+	p.h.causes = append(p.h.causes, i18n.M("cause.app", cause))
 	p.h.checkStates()
 	p.h.causes = p.h.causes[:0]
 }

@@ -3,6 +3,8 @@ package tap
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // connKey identifies a connection regardless of direction.
@@ -54,7 +56,7 @@ func (t *Tap) annotate(r *Row) {
 	r.RelSeq = s.Seq - c.base[d]
 	if s.Flags&ACK != 0 && c.hasBase[o] {
 		r.RelAck = s.Ack - c.base[o]
-		r.hasRelAk = true
+		r.HasAck = true
 	}
 	r.Window = int(s.Win)
 	if s.Flags&SYN == 0 && c.ws[0] >= 0 && c.ws[1] >= 0 {
@@ -79,28 +81,28 @@ func (t *Tap) annotate(r *Row) {
 
 	switch {
 	case s.Flags&RST != 0:
-		*notes = append(*notes, fmt.Sprintf("RST: %s resets the connection; %s drops it at once, without the close handshake", from, to))
+		*notes = append(*notes, raw(fmt.Sprintf("RST: %s resets the connection; %s drops it at once, without the close handshake", from, to)))
 		c.finAcked = [2]bool{true, true}
 		return
 	case s.Flags&SYN != 0 && s.Flags&ACK == 0:
 		if retrans {
-			*notes = append(*notes, fmt.Sprintf("SYN retransmitted: %s got no SYN-ACK in time", from))
+			*notes = append(*notes, raw(fmt.Sprintf("SYN retransmitted: %s got no SYN-ACK in time", from)))
 			return
 		}
-		*notes = append(*notes, fmt.Sprintf("handshake 1/3: %s asks %s to connect and picks its initial sequence number ISN=%d (relative seq 0)", from, to, s.Seq))
+		*notes = append(*notes, raw(fmt.Sprintf("handshake 1/3: %s asks %s to connect and picks its initial sequence number ISN=%d (relative seq 0)", from, to, s.Seq)))
 		return
 	case s.Flags&SYN != 0:
 		if retrans {
-			*notes = append(*notes, fmt.Sprintf("SYN-ACK retransmitted: %s got no final ACK in time", from))
+			*notes = append(*notes, raw(fmt.Sprintf("SYN-ACK retransmitted: %s got no final ACK in time", from)))
 			return
 		}
-		*notes = append(*notes, fmt.Sprintf("handshake 2/3: %s acknowledges ISN+1 (ack=%d=%d+1) and sends its own ISN=%d", from, s.Ack, s.Ack-1, s.Seq))
+		*notes = append(*notes, raw(fmt.Sprintf("handshake 2/3: %s acknowledges ISN+1 (ack=%d=%d+1) and sends its own ISN=%d", from, s.Ack, s.Ack-1, s.Seq)))
 		return
 	}
 
 	if s.Flags&ACK != 0 && !c.est && d == 0 && c.synSeen[1] && r.RelAck == 1 && s.Len == 0 && s.Flags&FIN == 0 {
 		c.est = true
-		*notes = append(*notes, fmt.Sprintf("handshake 3/3: %s acknowledges %s's ISN+1 (ack=%d=%d+1); the connection is established", from, to, s.Ack, s.Ack-1))
+		*notes = append(*notes, raw(fmt.Sprintf("handshake 3/3: %s acknowledges %s's ISN+1 (ack=%d=%d+1); the connection is established", from, to, s.Ack, s.Ack-1)))
 		return
 	}
 	if s.Flags&ACK != 0 && c.synSeen[0] && c.synSeen[1] {
@@ -114,36 +116,36 @@ func (t *Tap) annotate(r *Row) {
 	}
 	if s.Len > 0 {
 		if retrans {
-			*notes = append(*notes, fmt.Sprintf("retransmission of %d bytes (seq %d–%d)", s.Len, r.RelSeq, r.RelSeq+uint32(s.Len)))
+			*notes = append(*notes, raw(fmt.Sprintf("retransmission of %d bytes (seq %d–%d)", s.Len, r.RelSeq, r.RelSeq+uint32(s.Len))))
 		} else {
-			*notes = append(*notes, fmt.Sprintf("data: %d bytes from %s (seq %d–%d)", s.Len, from, r.RelSeq, r.RelSeq+uint32(s.Len)))
+			*notes = append(*notes, raw(fmt.Sprintf("data: %d bytes from %s (seq %d–%d)", s.Len, from, r.RelSeq, r.RelSeq+uint32(s.Len))))
 		}
 	}
 	switch {
 	case s.Flags&FIN != 0 && c.finSent[d]:
-		*notes = append(*notes, fmt.Sprintf("FIN retransmitted: %s's FIN was not acknowledged in time", from))
+		*notes = append(*notes, raw(fmt.Sprintf("FIN retransmitted: %s's FIN was not acknowledged in time", from)))
 	case s.Flags&FIN != 0:
 		c.finSent[d] = true
 		c.finSeq[d] = r.RelSeq + uint32(s.Len)
 		switch {
 		case c.firstFin < 0:
 			c.firstFin = d
-			*notes = append(*notes, fmt.Sprintf("close 1/4: %s sends FIN: it has nothing more to send (active close)", from))
+			*notes = append(*notes, raw(fmt.Sprintf("close 1/4: %s sends FIN: it has nothing more to send (active close)", from)))
 		case acksFin:
-			*notes = append(*notes, fmt.Sprintf("close 2/4 and 3/4 at once: %s acknowledges %s's FIN and sends its own FIN", from, to))
+			*notes = append(*notes, raw(fmt.Sprintf("close 2/4 and 3/4 at once: %s acknowledges %s's FIN and sends its own FIN", from, to)))
 		case !c.finAcked[o]:
-			*notes = append(*notes, fmt.Sprintf("simultaneous close: %s sends FIN while its own FIN to %s is unacknowledged", from, from))
+			*notes = append(*notes, raw(fmt.Sprintf("simultaneous close: %s sends FIN while its own FIN to %s is unacknowledged", from, from)))
 		default:
-			*notes = append(*notes, fmt.Sprintf("close 3/4: %s sends its own FIN (passive close)", from))
+			*notes = append(*notes, raw(fmt.Sprintf("close 3/4: %s sends its own FIN (passive close)", from)))
 		}
 	case acksFin && o == c.firstFin:
-		*notes = append(*notes, fmt.Sprintf("close 2/4: %s acknowledges %s's FIN (ack=%d); %s may still send data", from, to, r.RelAck, from))
+		*notes = append(*notes, raw(fmt.Sprintf("close 2/4: %s acknowledges %s's FIN (ack=%d); %s may still send data", from, to, r.RelAck, from)))
 	case acksFin:
-		*notes = append(*notes, fmt.Sprintf("close 4/4: %s acknowledges %s's FIN; %s waits in TIME_WAIT", from, to, from))
+		*notes = append(*notes, raw(fmt.Sprintf("close 4/4: %s acknowledges %s's FIN; %s waits in TIME_WAIT", from, to, from)))
 	case s.Len == 0 && s.Flags&ACK != 0 && c.finAcked[o] && c.finAcked[d] && c.finSent[d] && c.finSent[o]:
-		*notes = append(*notes, fmt.Sprintf("ACK of %s's FIN again", to))
+		*notes = append(*notes, raw(fmt.Sprintf("ACK of %s's FIN again", to)))
 	case s.Len == 0 && s.Flags&ACK != 0:
-		*notes = append(*notes, fmt.Sprintf("ACK: %s has received everything up to seq %d", from, r.RelAck))
+		*notes = append(*notes, raw(fmt.Sprintf("ACK: %s has received everything up to seq %d", from, r.RelAck)))
 	}
 }
 
@@ -161,3 +163,19 @@ func sideOf(c *conn, s Segment) int {
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 func seqGE(a, b uint32) bool { return int32(a-b) >= 0 }
+
+// raw wraps an English text (temporary).
+func raw(s string) i18n.Msg { return i18n.M("raw", s) }
+
+func (t *Tap) explainState(r *Row)                          {}
+func (t *Tap) explainQueue(r *Row)                          {}
+func (t *Tap) explainCounter(r *Row, name string, d uint64) {}
+
+// endKey identifies one endpoint of one host.
+type endKey struct {
+	host          string
+	local, remote netip.AddrPort
+}
+
+// endState is what the tap knows of one endpoint from its state rows.
+type endState struct{}

@@ -64,7 +64,7 @@ func (t *Tap) WritePcapng(w io.Writer, epoch time.Time) error {
 		if i < 0 {
 			continue
 		}
-		if err := pw.WritePacket(i, epoch.Add(r.At), r.packet, r.Note()); err != nil {
+		if err := pw.WritePacket(i, epoch.Add(r.At), r.packet, t.NoteText(r)); err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,9 @@ package tap
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // Kind says what a timeline row records.
@@ -20,7 +21,31 @@ const (
 	KindApp
 	// KindPacket is a packet that is not TCP.
 	KindPacket
+	// KindQueue is a listening socket's queues after they changed.
+	KindQueue
+	// KindCounter is a set of stack counters that moved at one instant on
+	// one host.
+	KindCounter
 )
+
+// String returns the kind's name as the JSON form spells it.
+func (k Kind) String() string {
+	switch k {
+	case KindSegment:
+		return "segment"
+	case KindState:
+		return "state"
+	case KindApp:
+		return "app"
+	case KindPacket:
+		return "packet"
+	case KindQueue:
+		return "queue"
+	case KindCounter:
+		return "counter"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
 
 // Row is one line of the timeline.
 type Row struct {
@@ -30,8 +55,8 @@ type Row struct {
 	// No is the frame number of a segment (1-based, as in Wireshark and
 	// in the pcapng), or 0 for other rows.
 	No int
-	// Host is the host a state or application row belongs to; for a
-	// segment, the sending host.
+	// Host is the host a state, application, queue or counter row belongs
+	// to; for a segment, the sending host.
 	Host string
 
 	// Segment rows.
@@ -39,30 +64,51 @@ type Row struct {
 	From, To string // "client:40000"
 	RelSeq   uint32
 	RelAck   uint32
-	Window   int    // scaled window when scaling is in use
+	HasAck   bool // RelAck is meaningful (ACK set and the peer's ISN known)
+	Window   int  // the receive window the segment advertises, scaled
+	// InFlight is the number of bytes the sender has sent and the receiver
+	// has not yet acknowledged, after this segment (sequence space, SYN
+	// and FIN count one each).
+	InFlight int
+	// Analysis holds what Wireshark's TCP analysis would flag on this
+	// segment; DupAckNum counts duplicate ACKs (1 for the first duplicate)
+	// and DupAckOf is the frame number of the ACK they repeat.
+	Analysis  Analysis
+	DupAckNum int
+	DupAckOf  int
+	// Dropped says why the switch dropped the segment; zero if it did not.
+	Dropped  i18n.Msg
+	Notes    []i18n.Msg
 	sackBase uint32 // the peer's ISN, for relative SACK blocks
-	Dropped  string // why the switch dropped the segment, or ""
-	Notes    []string
 	packet   []byte
 	iface    int
-	hasRelAk bool
 
 	// State rows.
 	Local, Remote netip.AddrPort
 	FromState     string
 	ToState       string
-	Cause         string
+	Cause         []i18n.Msg
 
 	// Application rows.
 	Step, Result, Err string
+
+	// Queue rows: connections waiting for accept(), the accept queue's
+	// capacity, and handshakes in progress on listening socket Local.
+	Waiting, Capacity, HalfOpen int
+
+	// Counter rows.
+	Counters []CounterMove
+}
+
+// CounterMove is one stack counter that moved.
+type CounterMove struct {
+	Name         string
+	Delta, Total uint64
 }
 
 // OptText renders the segment's TCP options in wire order, with SACK blocks
 // in relative numbers: "MSS=1460 SACK_PERM TSval=1 TSecr=0 WS=128".
 func (r *Row) OptText() string { return r.Seg.Opts.text(r.sackBase) }
-
-// Note returns the row's explanation.
-func (r *Row) Note() string { return strings.Join(r.Notes, "; ") }
 
 // host is one host known to the tap.
 type host struct {
@@ -72,17 +118,26 @@ type host struct {
 
 // Tap records a lab run. It is used from the loop goroutine only.
 type Tap struct {
+	// Lang is the language notes are rendered in; English by default.
+	Lang i18n.Lang
+
 	hosts  []host
 	byAddr map[netip.Addr]string
 	rows   []*Row
 	frames []*Row // segment and packet rows by packet id
 	conns  map[connKey]*conn
-	states map[stateKey]time.Duration // when an endpoint entered its state
+	ends   map[endKey]*endState // what the tap knows of each host's endpoints
+	flows  map[flowKey]*flowAnalysis
 }
 
 // New returns an empty tap.
 func New() *Tap {
-	return &Tap{byAddr: map[netip.Addr]string{}, conns: map[connKey]*conn{}, states: map[stateKey]time.Duration{}}
+	return &Tap{
+		byAddr: map[netip.Addr]string{},
+		conns:  map[connKey]*conn{},
+		ends:   map[endKey]*endState{},
+		flows:  map[flowKey]*flowAnalysis{},
+	}
 }
 
 // AddHost registers a host, in the order hosts were attached to the network
@@ -120,11 +175,12 @@ func (t *Tap) Packet(at time.Duration, from int, pkt []byte) int {
 	seg, err := decode(pkt)
 	if err != nil {
 		r.Kind = KindPacket
-		r.Notes = []string{"not a TCP segment: " + err.Error()}
+		r.Notes = []i18n.Msg{i18n.M("seg.nottcp", err.Error())}
 	} else {
 		r.Kind = KindSegment
 		r.Seg = seg
 		r.From, r.To = t.endpoint(seg.Src), t.endpoint(seg.Dst)
+		t.analyze(r)
 		t.annotate(r)
 	}
 	t.frames = append(t.frames, r)
@@ -133,17 +189,17 @@ func (t *Tap) Packet(at time.Duration, from int, pkt []byte) int {
 }
 
 // Dropped implements topology.Observer.
-func (t *Tap) Dropped(id int, at time.Duration, reason string) {
+func (t *Tap) Dropped(id int, at time.Duration, reason i18n.Msg) {
 	if id < 0 || id >= len(t.frames) {
 		return
 	}
 	r := t.frames[id]
 	r.Dropped = reason
-	r.Notes = append(r.Notes, "DROPPED by the switch: "+reason)
+	r.Notes = append(r.Notes, i18n.M("sw.dropped", reason))
 }
 
 // Altered implements topology.Observer.
-func (t *Tap) Altered(id int, at time.Duration, what string) {
+func (t *Tap) Altered(id int, at time.Duration, what i18n.Msg) {
 	if id < 0 || id >= len(t.frames) {
 		return
 	}
@@ -152,18 +208,36 @@ func (t *Tap) Altered(id int, at time.Duration, what string) {
 }
 
 // State implements hosts.Observer.
-func (t *Tap) State(at time.Duration, hostName string, local, remote netip.AddrPort, from, to, cause string) {
+func (t *Tap) State(at time.Duration, hostName string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg) {
 	r := &Row{Kind: KindState, At: at, Host: hostName, Local: local, Remote: remote, FromState: from, ToState: to, Cause: cause}
-	k := stateKey{host: hostName, local: local, remote: remote}
-	since := t.states[k]
-	t.states[k] = at
-	r.Notes = stateNotes(from, to, at-since)
+	t.explainState(r)
 	t.rows = append(t.rows, r)
 }
 
 // App implements hosts.Observer.
 func (t *Tap) App(at time.Duration, hostName, step, result, err string) {
 	t.rows = append(t.rows, &Row{Kind: KindApp, At: at, Host: hostName, Step: step, Result: result, Err: err})
+}
+
+// Queue implements hosts.QueueObserver.
+func (t *Tap) Queue(at time.Duration, hostName string, listener netip.AddrPort, waiting, capacity, halfOpen int) {
+	r := &Row{Kind: KindQueue, At: at, Host: hostName, Local: listener, Waiting: waiting, Capacity: capacity, HalfOpen: halfOpen}
+	t.explainQueue(r)
+	t.rows = append(t.rows, r)
+}
+
+// Counter implements hosts.QueueObserver. Counters that move at the same
+// instant on one host share a row.
+func (t *Tap) Counter(at time.Duration, hostName, name string, delta, total uint64) {
+	var r *Row
+	if n := len(t.rows); n > 0 && t.rows[n-1].Kind == KindCounter && t.rows[n-1].Host == hostName && t.rows[n-1].At == at {
+		r = t.rows[n-1]
+	} else {
+		r = &Row{Kind: KindCounter, At: at, Host: hostName}
+		t.rows = append(t.rows, r)
+	}
+	r.Counters = append(r.Counters, CounterMove{Name: name, Delta: delta, Total: total})
+	t.explainCounter(r, name, delta)
 }
 
 // Segments returns the segment rows, in frame order.
@@ -175,54 +249,4 @@ func (t *Tap) Segments() []*Row {
 		}
 	}
 	return out
-}
-
-type stateKey struct {
-	host          string
-	local, remote netip.AddrPort
-}
-
-// stateNotes explains a state change.
-func stateNotes(from, to string, held time.Duration) []string {
-	var n []string
-	switch to {
-	case "SYN_SENT":
-		n = append(n, "connect(): SYN sent, waiting for SYN-ACK")
-	case "SYN_RCVD":
-		n = append(n, "SYN received on the listening socket: a half-open connection waits for the final ACK")
-	case "ESTABLISHED":
-		n = append(n, "handshake complete: data can flow both ways")
-	case "FIN_WAIT_1":
-		n = append(n, "this side closed first (active close): FIN sent, waiting for its ACK")
-	case "FIN_WAIT_2":
-		n = append(n, "our FIN is acknowledged; waiting for the peer's FIN")
-	case "CLOSE_WAIT":
-		n = append(n, "peer's FIN received (passive close): the application must close() its side")
-	case "LAST_ACK":
-		n = append(n, "FIN sent after the peer's: waiting for the last ACK")
-	case "CLOSING":
-		n = append(n, "both sides sent FIN at once (simultaneous close)")
-	case "TIME_WAIT":
-		n = append(n, "waits 2MSL (60 s) so that a lost last ACK can be resent and old segments die out")
-	case "LISTEN":
-		n = append(n, "listen(): ready to accept connections")
-	case "CLOSED":
-		switch from {
-		case "TIME_WAIT":
-			n = append(n, fmt.Sprintf("TIME_WAIT expired after %s (2MSL): the port pair may be reused", fmtDur(held)))
-		case "LAST_ACK":
-			n = append(n, "last ACK received: connection fully closed")
-		case "SYN_SENT":
-			n = append(n, "connection attempt failed")
-		}
-	}
-	return n
-}
-
-// fmtDur renders a duration compactly: "60s", "1.5ms".
-func fmtDur(d time.Duration) string {
-	if d%time.Second == 0 {
-		return fmt.Sprintf("%d s", d/time.Second)
-	}
-	return d.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // Header is what the text timeline prints above the rows.
@@ -102,7 +104,7 @@ func (t *Tap) WriteText(w io.Writer, h Header) error {
 // segmentCells returns the listing cells of a segment row.
 func (t *Tap) segmentCells(r *Row) []string {
 	ack := ""
-	if r.hasRelAk {
+	if r.HasAck {
 		ack = strconv.FormatUint(uint64(r.RelAck), 10)
 	}
 	return []string{
@@ -116,7 +118,7 @@ func (t *Tap) segmentCells(r *Row) []string {
 		strconv.Itoa(r.Seg.Len),
 		strconv.Itoa(r.Window),
 		r.OptText(),
-		r.Note(),
+		t.NoteText(r),
 	}
 }
 
@@ -125,21 +127,36 @@ func (t *Tap) eventText(r *Row) string {
 	switch r.Kind {
 	case KindState:
 		s := fmt.Sprintf("%s → %s  %s", r.FromState, r.ToState, t.connText(r.Local, r.Remote))
-		if r.Cause != "" {
-			s += " (" + t.causeText(r.Cause) + ")"
+		if len(r.Cause) > 0 {
+			s += " (" + t.text(i18n.M("ui.cause", r.Cause)) + ")"
 		}
-		if n := r.Note(); n != "" {
+		if n := t.NoteText(r); n != "" {
 			s += " — " + n
 		}
 		return s
 	case KindApp:
-		s := "app: " + r.Step
 		if r.Err != "" {
-			return s + " → error: " + r.Err
+			return t.text(i18n.M("ui.app.err", r.Step, r.Err))
 		}
-		return s + " → " + r.Result
+		return t.text(i18n.M("ui.app", r.Step, r.Result))
 	case KindPacket:
-		return fmt.Sprintf("frame %d: %s", r.No, r.Note())
+		return t.text(i18n.M("ui.frame", r.No, i18n.Msg{})) + t.NoteText(r)
+	case KindQueue:
+		s := t.text(i18n.M("ui.queue", t.connText(r.Local, netip.AddrPort{}), r.Waiting, r.Capacity, r.HalfOpen))
+		if n := t.NoteText(r); n != "" {
+			s += " — " + n
+		}
+		return s
+	case KindCounter:
+		var parts []string
+		for _, c := range r.Counters {
+			parts = append(parts, fmt.Sprintf("%s +%d = %d", c.Name, c.Delta, c.Total))
+		}
+		s := t.text(i18n.M("ui.counters", strings.Join(parts, ", ")))
+		if n := t.NoteText(r); n != "" {
+			s += " — " + n
+		}
+		return s
 	}
 	return ""
 }
@@ -157,20 +174,17 @@ func (t *Tap) connText(local, remote netip.AddrPort) string {
 	return l + " ↔ " + t.endpoint(remote)
 }
 
-// causeText replaces addresses in a cause with host names.
-func (t *Tap) causeText(c string) string {
-	fields := strings.Fields(c)
-	for i, f := range fields {
-		tail := ""
-		if strings.HasSuffix(f, ";") {
-			f, tail = strings.TrimSuffix(f, ";"), ";"
-		}
-		if ap, err := netip.ParseAddrPort(f); err == nil {
-			fields[i] = t.endpoint(ap) + tail
-		}
-	}
-	return strings.Join(fields, " ")
-}
+// NoteText renders a row's notes in the tap's language.
+func (t *Tap) NoteText(r *Row) string { return i18n.Join(r.Notes, t.Lang, t.hostName) }
+
+// CauseText renders a state row's cause in the tap's language.
+func (t *Tap) CauseText(r *Row) string { return i18n.Join(r.Cause, t.Lang, t.hostName) }
+
+// text renders one message in the tap's language.
+func (t *Tap) text(m i18n.Msg) string { return m.Text(t.Lang, t.hostName) }
+
+// hostName is the i18n.Namer of the tap's hosts.
+func (t *Tap) hostName(a netip.Addr) string { return t.byAddr[a] }
 
 // fmtTime renders virtual time in seconds with microseconds, as Wireshark
 // does: "0.010000".
@@ -196,7 +210,7 @@ func (t *Tap) RowText(r *Row) string {
 		s += " ack=" + c[6]
 	}
 	s += " len=" + c[7]
-	if n := r.Note(); n != "" {
+	if n := t.NoteText(r); n != "" {
 		s += " — " + n
 	}
 	return s

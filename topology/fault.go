@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // FaultAction is what a Fault does to the segments it selects.
@@ -183,11 +185,11 @@ func (f *fault) wants() bool {
 }
 
 // match describes f's current match for notes: "match SYN,!ACK #1".
-func (f *fault) match() string {
+func (f *fault) match() i18n.Msg {
 	if f.Flags.IsZero() {
-		return fmt.Sprintf("match #%d", f.matches)
+		return i18n.M("sw.match", f.matches)
 	}
-	return fmt.Sprintf("match %s #%d", f.Flags, f.matches)
+	return i18n.M("sw.match.flags", f.Flags.String(), f.matches)
 }
 
 // applyFaults counts the segment against every rule and returns the rule

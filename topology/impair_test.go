@@ -48,7 +48,7 @@ func impairPattern(seed uint64, dir Direction, packets int) string {
 	pkt := tcpPacket(1, "10.0.0.1:1", "10.0.0.2:2", fACK, 1, 1, 10)
 	var b []byte
 	for i := range packets {
-		if _, reason := p.admit(time.Duration(i), len(pkt)); reason != "" {
+		if _, reason := p.admit(time.Duration(i), len(pkt)); !reason.IsZero() {
 			b = append(b, 'L')
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -156,15 +157,15 @@ func (n *Network) AddInjection(i Injection) error {
 	in.Payload = append([]byte(nil), i.Payload...)
 	for k := range max(i.Count, 1) {
 		n.sched.At(i.At+time.Duration(k)*i.Interval, -1, func() {
-			pkt, note := n.inject(in)
-			n.sendNoted(in.via, pkt, note)
+			pkt, notes := n.inject(in)
+			n.sendNoted(in.via, pkt, notes)
 		})
 	}
 	return nil
 }
 
 // inject builds the next segment of in and the note that explains it.
-func (n *Network) inject(in *injection) ([]byte, string) {
+func (n *Network) inject(in *injection) ([]byte, []i18n.Msg) {
 	srcAddr := in.Src.Addr().Unmap()
 	if in.SrcPrefix.IsValid() {
 		srcAddr = randomAddr(in.rng, in.SrcPrefix)
@@ -176,16 +177,16 @@ func (n *Network) inject(in *injection) ([]byte, string) {
 	src := netip.AddrPortFrom(srcAddr, srcPort)
 	dst := netip.AddrPortFrom(in.Dst.Addr().Unmap(), in.Dst.Port())
 
-	note := fmt.Sprintf("injected by %s from %s", in.Name, n.ports[in.via].name)
+	notes := []i18n.Msg{i18n.M("sw.inject", in.Name, n.ports[in.via].name)}
 	if n.hostOf(srcAddr) != in.Via {
-		note += fmt.Sprintf(" (spoofed source %v)", srcAddr)
+		notes[0] = i18n.M("sw.inject.spoofed", in.Name, n.ports[in.via].name, srcAddr.String())
 	}
 	seq := in.SeqValue
 	if in.Seq != SeqAbsolute {
 		var ok bool
 		seq, ok = n.observedSeq(in.Seq, src, dst)
 		if !ok {
-			note += fmt.Sprintf("; nothing seen from %s to %s yet, so seq counts from 0", n.endpointName(src), n.endpointName(dst))
+			notes = append(notes, i18n.M("sw.inject.noseq", n.endpointName(src), n.endpointName(dst)))
 		}
 	}
 	seq += uint32(in.SeqOffset)
@@ -195,14 +196,14 @@ func (n *Network) inject(in *injection) ([]byte, string) {
 			ack = f.next
 		} else {
 			ack = 0
-			note += fmt.Sprintf("; nothing seen from %s to %s yet, so ack is 0", n.endpointName(dst), n.endpointName(src))
+			notes = append(notes, i18n.M("sw.inject.noack", n.endpointName(dst), n.endpointName(src)))
 		}
 	}
 	win := in.Window
 	if win == 0 {
 		win = 65535
 	}
-	return buildSegment(src, dst, in.Flags, seq, ack, win, uint16(in.rng.Uint32()), in.Payload), note
+	return buildSegment(src, dst, in.Flags, seq, ack, win, uint16(in.rng.Uint32()), in.Payload), notes
 }
 
 // observedSeq returns the sequence number mode SeqNext or SeqISN picks for a

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -83,12 +84,18 @@ func (l *callLog) Packet(at time.Duration, from int, pkt []byte) int {
 	return id
 }
 
-func (l *callLog) Dropped(id int, at time.Duration, reason string) {
-	l.calls = append(l.calls, fmt.Sprintf("dropped %d at %v: %s", id, at, reason))
+func (l *callLog) Dropped(id int, at time.Duration, reason i18n.Msg) {
+	l.calls = append(l.calls, fmt.Sprintf("dropped %d at %v: %s", id, at, reason.Text(i18n.EN, nil)))
 }
 
-func (l *callLog) Altered(id int, at time.Duration, what string) {
-	l.calls = append(l.calls, fmt.Sprintf("altered %d at %v: %s", id, at, what))
+func (l *callLog) Altered(id int, at time.Duration, what i18n.Msg) {
+	call := fmt.Sprintf("altered %d at %v: %s", id, at, what.Text(i18n.EN, nil))
+	// Notes on one packet read as one line, as the timeline shows them.
+	if n := len(l.calls); n > 0 && strings.HasPrefix(l.calls[n-1], fmt.Sprintf("altered %d at %v: ", id, at)) {
+		l.calls[n-1] += "; " + what.Text(i18n.EN, nil)
+		return
+	}
+	l.calls = append(l.calls, call)
 }
 
 // injectNet builds hosts a (10.0.0.1, fd00::1), b (10.0.0.2, fd00::2) and

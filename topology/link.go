@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -168,9 +169,9 @@ type pipe struct {
 
 // admit decides the fate of a packet of size bytes entering the pipe at now.
 // It returns the arrival time at the far end, or a drop reason.
-func (p *pipe) admit(now time.Duration, size int) (time.Duration, string) {
+func (p *pipe) admit(now time.Duration, size int) (time.Duration, i18n.Msg) {
 	if p.dir.Loss > 0 && p.rng.Float64() < p.dir.Loss {
-		return 0, "loss on " + p.name
+		return 0, i18n.M("sw.loss", p.name)
 	}
 	start := now
 	if p.dir.Rate > 0 {
@@ -180,7 +181,7 @@ func (p *pipe) admit(now time.Duration, size int) (time.Duration, string) {
 		}
 		p.departures = p.departures[i:]
 		if p.dir.QueueLimit > 0 && len(p.departures) >= p.dir.QueueLimit {
-			return 0, fmt.Sprintf("queue full on %s (%d packets)", p.name, len(p.departures))
+			return 0, i18n.M("sw.queuefull", p.name, len(p.departures))
 		}
 		start = max(now, p.busyUntil)
 		p.busyUntil = start + time.Duration(int64(size)*8*int64(time.Second)/p.dir.Rate)
@@ -193,7 +194,7 @@ func (p *pipe) admit(now time.Duration, size int) (time.Duration, string) {
 	}
 	arrive = max(arrive, p.lastArrival, start)
 	p.lastArrival = arrive
-	return arrive, ""
+	return arrive, i18n.Msg{}
 }
 
 // impairment is what a pipe does to an admitted packet besides delaying it.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
@@ -60,12 +61,12 @@ func (r *recorder) Packet(at time.Duration, from int, pkt []byte) int {
 	return len(r.packets) - 1
 }
 
-func (r *recorder) Dropped(id int, at time.Duration, reason string) {
-	r.drops = append(r.drops, drop{id: id, at: at, reason: reason})
+func (r *recorder) Dropped(id int, at time.Duration, reason i18n.Msg) {
+	r.drops = append(r.drops, drop{id: id, at: at, reason: reason.Text(i18n.EN, nil)})
 }
 
-func (r *recorder) Altered(id int, at time.Duration, what string) {
-	r.alters = append(r.alters, drop{id: id, at: at, reason: what})
+func (r *recorder) Altered(id int, at time.Duration, what i18n.Msg) {
+	r.alters = append(r.alters, drop{id: id, at: at, reason: what.Text(i18n.EN, nil)})
 }
 
 // dropped returns the IP IDs of the dropped packets, in order.
@@ -185,7 +186,8 @@ func TestPipeAdmit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testPipe(tt.dir)
 			for i, in := range tt.in {
-				arrive, reason := p.admit(in.now, in.size)
+				arrive, msg := p.admit(in.now, in.size)
+				reason := msg.Text(i18n.EN, nil)
 				if got := (out{arrive, reason}); got != tt.want[i] {
 					t.Errorf("packet %d: admit(%v, %d) = %v, %q, want %v, %q", i, in.now, in.size, arrive, reason, tt.want[i].arrive, tt.want[i].reason)
 				}
@@ -209,7 +211,7 @@ func TestPipeLossRate(t *testing.T) {
 			p := testPipe(Direction{Loss: tt.loss})
 			drops := 0
 			for i := range packets {
-				if _, reason := p.admit(time.Duration(i), 100); reason != "" {
+				if _, reason := p.admit(time.Duration(i), 100); !reason.IsZero() {
 					drops++
 				}
 			}
@@ -234,7 +236,7 @@ func TestPipeJitterKeepsOrder(t *testing.T) {
 			for i := range 2000 {
 				now := time.Duration(i) * 100 * time.Microsecond
 				arrive, reason := p.admit(now, 100)
-				if reason != "" {
+				if !reason.IsZero() {
 					t.Fatalf("admit(%v, 100) dropped: %s", now, reason)
 				}
 				if arrive < last {
@@ -417,10 +419,10 @@ func TestSwitchUnroutable(t *testing.T) {
 		reason string
 	}{
 		{name: "unknown address", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.99", 40), reason: "no host has address 10.0.0.99"},
-		{name: "empty", pkt: []byte{}, reason: "empty packet"},
-		{name: "truncated IPv4", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.2", 40)[:12], reason: "truncated IPv4 header"},
-		{name: "truncated IPv6", pkt: []byte{0x60, 0, 0, 0}, reason: "truncated IPv6 header"},
-		{name: "not IP", pkt: []byte{0x10, 0, 0, 0}, reason: "not an IP packet"},
+		{name: "empty", pkt: []byte{}, reason: "not routable: empty packet"},
+		{name: "truncated IPv4", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.2", 40)[:12], reason: "not routable: truncated IPv4 header"},
+		{name: "truncated IPv6", pkt: []byte{0x60, 0, 0, 0}, reason: "not routable: truncated IPv6 header"},
+		{name: "not IP", pkt: []byte{0x10, 0, 0, 0}, reason: "not routable: not an IP packet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
@@ -36,13 +37,13 @@ type Observer interface {
 	// returns an identifier for later reports about it.
 	Packet(at time.Duration, from int, pkt []byte) int
 	// Dropped reports that the switch dropped packet id at time at.
-	Dropped(id int, at time.Duration, reason string)
+	Dropped(id int, at time.Duration, reason i18n.Msg)
 	// Altered reports that the switch did something other than forward
 	// packet id unchanged: delayed, held, duplicated, corrupted, reordered
-	// or injected it; what says what and which rule or link, in English,
-	// such as "held by faults[1] until 30s (match SYN,!ACK #1)". For an
-	// injected packet it is called right after Packet returns the id.
-	Altered(id int, at time.Duration, what string)
+	// or injected it; what says what and which rule or link, such as
+	// "held by faults[1] until 30s (match SYN,!ACK #1)". For an injected
+	// packet it is called right after Packet returns the id.
+	Altered(id int, at time.Duration, what i18n.Msg)
 }
 
 // StopReason tells why Run returned.
@@ -281,17 +282,17 @@ func (n *Network) settle() {
 
 // send takes a packet from node i into the switch.
 func (n *Network) send(from int, pkt []byte) {
-	n.sendNoted(from, pkt, "")
+	n.sendNoted(from, pkt, nil)
 }
 
 // sendNoted is send with a note for the observer about the packet's origin
 // (for injected packets), reported right after the packet.
-func (n *Network) sendNoted(from int, pkt []byte, note string) {
+func (n *Network) sendNoted(from int, pkt []byte, notes []i18n.Msg) {
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
 	id := -1
 	if n.obs != nil {
 		id = n.obs.Packet(now, from, pkt)
-		if note != "" {
+		for _, note := range notes {
 			n.obs.Altered(id, now, note)
 		}
 	}
@@ -309,7 +310,7 @@ func (n *Network) sendNoted(from int, pkt []byte, note string) {
 func (n *Network) cross(p *pipe, owner, id int, pkt []byte, isCopy bool, arrive func(id int, pkt []byte, isCopy bool)) {
 	now := n.sched.now
 	at, reason := p.admit(now, len(pkt))
-	if reason != "" {
+	if !reason.IsZero() {
 		n.lose(id, now, reason, isCopy)
 		return
 	}
@@ -317,15 +318,15 @@ func (n *Network) cross(p *pipe, owner, id int, pkt []byte, isCopy bool, arrive 
 	if im.corrupt >= 0 {
 		pkt = slices.Clone(pkt) // the observer keeps the original
 		pkt[im.corrupt] ^= im.bit
-		n.alter(id, now, "corrupted on "+p.name+" (bit flip; the receiver's checksum check will fail)", isCopy)
+		n.alter(id, now, i18n.M("sw.corrupt", p.name), isCopy)
 	}
 	if im.reorder > 0 {
 		at += im.reorder
-		n.alter(id, now, fmt.Sprintf("reordered on %s (held back %v)", p.name, im.reorder), isCopy)
+		n.alter(id, now, i18n.M("sw.reorder", p.name, im.reorder), isCopy)
 	}
 	n.sched.At(at, owner, func() { arrive(id, pkt, isCopy) })
 	if im.duplicate {
-		n.alter(id, now, "duplicated on "+p.name, isCopy)
+		n.alter(id, now, i18n.M("sw.duplicate", p.name), isCopy)
 		dup := slices.Clone(pkt)
 		n.sched.At(at, owner, func() { arrive(id, dup, true) })
 	}
@@ -338,7 +339,7 @@ func (n *Network) forward(id int, pkt []byte, isCopy bool) {
 	now := n.sched.now
 	dst, err := destination(pkt)
 	if err != nil {
-		n.lose(id, now, err.Error(), isCopy)
+		n.lose(id, now, i18n.M("sw.unroutable", err.Error()), isCopy)
 		return
 	}
 	to, ok := n.byAddr[dst]
@@ -359,15 +360,15 @@ func (n *Network) forward(id int, pkt []byte, isCopy bool) {
 	n.log.Debug("fault", "packet", id, "rule", f.Name, "action", f.Action)
 	switch f.Action {
 	case FaultDrop:
-		n.lose(id, now, fmt.Sprintf("dropped by %s (%s)", f.Name, f.match()), isCopy)
+		n.lose(id, now, i18n.M("sw.fault.drop", f.Name, f.match()), isCopy)
 	case FaultDelay:
-		n.alter(id, now, fmt.Sprintf("delayed %v by %s (%s)", f.Delay, f.Name, f.match()), isCopy)
+		n.alter(id, now, i18n.M("sw.fault.delay", f.Delay, f.Name, f.match()), isCopy)
 		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, pkt, to, isCopy) })
 	case FaultHold:
-		n.alter(id, now, fmt.Sprintf("held by %s until %v (%s)", f.Name, f.Until, f.match()), isCopy)
+		n.alter(id, now, i18n.M("sw.fault.hold", f.Name, f.Until, f.match()), isCopy)
 		n.sched.At(f.Until, -1, func() { n.toHost(id, pkt, to, isCopy) })
 	case FaultDuplicate:
-		n.alter(id, now, fmt.Sprintf("duplicated by %s (%s); copy arrives %v later", f.Name, f.match(), f.Delay), isCopy)
+		n.alter(id, now, i18n.M("sw.fault.duplicate", f.Name, f.match(), f.Delay), isCopy)
 		n.toHost(id, pkt, to, isCopy)
 		dup := slices.Clone(pkt)
 		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, dup, to, true) })
@@ -380,7 +381,7 @@ func (n *Network) toHost(id int, pkt []byte, to int, isCopy bool) {
 	now := n.sched.now
 	if to < 0 {
 		dst, _ := destination(pkt)
-		n.lose(id, now, fmt.Sprintf("no host has address %v", dst), isCopy)
+		n.lose(id, now, i18n.M("sw.nohost", dst), isCopy)
 		return
 	}
 	p := n.ports[to]
@@ -392,32 +393,32 @@ func (n *Network) toHost(id int, pkt []byte, to int, isCopy bool) {
 }
 
 // downReason is the drop reason for a packet on a link in an outage.
-func downReason(host string, w Window) string {
-	return fmt.Sprintf("link %s down (outage %v)", host, w)
+func downReason(host string, w Window) i18n.Msg {
+	return i18n.M("sw.down", host, w.String())
 }
 
 // lose reports that the switch dropped packet id, or only a copy of it.
-func (n *Network) lose(id int, at time.Duration, reason string, isCopy bool) {
+func (n *Network) lose(id int, at time.Duration, reason i18n.Msg, isCopy bool) {
 	if isCopy {
-		n.alter(id, at, "copy dropped: "+reason, false)
+		n.alter(id, at, i18n.M("sw.copy.dropped", reason), false)
 		return
 	}
 	n.drop(id, at, reason)
 }
 
 // alter reports that the switch altered packet id, or a copy of it.
-func (n *Network) alter(id int, at time.Duration, what string, isCopy bool) {
+func (n *Network) alter(id int, at time.Duration, what i18n.Msg, isCopy bool) {
 	if isCopy {
-		what = "copy " + what
+		what = i18n.M("sw.copy", what)
 	}
-	n.log.Debug("alter", "packet", id, "what", what)
+	n.log.Debug("alter", "packet", id, "what", what.Key)
 	if n.obs != nil {
 		n.obs.Altered(id, at, what)
 	}
 }
 
-func (n *Network) drop(id int, at time.Duration, reason string) {
-	n.log.Debug("drop", "packet", id, "reason", reason)
+func (n *Network) drop(id int, at time.Duration, reason i18n.Msg) {
+	n.log.Debug("drop", "packet", id, "reason", reason.Key)
 	if n.obs != nil {
 		n.obs.Dropped(id, at, reason)
 	}

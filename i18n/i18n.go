@@ -1,0 +1,172 @@
+// Package i18n holds every annotation tcplab prints, in each language it
+// speaks. Code that explains something builds a Msg (a key and its
+// arguments) instead of a string; the timeline renders it in the reader's
+// language at the end. The English texts live in en.go, the Chinese ones in
+// zh.go, and nowhere else.
+package i18n
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Lang is an output language.
+type Lang int
+
+// Languages.
+const (
+	// EN is English, the default.
+	EN Lang = iota
+	// ZH is simplified Chinese.
+	ZH
+)
+
+// Langs lists the language codes ParseLang accepts, in order.
+var Langs = []string{"en", "zh"}
+
+// ParseLang returns the language with code s ("en" or "zh").
+func ParseLang(s string) (Lang, error) {
+	switch strings.ToLower(s) {
+	case "en", "":
+		return EN, nil
+	case "zh", "zh-cn", "cn":
+		return ZH, nil
+	}
+	return EN, fmt.Errorf("unknown language %q (want en or zh)", s)
+}
+
+// String returns the language code.
+func (l Lang) String() string { return Langs[l] }
+
+// Msg is one annotation: a catalogue key and the arguments its text needs.
+// An argument may itself be a Msg or a []Msg (rendered in the same
+// language), a time.Duration (rendered compactly), a netip.Addr or
+// netip.AddrPort (rendered with host names), or any value fmt prints.
+type Msg struct {
+	Key  string
+	Args []any
+}
+
+// M returns the message key with args.
+func M(key string, args ...any) Msg { return Msg{Key: key, Args: args} }
+
+// IsZero reports whether m is the zero Msg (no message).
+func (m Msg) IsZero() bool { return m.Key == "" }
+
+// Namer gives a host's name for an address; it returns "" for an address no
+// host owns.
+type Namer func(netip.Addr) string
+
+// Text renders m in lang. names may be nil.
+func (m Msg) Text(lang Lang, names Namer) string {
+	if m.Key == "" {
+		return ""
+	}
+	format, ok := catalogue(lang)[m.Key]
+	if !ok {
+		if format, ok = en[m.Key]; !ok {
+			return "!" + m.Key + fmt.Sprint(m.Args)
+		}
+	}
+	if len(m.Args) == 0 {
+		return format
+	}
+	args := make([]any, len(m.Args))
+	for i, a := range m.Args {
+		args[i] = Arg(a, lang, names)
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// Join renders msgs in lang, separated as the language separates clauses.
+func Join(msgs []Msg, lang Lang, names Namer) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteString(sep(lang))
+		}
+		b.WriteString(m.Text(lang, names))
+	}
+	return b.String()
+}
+
+func sep(lang Lang) string {
+	if lang == ZH {
+		return "；"
+	}
+	return "; "
+}
+
+// Arg renders one message argument as Text does.
+func Arg(a any, lang Lang, names Namer) any {
+	switch v := a.(type) {
+	case Msg:
+		return v.Text(lang, names)
+	case []Msg:
+		return Join(v, lang, names)
+	case time.Duration:
+		return Dur(v, lang)
+	case netip.AddrPort:
+		return AddrPort(v, names)
+	case netip.Addr:
+		if names != nil {
+			if n := names(v); n != "" {
+				return n
+			}
+		}
+		return v.String()
+	}
+	return a
+}
+
+// AddrPort renders an address and port as "host:port" when names knows the
+// address.
+func AddrPort(ap netip.AddrPort, names Namer) string {
+	if names != nil {
+		if n := names(ap.Addr()); n != "" {
+			return fmt.Sprintf("%s:%d", n, ap.Port())
+		}
+	}
+	return ap.String()
+}
+
+// Dur renders a duration compactly, as Go does but without zero units:
+// "60s", "1.5ms", "2h", "1m30s". It is the same in every language.
+func Dur(d time.Duration, _ Lang) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// catalogue returns the texts of lang.
+func catalogue(lang Lang) map[string]string {
+	if lang == ZH {
+		return zh
+	}
+	return en
+}
+
+// Keys returns every key of the English catalogue, for tests.
+func Keys() []string {
+	keys := make([]string, 0, len(en))
+	for k := range en {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Has reports whether lang has a text for key.
+func Has(lang Lang, key string) bool {
+	_, ok := catalogue(lang)[key]
+	return ok
+}
+
+// Format returns lang's raw text for key, for tests.
+func Format(lang Lang, key string) string { return catalogue(lang)[key] }
