@@ -326,9 +326,6 @@ func (h *Host) checkStates() {
 			}
 			t.state = st
 		}
-		if st == "LISTEN" {
-			h.checkQueue(t)
-		}
 		if st == "CLOSED" && t.done {
 			delete(h.known, t.ep)
 			continue
@@ -336,6 +333,11 @@ func (h *Host) checkStates() {
 		live = append(live, t)
 	}
 	h.tracked = live
+	for _, t := range live {
+		if t.state == "LISTEN" {
+			h.checkQueue(t)
+		}
+	}
 	h.checkCounters()
 }
 

@@ -49,6 +49,10 @@ type Msg struct {
 	Args []any
 }
 
+// List is a message argument rendered as an enumeration: "MSS 1460, SACK"
+// in English, "MSS 1460、SACK" in Chinese.
+type List []Msg
+
 // M returns the message key with args.
 func M(key string, args ...any) Msg { return Msg{Key: key, Args: args} }
 
@@ -106,6 +110,15 @@ func Arg(a any, lang Lang, names Namer) any {
 		return v.Text(lang, names)
 	case []Msg:
 		return Join(v, lang, names)
+	case List:
+		parts := make([]string, len(v))
+		for i, m := range v {
+			parts[i] = m.Text(lang, names)
+		}
+		if lang == ZH {
+			return strings.Join(parts, "、")
+		}
+		return strings.Join(parts, ", ")
 	case time.Duration:
 		return Dur(v, lang)
 	case netip.AddrPort:
@@ -132,9 +145,13 @@ func AddrPort(ap netip.AddrPort, names Namer) string {
 	return ap.String()
 }
 
-// Dur renders a duration compactly, as Go does but without zero units:
-// "60s", "1.5ms", "2h", "1m30s". It is the same in every language.
+// Dur renders a duration compactly, as Go does but in whole seconds up to
+// an hour and without zero units: "60s", "1.5ms", "2h", "1h30m". It is the
+// same in every language.
 func Dur(d time.Duration, _ Lang) string {
+	if d%time.Second == 0 && d < time.Hour {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

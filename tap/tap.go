@@ -128,6 +128,9 @@ type Tap struct {
 	conns  map[connKey]*conn
 	ends   map[endKey]*endState // what the tap knows of each host's endpoints
 	flows  map[flowKey]*flowAnalysis
+
+	cookies    map[string]int    // SYN cookies a host sent and no row explains yet
+	pendingSYN map[string][]*Row // SYNs to a host not yet answered
 }
 
 // New returns an empty tap.
@@ -137,6 +140,9 @@ func New() *Tap {
 		conns:  map[connKey]*conn{},
 		ends:   map[endKey]*endState{},
 		flows:  map[flowKey]*flowAnalysis{},
+
+		cookies:    map[string]int{},
+		pendingSYN: map[string][]*Row{},
 	}
 }
 
@@ -182,6 +188,7 @@ func (t *Tap) Packet(at time.Duration, from int, pkt []byte) int {
 		r.From, r.To = t.endpoint(seg.Src), t.endpoint(seg.Dst)
 		t.analyze(r)
 		t.annotate(r)
+		t.trackSYN(r)
 	}
 	t.frames = append(t.frames, r)
 	t.rows = append(t.rows, r)
