@@ -77,6 +77,7 @@ var en = map[string]string{
 	"seg.data":             "data: %d bytes from %s (seq %d–%d)",
 	"seg.data.psh":         "data: %d bytes from %s (seq %d–%d); PSH asks the receiver to hand them to the application at once",
 	"seg.data.halfclose":   "data after the peer's FIN (half-close): %[1]d bytes from %[2]s (seq %[3]d–%[4]d); %[5]s closed only its sending side and still reads",
+	"seg.data.orphan":      "data after the peer's FIN: %[1]d bytes from %[2]s (seq %[3]d–%[4]d), but %[5]s has closed its socket (not just its sending side), so nothing can read them",
 	"seg.inflight":         "%d bytes in flight",
 	"seg.ack":              "ACK: %s has received everything up to seq %d",
 	"seg.sack":             "SACK: the receiver also holds %s; only seq %d–%d is missing",
@@ -123,7 +124,7 @@ var en = map[string]string{
 
 	// State changes.
 	"st.listen":                    "listen(): the socket accepts connections",
-	"st.synsent":                   "connect(): SYN sent (handshake 1/3), waiting for the SYN-ACK",
+	"st.synsent":                   "connect(): SYN sent, waiting for the SYN-ACK",
 	"st.synrcvd":                   "SYN received on the listening socket: a half-open connection (SYN queue) waits for the final ACK",
 	"st.synrcvd.simopen":           "a bare SYN arrived while this side's own SYN was out (simultaneous open)",
 	"st.est.client":                "SYN-ACK received: the handshake is complete on this side; connect() returns",

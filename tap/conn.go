@@ -389,7 +389,11 @@ func (t *Tap) explainData(in *segInfo) {
 	case a&OutOfOrder != 0:
 		*notes = append(*notes, i18n.M("seg.ooo", from, to))
 	case c.finSent[o] && !c.finSent[d]:
-		*notes = append(*notes, i18n.M("seg.data.halfclose", s.Len, in.from, from, to, in.to))
+		if e := t.endOf(in.to, s.Dst, s.Src); e == nil || e.state == "CLOSED" || e.closedByApp {
+			*notes = append(*notes, i18n.M("seg.data.orphan", s.Len, in.from, from, to, in.to))
+		} else {
+			*notes = append(*notes, i18n.M("seg.data.halfclose", s.Len, in.from, from, to, in.to))
+		}
 	case s.Flags&PSH != 0:
 		*notes = append(*notes, i18n.M("seg.data.psh", s.Len, in.from, from, to))
 	default:

@@ -198,7 +198,7 @@ func TestPcapClose(t *testing.T) {
 		comment  string // start of the packet comment
 	}{
 		{"client", "server", "S", "handshake 1/3: client asks server to connect"},
-		{"server", "client", "AS", "handshake 2/3: server acknowledges ISN+1"},
+		{"server", "client", "AS", "handshake 2/3: server acknowledges client's SYN (ack = ISN+1 = "},
 		{"client", "server", "A", "handshake 3/3: client acknowledges server's ISN+1"},
 		{"client", "server", "AP", "data: 5 bytes from client"},
 		{"server", "client", "A", "ACK: server has received everything up to seq 6"},
@@ -207,7 +207,7 @@ func TestPcapClose(t *testing.T) {
 		{"client", "server", "AF", "close 1/4: client sends FIN"},
 		{"server", "client", "A", "close 2/4: server acknowledges client's FIN"},
 		{"server", "client", "AF", "close 3/4: server sends its own FIN"},
-		{"client", "server", "A", "close 4/4: client acknowledges server's FIN; client waits in TIME_WAIT"},
+		{"client", "server", "A", "close 4/4: client acknowledges server's FIN and waits in TIME_WAIT"},
 	}
 
 	t.Run("fields", func(t *testing.T) {
