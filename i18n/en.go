@@ -114,12 +114,13 @@ var en = map[string]string{
 	"seg.rst.unread":         "RST: %s closed its socket with unread data in the receive buffer, so it resets instead of sending FIN (RFC 2525); %s gets ECONNRESET",
 	"seg.rst.timeout":        "RST: %s gave up on the connection (retransmissions or user timeout ran out) and tells %s",
 	"seg.rst.closed":         "RST: %[1]s's application has already closed this socket (now in %[2]s), so data that arrives for it cannot be delivered; %[3]s's request fails with ECONNRESET",
-	"seg.rst.synack":         "RST: %s has no connection that expects this SYN-ACK (it answers a SYN of a connection that is over), so it rejects it; %s drops the half-open connection",
+	"seg.rst.synack":         "RST: %s has no connection that expects this SYN-ACK (it never sent that SYN, or that connection is over), so it rejects it; %s drops the half-open connection",
 	"seg.rst.noconn":         "RST: %s has no connection for this segment (closed, or never existed), so it answers with RST; %s drops the connection at once",
 	"seg.rst.forged.exact":   "forged RST in %[1]s's name with exactly the seq %[2]s expects next (%[3]d): %[2]s accepts it and drops the connection",
 	"seg.rst.forged.window":  "forged RST in %[1]s's name, inside %[2]s's window but not at the expected seq (%[3]d, expected %[4]d): per RFC 5961 %[2]s does not reset but sends a challenge ACK to the real %[1]s",
 	"seg.rst.forged.outside": "forged RST in %[1]s's name, outside %[2]s's receive window (seq %[3]d, window %[4]d–%[5]d): %[2]s ignores it silently",
 	"seg.challenge":          "challenge ACK (RFC 5961): %s received %s; instead of acting on it, it sends the ACK a genuine peer expects (ack=%d), which a peer without the connection would answer with an exact RST",
+	"seg.forged":             "forged %[1]s segment in %[2]s's name: the real %[2]s never sent it",
 	"seg.challenge.rst":      "a RST with seq %d, not the expected %d",
 
 	// State changes.

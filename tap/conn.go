@@ -113,6 +113,8 @@ func (t *Tap) annotate(r *Row) {
 		r.Notes = append(r.Notes, i18n.M("seg.reuse", s.Src, s.Dst))
 	}
 	switch {
+	case in.spoofed && s.Flags&(RST|SYN) == 0:
+		r.Notes = append(r.Notes, i18n.M("seg.forged", FlagString(s.Flags), in.from))
 	case s.Flags&RST != 0:
 		t.explainRST(in)
 	case s.Flags&SYN != 0:

@@ -1,0 +1,186 @@
+package labs
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/tap"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden timelines under testdata/golden")
+
+// goldenLabs returns the labs with golden timelines: every built-in lab and
+// every lab under testdata except the bulk benchmark.
+func goldenLabs(t *testing.T) []string {
+	t.Helper()
+	entries, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, e := range entries {
+		refs = append(refs, e.Name)
+	}
+	files, err := filepath.Glob("testdata/*.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if filepath.Base(f) != "bulk.toml" {
+			refs = append(refs, f)
+		}
+	}
+	return refs
+}
+
+// goldenName is the golden file of lab ref in lang.
+func goldenName(ref string, lang i18n.Lang) string {
+	base := strings.TrimSuffix(filepath.Base(ref), ".toml")
+	return filepath.Join("testdata", "golden", base+"."+lang.String()+".txt")
+}
+
+// timeline runs ref and renders its text timeline in lang.
+func timeline(t *testing.T, ref string, lang i18n.Lang) (*Run, []byte) {
+	t.Helper()
+	lab, err := Open(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := Execute(context.Background(), lab, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Tap.Lang = lang
+	var b bytes.Buffer
+	if err := run.Tap.WriteText(&b, tap.Header{Title: lab.Name}); err != nil {
+		t.Fatal(err)
+	}
+	return run, b.Bytes()
+}
+
+// TestGoldenTimelines compares every lab's timeline, in English and in
+// Chinese, with its golden file. Run with -update to rewrite them after a
+// deliberate change, and review the diff.
+func TestGoldenTimelines(t *testing.T) {
+	for _, ref := range goldenLabs(t) {
+		for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+			name := goldenName(ref, lang)
+			t.Run(filepath.Base(name), func(t *testing.T) {
+				_, got := timeline(t, ref, lang)
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(name, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(name)
+				if err != nil {
+					t.Fatalf("%v (run go test ./labs -run TestGoldenTimelines -update to create it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: timeline differs from %s (rerun with -update if the change is intended)\n%s", ref, name, firstDiff(want, got))
+				}
+			})
+		}
+	}
+}
+
+// firstDiff shows the first line where two texts differ.
+func firstDiff(want, got []byte) string {
+	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+// undemonstrated lists the annotations no golden lab produces yet, with the
+// reason. TestAnnotationsDemonstrated fails when one of them starts to
+// appear (remove it from here) or when any other annotation has no lab.
+var undemonstrated = map[string]string{
+	"cause.recv.packet":            "hosts receive only TCP segments; kept for robustness",
+	"seg.nottcp":                   "no host and no injection sends anything but TCP",
+	"sw.unroutable":                "netstack never sends a malformed IP packet",
+	"opt.none":                     "netstack's SYNs and injected SYNs always carry an MSS option",
+	"seg.close23":                  "netstack acknowledges a FIN at once (no delayed ACK), so its own FIN never rides on that ACK",
+	"seg.fin.again":                "fallback for a FIN sent again with data; netstack resends a lone FIN",
+	"seg.rst":                      "fallback when no reason fits; every RST of the labs has one",
+	"seg.rst.timeout":              "netstack sends no RST when it gives up on a connection (retransmissions, user timeout, keep-alive)",
+	"st.closed.rst.timewait":       "netstack ignores a RST in TIME_WAIT (RFC 1337)",
+	"st.closed.early":              "a script's connect waits until established or failed, so no lab closes a socket in SYN_SENT",
+	"seg.reuse":                    "a script cannot bind a local port again after its connection is gone: netstack says address in use",
+	"ctr.ListenOverflowAckDrop":    "netstack drops a final ACK on a full accept queue without counting it here (only DroppedPackets)",
+	"ctr.FailedConnectionAttempts": "a refused or timed-out connect() does not move this netstack counter",
+}
+
+// TestAnnotationsDemonstrated checks that every annotation of the
+// catalogue (segments, states, queues, counters, the switch, netstack
+// differences) appears in at least one golden timeline, so that each is
+// pinned by a golden file in both languages.
+func TestAnnotationsDemonstrated(t *testing.T) {
+	seen := map[string]bool{}
+	var walk func(m i18n.Msg)
+	walk = func(m i18n.Msg) {
+		seen[m.Key] = true
+		for _, a := range m.Args {
+			switch v := a.(type) {
+			case i18n.Msg:
+				walk(v)
+			case []i18n.Msg:
+				for _, x := range v {
+					walk(x)
+				}
+			case i18n.List:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+	}
+	for _, ref := range goldenLabs(t) {
+		run, _ := timeline(t, ref, i18n.EN)
+		for _, r := range run.Tap.Rows() {
+			for _, m := range r.Notes {
+				walk(m)
+			}
+			for _, m := range r.Cause {
+				walk(m)
+			}
+			walk(r.Dropped)
+		}
+	}
+	keys := i18n.Keys()
+	slices.Sort(keys)
+	for _, k := range keys {
+		if strings.HasPrefix(k, "ui.") {
+			continue
+		}
+		why, excused := undemonstrated[k]
+		switch {
+		case seen[k] && excused:
+			t.Errorf("%s is now demonstrated by a lab: remove it from undemonstrated (%s)", k, why)
+		case !seen[k] && !excused:
+			t.Errorf("annotation %s (%q) appears in no golden timeline: add a lab that produces it", k, i18n.Format(i18n.EN, k))
+		}
+	}
+}
