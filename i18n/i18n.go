@@ -152,6 +152,11 @@ func Dur(d time.Duration, _ Lang) string {
 	if d%time.Second == 0 && d < time.Hour {
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
+	if d >= time.Second {
+		d = d.Round(time.Millisecond)
+	} else {
+		d = d.Round(time.Microsecond)
+	}
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -53,6 +53,7 @@ type conn struct {
 	lastFlags  [2]uint8            // flags of each side's last segment
 	challenge  [2]i18n.Msg         // why the side owes a challenge ACK, if it does
 	synDropped bool                // a SYN of side 0 was dropped by a full accept queue
+	recoverTo  [2]uint32           // fast recovery lasts until this is acknowledged
 }
 
 // xmit records the transmissions of one sequence range.
@@ -251,6 +252,8 @@ func (t *Tap) explainRST(in *segInfo) {
 		*notes = append(*notes, i18n.M("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to))
 	case prev != nil && prev.at == r.At && prev.state == "CLOSED" && causeIs(prev.cause, "abort"):
 		*notes = append(*notes, i18n.M("seg.rst.abort", in.from, in.to))
+	case prev != nil && prev.at == r.At && prev.state == "CLOSED" && prev.closedByApp && prev.was != "ESTABLISHED" && prev.was != "CLOSE_WAIT":
+		*notes = append(*notes, i18n.M("seg.rst.closed", in.from, prev.was, in.to))
 	case prev != nil && prev.at == r.At && prev.state == "CLOSED" && causeIs(prev.cause, "close"):
 		*notes = append(*notes, i18n.M("seg.rst.unread", in.from, in.to))
 	case c.lastFlags[o]&(SYN|ACK) == SYN|ACK:
@@ -380,12 +383,17 @@ func (t *Tap) explainData(in *segInfo) {
 	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && r.RelSeq == c.high[d]-1 && in.retrans == nil):
 		*notes = append(*notes, i18n.M("seg.zwp", in.to, in.from))
 		return
-	case a&FastRetransmission != 0:
+	case a&FastRetransmission != 0 || (in.retrans != nil && t.movedNow(r, "FastRetransmit") && !seqLT(c.una[d], c.recoverTo[d])):
+		c.recoverTo[d] = c.high[d]
 		*notes = append(*notes, i18n.M("seg.retrans.fast", from, to, in.from))
 	case a&SpuriousRetransmission != 0:
 		*notes = append(*notes, i18n.M("seg.retrans.spurious", from, to, in.to))
-	case in.retrans != nil && in.retrans.n > 0 && in.retrans.last != r.At:
+	case in.retrans != nil && in.retrans.n > 0 && t.movedNow(r, "Timeouts"):
 		*notes = append(*notes, i18n.M("seg.retrans.rto", in.retrans.n, from, to, r.At-in.retrans.last))
+	case (in.retrans != nil || a&Retransmission != 0) && seqLT(c.una[d], c.recoverTo[d]):
+		*notes = append(*notes, i18n.M("seg.retrans.recovery", from, to))
+	case in.retrans != nil && to == c.high[d]:
+		*notes = append(*notes, i18n.M("seg.retrans.tlp", from, to))
 	case in.retrans != nil || a&Retransmission != 0:
 		*notes = append(*notes, i18n.M("seg.retrans", from, to))
 	case a&OutOfOrder != 0:

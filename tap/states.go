@@ -18,6 +18,7 @@ type endKey struct {
 // endState is what the tap knows of one endpoint from its state rows.
 type endState struct {
 	state       string
+	was         string        // the state before
 	at          time.Duration // when the endpoint entered state
 	cause       []i18n.Msg    // why
 	closedByApp bool          // the application closed or aborted it
@@ -128,7 +129,7 @@ func (t *Tap) explainState(r *Row) {
 	case "CLOSED":
 		t.explainClosed(r, e, held, action, got, c)
 	}
-	e.state, e.at, e.cause = r.ToState, r.At, r.Cause
+	e.was, e.state, e.at, e.cause = r.FromState, r.ToState, r.At, r.Cause
 	if action == "close" || action == "abort" || action == "idle timeout" {
 		e.closedByApp = true
 	}
@@ -152,6 +153,8 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, action, got
 		}
 	case action == "abort":
 		add("st.closed.abort")
+	case got != "" && e.closedByApp && from != "TIME_WAIT" && from != "LAST_ACK" && from != "CLOSING":
+		add("st.closed.orphandata")
 	case (action == "close" || action == "idle timeout") && from == "LISTEN":
 		add("st.closed.listener")
 	case action == "close" || action == "idle timeout":
@@ -208,6 +211,7 @@ func (t *Tap) explainCounter(r *Row, name string, delta uint64) {
 		return
 	}
 	r.Notes = append(r.Notes, i18n.M(key, name))
+	t.moved[r.Host+"/"+name] = r.At
 	switch name {
 	case "ListenOverflowSynCookieSent":
 		t.cookies[r.Host] += int(delta)
@@ -272,3 +276,11 @@ func formatRange(a, b uint32) string { return fmt.Sprintf("%d–%d", a, b) }
 
 // joinComma joins strings with ", ".
 func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+// movedNow reports whether counter name of segment row r's sending host
+// moved at the row's instant (counter rows precede the segments the same
+// settle sends).
+func (t *Tap) movedNow(r *Row, name string) bool {
+	at, ok := t.moved[r.Host+"/"+name]
+	return ok && at == r.At
+}

@@ -129,8 +129,9 @@ type Tap struct {
 	ends   map[endKey]*endState // what the tap knows of each host's endpoints
 	flows  map[flowKey]*flowAnalysis
 
-	cookies    map[string]int    // SYN cookies a host sent and no row explains yet
-	pendingSYN map[string][]*Row // SYNs to a host not yet answered
+	cookies    map[string]int           // SYN cookies a host sent and no row explains yet
+	pendingSYN map[string][]*Row        // SYNs to a host not yet answered
+	moved      map[string]time.Duration // "host/counter" → when it last moved
 }
 
 // New returns an empty tap.
@@ -143,6 +144,7 @@ func New() *Tap {
 
 		cookies:    map[string]int{},
 		pendingSYN: map[string][]*Row{},
+		moved:      map[string]time.Duration{},
 	}
 }
 
