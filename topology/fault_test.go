@@ -56,7 +56,7 @@ func runFaults(t *testing.T, faults []Fault) (n *Network, rec *recorder, c, s *f
 func faultDrops(rec *recorder) []string {
 	var out []string
 	for _, d := range rec.drops {
-		if strings.HasPrefix(d.reason, "dropped by ") {
+		if strings.HasPrefix(d.reason, "rule ") {
 			out = append(out, faultTraffic[rec.packets[d.id].id].name)
 		}
 	}
@@ -139,11 +139,11 @@ func TestFaultDropReason(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s@%v: %s", faultTraffic[rec.packets[d.id].id].name, d.at, d.reason))
 	}
 	want := []string{
-		"syn@0s: dropped by faults[2] (match SYN,!ACK #1)",
-		"syn2@5ms: dropped by faults[2] (match SYN,!ACK #2)",
-		"fin2@7ms: dropped by no-fin (match FIN #2)",
+		"syn@0s: rule faults[2] (match SYN,!ACK #1)",
+		"syn2@5ms: rule faults[2] (match SYN,!ACK #2)",
+		"fin2@7ms: rule no-fin (match FIN #2)",
 		"lost@8ms: no host has address 10.0.0.99",
-		"ssh@9ms: dropped by faults[2] (match SYN,!ACK #3)",
+		"ssh@9ms: rule faults[2] (match SYN,!ACK #3)",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("drops =\n%q\nwant\n%q", got, want)

@@ -131,12 +131,12 @@ func TestInjection(t *testing.T) {
 		Flags: fRST | fACK, Ack: 42, Window: 1,
 	})
 	run(t, n, time.Hour)
-	const note = "injected by inject[1] from attacker (spoofed source 10.9.0.7)"
+	const note = "injected from attacker by rule \"inject[1]\" (spoofed source 10.9.0.7)"
 	want := []string{
 		"packet 0 from 2 at 5ms", "altered 0 at 5ms: " + note,
 		"packet 1 from 2 at 6ms", "altered 1 at 6ms: " + note,
 		"packet 2 from 2 at 7ms", "altered 2 at 7ms: " + note,
-		"packet 3 from 2 at 20ms", "altered 3 at 20ms: injected by own from attacker",
+		"packet 3 from 2 at 20ms", "altered 3 at 20ms: injected from attacker by rule \"own\"",
 	}
 	if !slices.Equal(log.calls, want) {
 		t.Errorf("observer calls =\n%q\nwant\n%q", log.calls, want)
@@ -330,7 +330,7 @@ func TestInjectionSeq(t *testing.T) {
 			if got.seq != tt.wantSeq || got.ack != wantAck {
 				t.Errorf("injected seq %d ack %d, want %d and %d", got.seq, got.ack, tt.wantSeq, wantAck)
 			}
-			wantNote := fmt.Sprintf("altered %d at 100ms: injected by inject[1] from attacker (spoofed source 10.0.0.1)%s", len(tt.traffic), tt.wantNote)
+			wantNote := fmt.Sprintf("altered %d at 100ms: injected from attacker by rule \"inject[1]\" (spoofed source 10.0.0.1)%s", len(tt.traffic), tt.wantNote)
 			if note := log.calls[len(log.calls)-1]; note != wantNote {
 				t.Errorf("last observer call %q, want %q", note, wantNote)
 			}
@@ -428,7 +428,7 @@ func TestDeterminism(t *testing.T) {
 		return sb.String()
 	}
 	first := runOnce(1)
-	for _, want := range []string{"duplicated on", "reordered on", "corrupted on", "loss on", "link b down", "duplicated by faults[1]", "held by faults[2]", "injected by inject[1]"} {
+	for _, want := range []string{"duplicated on", "reordered on", "corrupted on", "loss on", "link b down", "duplicated by faults[1]", "held by faults[2]", "injected from attacker by rule \"inject[1]\""} {
 		if !strings.Contains(first, want) {
 			t.Errorf("seed 1 run has no %q, want every mechanism exercised", want)
 		}
