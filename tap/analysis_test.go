@@ -30,9 +30,8 @@ import (
 // After "=>" come the tcp.analysis names the frame must have (none: no
 // flags), and dup= the duplicate ACK number and the frame it repeats.
 //
-// When tshark is installed, each conversation is also written as a pcapng
-// and tshark must agree with the expected flags, so the expectations are
-// Wireshark's and not only this package's opinion.
+// TestAnalyzeCasesWithTshark checks the same expectations against tshark,
+// so they are Wireshark's and not only this package's opinion.
 
 var (
 	aClient = netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), 40000)
@@ -221,6 +220,11 @@ var analysisCases = []analysisCase{
 		"1.1s c>s RA seq=4000 ack=1",
 		"1.2s c>s PA seq=11 ack=1 len=10 => retransmission",
 	)},
+	{"new data that repeats the last byte sent is not a retransmission", join(handshake,
+		"1s c>s PA seq=1 ack=1 len=100",
+		"2s c>s PA seq=100 ack=1 len=50",
+		"3s c>s PA seq=149 ack=1 len=1 => keep_alive",
+	)},
 	{"spurious retransmission within the first round trip", join(handshake,
 		"1s c>s PA seq=1 ack=1 len=100",
 		"1.001s c>s PA seq=101 ack=1 len=100",
@@ -273,8 +277,16 @@ type builtSeg struct {
 	dupOf  int
 }
 
-// buildSegs parses a conversation.
-func buildSegs(t *testing.T, lines []string) []builtSeg {
+// iface is the index of the sending host.
+func (s builtSeg) iface() int {
+	if s.c2s {
+		return 0
+	}
+	return 1
+}
+
+// buildSegs parses a conversation; the client uses port clientPort.
+func buildSegs(t *testing.T, lines []string, clientPort uint16) []builtSeg {
 	t.Helper()
 	isn := map[bool]uint32{true: isnClient, false: isnServer}
 	var out []builtSeg
@@ -327,9 +339,10 @@ func buildSegs(t *testing.T, lines []string) []builtSeg {
 		if flags&ACK != 0 {
 			ack = isn[!s.c2s] + uint32(v["ack"])
 		}
-		src, dst := aServer, aClient
+		client := netip.AddrPortFrom(aClient.Addr(), clientPort)
+		src, dst := aServer, client
 		if s.c2s {
-			src, dst = aClient, aServer
+			src, dst = client, aServer
 		}
 		s.pkt = segPacket(src, dst, isn[s.c2s]+uint32(v["seq"]), ack, flags, uint16(v["win"]), ws, int(v["len"]))
 
@@ -395,32 +408,22 @@ func segPacket(src, dst netip.AddrPort, seq, ack uint32, flags uint8, win uint16
 	return b
 }
 
-// runConversation feeds segments through a new Tap.
-func runConversation(segs []builtSeg) *Tap {
-	tp := New()
-	tp.AddHost("client", []netip.Addr{aClient.Addr()})
-	tp.AddHost("server", []netip.Addr{aServer.Addr()})
-	for _, s := range segs {
-		from := 1
-		if s.c2s {
-			from = 0
-		}
-		tp.Packet(s.at, from, s.pkt)
-	}
-	return tp
+// allAnalysisCases returns the table and the generated cases.
+func allAnalysisCases() []analysisCase {
+	return append(analysisCases, unackedLimitCase(maxUnacked-1), unackedLimitCase(maxUnacked))
 }
 
+// TestAnalyze checks the tap's analysis of each hand-built conversation.
 func TestAnalyze(t *testing.T) {
-	tshark, tsharkErr := exec.LookPath("tshark")
-	if tsharkErr != nil && os.Getenv("CI") != "" {
-		t.Fatalf("tshark is required under CI: %v", tsharkErr)
-	}
-	cases := append(analysisCases, unackedLimitCase(maxUnacked-1), unackedLimitCase(maxUnacked))
-	for _, tc := range cases {
+	for _, tc := range allAnalysisCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			segs := buildSegs(t, tc.segs)
-			tp := runConversation(segs)
+			segs := buildSegs(t, tc.segs, aClient.Port())
+			tp := New()
+			tp.AddHost("client", []netip.Addr{aClient.Addr()})
+			tp.AddHost("server", []netip.Addr{aServer.Addr()})
+			for _, s := range segs {
+				tp.Packet(s.at, s.iface(), s.pkt)
+			}
 			rows := tp.Segments()
 			if len(rows) != len(segs) {
 				t.Fatalf("got %d segment rows, want %d", len(rows), len(segs))
@@ -432,32 +435,51 @@ func TestAnalyze(t *testing.T) {
 						r.No, s.line, r.Analysis, r.DupAckNum, r.DupAckOf, s.want, s.dupNum, s.dupOf)
 				}
 			}
-			if tsharkErr != nil {
-				t.Logf("tshark not installed, expectations not checked against it: %v", tsharkErr)
-				return
-			}
-			if testing.Short() && len(segs) > 1000 {
-				t.Log("-short: not checked against tshark, which takes seconds for this many frames")
-				return
-			}
-			checkWithTshark(t, tshark, tp, segs)
 		})
 	}
 }
 
-// checkWithTshark writes the conversation as a pcapng and checks that
-// tshark's analysis is the expected one.
-func checkWithTshark(t *testing.T, tshark string, tp *Tap, segs []builtSeg) {
-	t.Helper()
+// TestAnalyzeCasesWithTshark checks that the expectations of the
+// hand-built conversations are Wireshark's: it writes all of them, each on
+// its own client port and 1000 s after the previous one, into one pcapng
+// and compares tshark's analysis of every frame.
+func TestAnalyzeCasesWithTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("tshark is required under CI: %v", err)
+		}
+		t.Skipf("tshark not installed: %v", err)
+	}
+	type span struct {
+		first int // frame number of the case's first segment
+		segs  []builtSeg
+	}
+	cases := allAnalysisCases()
+	spans := make([]span, len(cases))
+	tp := New()
+	tp.AddHost("client", []netip.Addr{aClient.Addr()})
+	tp.AddHost("server", []netip.Addr{aServer.Addr()})
+	var start time.Duration
+	for i, tc := range cases {
+		segs := buildSegs(t, tc.segs, aClient.Port()+uint16(i))
+		spans[i] = span{first: len(tp.frames) + 1, segs: segs}
+		for _, s := range segs {
+			tp.Packet(start+s.at, s.iface(), s.pkt)
+		}
+		start += segs[len(segs)-1].at + 1000*time.Second
+	}
 	var buf bytes.Buffer
 	if err := tp.WritePcapng(&buf, baseTime); err != nil {
 		t.Fatalf("WritePcapng: %v", err)
 	}
-	file := filepath.Join(t.TempDir(), "c.pcapng")
+	file := filepath.Join(t.TempDir(), "cases.pcapng")
 	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"-r", file, "-n", "-T", "fields", "-E", "occurrence=f"}
+	// Reassembly runs after the sequence analysis and does not change it,
+	// but takes tshark seconds over thousands of one-byte segments.
+	args := []string{"-r", file, "-n", "-o", "tcp.desegment_tcp_streams:FALSE", "-T", "fields", "-E", "occurrence=f"}
 	for _, n := range analysisNames {
 		args = append(args, "-e", "tcp.analysis."+n)
 	}
@@ -467,21 +489,33 @@ func checkWithTshark(t *testing.T, tshark string, tp *Tap, segs []builtSeg) {
 		t.Fatalf("tshark %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	got := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(got) != len(segs) {
-		t.Fatalf("tshark printed %d frames, want %d", len(got), len(segs))
+	if len(got) != len(tp.frames) {
+		t.Fatalf("tshark printed %d frames, want %d", len(got), len(tp.frames))
 	}
-	for i, s := range segs {
-		f := strings.Split(got[i], "\t")
-		var a Analysis
-		for j := range analysisNames {
-			if f[j] != "" {
-				a |= 1 << j
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := spans[i]
+			for j, s := range sp.segs {
+				no := sp.first + j
+				f := strings.Split(got[no-1], "\t")
+				if len(f) != len(analysisNames)+2 {
+					t.Fatalf("tshark: frame %d: got %d fields, want %d", no, len(f), len(analysisNames)+2)
+				}
+				var a Analysis
+				for k := range analysisNames {
+					if f[k] != "" {
+						a |= 1 << k
+					}
+				}
+				num, _ := strconv.Atoi(f[len(analysisNames)])
+				of, _ := strconv.Atoi(f[len(analysisNames)+1])
+				if of != 0 {
+					of -= sp.first - 1 // back to the case's own numbering
+				}
+				if a != s.want || num != s.dupNum || of != s.dupOf {
+					t.Errorf("tshark: frame %d %q: got %q dup=%d/%d, want %q dup=%d/%d", j+1, s.line, a, num, of, s.want, s.dupNum, s.dupOf)
+				}
 			}
-		}
-		num, _ := strconv.Atoi(f[len(analysisNames)])
-		of, _ := strconv.Atoi(f[len(analysisNames)+1])
-		if a != s.want || num != s.dupNum || of != s.dupOf {
-			t.Errorf("tshark: frame %d %q: got %q dup=%d/%d, want %q dup=%d/%d", i+1, s.line, a, num, of, s.want, s.dupNum, s.dupOf)
-		}
+		})
 	}
 }

@@ -49,6 +49,13 @@ type knownDifference struct {
 // different things.
 var knownDifferences = []knownDifference{}
 
+// unexercised lists the flags no lab run can produce, and why; the tap's
+// unit tests cover them with hand-built conversations.
+var unexercised = map[tap.Analysis]string{
+	tap.AckedUnseen: "tcplab captures every segment a host sends before any link can lose it, " +
+		"so an ACK never covers data missing from the capture",
+}
+
 // agreeRun is one lab run to compare.
 type agreeRun struct {
 	ref  string // built-in name or file path
@@ -172,8 +179,12 @@ func TestAnalysisAgreesWithTshark(t *testing.T) {
 	}
 	// Every flag is exercised somewhere, so that agreement means something.
 	for _, a := range analysisBits {
-		if all&a == 0 {
+		_, exempt := unexercised[a]
+		switch {
+		case all&a == 0 && !exempt:
 			t.Errorf("no lab run produces tcp.analysis.%s; add a test lab that does", a)
+		case all&a != 0 && exempt:
+			t.Errorf("a lab run produces tcp.analysis.%s, listed as unexercised; remove it from unexercised", a)
 		}
 	}
 	// Every known difference still occurs, so the table stays honest.
