@@ -3,29 +3,62 @@ package tap
 import (
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // Analysis is a set of the flags Wireshark's TCP analysis
 // (tcp.analysis.*) sets on a segment. The tap computes them itself, with
 // Wireshark's rules, so that its explanations and Wireshark agree.
+//
+// The set mirrors the fields Wireshark shows rather than its internal bits:
+// a fast or spurious retransmission also has Retransmission, as it also has
+// the field tcp.analysis.retransmission.
 type Analysis uint32
 
 // Analysis flags, named after Wireshark's tcp.analysis fields.
 const (
+	// Retransmission: the segment carries sequence space (data, SYN or
+	// FIN) below the highest already sent ("TCP Retransmission"); also set
+	// with FastRetransmission and SpuriousRetransmission.
 	Retransmission Analysis = 1 << iota
+	// FastRetransmission: a retransmission of the sequence number that two
+	// or more duplicate ACKs asked for, within 20 ms of the last of them.
 	FastRetransmission
+	// SpuriousRetransmission: data the receiver had already acknowledged.
 	SpuriousRetransmission
+	// OutOfOrder: sequence space below the highest sent, less than one
+	// round trip (3 ms before the first RTT is known) after it.
 	OutOfOrder
-	LostSegment // a segment before this one was not captured
+	// LostSegment: the segment starts beyond the highest sequence number
+	// captured so far; a segment before it was not captured ("TCP Previous
+	// segment not captured").
+	LostSegment
+	// DupAck: a pure ACK that repeats the previous segment's ACK number and
+	// window; Row.DupAckNum and Row.DupAckOf count and locate it.
 	DupAck
+	// KeepAlive: zero or one byte at one below the next sequence number.
 	KeepAlive
+	// KeepAliveAck: the answer to a keepalive, repeating ACK and window.
 	KeepAliveAck
+	// ZeroWindow: the sender advertises a zero receive window.
 	ZeroWindow
+	// ZeroWindowProbe: one byte at the next sequence number while the
+	// receiver advertises a zero window.
 	ZeroWindowProbe
+	// ZeroWindowProbeAck: the answer to a zero-window probe, still with a
+	// zero window.
 	ZeroWindowProbeAck
+	// WindowUpdate: a pure ACK that changes only the advertised window.
 	WindowUpdate
+	// WindowFull: the segment's data reaches the right edge of the window
+	// the receiver last advertised.
 	WindowFull
+	// AckedUnseen: the segment acknowledges data that was not captured
+	// ("TCP ACKed unseen segment").
 	AckedUnseen
+	// PortsReused: a SYN with a new ISN on a port pair that already
+	// carried a conversation ("TCP Port numbers reused"), or a SYN-ACK
+	// whose ISN differs from an earlier one.
 	PortsReused
 )
 
@@ -62,15 +95,308 @@ func (a Analysis) Names() []string {
 // String returns the flags' names joined by commas.
 func (a Analysis) String() string { return strings.Join(a.Names(), ",") }
 
+// The analysis below follows tcp_analyze_sequence_number and the
+// conversation handling of dissect_tcp in Wireshark 4.0
+// (epan/dissectors/packet-tcp.c), with its default preferences: sequence
+// analysis and relative sequence numbers on, window scaling calculated from
+// the handshake, fast retransmission taking precedence over out-of-order.
+// The comments name the Wireshark fields each piece of state mirrors; the
+// rules keep Wireshark's order and its quirks, because the point is to agree
+// with it frame by frame.
+
+// Wireshark's limits and thresholds.
+const (
+	// maxUnacked is TCP_MAX_UNACKED_SEGMENTS: Wireshark stops tracking
+	// unacknowledged segments beyond this many.
+	maxUnacked = 10000
+	// fastRetransmitWindow is how soon after the last duplicate ACK a
+	// retransmission counts as fast.
+	fastRetransmitWindow = 20 * time.Millisecond
+	// defaultOutOfOrderWindow is the out-of-order threshold while the
+	// first round trip time is unknown.
+	defaultOutOfOrderWindow = 3 * time.Millisecond
+	// never stands for a time Wireshark has not recorded (zero in
+	// Wireshark, i.e. 1970, long before any capture time).
+	never = time.Duration(-1 << 62)
+)
+
+// Window scale states (tcp_flow_t.win_scale).
+const (
+	scaleUnknown = -1 // no SYN seen yet
+	scaleNone    = -2 // the handshake did not agree on scaling
+)
+
 // flowKey identifies one direction of a connection.
 type flowKey struct{ src, dst netip.AddrPort }
 
-// flowAnalysis is the analysis state of one direction of a connection.
-type flowAnalysis struct{}
+// convAnalysis is the analysis state Wireshark keeps per conversation
+// (struct tcp_analysis); a new SYN on a used port pair starts a new one.
+type convAnalysis struct {
+	lastSYN    time.Duration // ts_mru_syn: the most recent SYN without ACK
+	hasLastSYN bool
+	firstRTT   time.Duration // ts_first_rtt; zero until measured
+}
+
+// unacked is a segment not yet acknowledged (tcp_unacked_t).
+type unacked struct{ seq, next uint32 }
+
+// flowAnalysis is the analysis state of one direction of a connection
+// (tcp_flow_t and its tcp_analyze_seq_flow_info_t). Zero sequence numbers
+// mean "not seen yet", as in Wireshark.
+type flowAnalysis struct {
+	conv *convAnalysis
+	rev  *flowAnalysis // the opposite direction
+
+	baseSet bool   // TCP_S_BASE_SEQ_SET
+	baseSeq uint32 // base_seq: the ISN, or seq-1 or ack-1 when unseen
+
+	winScale   int    // win_scale: a shift, scaleUnknown or scaleNone
+	window     uint32 // window: the raw window of the last segment
+	isFirstAck bool   // is_first_ack: a SYN seen, no pure ACK since
+
+	nextSeq     uint32        // nextseq: highest sequence number sent + 1
+	nextSeqTime time.Duration // nextseqtime
+	maxToBeAck  uint32        // maxseqtobeacked: end of contiguous data
+	lastAck     uint32        // lastack: the last segment's ACK number
+	lastAckTime time.Duration // lastacktime: when the last segment was sent
+	dupAcks     int           // dupacknum: duplicate ACKs in a row
+	lastNonDup  int           // lastnondupack: frame that changed the ACK
+	lastFlags   Analysis      // lastsegmentflags
+	unacked     []unacked     // segments, not yet acknowledged
+}
+
+func ltSeq(a, b uint32) bool { return int32(a-b) < 0 }  // LT_SEQ
+func gtSeq(a, b uint32) bool { return int32(a-b) > 0 }  // GT_SEQ
+func leSeq(a, b uint32) bool { return int32(a-b) <= 0 } // LE_SEQ
+
+// newConversation starts the analysis of a conversation whose first segment
+// goes from src to dst, replacing any earlier one on the same port pair.
+func (t *Tap) newConversation(src, dst netip.AddrPort) *flowAnalysis {
+	c := &convAnalysis{}
+	fwd := &flowAnalysis{conv: c}
+	rev := &flowAnalysis{conv: c}
+	for _, f := range []*flowAnalysis{fwd, rev} {
+		f.winScale = scaleUnknown
+		f.window = ^uint32(0)
+		f.nextSeqTime, f.lastAckTime = never, never
+	}
+	fwd.rev, rev.rev = rev, fwd
+	t.flows[flowKey{src, dst}] = fwd
+	t.flows[flowKey{dst, src}] = rev
+	return fwd
+}
 
 // analyze sets r.Analysis, r.DupAckNum and r.DupAckOf for segment row r,
 // which has just been captured.
 func (t *Tap) analyze(r *Row) {
-	// TODO(analysis): Wireshark's tcp_analyze_sequence_number.
-	_ = r
+	s := &r.Seg
+	fwd := t.flows[flowKey{s.Src, s.Dst}]
+	if fwd == nil {
+		fwd = t.newConversation(s.Src, s.Dst)
+	}
+	var a Analysis
+
+	// A SYN with a new ISN on a port pair already seen starts a new
+	// conversation. A SYN with the same ISN is a retransmission; nextseq
+	// is rewound to the end of the contiguous data, so that an RST sent in
+	// between (whose sequence number may be anything) does not make the
+	// rest of the conversation look retransmitted.
+	if s.Flags&(SYN|ACK) == SYN && fwd.baseSet {
+		if s.Seq != fwd.baseSeq {
+			fwd = t.newConversation(s.Src, s.Dst)
+			a |= PortsReused
+		} else {
+			fwd.nextSeq = fwd.maxToBeAck
+		}
+	}
+	// A SYN-ACK with a new ISN takes over the conversation.
+	if s.Flags&(SYN|ACK) == SYN|ACK && fwd.baseSet && s.Seq != fwd.baseSeq {
+		fwd.baseSeq = s.Seq
+		a |= PortsReused
+	}
+
+	a = fwd.analyzeSeq(r, a)
+	r.Analysis = a
+	if a&(FastRetransmission|SpuriousRetransmission) != 0 {
+		r.Analysis |= Retransmission
+	}
+
+	// What dissect_tcp does after the sequence analysis.
+	c := fwd.conv
+	if s.Flags&SYN != 0 {
+		if s.Flags&ACK == 0 {
+			c.lastSYN, c.hasLastSYN = r.At, true
+		}
+		fwd.isFirstAck = true
+	}
+	if s.Flags&(SYN|ACK) == ACK {
+		if c.hasLastSYN && c.firstRTT == 0 {
+			c.firstRTT = r.At - c.lastSYN
+		}
+		fwd.isFirstAck = false
+	}
+	if s.Opts.WS >= 0 {
+		fwd.winScale = min(s.Opts.WS, 14)
+	}
+	if s.Flags&SYN != 0 {
+		fwd.verifyScaling(s.Flags&ACK != 0)
+	}
+}
+
+// verifyScaling turns window scaling off unless both SYNs offered it
+// (verify_tcp_window_scaling).
+func (fwd *flowAnalysis) verifyScaling(synAck bool) {
+	switch {
+	case fwd.winScale == scaleUnknown:
+		fwd.winScale, fwd.rev.winScale = scaleNone, scaleNone
+	case synAck && fwd.rev.winScale == scaleNone:
+		fwd.winScale = scaleNone
+	}
+}
+
+// analyzeSeq is tcp_analyze_sequence_number for a segment sent in direction
+// fwd: it adds flags to a, returns them, and updates both directions' state.
+func (fwd *flowAnalysis) analyzeSeq(r *Row, a Analysis) Analysis {
+	rev := fwd.rev
+	s := &r.Seg
+	seq, ack, flags := s.Seq, s.Ack, s.Flags
+	seglen := uint32(s.Len)
+	window := uint32(s.Win) // raw: Wireshark analyzes before scaling
+	now := r.At
+	synFinRst := flags&(SYN|FIN|RST) != 0
+
+	if !fwd.baseSet {
+		fwd.baseSeq = seq - 1
+		if flags&SYN != 0 {
+			fwd.baseSeq = seq
+		}
+		fwd.baseSet = true
+	}
+	if !rev.baseSet && flags&ACK != 0 {
+		rev.baseSeq, rev.baseSet = ack-1, true
+	}
+
+	// The order of these checks, and where they stop, is Wireshark's.
+	switch {
+	case seglen == 1 && seq == fwd.nextSeq && rev.window == 0:
+		a |= ZeroWindowProbe
+	default:
+		if window == 0 && !synFinRst {
+			a |= ZeroWindow
+		}
+		if fwd.nextSeq != 0 && gtSeq(seq, fwd.nextSeq) && flags&RST == 0 {
+			a |= LostSegment
+		}
+		if seglen <= 1 && seq == fwd.nextSeq-1 && !synFinRst {
+			a |= KeepAlive
+		}
+		// Below, "repeats" means: no data, the next sequence number and
+		// the same ACK number as the previous segment in this direction.
+		repeats := seglen == 0 && seq == fwd.nextSeq && ack == fwd.lastAck && !synFinRst
+		if repeats && window != 0 && window != fwd.window {
+			a |= WindowUpdate
+		}
+		if seglen > 0 && rev.winScale != scaleUnknown && !synFinRst {
+			shift := rev.winScale
+			if rev.isFirstAck || shift == scaleNone {
+				shift = 0
+			}
+			if seq+seglen == rev.lastAck+rev.window<<shift {
+				a |= WindowFull
+			}
+		}
+		switch {
+		case repeats && window != 0 && window == fwd.window && rev.lastFlags&KeepAlive != 0:
+			a |= KeepAliveAck
+		case repeats && window == 0 && fwd.window == 0 && rev.lastFlags&ZeroWindowProbe != 0:
+			a |= ZeroWindowProbeAck
+		case repeats && window != 0 && window == fwd.window:
+			fwd.dupAcks++
+			a |= DupAck
+			r.DupAckNum, r.DupAckOf = fwd.dupAcks, fwd.lastNonDup
+		}
+	}
+	if ack != fwd.lastAck {
+		fwd.lastNonDup, fwd.dupAcks = r.No, 0
+	}
+
+	// An ACK beyond the contiguous data seen the other way acknowledges a
+	// segment that was not captured; flagged once per gap.
+	if rev.maxToBeAck != 0 && gtSeq(ack, rev.maxToBeAck) && flags&ACK != 0 {
+		a |= AckedUnseen
+		rev.maxToBeAck = rev.nextSeq
+	}
+
+	if seglen > 0 || flags&(SYN|FIN) != 0 {
+		a = fwd.retransmission(a, seq, seglen, flags, now)
+	}
+
+	next := seq + seglen
+	if (seglen > 0 || flags&(SYN|FIN) != 0) && len(fwd.unacked) < maxUnacked {
+		if flags&(SYN|FIN) != 0 {
+			next++
+		}
+		fwd.unacked = append(fwd.unacked, unacked{seq: seq, next: next})
+	}
+	// A zero-window probe does not advance nextseq.
+	if a&ZeroWindowProbe == 0 {
+		if gtSeq(next, fwd.nextSeq) || fwd.nextSeq == 0 {
+			fwd.nextSeq, fwd.nextSeqTime = next, now
+		}
+		if seq == fwd.maxToBeAck || fwd.maxToBeAck == 0 {
+			fwd.maxToBeAck = fwd.nextSeq
+		}
+	}
+	fwd.window = window
+	fwd.lastAck, fwd.lastAckTime = ack, now
+	fwd.lastFlags = a
+
+	// Forget the other direction's segments this one acknowledges (with
+	// the raw ACK field, even without the ACK flag, as Wireshark does).
+	kept := rev.unacked[:0]
+	for _, u := range rev.unacked {
+		if ack != u.next && gtSeq(ack, u.seq) && leSeq(ack, u.next) {
+			u.seq = ack // partly acknowledged
+		}
+		if ack != u.next && gtSeq(u.next, ack) {
+			kept = append(kept, u)
+		}
+	}
+	rev.unacked = kept
+	return a
+}
+
+// retransmission classifies a segment that carries sequence space:
+// spurious, fast retransmission, out-of-order or plain retransmission.
+func (fwd *flowAnalysis) retransmission(a Analysis, seq, seglen uint32, flags uint8, now time.Duration) Analysis {
+	rev := fwd.rev
+	if a&KeepAlive != 0 {
+		return a
+	}
+	notAdvanced := fwd.nextSeq != 0 && ltSeq(seq, fwd.nextSeq)
+	// New data starting one below nextseq follows a zero-window probe.
+	if seglen > 1 && fwd.nextSeq-1 == seq {
+		notAdvanced = false
+	}
+	if seglen > 0 && rev.lastAck != 0 && leSeq(seq+seglen, rev.lastAck) {
+		return a | SpuriousRetransmission
+	}
+	if notAdvanced && rev.dupAcks >= 2 && rev.lastAck == seq && now-rev.lastAckTime < fastRetransmitWindow {
+		return a | FastRetransmission
+	}
+	oooWindow := fwd.conv.firstRTT
+	if oooWindow == 0 {
+		oooWindow = defaultOutOfOrderWindow
+	}
+	end := seq + seglen
+	if flags&(SYN|FIN) != 0 {
+		end++
+	}
+	if notAdvanced && now-fwd.nextSeqTime < oooWindow && fwd.nextSeq != end {
+		return a | OutOfOrder
+	}
+	if notAdvanced {
+		a |= Retransmission
+	}
+	return a
 }

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/tap"
+	"github.com/tcplab/tcplab/topology"
+)
+
+// The tap computes Wireshark's TCP analysis flags itself (tap.Analysis), so
+// that its notes can say what Wireshark will say. TestAnalysisAgreesWithTshark
+// checks that claim frame by frame against tshark on every built-in lab and on
+// the test labs below, which exist to produce the flags the built-in labs
+// do not.
+
+// agreeTestLabs are lab files, relative to this directory, run in addition
+// to the built-in labs.
+var agreeTestLabs = []string{
+	"../../labs/testdata/lossy.toml",
+	"../../labs/testdata/chaos.toml",
+	"../../labs/testdata/analysis-zero-window.toml",
+	"../../labs/testdata/analysis-reorder.toml",
+	"../../labs/testdata/analysis-keepalive.toml",
+}
+
+// agreeSeeds are seeds every lab also runs with, besides its own.
+var agreeSeeds = []uint64{2, 3}
+
+// knownDifference is a frame where tcplab deliberately or necessarily
+// disagrees with tshark.
+type knownDifference struct {
+	lab   string // lab reference as in agreeRuns
+	seed  uint64
+	frame int
+	field string // tcp.analysis field name without the prefix
+	why   string
+}
+
+// knownDifferences lists every accepted disagreement. Keep it short: each
+// entry is a place where the tap's notes and Wireshark tell a user
+// different things.
+var knownDifferences = []knownDifference{}
+
+// unexercised lists the flags no lab run can produce, and why; the tap's
+// unit tests cover them with hand-built conversations.
+var unexercised = map[tap.Analysis]string{
+	tap.AckedUnseen: "tcplab captures every segment a host sends before any link can lose it, " +
+		"so an ACK never covers data missing from the capture",
+}
+
+// agreeRun is one lab run to compare.
+type agreeRun struct {
+	ref  string // built-in name or file path
+	seed *uint64
+}
+
+func (r agreeRun) name() string {
+	n := strings.TrimSuffix(filepath.Base(r.ref), ".toml")
+	if r.seed != nil {
+		n += fmt.Sprintf("/seed%d", *r.seed)
+	}
+	return n
+}
+
+// agreeRuns lists the runs: every built-in lab and every test lab, each with
+// its own seed and with agreeSeeds.
+func agreeRuns(t *testing.T) []agreeRun {
+	t.Helper()
+	cat, err := labs.Catalogue()
+	if err != nil {
+		t.Fatalf("labs.Catalogue() = %v", err)
+	}
+	var refs []string
+	for _, e := range cat {
+		refs = append(refs, e.Name)
+	}
+	refs = append(refs, agreeTestLabs...)
+	var runs []agreeRun
+	for _, ref := range refs {
+		runs = append(runs, agreeRun{ref: ref})
+		for _, s := range agreeSeeds {
+			runs = append(runs, agreeRun{ref: ref, seed: &s})
+		}
+	}
+	return runs
+}
+
+// analysisBits are the tap's flags, one per tcp.analysis field.
+var analysisBits = func() []tap.Analysis {
+	var out []tap.Analysis
+	for a := tap.Analysis(1); a.String() != ""; a <<= 1 {
+		out = append(out, a)
+	}
+	return out
+}()
+
+// tsharkFrame is what tshark's TCP analysis says of one frame.
+type tsharkFrame struct {
+	flags      tap.Analysis
+	dupNum     int
+	dupOf      int
+	hasDupInfo bool
+}
+
+// tsharkAnalysis runs tshark on a capture and returns its analysis of each
+// frame, by frame number.
+func tsharkAnalysis(t *testing.T, tshark, file string) map[int]tsharkFrame {
+	t.Helper()
+	args := []string{"-r", file, "-n", "-T", "fields", "-E", "occurrence=f", "-e", "frame.number"}
+	for _, a := range analysisBits {
+		args = append(args, "-e", "tcp.analysis."+a.String())
+	}
+	args = append(args, "-e", "tcp.analysis.duplicate_ack_num", "-e", "tcp.analysis.duplicate_ack_frame")
+	r := mustTool(t, tshark, args...)
+	out := map[int]tsharkFrame{}
+	for _, l := range lines(r.stdout) {
+		f := strings.Split(l, "\t")
+		if len(f) != 1+len(analysisBits)+2 {
+			t.Fatalf("%s: row %q has %d fields, want %d", r.call, l, len(f), 1+len(analysisBits)+2)
+		}
+		no, err := strconv.Atoi(f[0])
+		if err != nil {
+			t.Fatalf("%s: row %q: bad frame number", r.call, l)
+		}
+		var fr tsharkFrame
+		for i, a := range analysisBits {
+			if f[1+i] != "" {
+				fr.flags |= a
+			}
+		}
+		if n, o := f[1+len(analysisBits)], f[2+len(analysisBits)]; n != "" || o != "" {
+			fr.hasDupInfo = true
+			fr.dupNum, _ = strconv.Atoi(n)
+			fr.dupOf, _ = strconv.Atoi(o)
+		}
+		out[no] = fr
+	}
+	return out
+}
+
+// TestAnalysisAgreesWithTshark runs every built-in lab and the test labs,
+// with several seeds, and checks that for every frame of the capture the
+// tap's analysis flags, duplicate-ACK number and duplicated frame are
+// exactly tshark's, apart from knownDifferences.
+func TestAnalysisAgreesWithTshark(t *testing.T) {
+	tshark := needTool(t, "tshark")
+	dir := t.TempDir()
+	// seen collects the flags each run produced and the known differences
+	// that occurred, for the checks after the parallel subtests.
+	type result struct {
+		flags tap.Analysis
+		known []knownDifference
+	}
+	runs := agreeRuns(t)
+	results := make([]result, len(runs))
+	t.Run("runs", func(t *testing.T) {
+		for i, run := range runs {
+			t.Run(run.name(), func(t *testing.T) {
+				t.Parallel()
+				flags, known := checkAgreement(t, tshark, dir, run)
+				results[i] = result{flags, known}
+			})
+		}
+	})
+
+	var all tap.Analysis
+	var occurred []knownDifference
+	for _, r := range results {
+		all |= r.flags
+		occurred = append(occurred, r.known...)
+	}
+	// Every flag is exercised somewhere, so that agreement means something.
+	for _, a := range analysisBits {
+		_, exempt := unexercised[a]
+		switch {
+		case all&a == 0 && !exempt:
+			t.Errorf("no lab run produces tcp.analysis.%s; add a test lab that does", a)
+		case all&a != 0 && exempt:
+			t.Errorf("a lab run produces tcp.analysis.%s, listed as unexercised; remove it from unexercised", a)
+		}
+	}
+	// Every known difference still occurs, so the table stays honest.
+	for _, k := range knownDifferences {
+		if !slices.Contains(occurred, k) {
+			t.Errorf("known difference %+v no longer occurs; remove it from knownDifferences", k)
+		}
+	}
+}
+
+// checkAgreement runs one lab, compares the tap's analysis with tshark's and
+// returns the flags the run produced and the known differences it hit.
+func checkAgreement(t *testing.T, tshark, dir string, run agreeRun) (tap.Analysis, []knownDifference) {
+	t.Helper()
+	lab, err := labs.Open(run.ref)
+	if err != nil {
+		t.Fatalf("labs.Open(%q) = %v", run.ref, err)
+	}
+	res, err := labs.Execute(context.Background(), lab, labs.RunOptions{Seed: run.seed})
+	if err != nil {
+		t.Fatalf("labs.Execute(%q) = %v", run.ref, err)
+	}
+	file := filepath.Join(dir, strings.ReplaceAll(run.name(), "/", "-")+".pcapng")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Tap.WritePcapng(f, topology.Epoch); err != nil {
+		t.Fatalf("WritePcapng: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seed := res.Seed
+	ws := tsharkAnalysis(t, tshark, file)
+
+	known := map[[2]any]knownDifference{}
+	for _, k := range knownDifferences {
+		if k.lab == run.ref && k.seed == seed {
+			known[[2]any{k.frame, k.field}] = k
+		}
+	}
+	var all tap.Analysis
+	var hit []knownDifference
+	segs := res.Tap.Segments()
+	for _, r := range segs {
+		all |= r.Analysis
+		w := ws[r.No]
+		for _, a := range analysisBits {
+			got, want := r.Analysis&a != 0, w.flags&a != 0
+			if got == want {
+				continue
+			}
+			if k, ok := known[[2]any{r.No, a.String()}]; ok {
+				hit = append(hit, k)
+				continue
+			}
+			t.Errorf("seed %d frame %d (%s > %s %s seq=%d ack=%d len=%d win=%d): tcp.analysis.%s: tcplab %v, tshark %v (tcplab flags %q, tshark flags %q)",
+				seed, r.No, r.From, r.To, tap.FlagString(r.Seg.Flags), r.RelSeq, r.RelAck, r.Seg.Len, r.Seg.Win,
+				a, got, want, r.Analysis, w.flags)
+		}
+		if w.hasDupInfo || r.DupAckNum != 0 || r.DupAckOf != 0 {
+			if r.DupAckNum != w.dupNum || r.DupAckOf != w.dupOf {
+				t.Errorf("seed %d frame %d: duplicate ACK #%d of frame %d, tshark says #%d of frame %d",
+					seed, r.No, r.DupAckNum, r.DupAckOf, w.dupNum, w.dupOf)
+			}
+		}
+	}
+	// Frames that are not segment rows must carry no TCP analysis at all.
+	isSeg := map[int]bool{}
+	for _, r := range segs {
+		isSeg[r.No] = true
+	}
+	for no, w := range ws {
+		if !isSeg[no] && (w.flags != 0 || w.hasDupInfo) {
+			t.Errorf("seed %d frame %d is not a segment row, but tshark flags it %q", seed, no, w.flags)
+		}
+	}
+	return all, hit
+}
