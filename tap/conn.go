@@ -184,8 +184,8 @@ func (t *Tap) number(in *segInfo) {
 			in.retrans = &xmit{first: r.At, last: r.At, n: 1}
 		}
 	}
-	if seqGT(end, c.high[d]) {
-		c.high[d] = end
+	if seqGT(end, c.high[d]) && r.Analysis&ZeroWindowProbe == 0 {
+		c.high[d] = end // a zero-window probe's byte is sent again later, as Wireshark counts it
 	}
 	r.InFlight = int(c.high[d] - c.una[d])
 	if !c.synSeen[d] && c.una[d] == 0 {
@@ -357,12 +357,12 @@ func (t *Tap) explainOther(in *segInfo) {
 		*notes = append(*notes, i18n.M("seg.zwp.ack", in.from, r.Window))
 	case s.Win == 0:
 		*notes = append(*notes, i18n.M("seg.zerowin", in.from, in.to))
+	case c.finAcked[o] && c.finAcked[d] && c.finSent[d] && c.finSent[o]:
+		*notes = append(*notes, i18n.M("seg.close4.again", in.from, in.to))
 	case a&DupAck != 0:
 		*notes = append(*notes, i18n.M("seg.dupack", r.DupAckNum, r.DupAckOf, in.from, r.RelAck))
 	case a&WindowUpdate != 0:
 		*notes = append(*notes, i18n.M("seg.winupdate", in.from, r.Window, in.to))
-	case c.finAcked[o] && c.finAcked[d] && c.finSent[d] && c.finSent[o]:
-		*notes = append(*notes, i18n.M("seg.close4.again", in.from, in.to))
 	default:
 		*notes = append(*notes, i18n.M("seg.ack", in.from, r.RelAck))
 	}
@@ -380,9 +380,11 @@ func (t *Tap) explainData(in *segInfo) {
 	from, to := r.RelSeq, r.RelSeq+uint32(s.Len)
 	c.keepalives[d] = 0
 	switch {
-	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && r.RelSeq == c.high[d]-1 && in.retrans == nil):
+	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && (a&KeepAlive != 0 || r.RelSeq == c.high[d]-1 && in.retrans == nil)):
 		*notes = append(*notes, i18n.M("seg.zwp", in.to, in.from))
 		return
+	case a&OutOfOrder != 0:
+		*notes = append(*notes, i18n.M("seg.ooo", from, to))
 	case a&FastRetransmission != 0 || (in.retrans != nil && t.movedNow(r, "FastRetransmit") && !seqLT(c.una[d], c.recoverTo[d])):
 		c.recoverTo[d] = c.high[d]
 		*notes = append(*notes, i18n.M("seg.retrans.fast", from, to, in.from))
@@ -396,8 +398,6 @@ func (t *Tap) explainData(in *segInfo) {
 		*notes = append(*notes, i18n.M("seg.retrans.tlp", from, to))
 	case in.retrans != nil || a&Retransmission != 0:
 		*notes = append(*notes, i18n.M("seg.retrans", from, to))
-	case a&OutOfOrder != 0:
-		*notes = append(*notes, i18n.M("seg.ooo", from, to))
 	case c.finSent[o] && !c.finSent[d]:
 		if e := t.endOf(in.to, s.Dst, s.Src); e == nil || e.state == "CLOSED" || e.closedByApp {
 			*notes = append(*notes, i18n.M("seg.data.orphan", s.Len, in.from, from, to, in.to))
