@@ -413,8 +413,20 @@ func allAnalysisCases() []analysisCase {
 	return append(analysisCases, unackedLimitCase(maxUnacked-1), unackedLimitCase(maxUnacked))
 }
 
-// TestAnalyze checks the tap's analysis of each hand-built conversation.
+// TestAnalyze checks the tap's analysis of each hand-built conversation,
+// and that the conversations expect every flag somewhere.
 func TestAnalyze(t *testing.T) {
+	var all Analysis
+	for _, tc := range allAnalysisCases() {
+		for _, s := range buildSegs(t, tc.segs, aClient.Port()) {
+			all |= s.want
+		}
+	}
+	for i, n := range analysisNames {
+		if all&(1<<i) == 0 {
+			t.Errorf("no case expects %s; add one", n)
+		}
+	}
 	for _, tc := range allAnalysisCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			segs := buildSegs(t, tc.segs, aClient.Port())
