@@ -164,6 +164,7 @@ var en = map[string]string{
 	"diff.cookie":        "netstack: cookie SYN-ACKs carry no window scale or SACK (Linux keeps them in the timestamp)",
 	"diff.synretries":    "netstack: 7 SYNs, giving up near 127 s, not configurable (Linux: tcp_syn_retries=6, also about 127 s)",
 	"diff.synackretries": "netstack: 6 SYN-ACK retries, giving up near 127 s (Linux: tcp_synack_retries=5, 63 s)",
+	"diff.zwp":           "netstack probes by resending the last acknowledged byte (seq = next-1), which Wireshark shows as a keep-alive; Linux sends no data at seq = next-1",
 	"diff.keepalive":     "netstack sends no RST when keep-alive gives up; Linux sends one",
 	"diff.backlog":       "netstack's queue holds exactly the listen() backlog; Linux holds backlog+1, which the linux profile reproduces by asking netstack for one more",
 

@@ -167,6 +167,7 @@ var zh = map[string]string{
 	"diff.cookie":        "netstack：SYN cookie 的 SYN-ACK 不带窗口扩大和 SACK 选项（Linux 把它们编码在时间戳里）",
 	"diff.synretries":    "netstack：一共发 7 个 SYN，约 127 s 后放弃，不可配置（Linux：tcp_syn_retries=6，同样约 127 s）",
 	"diff.synackretries": "netstack：SYN-ACK 重传 6 次，约 127 s 后放弃（Linux：tcp_synack_retries=5，63 s）",
+	"diff.zwp":           "netstack 的探测方式是重发最后一个已被确认的字节（seq = next-1），Wireshark 会把它显示为 keep-alive；Linux 则在 seq = next-1 处发送不带数据的报文段",
 	"diff.keepalive":     "netstack 在保活探测失败、放弃连接时不发 RST；Linux 会发",
 	"diff.backlog":       "netstack 的全连接队列正好容纳 listen() 的 backlog 个连接；Linux 能容纳 backlog+1 个，linux profile 通过向 netstack 多要一个位置来模拟这一点",
 

@@ -382,6 +382,9 @@ func (t *Tap) explainData(in *segInfo) {
 	switch {
 	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && (a&KeepAlive != 0 || r.RelSeq == c.high[d]-1 && in.retrans == nil)):
 		*notes = append(*notes, i18n.M("seg.zwp", in.to, in.from))
+		if a&KeepAlive != 0 {
+			*notes = append(*notes, i18n.M("diff.zwp"))
+		}
 		return
 	case a&OutOfOrder != 0:
 		*notes = append(*notes, i18n.M("seg.ooo", from, to))
