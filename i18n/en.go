@@ -65,7 +65,7 @@ var en = map[string]string{
 	"out.stop.eventlimit": "event budget exhausted (runaway lab)",
 	"out.stop.interrupt":  "interrupted",
 	"out.expect":          "expectations: %d of %d passed",
-	"out.mmd.dropped":     "dropped",
+	"out.mmd.dropped":     "%s (dropped)",
 	"out.mmd.gap":         "%s later (t = %s s)",
 	"out.mmd.app":         "app: %s",
 	"out.mmd.app.err":     "app: %s → error: %s",

@@ -23,7 +23,7 @@ var zh = map[string]string{
 	"out.stop.eventlimit": "事件数超出上限（实验失控）",
 	"out.stop.interrupt":  "已中断",
 	"out.expect":          "预期检查：共 %[2]d 项，通过 %[1]d 项",
-	"out.mmd.dropped":     "被丢弃",
+	"out.mmd.dropped":     "%s（被丢弃）",
 	"out.mmd.gap":         "%s 之后（t = %s 秒）",
 	"out.mmd.app":         "应用：%s",
 	"out.mmd.app.err":     "应用：%s → 出错：%s",

@@ -67,7 +67,7 @@ func (t *Tap) WriteMermaid(w io.Writer, opts MermaidOptions) error {
 			label := t.mermaidLabel(r)
 			if !r.Dropped.IsZero() {
 				arrow = "-x"
-				label += " (" + t.text(i18n.M("out.mmd.dropped")) + ")"
+				label = t.text(i18n.M("out.mmd.dropped", label))
 			}
 			fmt.Fprintf(bw, "    %s%s%s: %s\n", from, arrow, to, mermaidText(label))
 			if opts.Notes {
@@ -211,9 +211,11 @@ func (t *Tap) mermaidParticipants() *mermaidCast {
 	return m
 }
 
-// mermaidKeywords are the words of Mermaid's sequence diagram lexer. It
-// takes the first rule that matches, without word boundaries, so a name that
-// merely starts with one ("endpoint", "paris") is read as the keyword.
+// mermaidKeywords are the words of Mermaid's sequence diagram lexer. A
+// participant cannot be called one of them, and older Mermaid versions,
+// whose keyword rules have no word boundary, also read a name that merely
+// starts with one ("endpoint", "paris") as the keyword; such names get an
+// alias too.
 var mermaidKeywords = []string{
 	"sequencediagram", "participant", "actor", "create", "destroy", "box",
 	"loop", "rect", "opt", "alt", "else", "par", "and", "critical", "option",
