@@ -71,11 +71,7 @@ func (t *Tap) WriteMermaid(w io.Writer, opts MermaidOptions) error {
 			}
 			fmt.Fprintf(bw, "    %s%s%s: %s\n", from, arrow, to, mermaidText(label))
 			if opts.Notes {
-				over := from
-				if to != from {
-					over += "," + to
-				}
-				note(bw, over, t.NoteText(r))
+				note(bw, m.span(from, to), t.NoteText(r))
 			}
 		case KindPacket:
 			note(bw, from, t.text(i18n.M("out.mmd.packet", r.No, r.Notes)))
@@ -159,6 +155,23 @@ type mermaidCast struct {
 
 // id returns the source name of the participant called name.
 func (m *mermaidCast) id(name string) string { return m.ids[name] }
+
+// span returns what a note over participants a and b names: "a,b" in the
+// diagram's order, or "a" when they are one.
+func (m *mermaidCast) span(a, b string) string {
+	if a == b {
+		return a
+	}
+	for _, p := range m.order {
+		switch p.id {
+		case a:
+			return a + "," + b
+		case b:
+			return b + "," + a
+		}
+	}
+	return a + "," + b
+}
 
 // mermaidParticipants returns the hosts in host order, then any other
 // address a segment was sent to, in the order first seen. A name that
