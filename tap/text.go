@@ -97,11 +97,7 @@ func (t *Tap) WriteText(w io.Writer, h Header) error {
 		}
 		return strings.TrimRight(b.String(), " ")
 	}
-	heading := line(cols)
-	if p.on {
-		heading = p.paint(sgrBold, heading)
-	}
-	fmt.Fprintln(bw, heading)
+	fmt.Fprintln(bw, p.paint(sgrBold, line(cols)))
 	seg := 0
 	for _, r := range t.rows {
 		switch r.Kind {

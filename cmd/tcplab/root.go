@@ -41,8 +41,8 @@ type env struct {
 	getenv func(string) string
 }
 
-// env returns the value of the environment variable key.
-func (e env) env(key string) string {
+// lookup returns the value of the environment variable key.
+func (e env) lookup(key string) string {
 	if e.getenv == nil {
 		return ""
 	}

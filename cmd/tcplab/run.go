@@ -176,7 +176,7 @@ func useColor(e env, opts *runOptions) bool {
 	case opts.noColor:
 		return false
 	}
-	return e.terminal && e.env("NO_COLOR") == "" && e.env("TERM") != "dumb"
+	return e.terminal && e.lookup("NO_COLOR") == "" && e.lookup("TERM") != "dumb"
 }
 
 // writePcap writes the capture to path, flushing it even on error.
