@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tcplab/tcplab/labs"
+	"golang.org/x/term"
 )
 
 // Exit codes.
@@ -33,12 +34,30 @@ func (e *exitError) Unwrap() error { return e.err }
 // env is what commands read and write; tests substitute it.
 type env struct {
 	stdout, stderr io.Writer
+	// terminal says stdout is a terminal, where the text timeline is in
+	// colour unless NO_COLOR is set.
+	terminal bool
+	// getenv reads the environment; nil reads an empty one.
+	getenv func(string) string
+}
+
+// lookup returns the value of the environment variable key.
+func (e env) lookup(key string) string {
+	if e.getenv == nil {
+		return ""
+	}
+	return e.getenv(key)
 }
 
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return execute(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr})
+	return execute(ctx, os.Args[1:], env{
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		terminal: term.IsTerminal(int(os.Stdout.Fd())),
+		getenv:   os.Getenv,
+	})
 }
 
 // execute runs the command line args and returns the exit code.
@@ -83,6 +102,9 @@ exported as a pcapng file for Wireshark.`,
 		Example: `  tcplab list
   tcplab run handshake
   tcplab run close --pcap close.pcapng
+  tcplab run close --format mermaid > close.mmd
+  tcplab run handshake --format json | jq -c 'select(.kind == "segment") | .flags'
+  tcplab run handshake --lang zh
   tcplab run ./my-lab.toml --seed 7`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

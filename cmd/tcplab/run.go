@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/labs"
-	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
 
@@ -23,10 +23,15 @@ type runOptions struct {
 	seedSet   bool
 	pcap      string
 	format    string
+	lang      string
+	color     bool
+	noColor   bool
+	notes     bool
 	maxEvents int
 }
 
-var runFormats = []string{"text"}
+// runFormats are the values of --format, in the order help lists them.
+var runFormats = []string{"text", "json", "mermaid"}
 
 func newRunCmd(e env) *cobra.Command {
 	opts := &runOptions{}
@@ -40,10 +45,33 @@ file (.toml). The run ends when nothing is left to happen, or at the lab's
 time limit, which is reported. A summary with the wall time goes to
 standard error. With --pcap, every segment is also written to a pcapng file
 with one interface per host, host names, and each segment's explanation as
-its packet comment.`,
+its packet comment.
+
+--format picks the form of the timeline:
+
+  text     an aligned listing like Wireshark's packet list, then the end
+           line and the expectations' results (the default)
+  json     JSON Lines: a "lab" object, one object per row, an "end" object
+           (the shape is in docs/OUTPUT.md)
+  mermaid  a Mermaid sequence diagram: one arrow per segment, notes for state
+           changes and application steps
+
+With json and mermaid, standard output holds nothing else: the end line and
+the expectations' results go to standard error. The exit status is the same
+in every form.
+
+The text form is in colour when standard output is a terminal and NO_COLOR
+is not set; --color and --no-color decide instead. --lang zh prints notes,
+column headings and the end line in Chinese.`,
 		Example: `  tcplab run handshake
   tcplab run close --pcap close.pcapng && tshark -r close.pcapng -N n
-  tcplab run ./labs/my-incident.toml --seed 42`,
+  tcplab run ./labs/my-incident.toml --seed 42
+  tcplab run handshake --format json | jq -r 'select(.kind == "segment") | "\(.no) \(.flags | join(","))"'
+  tcplab run close --format mermaid > close.mmd
+  tcplab run close --format mermaid --notes
+  tcplab run handshake --lang zh
+  tcplab run handshake --color | less -R
+  tcplab run handshake --no-color`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.lab = args[0]
@@ -53,7 +81,11 @@ its packet comment.`,
 	}
 	cmd.Flags().Uint64Var(&opts.seed, "seed", 0, "seed for every random choice (default: the lab's seed)")
 	cmd.Flags().StringVar(&opts.pcap, "pcap", "", "also write a pcapng capture to `FILE`")
-	cmd.Flags().StringVar(&opts.format, "format", "text", "timeline format: "+strings.Join(runFormats, ", "))
+	cmd.Flags().StringVar(&opts.format, "format", "text", "print the timeline in `FORMAT`: "+strings.Join(runFormats, ", "))
+	cmd.Flags().StringVar(&opts.lang, "lang", "en", "write notes, headings and the end line in `LANG`: "+strings.Join(i18n.Langs, ", "))
+	cmd.Flags().BoolVar(&opts.color, "color", false, "colour the text timeline even when standard output is not a terminal")
+	cmd.Flags().BoolVar(&opts.noColor, "no-color", false, "never colour the text timeline")
+	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
 	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
 	return cmd
 }
@@ -61,6 +93,16 @@ its packet comment.`,
 func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if !slices.Contains(runFormats, opts.format) {
 		return &exitError{exitInvalid, fmt.Errorf("unknown format %q (valid: %s)", opts.format, strings.Join(runFormats, ", "))}
+	}
+	lang, err := i18n.ParseLang(opts.lang)
+	if err != nil {
+		return &exitError{exitInvalid, fmt.Errorf("--lang: %w", err)}
+	}
+	if opts.color && opts.noColor {
+		return &exitError{exitInvalid, fmt.Errorf("--color and --no-color contradict each other")}
+	}
+	if opts.notes && opts.format != "mermaid" {
+		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
 	}
 	lab, err := labs.Open(opts.lab)
 	if err != nil {
@@ -83,8 +125,23 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		return &exitError{exitFailure, err}
 	}
 	wall := time.Since(start)
+	r.Tap.Lang = lang
 
-	if err := writeTimeline(e, r); err != nil {
+	var outs []labs.Outcome
+	checked := len(lab.Expect) > 0 && r.Result.Reason != topology.Interrupted
+	if checked {
+		outs = labs.Check(r)
+	}
+	out := output{e: e, r: r, lang: lang, outs: outs, checked: checked}
+	switch opts.format {
+	case "text":
+		err = out.text(useColor(e, opts))
+	case "json":
+		err = out.json()
+	case "mermaid":
+		err = out.mermaid(opts.notes)
+	}
+	if err != nil {
 		return &exitError{exitFailure, err}
 	}
 	if opts.pcap != "" {
@@ -92,14 +149,7 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 			return &exitError{exitFailure, err}
 		}
 	}
-	failed := 0
-	if len(lab.Expect) > 0 && r.Result.Reason != topology.Interrupted {
-		outs := labs.Check(r)
-		failed = labs.Failed(outs)
-		if err := writeOutcomes(e, r, outs); err != nil {
-			return &exitError{exitFailure, err}
-		}
-	}
+	failed := labs.Failed(outs)
 	fmt.Fprintf(e.stderr, "tcplab: %s: %s of virtual time in %s (%s, %s)\n",
 		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), plural(r.Result.Events, "event"), plural(len(r.Tap.Segments()), "frame"))
 	switch r.Result.Reason {
@@ -116,64 +166,17 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	return nil
 }
 
-// writeOutcomes prints the lab's expectations after the timeline: a count,
-// then each failure with what was found and the rows that show it.
-func writeOutcomes(e env, r *labs.Run, outs []labs.Outcome) error {
-	w := bufio.NewWriter(e.stdout)
-	failed := labs.Failed(outs)
-	fmt.Fprintf(w, "expectations: %d of %d passed\n", len(outs)-failed, len(outs))
-	for _, o := range outs {
-		if o.OK {
-			continue
-		}
-		writeFailure(w, r, o)
+// useColor decides whether the text timeline is in colour: --color and
+// --no-color decide; otherwise colour when standard output is a terminal,
+// NO_COLOR is unset or empty (no-color.org) and TERM is not "dumb".
+func useColor(e env, opts *runOptions) bool {
+	switch {
+	case opts.color:
+		return true
+	case opts.noColor:
+		return false
 	}
-	return w.Flush()
-}
-
-// writeFailure describes one failed expectation.
-func writeFailure(w *bufio.Writer, r *labs.Run, o labs.Outcome) {
-	fmt.Fprintf(w, "  FAIL %s: %s\n", o.Exp.Where, o.Exp)
-	if o.Exp.Why != "" {
-		fmt.Fprintf(w, "       why: %s\n", o.Exp.Why)
-	}
-	fmt.Fprintf(w, "       %s\n", o.Message)
-	for _, row := range o.Rows {
-		fmt.Fprintf(w, "         %s\n", r.Tap.RowText(row))
-	}
-}
-
-// writeTimeline prints the text timeline with the lab's header and an end line.
-func writeTimeline(e env, r *labs.Run) error {
-	h := tap.Header{Title: r.Lab.Name}
-	if r.Lab.Title != "" {
-		h.Title += " — " + r.Lab.Title
-	}
-	if d := strings.TrimSpace(r.Lab.Description); d != "" {
-		h.Lines = append(h.Lines, strings.Split(d, "\n")...)
-		h.Lines = append(h.Lines, "")
-	}
-	h.Lines = append(h.Lines, fmt.Sprintf("seed %d", r.Seed))
-	w := bufio.NewWriter(e.stdout)
-	if err := r.Tap.WriteText(w, h); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nend of run at %s: %s\n", fmtVirtual(r.Result.End), stopText(r))
-	return w.Flush()
-}
-
-func stopText(r *labs.Run) string {
-	switch r.Result.Reason {
-	case topology.Idle:
-		return "nothing left to happen"
-	case topology.TimeLimit:
-		return fmt.Sprintf("time limit reached, more was scheduled at %s", fmtVirtual(r.Result.Next))
-	case topology.EventLimit:
-		return "event budget exhausted (runaway lab)"
-	case topology.Interrupted:
-		return "interrupted"
-	}
-	return r.Result.Reason.String()
+	return e.terminal && e.lookup("NO_COLOR") == "" && e.lookup("TERM") != "dumb"
 }
 
 // writePcap writes the capture to path, flushing it even on error.
@@ -195,10 +198,7 @@ func writePcap(path string, r *labs.Run) error {
 }
 
 // fmtVirtual renders virtual time as seconds: "60.011000 s".
-func fmtVirtual(d time.Duration) string {
-	us := d / time.Microsecond
-	return fmt.Sprintf("%d.%06d s", us/1_000_000, us%1_000_000)
-}
+func fmtVirtual(d time.Duration) string { return fmtSeconds(d) + " s" }
 
 // plural renders a count with its noun: "1 frame", "3 frames".
 func plural(n int, noun string) string {

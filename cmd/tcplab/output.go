@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/tap"
+	"github.com/tcplab/tcplab/topology"
+)
+
+// output writes a finished run in one of the forms of --format.
+type output struct {
+	e    env
+	r    *labs.Run
+	lang i18n.Lang
+	// outs are the expectations' outcomes; checked says they were checked
+	// (the lab has expectations and the run was not interrupted).
+	outs    []labs.Outcome
+	checked bool
+}
+
+// say renders one of the listing's own messages in the output's language.
+func (o *output) say(key string, args ...any) string {
+	return i18n.M(key, args...).Text(o.lang, nil)
+}
+
+// text writes the text timeline with the lab's header, the end line and
+// the expectations' results, all on stdout.
+func (o *output) text(color bool) error {
+	r := o.r
+	h := tap.Header{Title: r.Lab.Name, Color: color}
+	if r.Lab.Title != "" {
+		h.Title += " — " + r.Lab.Title
+	}
+	if d := strings.TrimSpace(r.Lab.Description); d != "" {
+		h.Lines = append(h.Lines, strings.Split(d, "\n")...)
+		h.Lines = append(h.Lines, "")
+	}
+	h.Lines = append(h.Lines, o.say("out.seed", r.Seed))
+	w := bufio.NewWriter(o.e.stdout)
+	if err := r.Tap.WriteText(w, h); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	o.endLine(w)
+	o.outcomes(w)
+	return w.Flush()
+}
+
+// json writes the JSON Lines form on stdout: a lab object, the rows, an end
+// object. The end line and the expectations' results go to stderr.
+func (o *output) json() error {
+	r := o.r
+	w := bufio.NewWriter(o.e.stdout)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	lab := jsonLab{Kind: "lab", Name: r.Lab.Name, Title: r.Lab.Title, Description: strings.TrimSpace(r.Lab.Description), Seed: r.Seed, Lang: o.lang.String(), Hosts: []jsonHost{}}
+	for _, h := range r.Lab.Hosts {
+		jh := jsonHost{Name: h.Name, Addrs: []string{}}
+		for _, a := range []netip.Addr{h.IPv4, h.IPv6} {
+			if a.IsValid() {
+				jh.Addrs = append(jh.Addrs, a.String())
+			}
+		}
+		lab.Hosts = append(lab.Hosts, jh)
+	}
+	if err := enc.Encode(lab); err != nil {
+		return err
+	}
+	if err := r.Tap.WriteJSON(w); err != nil {
+		return err
+	}
+	end := jsonEnd{Kind: "end", T: fmtSeconds(r.Result.End), NS: int64(r.Result.End), Stop: stopName(r.Result.Reason), Events: r.Result.Events, Frames: len(r.Tap.Segments())}
+	if r.Result.Reason == topology.TimeLimit {
+		end.NextT, end.NextNS = fmtSeconds(r.Result.Next), int64(r.Result.Next)
+	}
+	if o.checked {
+		end.Expectations = &jsonExpectations{Passed: len(o.outs) - labs.Failed(o.outs), Total: len(o.outs)}
+	}
+	if err := enc.Encode(end); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return o.report()
+}
+
+// mermaid writes the Mermaid sequence diagram on stdout; the end line and
+// the expectations' results go to stderr.
+func (o *output) mermaid(notes bool) error {
+	title := o.r.Lab.Name
+	if o.r.Lab.Title != "" {
+		title += " — " + o.r.Lab.Title
+	}
+	w := bufio.NewWriter(o.e.stdout)
+	if err := o.r.Tap.WriteMermaid(w, tap.MermaidOptions{Title: title, Notes: notes}); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return o.report()
+}
+
+// report writes the end line and the expectations' results on stderr, for
+// the forms whose stdout holds nothing but the timeline.
+func (o *output) report() error {
+	w := bufio.NewWriter(o.e.stderr)
+	o.endLine(w)
+	o.outcomes(w)
+	return w.Flush()
+}
+
+// endLine writes "end of run at 0.031000 s: nothing left to happen".
+func (o *output) endLine(w io.Writer) {
+	fmt.Fprintln(w, o.say("out.end", fmtSeconds(o.r.Result.End), o.stopText()))
+}
+
+// stopText says why the run stopped, in the output's language.
+func (o *output) stopText() string {
+	r := o.r
+	switch r.Result.Reason {
+	case topology.Idle:
+		return o.say("out.stop.idle")
+	case topology.TimeLimit:
+		return o.say("out.stop.timelimit", fmtSeconds(r.Result.Next))
+	case topology.EventLimit:
+		return o.say("out.stop.eventlimit")
+	case topology.Interrupted:
+		return o.say("out.stop.interrupt")
+	}
+	return r.Result.Reason.String()
+}
+
+// outcomes writes the expectations' results: a count, then each failure
+// with what was found and the rows that show it. Nothing when the
+// expectations were not checked.
+func (o *output) outcomes(w io.Writer) {
+	if !o.checked {
+		return
+	}
+	failed := labs.Failed(o.outs)
+	fmt.Fprintln(w, o.say("out.expect", len(o.outs)-failed, len(o.outs)))
+	for _, out := range o.outs {
+		if out.OK {
+			continue
+		}
+		fmt.Fprintf(w, "  FAIL %s: %s\n", out.Exp.Where, out.Exp)
+		if out.Exp.Why != "" {
+			fmt.Fprintf(w, "       why: %s\n", out.Exp.Why)
+		}
+		fmt.Fprintf(w, "       %s\n", out.Message)
+		for _, row := range out.Rows {
+			fmt.Fprintf(w, "         %s\n", o.r.Tap.RowText(row))
+		}
+	}
+}
+
+// jsonLab is the first object of the JSON form.
+type jsonLab struct {
+	Kind        string     `json:"kind"` // "lab"
+	Name        string     `json:"name"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Seed        uint64     `json:"seed"`
+	Lang        string     `json:"lang"`
+	Hosts       []jsonHost `json:"hosts"`
+}
+
+// jsonHost is one host of the lab object, in the lab's host order.
+type jsonHost struct {
+	Name  string   `json:"name"`
+	Addrs []string `json:"addrs"`
+}
+
+// jsonEnd is the last object of the JSON form.
+type jsonEnd struct {
+	Kind         string            `json:"kind"` // "end"
+	T            string            `json:"t"`
+	NS           int64             `json:"ns"`
+	Stop         string            `json:"stop"`
+	NextT        string            `json:"next_t,omitempty"`
+	NextNS       int64             `json:"next_ns,omitempty"`
+	Events       int               `json:"events"`
+	Frames       int               `json:"frames"`
+	Expectations *jsonExpectations `json:"expectations,omitempty"`
+}
+
+// jsonExpectations counts the expectations that passed.
+type jsonExpectations struct {
+	Passed int `json:"passed"`
+	Total  int `json:"total"`
+}
+
+// stopName is the end object's "stop": idle, time_limit, event_limit or
+// interrupted.
+func stopName(r topology.StopReason) string {
+	return strings.ReplaceAll(r.String(), " ", "_")
+}
+
+// fmtSeconds renders virtual time in seconds with microseconds, as the
+// timeline does: "60.061000".
+func fmtSeconds(d time.Duration) string {
+	us := d / time.Microsecond
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+}
