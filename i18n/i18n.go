@@ -79,7 +79,7 @@ func (m Msg) Text(lang Lang, names Namer) string {
 	}
 	args := make([]any, len(m.Args))
 	for i, a := range m.Args {
-		args[i] = Arg(a, lang, names)
+		args[i] = arg(a, lang, names)
 	}
 	return fmt.Sprintf(format, args...)
 }
@@ -103,8 +103,8 @@ func sep(lang Lang) string {
 	return "; "
 }
 
-// Arg renders one message argument as Text does.
-func Arg(a any, lang Lang, names Namer) any {
+// arg renders one message argument as Text does.
+func arg(a any, lang Lang, names Namer) any {
 	switch v := a.(type) {
 	case Msg:
 		return v.Text(lang, names)
@@ -122,7 +122,7 @@ func Arg(a any, lang Lang, names Namer) any {
 	case time.Duration:
 		return Dur(v, lang)
 	case netip.AddrPort:
-		return AddrPort(v, names)
+		return addrPort(v, names)
 	case netip.Addr:
 		if names != nil {
 			if n := names(v); n != "" {
@@ -134,9 +134,9 @@ func Arg(a any, lang Lang, names Namer) any {
 	return a
 }
 
-// AddrPort renders an address and port as "host:port" when names knows the
+// addrPort renders an address and port as "host:port" when names knows the
 // address.
-func AddrPort(ap netip.AddrPort, names Namer) string {
+func addrPort(ap netip.AddrPort, names Namer) string {
 	if names != nil {
 		if n := names(ap.Addr()); n != "" {
 			return fmt.Sprintf("%s:%d", n, ap.Port())

@@ -534,11 +534,11 @@ func TestList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Arg(tt.l, EN, nil); got != tt.en {
-				t.Errorf("Arg(%v, EN) = %q, want %q", tt.l, got, tt.en)
+			if got := arg(tt.l, EN, nil); got != tt.en {
+				t.Errorf("arg(%v, EN) = %q, want %q", tt.l, got, tt.en)
 			}
-			if got := Arg(tt.l, ZH, nil); got != tt.zh {
-				t.Errorf("Arg(%v, ZH) = %q, want %q", tt.l, got, tt.zh)
+			if got := arg(tt.l, ZH, nil); got != tt.zh {
+				t.Errorf("arg(%v, ZH) = %q, want %q", tt.l, got, tt.zh)
 			}
 		})
 	}

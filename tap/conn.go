@@ -1,7 +1,9 @@
 package tap
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
@@ -427,7 +429,7 @@ func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
 		if e := t.endOf(in.to, r.Seg.Dst, r.Seg.Src); e != nil && e.state == "TIME_WAIT" {
 			e.twRestarts++
 		}
-		if x := c.sent[d][c.finSeq[d]]; x != nil && x.n > 1 && r.Seg.Len == 0 {
+		if x := c.sent[d][c.finSeq[d]]; x != nil && x.n > 1 && r.Seg.Len == 0 && in.retrans != nil {
 			*notes = append(*notes, i18n.M("seg.fin.retrans", x.n-1, r.At-in.retrans.last, in.from))
 		} else {
 			*notes = append(*notes, i18n.M("seg.fin.again", in.from))
@@ -494,10 +496,10 @@ func negotiated(syn, synack Options) i18n.Msg {
 func sackNote(r *Row) i18n.Msg {
 	var blocks []string
 	for _, b := range r.Seg.Opts.SACK {
-		blocks = append(blocks, formatRange(b[0]-r.sackBase, b[1]-r.sackBase))
+		blocks = append(blocks, fmt.Sprintf("%d–%d", b[0]-r.sackBase, b[1]-r.sackBase))
 	}
 	first := r.Seg.Opts.SACK[0][0] - r.sackBase
-	return i18n.M("seg.sack", joinComma(blocks), r.RelAck, first)
+	return i18n.M("seg.sack", strings.Join(blocks, ", "), r.RelAck, first)
 }
 
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }

@@ -31,7 +31,8 @@ func (t *Tap) endOf(host string, local, remote netip.AddrPort) *endState {
 }
 
 // causeAction returns the application action in a cause ("close",
-// "abort", "connect" ...), "timer" for a timer, or "".
+// "abort", "connect" ...; a model's idle timeout is a close), "timer" for a
+// timer, or "".
 func causeAction(cause []i18n.Msg) string {
 	for _, m := range cause {
 		switch m.Key {
@@ -39,7 +40,10 @@ func causeAction(cause []i18n.Msg) string {
 			return "timer"
 		case "cause.step", "cause.app":
 			if len(m.Args) > 0 {
-				return fmt.Sprint(m.Args[0])
+				if a := fmt.Sprint(m.Args[0]); a != "idle timeout" {
+					return a
+				}
+				return "close" // a model closing an idle connection calls close()
 			}
 		}
 	}
@@ -47,14 +51,8 @@ func causeAction(cause []i18n.Msg) string {
 }
 
 // causeIs reports whether cause is the application action (or "timer")
-// word; model causes such as "idle timeout" count as "close".
-func causeIs(cause []i18n.Msg, word string) bool {
-	a := causeAction(cause)
-	if word == "close" && a == "idle timeout" {
-		return true
-	}
-	return a == word
-}
+// word.
+func causeIs(cause []i18n.Msg, word string) bool { return causeAction(cause) == word }
 
 // received returns the flags of the segment a cause says arrived
 // ("FIN-ACK"), or "".
@@ -130,7 +128,7 @@ func (t *Tap) explainState(r *Row) {
 		t.explainClosed(r, e, held, action, got, c)
 	}
 	e.was, e.state, e.at, e.cause = r.FromState, r.ToState, r.At, r.Cause
-	if action == "close" || action == "abort" || action == "idle timeout" {
+	if action == "close" || action == "abort" {
 		e.closedByApp = true
 	}
 }
@@ -155,9 +153,9 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, action, got
 		add("st.closed.abort")
 	case got != "" && e.closedByApp && from != "TIME_WAIT" && from != "LAST_ACK" && from != "CLOSING":
 		add("st.closed.orphandata")
-	case (action == "close" || action == "idle timeout") && from == "LISTEN":
+	case action == "close" && from == "LISTEN":
 		add("st.closed.listener")
-	case action == "close" || action == "idle timeout":
+	case action == "close":
 		if from == "SYN_SENT" || from == "SYN_RCVD" {
 			add("st.closed.early")
 		} else {
@@ -270,12 +268,6 @@ func (t *Tap) trackSYN(r *Row) {
 		}
 	}
 }
-
-// formatRange renders a sequence range "1461–2921".
-func formatRange(a, b uint32) string { return fmt.Sprintf("%d–%d", a, b) }
-
-// joinComma joins strings with ", ".
-func joinComma(s []string) string { return strings.Join(s, ", ") }
 
 // movedNow reports whether counter name of segment row r's sending host
 // moved at the row's instant (counter rows precede the segments the same
