@@ -1,18 +1,14 @@
 package labs
 
 import (
-	"bytes"
 	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tcplab/tcplab/i18n"
-	"github.com/tcplab/tcplab/tap"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden timelines under testdata/golden")
@@ -41,10 +37,13 @@ func goldenLabs(t *testing.T) []string {
 	return refs
 }
 
-// goldenName is the golden file of lab ref in lang.
+// goldenName is the golden file of lab ref in lang: a built-in name stands
+// for its file in this directory.
 func goldenName(ref string, lang i18n.Lang) string {
-	base := strings.TrimSuffix(filepath.Base(ref), ".toml")
-	return filepath.Join("testdata", "golden", base+"."+lang.String()+".txt")
+	if !strings.HasSuffix(ref, ".toml") {
+		ref += ".toml"
+	}
+	return GoldenFile(ref, lang)
 }
 
 // timeline runs ref and renders its text timeline in lang.
@@ -58,12 +57,12 @@ func timeline(t *testing.T, ref string, lang i18n.Lang) (*Run, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run.Tap.Lang = lang
-	var b bytes.Buffer
-	if err := run.Tap.WriteText(&b, tap.Header{Title: lab.Name}); err != nil {
+	text, err := Timeline(run, lang)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return run, b.Bytes()
+	run.Tap.Lang = lang
+	return run, text
 }
 
 // TestGoldenTimelines compares every lab's timeline, in English and in
@@ -71,47 +70,48 @@ func timeline(t *testing.T, ref string, lang i18n.Lang) (*Run, []byte) {
 // deliberate change, and review the diff.
 func TestGoldenTimelines(t *testing.T) {
 	for _, ref := range goldenLabs(t) {
-		for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		lab, err := Open(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := Execute(context.Background(), lab, RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range GoldenLangs {
 			name := goldenName(ref, lang)
 			t.Run(filepath.Base(name), func(t *testing.T) {
-				_, got := timeline(t, ref, lang)
 				if *update {
-					if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(name, got, 0o644); err != nil {
+					if err := WriteGolden(run, lang, name); err != nil {
 						t.Fatal(err)
 					}
 					return
 				}
-				want, err := os.ReadFile(name)
+				diff, err := GoldenDiff(run, lang, name)
 				if err != nil {
 					t.Fatalf("%v (run go test ./labs -run TestGoldenTimelines -update to create it)", err)
 				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s: timeline differs from %s (rerun with -update if the change is intended)\n%s", ref, name, firstDiff(want, got))
+				if diff != "" {
+					t.Errorf("%s: %s\n(rerun with -update if the change is intended)", ref, diff)
 				}
 			})
 		}
 	}
 }
 
-// firstDiff shows the first line where two texts differ.
-func firstDiff(want, got []byte) string {
-	w, g := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl
+// TestGoldenFile checks where golden timelines live.
+func TestGoldenFile(t *testing.T) {
+	for _, c := range []struct{ lab, want string }{
+		{"handshake.toml", "testdata/golden/handshake.en.txt"},
+		{"labs/close.toml", "labs/testdata/golden/close.en.txt"},
+		{"testdata/chaos.toml", "testdata/golden/chaos.en.txt"},
+		{"/ci/labs/testdata/x.toml", "/ci/labs/testdata/golden/x.en.txt"},
+		{"my.lab", "testdata/golden/my.en.txt"},
+	} {
+		if got := GoldenFile(c.lab, i18n.EN); got != filepath.FromSlash(c.want) {
+			t.Errorf("GoldenFile(%q) = %q, want %q", c.lab, got, c.want)
 		}
 	}
-	return "(same lines, different bytes)"
 }
 
 // undemonstrated lists the annotations no golden lab produces yet, with the

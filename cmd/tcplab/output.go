@@ -153,14 +153,21 @@ func (o *output) outcomes(w io.Writer) {
 		if out.OK {
 			continue
 		}
-		fmt.Fprintf(w, "  FAIL %s: %s\n", out.Exp.Where, out.Exp)
-		if out.Exp.Why != "" {
-			fmt.Fprintf(w, "       why: %s\n", out.Exp.Why)
-		}
-		fmt.Fprintf(w, "       %s\n", out.Message)
-		for _, row := range out.Rows {
-			fmt.Fprintf(w, "         %s\n", o.r.Tap.RowText(row))
-		}
+		writeFailure(w, "  ", o.r.Tap, out)
+	}
+}
+
+// writeFailure writes a failed expectation, each line after indent: where
+// it is and what it checks, why the lab expects it, what was found and the
+// timeline rows that show it.
+func writeFailure(w io.Writer, indent string, t *tap.Tap, out labs.Outcome) {
+	fmt.Fprintf(w, "%sFAIL %s: %s\n", indent, out.Exp.Where, out.Exp)
+	if out.Exp.Why != "" {
+		fmt.Fprintf(w, "%s     why: %s\n", indent, out.Exp.Why)
+	}
+	fmt.Fprintf(w, "%s     %s\n", indent, out.Message)
+	for _, row := range out.Rows {
+		fmt.Fprintf(w, "%s       %s\n", indent, t.RowText(row))
 	}
 }
 

@@ -109,6 +109,6 @@ exported as a pcapng file for Wireshark.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e))
 	return root
 }
