@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -124,6 +125,8 @@ type seedResult struct {
 type testFailure struct {
 	// summary is one line: where and what failed, and what was found.
 	summary string
+	// key is the same for the same failure under another seed.
+	key string
 	// detail is the report's indented lines, with the timeline rows.
 	detail string
 	// golden tells a golden timeline's difference from an expectation's
@@ -427,21 +430,46 @@ func (rep *testReport) print(it *testItem) {
 	virtual, wall := it.totals()
 	fmt.Fprintf(w, "%-4s  %-*s  %12s virtual  %10s wall  %s\n", st, rep.width, it.ref,
 		fmtCovered(virtual), wall.Round(10*time.Microsecond), it.checked(rep.update))
+	// A failure is shown once, from the first seed it happened under, with
+	// the seeds it happened under when there are several.
+	type seen struct {
+		f     testFailure
+		seeds []string
+	}
+	var order []*seen
+	byKey := map[string]*seen{}
 	for _, r := range it.runs {
-		prefix := ""
-		if len(it.runs) > 1 {
-			prefix = fmt.Sprintf("seed %d: ", r.seed)
-		}
 		if r.problem != "" {
-			fmt.Fprintf(w, "      %s%s\n", prefix, r.problem)
+			if len(it.runs) > 1 {
+				fmt.Fprintf(w, "      seed %d: %s\n", r.seed, r.problem)
+			} else {
+				fmt.Fprintf(w, "      %s\n", r.problem)
+			}
 		}
 		for _, f := range r.failures {
-			if prefix != "" {
-				fmt.Fprintf(w, "      %s\n", strings.TrimSuffix(prefix, " "))
+			sn := byKey[f.key]
+			if sn == nil {
+				sn = &seen{f: f}
+				byKey[f.key] = sn
+				order = append(order, sn)
 			}
-			io.WriteString(w, f.detail)
+			sn.seeds = append(sn.seeds, strconv.FormatUint(r.seed, 10))
 		}
 	}
+	for _, sn := range order {
+		io.WriteString(w, sn.f.detail)
+		if len(it.runs) > 1 && !sn.f.golden {
+			fmt.Fprintf(w, "           failed under %s %s of %d\n", pluralWord(len(sn.seeds), "seed"), strings.Join(sn.seeds, ", "), len(it.runs))
+		}
+	}
+}
+
+// pluralWord returns noun, or its plural when n is not 1.
+func pluralWord(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // fmtCovered renders virtual time to the millisecond: "2h2m15.01s".
@@ -478,6 +506,7 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 			writeFailure(&b, "      ", run.Tap, o)
 			res.failures = append(res.failures, testFailure{
 				summary: fmt.Sprintf("%s: %s: %s", o.Exp.Where, o.Exp, o.Message),
+				key:     o.Exp.Where,
 				detail:  b.String(),
 			})
 		}
@@ -493,7 +522,8 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 // with any difference added.
 func golden(run *labs.Run, file string, update bool, failures []testFailure) ([]string, []testFailure) {
 	fail := func(summary, detail string) {
-		failures = append(failures, testFailure{summary, "      FAIL " + indentLines(detail, "           ") + "\n", true})
+		failures = append(failures, testFailure{summary: summary, key: summary, golden: true,
+			detail: "      FAIL " + indentLines(detail, "           ") + "\n"})
 	}
 	var langs []string
 	for _, lang := range labs.GoldenLangs {

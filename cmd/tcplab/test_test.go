@@ -167,6 +167,12 @@ func TestTestJUnit(t *testing.T) {
 		}
 	}
 
+	// Under several seeds a failure is shown once, with the seeds.
+	r = tcplab(t, "test", "--seeds", "3", filepath.Join(dir, "b-fail.toml"))
+	if r.code != exitFailure || strings.Count(r.stdout, "b-fail.toml:40:1") != 1 || !strings.Contains(r.stdout, "failed under seeds 1, 2, 3 of 3") {
+		t.Errorf("--seeds 3: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
 	data, err := os.ReadFile(report)
 	if err != nil {
 		t.Fatal(err)
