@@ -14,8 +14,32 @@ var builtin embed.FS
 
 // Entry is one built-in lab as `tcplab list` shows it.
 type Entry struct {
-	Name  string
+	// Name is the lab's name, which `tcplab run` takes.
+	Name string
+	// Title is the lab's one-line summary.
 	Title string
+	// Topic is the lab's topic, one of ListTopics.
+	Topic string
+}
+
+// ListTopic is one group of `tcplab list`.
+type ListTopic struct {
+	// Name is the topic as a lab file's topic key spells it.
+	Name string
+	// Summary says in a few words what the topic's labs show.
+	Summary string
+}
+
+// ListTopics are the topics of the built-in labs, in the order `tcplab list`
+// shows them. Every built-in lab has one of them; a lab file may also say
+// "other" (see Topics), which no built-in lab uses.
+var ListTopics = []ListTopic{
+	{"handshake", "opening a connection"},
+	{"close", "closing a connection: FIN, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT"},
+	{"queues", "a listener's SYN and accept queues, and what fills them"},
+	{"keepalive", "idle connections: keepalive probes and idle timeouts"},
+	{"resets", "connections ended by RST"},
+	{"loss", "lost segments and retransmission"},
 }
 
 // Catalogue lists the built-in labs, sorted by name.
@@ -31,7 +55,7 @@ func Catalogue() ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Name: name, Title: lab.Title})
+		out = append(out, Entry{Name: name, Title: lab.Title, Topic: lab.Topic})
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

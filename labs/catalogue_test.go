@@ -2,6 +2,7 @@ package labs
 
 import (
 	"context"
+	"slices"
 	"testing"
 )
 
@@ -39,5 +40,42 @@ func TestBuiltinExpectations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBuiltinTopics checks that every built-in lab has one of ListTopics,
+// that every one of them has a lab, and that ListTopics are valid topics in
+// the order of Topics, so `tcplab list` shows each built-in lab once under
+// one of six headings.
+func TestBuiltinTopics(t *testing.T) {
+	entries, err := Catalogue()
+	if err != nil {
+		t.Fatalf("Catalogue() = %v", err)
+	}
+	labsOf := map[string]int{}
+	for _, en := range entries {
+		labsOf[en.Topic]++
+	}
+	want := []string{"handshake", "close", "queues", "keepalive", "resets", "loss"}
+	var got []string
+	for _, lt := range ListTopics {
+		got = append(got, lt.Name)
+		if lt.Summary == "" {
+			t.Errorf("ListTopics: topic %q has no summary", lt.Name)
+		}
+		if labsOf[lt.Name] == 0 {
+			t.Errorf("ListTopics: topic %q has no built-in lab", lt.Name)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListTopics = %q, want %q", got, want)
+	}
+	if len(Topics) < len(got) || !slices.Equal(Topics[:len(got)], got) {
+		t.Errorf("Topics = %q, want them to start with ListTopics %q", Topics, got)
+	}
+	for _, en := range entries {
+		if !slices.Contains(want, en.Topic) {
+			t.Errorf("built-in lab %s: topic %q, want one of %q", en.Name, en.Topic, want)
+		}
 	}
 }

@@ -24,6 +24,9 @@ type output struct {
 	// (the lab has expectations and the run was not interrupted).
 	outs    []labs.Outcome
 	checked bool
+	// explain adds what the lab shows and checks ahead of the timeline
+	// (--explain): in the text form's header, on stderr in the others.
+	explain bool
 }
 
 // say renders one of the listing's own messages in the output's language.
@@ -32,7 +35,8 @@ func (o *output) say(key string, args ...any) string {
 }
 
 // text writes the text timeline with the lab's header, the end line and
-// the expectations' results, all on stdout.
+// the expectations' results, all on stdout. With explain, the header lists
+// what to look for after the description.
 func (o *output) text(color bool) error {
 	r := o.r
 	h := tap.Header{Title: r.Lab.Name, Color: color}
@@ -41,6 +45,10 @@ func (o *output) text(color bool) error {
 	}
 	if d := strings.TrimSpace(r.Lab.Description); d != "" {
 		h.Lines = append(h.Lines, strings.Split(d, "\n")...)
+		h.Lines = append(h.Lines, "")
+	}
+	if o.explain && len(r.Lab.Expect) > 0 {
+		h.Lines = append(h.Lines, lookFor(r.Lab)...)
 		h.Lines = append(h.Lines, "")
 	}
 	h.Lines = append(h.Lines, o.say("out.seed", r.Seed))
@@ -55,9 +63,13 @@ func (o *output) text(color bool) error {
 }
 
 // json writes the JSON Lines form on stdout: a lab object, the rows, an end
-// object. The end line and the expectations' results go to stderr.
+// object. The explanation, the end line and the expectations' results go to
+// stderr.
 func (o *output) json() error {
 	r := o.r
+	if err := o.explainOnStderr(); err != nil {
+		return err
+	}
 	w := bufio.NewWriter(o.e.stdout)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -93,9 +105,12 @@ func (o *output) json() error {
 	return o.report()
 }
 
-// mermaid writes the Mermaid sequence diagram on stdout; the end line and
-// the expectations' results go to stderr.
+// mermaid writes the Mermaid sequence diagram on stdout; the explanation,
+// the end line and the expectations' results go to stderr.
 func (o *output) mermaid(notes bool) error {
+	if err := o.explainOnStderr(); err != nil {
+		return err
+	}
 	title := o.r.Lab.Name
 	if o.r.Lab.Title != "" {
 		title += " — " + o.r.Lab.Title
@@ -108,6 +123,15 @@ func (o *output) mermaid(notes bool) error {
 		return err
 	}
 	return o.report()
+}
+
+// explainOnStderr writes the explanation on stderr when asked to, for the
+// forms whose stdout holds nothing but the timeline.
+func (o *output) explainOnStderr() error {
+	if !o.explain {
+		return nil
+	}
+	return writeExplanation(o.e.stderr, o.r.Lab)
 }
 
 // report writes the end line and the expectations' results on stderr, for

@@ -27,6 +27,7 @@ type runOptions struct {
 	color     bool
 	noColor   bool
 	notes     bool
+	explain   bool
 	maxEvents int
 }
 
@@ -60,10 +61,17 @@ With json and mermaid, standard output holds nothing else: the end line and
 the expectations' results go to standard error. The exit status is the same
 in every form.
 
+--explain prints what the lab shows and what it checks before the
+timeline: its title, its description and, under "What to look for:", one
+bullet per expectation with its reason and the check itself. In the text
+form this is part of the header on standard output; with json and mermaid
+it goes to standard error, so standard output stays machine-readable.
+
 The text form is in colour when standard output is a terminal and NO_COLOR
 is not set; --color and --no-color decide instead. --lang zh prints notes,
 column headings and the end line in Chinese.`,
 		Example: `  tcplab run handshake
+  tcplab run handshake --explain
   tcplab run close --pcap close.pcapng && tshark -r close.pcapng -N n
   tcplab run ./labs/my-incident.toml --seed 42
   tcplab run handshake --format json | jq -r 'select(.kind == "segment") | "\(.no) \(.flags | join(","))"'
@@ -86,6 +94,7 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().BoolVar(&opts.color, "color", false, "colour the text timeline even when standard output is not a terminal")
 	cmd.Flags().BoolVar(&opts.noColor, "no-color", false, "never colour the text timeline")
 	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
+	cmd.Flags().BoolVar(&opts.explain, "explain", false, "first print what the lab shows and what to look for (on stderr with json and mermaid)")
 	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
 	return cmd
 }
@@ -132,7 +141,7 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if checked {
 		outs = labs.Check(r)
 	}
-	out := output{e: e, r: r, lang: lang, outs: outs, checked: checked}
+	out := output{e: e, r: r, lang: lang, outs: outs, checked: checked, explain: opts.explain}
 	switch opts.format {
 	case "text":
 		err = out.text(useColor(e, opts))
