@@ -101,6 +101,9 @@ Everything that happens is recorded in an annotated timeline, and can be
 exported as a pcapng file for Wireshark.`,
 		Example: `  tcplab list
   tcplab run handshake
+  tcplab run keepalive-mismatch --explain
+  tcplab test
+  tcplab test ci/labs/ --junit report.xml
   tcplab run close --pcap close.pcapng
   tcplab run close --format mermaid > close.mmd
   tcplab run handshake --format json | jq -c 'select(.kind == "segment") | .flags'
