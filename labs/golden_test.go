@@ -124,7 +124,6 @@ var undemonstrated = map[string]string{
 	"opt.none":                     "netstack's SYNs and injected SYNs always carry an MSS option",
 	"seg.close23":                  "netstack acknowledges a FIN at once (no delayed ACK), so its own FIN never rides on that ACK",
 	"seg.fin.again":                "fallback for a FIN sent again with data; netstack resends a lone FIN",
-	"seg.rst":                      "fallback when no reason fits; every RST of the labs has one",
 	"seg.rst.timeout":              "netstack sends no RST when it gives up on a connection (retransmissions, user timeout, keep-alive)",
 	"st.closed.rst.timewait":       "netstack ignores a RST in TIME_WAIT (RFC 1337)",
 	"st.closed.early":              "a script's connect waits until established or failed, so no lab closes a socket in SYN_SENT",

@@ -250,6 +250,10 @@ func (t *Tap) explainRST(in *segInfo) {
 	c.reset = true
 	prev := t.endOf(r.Host, r.Seg.Src, r.Seg.Dst)
 	switch {
+	case c.lastFlags[in.d]&RST != 0:
+		// The sender reset this connection already: what it answers now
+		// (the peer's FIN, a retransmission) has no connection left.
+		*notes = append(*notes, i18n.M("seg.rst.noconn", in.from, in.to))
 	case c.handshake == 1 && !c.synSeen[in.d]:
 		*notes = append(*notes, i18n.M("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to))
 	case prev != nil && prev.at == r.At && prev.state == "CLOSED" && causeIs(prev.cause, "abort"):

@@ -128,8 +128,13 @@ func (t *Tap) explainState(r *Row) {
 		t.explainClosed(r, e, held, action, got, c)
 	}
 	e.was, e.state, e.at, e.cause = r.FromState, r.ToState, r.At, r.Cause
-	if action == "close" || action == "abort" {
+	switch {
+	case action == "close" || action == "abort":
 		e.closedByApp = true
+	case r.FromState == "CLOSED" || r.FromState == "LISTEN":
+		// A new connection on the same port pair: the old one's close()
+		// is not this one's.
+		e.closedByApp = false
 	}
 }
 
@@ -146,6 +151,12 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, action, got
 			add("st.closed.rst.halfopen")
 		case "TIME_WAIT":
 			add("st.closed.rst.timewait")
+		case "LAST_ACK", "CLOSING", "FIN_WAIT_1", "FIN_WAIT_2":
+			if e.closedByApp {
+				add("st.closed.reset.closed")
+			} else {
+				add("st.closed.reset")
+			}
 		default:
 			add("st.closed.reset")
 		}
