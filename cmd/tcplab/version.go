@@ -13,8 +13,11 @@ var version = "0.1.0-dev"
 
 func newVersionCmd(e env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the tcplab, Go and gVisor versions",
+		Use:   "version",
+		Short: "Print the tcplab, Go and gVisor versions",
+		Long: `Print the version of tcplab, of the Go toolchain that built it, and of the
+gVisor netstack it runs. A lab's timeline depends on all three: quote them
+when you report a difference.`,
 		Example: "  tcplab version",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
