@@ -47,10 +47,11 @@ type junitCase struct {
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",cdata"`
+	Text    string `xml:",chardata"`
 }
 
-// junitReport builds the report of the tested labs.
+// junitReport builds the report of the tested labs: the same results,
+// merged the same way, as the text report.
 func junitReport(items []*testItem, wall time.Duration) junitSuites {
 	suite := junitSuite{Name: "tcplab", Time: seconds(wall)}
 	for _, it := range items {
@@ -61,60 +62,38 @@ func junitReport(items []*testItem, wall time.Duration) junitSuites {
 		if it.lab != nil {
 			c.Name = it.lab.Name
 		}
-		_, w := it.totals()
+		virtual, w, _ := it.totals()
 		c.Time = seconds(w)
-		var text strings.Builder
-		var first string
-		typ := "expectation"
-		for _, r := range it.runs {
-			if r.problem != "" && first == "" {
-				first = r.problem
-			}
-			for _, f := range r.failures {
-				if len(it.runs) > 1 {
-					fmt.Fprintf(&text, "seed %d:\n", r.seed)
-				}
-				text.WriteString(f.detail)
-				if first == "" {
-					first = f.summary
-					if f.golden {
-						typ = "golden"
-					}
-				}
+		var body strings.Builder
+		it.writeFailures(&body)
+		merged := it.failures()
+		message := ""
+		typ := ""
+		if len(merged) > 0 {
+			message, typ = merged[0].summary, merged[0].kind
+			if len(merged) > 1 {
+				message += fmt.Sprintf(" (and %d more)", len(merged)-1)
 			}
 		}
-		switch st := it.status(); st {
-		case "ERR":
-			msg := first
-			if it.invalid != nil {
-				msg = "invalid lab: " + firstLine(it.invalid.Error())
-				text.WriteString(it.invalid.Error())
-			} else {
-				text.WriteString(first)
-			}
-			c.Error = &junitProblem{Message: msg, Type: "error", Text: text.String()}
+		switch it.status() {
+		case statusInvalid:
+			c.Error = &junitProblem{Message: "invalid lab: " + firstLine(it.invalid.Error()), Type: "invalid", Text: it.invalid.Error()}
 			suite.Errors++
-		case "FAIL":
-			n := 0
-			for _, r := range it.runs {
-				n += len(r.failures)
-			}
-			msg := first
-			if n > 1 {
-				msg += fmt.Sprintf(" (and %d more)", n-1)
-			}
-			c.Failure = &junitProblem{Message: msg, Type: typ, Text: text.String()}
+		case statusError:
+			c.Error = &junitProblem{Message: message, Type: typ, Text: body.String()}
+			suite.Errors++
+		case statusFail:
+			c.Failure = &junitProblem{Message: message, Type: typ, Text: body.String()}
 			suite.Failures++
-		case "SKIP":
+		case statusSkip:
 			c.Skipped = &junitProblem{Message: "the lab has neither expectations nor golden timelines"}
 			suite.Skipped++
-		case "INT":
+		case statusInterrupted:
 			c.Skipped = &junitProblem{Message: "not finished: the test run was interrupted"}
 			suite.Skipped++
 		}
 		if it.lab != nil && len(it.runs) > 0 {
-			v, _ := it.totals()
-			c.SystemOut = fmt.Sprintf("%s; %s of virtual time", it.checked(false), fmtCovered(v))
+			c.SystemOut = fmt.Sprintf("%s; %s of virtual time", it.checked(false), fmtCovered(virtual))
 		}
 		suite.Cases = append(suite.Cases, c)
 		suite.Tests++
@@ -125,12 +104,8 @@ func junitReport(items []*testItem, wall time.Duration) junitSuites {
 	}
 }
 
-// writeJUnit writes the JUnit XML report to path.
-func writeJUnit(path string, items []*testItem, wall time.Duration) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
+// writeJUnit writes the JUnit XML report to f, which it closes.
+func writeJUnit(f *os.File, items []*testItem, wall time.Duration) error {
 	w := bufio.NewWriter(f)
 	w.WriteString(xml.Header)
 	enc := xml.NewEncoder(w)
@@ -141,7 +116,7 @@ func writeJUnit(path string, items []*testItem, wall time.Duration) error {
 	cerr := f.Close()
 	for _, err := range []error{eerr, ferr, cerr} {
 		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			return fmt.Errorf("write %s: %w", f.Name(), err)
 		}
 	}
 	return nil

@@ -110,6 +110,9 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if opts.color && opts.noColor {
 		return &exitError{exitInvalid, fmt.Errorf("--color and --no-color contradict each other")}
 	}
+	if opts.maxEvents < 0 {
+		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
+	}
 	if opts.notes && opts.format != "mermaid" {
 		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
 	}

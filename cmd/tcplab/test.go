@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,9 +42,10 @@ func newTestCmd(e env) *cobra.Command {
 of each lab, and its golden timelines when it has them. This is the command a
 CI pipeline runs.
 
-Each argument is a directory (every *.toml file in it, not recursively), a lab
-file, or the name of a built-in lab. With no argument, the built-in catalogue
-is tested.
+Each argument is a directory (every *.toml file in it, not recursively, not
+hidden), a lab file, or the name of a built-in lab; a name that is also a
+file or directory is refused as ambiguous (write ./NAME for the path). With no
+argument, the built-in catalogue is tested.
 
 Labs run in parallel, one per core (--jobs), and the report is in the order
 the labs were given: one line per lab with its result, the virtual time it
@@ -54,6 +56,7 @@ failed with the timeline rows that show it.
   FAIL  an expectation failed, or a timeline differs from its golden file
   ERR   the lab is invalid, or it ran out of its event budget
   SKIP  the lab has neither expectations nor golden timelines
+  INT   the test run was interrupted before the lab finished
 
 Golden timelines: the golden timeline of DIR/NAME.toml is
 DIR/testdata/golden/NAME.en.txt (and NAME.zh.txt in Chinese; a lab that
@@ -62,8 +65,9 @@ golden files is checked against them under its own seed; --update writes them
 from the current run (review the diff before you commit it). Built-in labs
 are compiled in: test their source files (tcplab test labs/) to update theirs.
 
---seeds N runs every lab under N seeds, starting at its own seed (or at
---seed), to show that an expectation is not an accident of one seed.
+--seeds N runs every lab under N seeds (at most 10000), starting at its own
+seed (or at --seed), to show that an expectation is not an accident of one
+seed. A failure is shown once, with the seeds it happened under.
 
 The exit status is 0 when every lab passes, 1 when any expectation or golden
 timeline fails (or a lab runs away), 2 when a lab is invalid or the command
@@ -85,9 +89,30 @@ written for the labs that finished).`,
 	cmd.Flags().IntVar(&opts.seeds, "seeds", 1, "run every lab under `N` seeds: its own (or --seed) and the N-1 after it")
 	cmd.Flags().StringVar(&opts.junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	cmd.Flags().BoolVar(&opts.update, "update", false, "rewrite the golden timelines (English and Chinese) of the given lab files")
-	cmd.Flags().IntVar(&opts.jobs, "jobs", runtime.NumCPU(), "run `N` labs at once")
+	cmd.Flags().IntVar(&opts.jobs, "jobs", runtime.GOMAXPROCS(0), "run `N` labs at once")
 	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
 	return cmd
+}
+
+// maxSeeds bounds --seeds: each seed is a run whose result is kept.
+const maxSeeds = 10000
+
+// status is a lab's result in the report, in increasing order of
+// precedence: a lab's status is the highest of its runs'.
+type status int
+
+const (
+	statusPass status = iota
+	statusSkip
+	statusInterrupted
+	statusFail
+	statusError
+	statusInvalid
+)
+
+// word is the status as the report's first column shows it.
+func (s status) word() string {
+	return [...]string{"PASS", "SKIP", "INT", "FAIL", "ERR", "ERR"}[s]
 }
 
 // testItem is one lab given to `tcplab test` and what became of it.
@@ -101,27 +126,29 @@ type testItem struct {
 	invalid error
 	seeds   []uint64
 	runs    []seedResult
-	left    int // runs not finished
+	left    int // runs not reported back yet
 }
 
 // seedResult is one run of a lab under one seed, reduced to what the
 // report needs (the run itself is dropped to keep memory flat).
 type seedResult struct {
-	seed    uint64
-	done    bool
-	virtual time.Duration
-	wall    time.Duration
-	checks  int
-	// failures are the failed expectations and golden comparisons;
-	// problem is why a run could not complete.
+	seed uint64
+	// finished says the run came to its end; a run that was interrupted,
+	// or never started because of the interruption, did not.
+	finished bool
+	virtual  time.Duration
+	wall     time.Duration
+	checked  bool
+	// failures are the failed expectations and golden comparisons, and
+	// why the run could not complete.
 	failures []testFailure
-	problem  string
 	// golden lists the languages compared (or written, with --update).
-	golden      []string
-	interrupted bool
+	golden []string
+	// limit is the lab's time limit when the run stopped there.
+	limit time.Duration
 }
 
-// testFailure is one failed expectation or golden comparison.
+// testFailure is one failed expectation, golden comparison or run.
 type testFailure struct {
 	// summary is one line: where and what failed, and what was found.
 	summary string
@@ -129,23 +156,140 @@ type testFailure struct {
 	key string
 	// detail is the report's indented lines, with the timeline rows.
 	detail string
-	// golden tells a golden timeline's difference from an expectation's
-	// failure.
-	golden bool
+	// kind is "expectation", "golden" or "error" (the run did not
+	// complete).
+	kind string
+}
+
+// status returns the lab's result.
+func (it *testItem) status() status {
+	if it.invalid != nil {
+		return statusInvalid
+	}
+	st, checked := statusPass, false
+	for _, r := range it.runs {
+		s := statusPass
+		switch {
+		case len(r.failures) > 0 && r.failures[0].kind == "error":
+			s = statusError
+		case len(r.failures) > 0:
+			s = statusFail
+		case !r.finished:
+			s = statusInterrupted
+		}
+		st = max(st, s)
+		checked = checked || r.checked || len(r.golden) > 0
+	}
+	if st == statusPass && !checked {
+		return statusSkip
+	}
+	return st
+}
+
+// totals sums the lab's runs: virtual time covered, wall time taken, runs
+// finished.
+func (it *testItem) totals() (virtual, wall time.Duration, finished int) {
+	for _, r := range it.runs {
+		virtual += r.virtual
+		wall += r.wall
+		if r.finished {
+			finished++
+		}
+	}
+	return virtual, wall, finished
+}
+
+// mergedFailure is a failure with the seeds it happened under.
+type mergedFailure struct {
+	testFailure
+	seeds []uint64
+}
+
+// failures returns the lab's failures, each once, from the first seed it
+// happened under, with all the seeds it happened under.
+func (it *testItem) failures() []*mergedFailure {
+	var order []*mergedFailure
+	byKey := map[string]*mergedFailure{}
+	for _, r := range it.runs {
+		for _, f := range r.failures {
+			m := byKey[f.key]
+			if m == nil {
+				m = &mergedFailure{testFailure: f}
+				byKey[f.key] = m
+				order = append(order, m)
+			}
+			m.seeds = append(m.seeds, r.seed)
+		}
+	}
+	return order
+}
+
+// writeFailures writes the lab's failures as the report shows them.
+func (it *testItem) writeFailures(w io.Writer) {
+	_, _, finished := it.totals()
+	for _, m := range it.failures() {
+		io.WriteString(w, m.detail)
+		if len(it.runs) > 1 && m.kind != "golden" {
+			fmt.Fprintf(w, "           failed under %s %s of %d\n", pluralWord(len(m.seeds), "seed"), seedRanges(m.seeds), finished)
+		}
+	}
+	var limited []uint64
+	var limit time.Duration
+	for _, r := range it.runs {
+		if r.limit > 0 {
+			limited, limit = append(limited, r.seed), r.limit
+		}
+	}
+	if len(limited) > 0 {
+		under := ""
+		if len(it.runs) > 1 {
+			under = fmt.Sprintf(" under %s %s", pluralWord(len(limited), "seed"), seedRanges(limited))
+		}
+		fmt.Fprintf(w, "      note: the run stopped at the lab's time limit (%s)%s with more still to happen\n", fmtCovered(limit), under)
+	}
+}
+
+// seedRanges renders ascending seeds compactly: "1–3, 7".
+func seedRanges(seeds []uint64) string {
+	var parts []string
+	for i := 0; i < len(seeds); {
+		j := i
+		for j+1 < len(seeds) && seeds[j+1] == seeds[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.FormatUint(seeds[i], 10))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d–%d", seeds[i], seeds[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pluralWord returns noun, or its plural when n is not 1.
+func pluralWord(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // testJob is one run to do: a lab under one seed.
 type testJob struct{ item, run int }
 
 func runTest(ctx context.Context, e env, opts *testOptions) error {
-	if opts.seeds < 1 {
-		return &exitError{exitInvalid, fmt.Errorf("--seeds must be at least 1, not %d", opts.seeds)}
-	}
-	if opts.jobs < 1 {
+	switch {
+	case opts.seeds < 1 || opts.seeds > maxSeeds:
+		return &exitError{exitInvalid, fmt.Errorf("--seeds must be between 1 and %d, not %d", maxSeeds, opts.seeds)}
+	case opts.jobs < 1:
 		return &exitError{exitInvalid, fmt.Errorf("--jobs must be at least 1, not %d", opts.jobs)}
-	}
-	if opts.update && opts.seedSet {
+	case opts.maxEvents < 0:
+		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
+	case opts.update && opts.seedSet:
 		return &exitError{exitInvalid, fmt.Errorf("--update writes golden timelines under each lab's own seed; drop --seed")}
+	case opts.update && len(opts.refs) == 0:
+		return &exitError{exitInvalid, fmt.Errorf("--update needs lab files or directories: the built-in catalogue is compiled into tcplab (in tcplab's source tree: tcplab test --update labs/)")}
 	}
 	items := collectLabs(opts.refs)
 	if opts.update {
@@ -164,14 +308,30 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 		if opts.seedSet {
 			base = opts.seed
 		}
+		if base > math.MaxUint64-uint64(opts.seeds-1) {
+			it.lab, it.invalid = nil, fmt.Errorf("%s: seeds %d and the %d after it do not fit in 64 bits", it.ref, base, opts.seeds-1)
+			continue
+		}
 		for k := range opts.seeds {
 			it.seeds = append(it.seeds, base+uint64(k))
 		}
 		it.runs = make([]seedResult, len(it.seeds))
 		it.left = len(it.seeds)
 		for k := range it.seeds {
+			it.runs[k].seed = it.seeds[k]
 			jobs = append(jobs, testJob{i, k})
 		}
+	}
+	// Create the JUnit file now, so that a path that cannot be written is
+	// an error before any lab runs.
+	var junit *os.File
+	if opts.junit != "" {
+		f, err := os.Create(opts.junit)
+		if err != nil {
+			return &exitError{exitInvalid, fmt.Errorf("--junit: %w", err)}
+		}
+		junit = f
+		defer junit.Close()
 	}
 
 	start := time.Now() // wall time for the report only
@@ -185,18 +345,18 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 
 	sum := rep.summary(wall)
 	fmt.Fprintln(e.stdout, sum.line)
-	if opts.junit != "" {
-		if err := writeJUnit(opts.junit, items, wall); err != nil {
+	if junit != nil {
+		if err := writeJUnit(junit, items, wall); err != nil {
 			return &exitError{exitFailure, err}
 		}
 	}
 	switch {
-	case sum.interrupted:
+	case sum.counts[statusInterrupted] > 0:
 		return &exitError{exitInterrupted, errors.New("interrupted; the report covers the labs that finished")}
-	case sum.invalid > 0:
-		return &exitError{exitInvalid, fmt.Errorf("%s invalid", plural(sum.invalid, "lab"))}
-	case sum.failed > 0:
-		return &exitError{exitFailure, fmt.Errorf("%s of %d failed", plural(sum.failed, "lab"), len(items))}
+	case sum.counts[statusInvalid] > 0:
+		return &exitError{exitInvalid, fmt.Errorf("%s invalid", plural(sum.counts[statusInvalid], "lab"))}
+	case sum.counts[statusFail]+sum.counts[statusError] > 0:
+		return &exitError{exitFailure, fmt.Errorf("%s of %d failed", plural(sum.counts[statusFail]+sum.counts[statusError], "lab"), len(items))}
 	}
 	return nil
 }
@@ -209,22 +369,29 @@ func collectLabs(refs []string) []*testItem {
 	var items []*testItem
 	seen := map[string]bool{}
 	add := func(ref, file string) {
-		key := ref
+		key := "builtin:" + ref
 		if file != "" {
-			key = "file:" + filepath.Clean(file)
+			key = "file:" + samePath(file)
 		}
 		if seen[key] {
 			return
 		}
 		seen[key] = true
 		it := &testItem{ref: ref, file: file}
-		it.lab, it.invalid = labs.Open(refOf(ref, file))
+		open := ref
+		if file != "" && !strings.ContainsRune(file, os.PathSeparator) {
+			open = "." + string(os.PathSeparator) + file // a path, never a built-in name
+		}
+		it.lab, it.invalid = labs.Open(open)
 		items = append(items, it)
+	}
+	fail := func(ref string, err error) {
+		items = append(items, &testItem{ref: ref, invalid: err})
 	}
 	if len(refs) == 0 {
 		entries, err := labs.Catalogue()
 		if err != nil {
-			return []*testItem{{ref: "catalogue", invalid: err}}
+			fail("catalogue", err)
 		}
 		for _, en := range entries {
 			add(en.Name, "")
@@ -232,56 +399,68 @@ func collectLabs(refs []string) []*testItem {
 		return items
 	}
 	for _, ref := range refs {
-		if isBuiltinRef(ref) {
+		st, statErr := os.Stat(ref)
+		_, notBuiltin := labs.BuiltinSource(ref)
+		builtin := notBuiltin == nil && !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml")
+		switch {
+		case builtin && statErr == nil:
+			fail(ref, fmt.Errorf("%s is both a built-in lab and a path here: write ./%s for the path", ref, ref))
+		case builtin:
 			add(ref, "")
-			continue
-		}
-		st, err := os.Stat(ref)
-		if err != nil {
-			// Not a built-in name, not a file: Open says so in its words.
-			_, err := labs.Open(ref)
-			items = append(items, &testItem{ref: ref, invalid: err})
-			continue
-		}
-		if !st.IsDir() {
+		case statErr != nil:
+			_, err := labs.Open(ref) // says "no built-in lab and no such file" in its words
+			fail(ref, err)
+		case !st.IsDir():
 			add(ref, ref)
-			continue
-		}
-		files, err := filepath.Glob(filepath.Join(ref, "*.toml"))
-		if err == nil && len(files) == 0 {
-			err = fmt.Errorf("%s: no lab files (*.toml) in this directory", ref)
-		}
-		if err != nil {
-			items = append(items, &testItem{ref: ref, invalid: err})
-			continue
-		}
-		for _, f := range files { // Glob sorts them
-			add(f, f)
+		default:
+			files, err := labFiles(ref)
+			if err != nil {
+				fail(ref, err)
+			}
+			for _, f := range files {
+				add(f, f)
+			}
 		}
 	}
 	return items
 }
 
-// refOf is what labs.Open is given for an item: a file path is made
-// unmistakably a path, so a file named like a built-in lab stays a file.
-func refOf(ref, file string) string {
-	if file == "" {
-		return ref
+// labFiles returns the lab files in dir, sorted: regular files (or links
+// to them) named *.toml, not hidden.
+func labFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
 	}
-	if !strings.ContainsRune(file, os.PathSeparator) && !strings.HasSuffix(file, ".toml") {
-		return "." + string(os.PathSeparator) + file
+	var files []string
+	for _, en := range entries {
+		name := en.Name()
+		if !strings.HasSuffix(name, ".toml") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		files = append(files, path)
 	}
-	return file
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no lab files (*.toml) in this directory", dir)
+	}
+	return files, nil // ReadDir sorts by name
 }
 
-// isBuiltinRef tells whether ref names a built-in lab rather than a file:
-// it has no path separator, no .toml suffix, and a built-in has that name.
-func isBuiltinRef(ref string) bool {
-	if strings.ContainsRune(ref, os.PathSeparator) || strings.HasSuffix(ref, ".toml") {
-		return false
+// samePath returns one spelling for every path to the same file: absolute,
+// with symbolic links resolved when possible.
+func samePath(file string) string {
+	p, err := filepath.Abs(file)
+	if err != nil {
+		return filepath.Clean(file)
 	}
-	_, err := labs.BuiltinSource(ref)
-	return err == nil
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }
 
 // testReport runs the jobs and prints each lab's result as soon as it and
@@ -315,9 +494,6 @@ func (rep *testReport) run(ctx context.Context, jobs []testJob, opts *testOption
 	go func() {
 		defer close(todo)
 		for _, j := range jobs {
-			if ctx.Err() != nil {
-				return
-			}
 			select {
 			case todo <- j:
 			case <-ctx.Done():
@@ -335,7 +511,8 @@ func (rep *testReport) run(ctx context.Context, jobs []testJob, opts *testOption
 		it.left--
 		rep.flush()
 	}
-	// Labs never started (interrupted) are reported too.
+	// Runs never started (interrupted) leave their labs unfinished: report
+	// them too.
 	for _, it := range rep.items {
 		it.left = 0
 	}
@@ -350,50 +527,8 @@ func (rep *testReport) flush() {
 	}
 }
 
-// status is a lab's result word in the report.
-func (it *testItem) status() string {
-	switch {
-	case it.invalid != nil:
-		return "ERR"
-	case it.interrupted():
-		return "INT"
-	}
-	checked := false
-	for _, r := range it.runs {
-		if r.problem != "" {
-			return "ERR"
-		}
-		if len(r.failures) > 0 {
-			return "FAIL"
-		}
-		checked = checked || r.checks > 0 || len(r.golden) > 0
-	}
-	if !checked {
-		return "SKIP"
-	}
-	return "PASS"
-}
-
-// interrupted tells whether any run of the lab did not finish.
-func (it *testItem) interrupted() bool {
-	for _, r := range it.runs {
-		if !r.done || r.interrupted {
-			return true
-		}
-	}
-	return false
-}
-
-// totals sums the lab's runs.
-func (it *testItem) totals() (virtual, wall time.Duration) {
-	for _, r := range it.runs {
-		virtual += r.virtual
-		wall += r.wall
-	}
-	return virtual, wall
-}
-
-// checked describes what was checked: "12 expectations, golden en zh".
+// checked describes what was checked: "12 expectations, golden en zh,
+// seeds 1–5".
 func (it *testItem) checked(update bool) string {
 	if it.lab == nil || len(it.runs) == 0 {
 		return ""
@@ -414,6 +549,9 @@ func (it *testItem) checked(update bool) string {
 	} else {
 		parts = append(parts, fmt.Sprintf("seed %d", it.seeds[0]))
 	}
+	if _, _, finished := it.totals(); finished < len(it.runs) {
+		parts = append(parts, fmt.Sprintf("interrupted after %d of %d", finished, len(it.runs)))
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -421,55 +559,16 @@ func (rep *testReport) print(it *testItem) {
 	w := rep.e.stdout
 	st := it.status()
 	if it.invalid != nil {
-		fmt.Fprintf(w, "%-4s  %s\n", st, it.ref)
+		fmt.Fprintf(w, "%-4s  %s\n", st.word(), it.ref)
 		for _, l := range strings.Split(it.invalid.Error(), "\n") {
 			fmt.Fprintf(w, "      %s\n", l)
 		}
 		return
 	}
-	virtual, wall := it.totals()
-	fmt.Fprintf(w, "%-4s  %-*s  %12s virtual  %10s wall  %s\n", st, rep.width, it.ref,
+	virtual, wall, _ := it.totals()
+	fmt.Fprintf(w, "%-4s  %-*s  %12s virtual  %10s wall  %s\n", st.word(), rep.width, it.ref,
 		fmtCovered(virtual), wall.Round(10*time.Microsecond), it.checked(rep.update))
-	// A failure is shown once, from the first seed it happened under, with
-	// the seeds it happened under when there are several.
-	type seen struct {
-		f     testFailure
-		seeds []string
-	}
-	var order []*seen
-	byKey := map[string]*seen{}
-	for _, r := range it.runs {
-		if r.problem != "" {
-			if len(it.runs) > 1 {
-				fmt.Fprintf(w, "      seed %d: %s\n", r.seed, r.problem)
-			} else {
-				fmt.Fprintf(w, "      %s\n", r.problem)
-			}
-		}
-		for _, f := range r.failures {
-			sn := byKey[f.key]
-			if sn == nil {
-				sn = &seen{f: f}
-				byKey[f.key] = sn
-				order = append(order, sn)
-			}
-			sn.seeds = append(sn.seeds, strconv.FormatUint(r.seed, 10))
-		}
-	}
-	for _, sn := range order {
-		io.WriteString(w, sn.f.detail)
-		if len(it.runs) > 1 && !sn.f.golden {
-			fmt.Fprintf(w, "           failed under %s %s of %d\n", pluralWord(len(sn.seeds), "seed"), strings.Join(sn.seeds, ", "), len(it.runs))
-		}
-	}
-}
-
-// pluralWord returns noun, or its plural when n is not 1.
-func pluralWord(n int, noun string) string {
-	if n == 1 {
-		return noun
-	}
-	return noun + "s"
+	it.writeFailures(w)
 }
 
 // fmtCovered renders virtual time to the millisecond: "2h2m15.01s".
@@ -477,29 +576,33 @@ func fmtCovered(d time.Duration) string { return d.Round(time.Millisecond).Strin
 
 // runOne runs one lab under one seed and checks it.
 func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) seedResult {
-	res := seedResult{seed: seed, done: true}
+	res := seedResult{seed: seed}
 	if ctx.Err() != nil {
-		res.done = false
 		return res
 	}
 	start := time.Now() // wall time for the report only
 	run, err := labs.Execute(ctx, it.lab, labs.RunOptions{Seed: &seed, MaxEvents: opts.maxEvents})
 	res.wall = time.Since(start)
 	if err != nil {
-		res.problem = err.Error()
+		res.finished = true
+		res.failures = []testFailure{{summary: err.Error(), key: "error:" + err.Error(), kind: "error", detail: "      ERR  " + err.Error() + "\n"}}
 		return res
 	}
 	res.virtual = run.Result.End
 	switch run.Result.Reason {
 	case topology.Interrupted:
-		res.interrupted = true
 		return res
 	case topology.EventLimit:
-		res.problem = fmt.Sprintf("%v at %s of virtual time (raise max_events, or --max-events, if the lab really needs more)", labs.ErrRunaway, fmtCovered(run.Result.End))
+		res.finished = true
+		msg := fmt.Sprintf("%v at %s of virtual time (raise max_events, or --max-events, if the lab really needs more)", labs.ErrRunaway, fmtCovered(run.Result.End))
+		res.failures = []testFailure{{summary: msg, key: "runaway", kind: "error", detail: "      ERR  " + msg + "\n"}}
 		return res
+	case topology.TimeLimit:
+		res.limit = it.lab.TimeLimit
 	}
+	res.finished = true
 	outs := labs.Check(run)
-	res.checks = len(outs)
+	res.checked = len(outs) > 0
 	for _, o := range outs {
 		if !o.OK {
 			var b bytes.Buffer
@@ -508,6 +611,7 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 				summary: fmt.Sprintf("%s: %s: %s", o.Exp.Where, o.Exp, o.Message),
 				key:     o.Exp.Where,
 				detail:  b.String(),
+				kind:    "expectation",
 			})
 		}
 	}
@@ -522,7 +626,7 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 // with any difference added.
 func golden(run *labs.Run, file string, update bool, failures []testFailure) ([]string, []testFailure) {
 	fail := func(summary, detail string) {
-		failures = append(failures, testFailure{summary: summary, key: summary, golden: true,
+		failures = append(failures, testFailure{summary: summary, key: summary, kind: "golden",
 			detail: "      FAIL " + indentLines(detail, "           ") + "\n"})
 	}
 	var langs []string
@@ -557,9 +661,8 @@ func indentLines(s, indent string) string {
 
 // testSummary counts the labs' results.
 type testSummary struct {
-	line                             string
-	passed, failed, invalid, skipped int
-	interrupted                      bool
+	line   string
+	counts [statusInvalid + 1]int
 }
 
 func (rep *testReport) summary(wall time.Duration) testSummary {
@@ -567,42 +670,25 @@ func (rep *testReport) summary(wall time.Duration) testSummary {
 	runs := 0
 	var virtual time.Duration
 	for _, it := range rep.items {
-		switch it.status() {
-		case "PASS":
-			s.passed++
-		case "FAIL":
-			s.failed++
-		case "ERR":
-			if it.invalid != nil {
-				s.invalid++
-			} else {
-				s.failed++
-			}
-		case "SKIP":
-			s.skipped++
-		case "INT":
-			s.interrupted = true
-		}
-		v, _ := it.totals()
+		s.counts[it.status()]++
+		v, _, finished := it.totals()
 		virtual += v
-		for _, r := range it.runs {
-			if r.done {
-				runs++
-			}
+		runs += finished
+	}
+	parts := []string{fmt.Sprintf("%d passed", s.counts[statusPass])}
+	for _, c := range []struct {
+		st   status
+		word string
+	}{
+		{statusFail, "failed"},
+		{statusError, "ran away or could not run"},
+		{statusInvalid, "invalid"},
+		{statusSkip, "with nothing to check"},
+		{statusInterrupted, "interrupted"},
+	} {
+		if n := s.counts[c.st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, c.word))
 		}
-	}
-	parts := []string{fmt.Sprintf("%d passed", s.passed)}
-	if s.failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d failed", s.failed))
-	}
-	if s.invalid > 0 {
-		parts = append(parts, fmt.Sprintf("%d invalid", s.invalid))
-	}
-	if s.skipped > 0 {
-		parts = append(parts, fmt.Sprintf("%d with nothing to check", s.skipped))
-	}
-	if s.interrupted {
-		parts = append(parts, "interrupted")
 	}
 	s.line = fmt.Sprintf("%s: %s (%s, %s of virtual time in %s wall)",
 		plural(len(rep.items), "lab"), strings.Join(parts, ", "), plural(runs, "run"), fmtCovered(virtual), wall.Round(time.Millisecond))

@@ -169,7 +169,7 @@ func TestTestJUnit(t *testing.T) {
 
 	// Under several seeds a failure is shown once, with the seeds.
 	r = tcplab(t, "test", "--seeds", "3", filepath.Join(dir, "b-fail.toml"))
-	if r.code != exitFailure || strings.Count(r.stdout, "b-fail.toml:40:1") != 1 || !strings.Contains(r.stdout, "failed under seeds 1, 2, 3 of 3") {
+	if r.code != exitFailure || strings.Count(r.stdout, "b-fail.toml:40:1") != 1 || !strings.Contains(r.stdout, "failed under seeds 1–3 of 3") {
 		t.Errorf("--seeds 3: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -247,7 +247,12 @@ func TestTestExitCodes(t *testing.T) {
 	}{
 		{[]string{"test", "no-such-lab"}, exitInvalid, "no built-in lab \"no-such-lab\" and no such file"},
 		{[]string{"test", empty}, exitInvalid, "no lab files (*.toml) in this directory"},
-		{[]string{"test", "--seeds", "0"}, exitInvalid, "--seeds must be at least 1"},
+		{[]string{"test", "--seeds", "0"}, exitInvalid, "--seeds must be between 1 and 10000"},
+		{[]string{"test", "--seeds", "10001"}, exitInvalid, "--seeds must be between 1 and 10000"},
+		{[]string{"test", "--seed", "18446744073709551615", "--seeds", "2", "close"}, exitInvalid, "do not fit in 64 bits"},
+		{[]string{"test", "--max-events", "-1"}, exitInvalid, "--max-events must not be negative"},
+		{[]string{"test", "--update"}, exitInvalid, "--update needs lab files or directories"},
+		{[]string{"test", "--junit", filepath.Join(empty, "no", "such", "dir.xml"), "close"}, exitInvalid, "--junit: open"},
 		{[]string{"test", "--jobs", "0"}, exitInvalid, "--jobs must be at least 1"},
 		{[]string{"test", "--update", "handshake"}, exitInvalid, "built-in lab compiled into tcplab"},
 		{[]string{"test", "--update", "--seed", "3", "../../labs"}, exitInvalid, "drop --seed"},
@@ -258,5 +263,79 @@ func TestTestExitCodes(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
 			t.Errorf("%q: exit %d, want %d with %q\n%s%s", c.args, r.code, c.code, c.want, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestTestArguments checks how arguments become labs: a directory's
+// regular, visible *.toml files only; one file given in two spellings runs
+// once; a name that is both a built-in lab and a path is refused.
+func TestTestArguments(t *testing.T) {
+	dir := labDir(t, map[string]string{
+		"a.toml":       builtinText(t, "handshake"),
+		".#a.toml":     "not a lab",
+		"notes.txt":    "not a lab",
+		"b.toml.orig":  "not a lab",
+		"close.toml":   builtinText(t, "close"),
+		"zz-also.toml": builtinText(t, "handshake"),
+	})
+	if err := os.Mkdir(filepath.Join(dir, "sub.toml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "a.toml"), filepath.Join(dir, "link.toml")); err != nil {
+		t.Fatal(err)
+	}
+	r := tcplab(t, "test", dir, filepath.Join(dir, "a.toml"), filepath.Join(dir, "..", filepath.Base(dir), "close.toml"))
+	want := []string{
+		"PASS " + filepath.Join(dir, "a.toml"),
+		"PASS " + filepath.Join(dir, "close.toml"),
+		"PASS " + filepath.Join(dir, "zz-also.toml"),
+	}
+	if got := statuses(r.stdout); r.code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("exit %d, report lines:\n%s\nwant:\n%s\n%s%s", r.code, strings.Join(got, "\n"), strings.Join(want, "\n"), r.stdout, r.stderr)
+	}
+
+	// A directory named like a built-in lab.
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("close", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = tcplab(t, "test", "close")
+	if r.code != exitInvalid || !strings.Contains(r.stdout, "close is both a built-in lab and a path here: write ./close for the path") {
+		t.Errorf("ambiguous name: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestTestJUnitValidXML checks that the JUnit report stays well-formed XML
+// whatever a lab's texts hold (control characters, an ANSI colour code).
+func TestTestJUnitValidXML(t *testing.T) {
+	dir := labDir(t, map[string]string{
+		"odd.toml": builtinText(t, "handshake",
+			"why = \"handshake 1/3: one SYN from the client\"", "why = \"bell\\u0007 esc\\u001b[31m red <&> ]]> end\"",
+			"segment = \"client > server SYN,!ACK\"\ncount = 1", "segment = \"client > server SYN,!ACK\"\ncount = 2"),
+	})
+	report := filepath.Join(t.TempDir(), "junit.xml")
+	if r := tcplab(t, "test", "--junit", report, dir); r.code != exitFailure {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, exitFailure, r.stdout, r.stderr)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j junit
+	if err := xml.Unmarshal(data, &j); err != nil {
+		t.Fatalf("JUnit report is not well-formed: %v\n%q", err, data)
+	}
+	if f := j.Suites[0].Cases[0].Failure; f == nil || !strings.Contains(f.Text, "red <&> ]]> end") {
+		t.Errorf("failure text lost: %+v", f)
+	}
+}
+
+// TestTestTimeLimitNote checks that a lab stopped by its time limit says so
+// under its line.
+func TestTestTimeLimitNote(t *testing.T) {
+	dir := labDir(t, map[string]string{"short.toml": builtinText(t, "close", `time_limit = "5m"`, `time_limit = "30s"`)})
+	r := tcplab(t, "test", dir)
+	if !strings.Contains(r.stdout, "note: the run stopped at the lab's time limit (30s) with more still to happen") {
+		t.Errorf("exit %d, no time-limit note:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
