@@ -79,14 +79,31 @@ func BuiltinSource(name string) ([]byte, error) {
 	return data, nil
 }
 
+// looksLikeName tells whether ref may name a built-in lab: it has no path
+// separator and no .toml suffix.
+func looksLikeName(ref string) bool {
+	return !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml")
+}
+
+// IsBuiltin tells whether Open takes ref as the name of a built-in lab: it
+// looks like a name (no path separator, no .toml suffix) and a built-in lab
+// has that name.
+func IsBuiltin(ref string) bool {
+	if !looksLikeName(ref) {
+		return false
+	}
+	_, err := builtin.Open(ref + ".toml")
+	return err == nil
+}
+
 // Open loads a lab given as a built-in name or a path to a .toml file. A
 // reference with a path separator or a .toml suffix is always a file; any
 // other reference is a built-in name if one exists, and a file otherwise.
 func Open(ref string) (*Lab, error) {
-	if !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml") {
-		if _, err := builtin.Open(ref + ".toml"); err == nil {
-			return Builtin(ref)
-		}
+	if IsBuiltin(ref) {
+		return Builtin(ref)
+	}
+	if looksLikeName(ref) {
 		if _, err := os.Stat(ref); err != nil {
 			return nil, fmt.Errorf("no built-in lab %q and no such file (tcplab list shows the built-in labs)", ref)
 		}

@@ -400,8 +400,7 @@ func collectLabs(refs []string) []*testItem {
 	}
 	for _, ref := range refs {
 		st, statErr := os.Stat(ref)
-		_, notBuiltin := labs.BuiltinSource(ref)
-		builtin := notBuiltin == nil && !strings.ContainsRune(ref, os.PathSeparator) && !strings.HasSuffix(ref, ".toml")
+		builtin := labs.IsBuiltin(ref)
 		switch {
 		case builtin && statErr == nil:
 			fail(ref, fmt.Errorf("%s is both a built-in lab and a path here: write ./%s for the path", ref, ref))
