@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -143,13 +143,12 @@ func (s *script) step() {
 			return
 		}
 		first := !s.started
+		s.h.act(st.Action.String(), "")
 		result, err, blocked := s.try(st)
 		if first {
 			// State changes a step makes synchronously (connect's SYN,
 			// close's FIN) are attributed to it right away.
-			s.h.causes = append(s.h.causes, i18n.M("cause.step", st.Action.String()))
 			s.h.checkStates()
-			s.h.causes = s.h.causes[:0]
 		}
 		if blocked && st.Timeout > 0 && (st.Action == Recv || st.Action == Wait) {
 			if first {
@@ -298,7 +297,7 @@ func (h *Host) newEndpoint(v6 bool, wq *waiter.Queue) (tcpip.Endpoint, string) {
 	if e != nil {
 		return nil, errorText(e)
 	}
-	h.track(ep, "CLOSED")
+	h.track(ep, event.Closed)
 	if e := applyOptions(ep, h.defaults); e != "" {
 		return nil, e
 	}
@@ -349,7 +348,7 @@ func (s *script) accept(st *Step) (string, string, bool) {
 	sk := &socket{name: old.name, ep: ep, wq: wq, opts: old.opts}
 	s.sockets[sk.name] = sk
 	sk.watch(s.notify)
-	s.h.track(ep, "SYN_RCVD")
+	s.h.track(ep, event.SynRcvd)
 	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != "" {
 		return "", e, false
 	}

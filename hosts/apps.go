@@ -3,6 +3,10 @@ package hosts
 import (
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 )
 
 // App is one application on a host: a script of steps or a ready-made
@@ -88,11 +92,12 @@ func (h *Host) newApps(cfg Config) error {
 // report passes an application's row to the observer, labelled when the
 // host runs several applications.
 func (h *Host) report(label, step, result, err string) {
-	if h.obs == nil {
-		return
+	op, _, _ := strings.Cut(step, " ")
+	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Bytes: -1}
+	if err != "" {
+		a.Err = i18n.M("app.text", err)
+	} else {
+		a.Result = i18n.M("app.text", result)
 	}
-	if label != "" {
-		step = "[" + label + "] " + step
-	}
-	h.obs.App(h.now(), h.name, step, result, err)
+	h.obs.App(a)
 }

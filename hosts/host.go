@@ -2,18 +2,15 @@ package hosts
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"reflect"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -22,16 +19,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
-
-// Observer receives what happens inside hosts, in order.
-type Observer interface {
-	// State reports that the TCP endpoint local–remote on host moved
-	// from one state to another (Linux names), and why.
-	State(at time.Duration, host string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg)
-	// App reports the outcome of an application step. err is the
-	// message an application would see, or "" on success.
-	App(at time.Duration, host string, step, result, err string)
-}
 
 // Config describes a host.
 type Config struct {
@@ -63,21 +50,21 @@ type Host struct {
 	clock  tcpip.Clock
 	sched  *topology.Scheduler
 	index  int
-	obs    Observer
+	obs    event.Observer
 	log    *slog.Logger
 	starts []func() // start each application
 
 	settings Settings
 	defaults Options // every socket's options before the application's own
 
-	causes   []i18n.Msg // what touched the host since the last settle
+	// cause is what the host is doing now: handling an arriving packet,
+	// a timer, or an application call. Packets the stack sends and state
+	// changes are attributed to it.
+	cause    event.Cause
+	arrival  *arrival // the packet delivered in this event, until its receipt
 	counters []watchedCounter
-	discover bool         // an endpoint may have been created by the stack
-	inbound  bool         // a packet was delivered since the last barrier
-	received [][]byte     // packets delivered since the last settle, for causes
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
 	known    map[tcpip.Endpoint]*trackedEP
-	conns    map[connID]bool // port pairs of tracked connected endpoints
 
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
 	pending []func()
@@ -89,9 +76,21 @@ var _ topology.Node = (*Host)(nil)
 type trackedEP struct {
 	ep            tcpip.Endpoint
 	local, remote netip.AddrPort
-	state         string
+	state         event.State
 	done          bool
 	queue         [3]int // a listener's last reported queues
+}
+
+// arrival is a packet delivered to the host, until the stack has processed
+// it and its receipt is reported.
+type arrival struct {
+	ref event.Ref
+	seg *segment.Segment // nil when not TCP
+	// to is the endpoint the packet was for when it arrived (nil: no
+	// socket), and its state then.
+	to     *trackedEP
+	toEP   tcpip.Endpoint
+	before event.State
 }
 
 // procsMu serialises stack creation, during which GOMAXPROCS is 1.
@@ -111,36 +110,38 @@ func newStack(opts stack.Options) *stack.Stack {
 
 // New creates a host attached to the network with the given index and clock.
 // obs and log may be nil.
-func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, obs Observer, log *slog.Logger) (*Host, error) {
+func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, obs event.Observer, log *slog.Logger) (*Host, error) {
 	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() {
 		return nil, fmt.Errorf("host %s: no address", cfg.Name)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if obs == nil {
+		obs = event.Nop{}
+	}
 	secure, insecure := newRNGs(cfg.Seed, cfg.Name)
+	h := &Host{
+		name:  cfg.Name,
+		nic:   &nic{mtu: cmp.Or(cfg.MTU, 1500)},
+		sched: sched,
+		index: index,
+		obs:   obs,
+		log:   log.With("host", cfg.Name),
+		known: map[tcpip.Endpoint]*trackedEP{},
+	}
+	h.clock = &hostClock{Clock: clock, h: h}
 	s := newStack(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{
 			ipv4.NewProtocol,
 			ipv6.NewProtocolWithOptions(ipv6.Options{DADConfigs: stack.DADConfigurations{DupAddrDetectTransmits: 0}}),
 		},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
-		Clock:              clock,
+		Clock:              h.clock,
 		SecureRNG:          secure,
 		RandSource:         insecure,
 	})
-	h := &Host{
-		name:  cfg.Name,
-		stack: s,
-		nic:   &nic{mtu: cmp.Or(cfg.MTU, 1500)},
-		clock: clock,
-		sched: sched,
-		index: index,
-		obs:   obs,
-		log:   log.With("host", cfg.Name),
-		known: map[tcpip.Endpoint]*trackedEP{},
-		conns: map[connID]bool{},
-	}
+	h.stack = s
 	if err := h.configure(cfg); err != nil {
 		s.Destroy()
 		return nil, err
@@ -153,8 +154,10 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 	return h, nil
 }
 
+// nicID is the ID of every host's one NIC.
+const nicID = 1
+
 func (h *Host) configure(cfg Config) error {
-	const nicID = 1
 	if err := h.stack.CreateNIC(nicID, h.nic); err != nil {
 		return fmt.Errorf("host %s: create NIC: %s", h.name, err)
 	}
@@ -209,7 +212,7 @@ func (h *Host) Addrs() []netip.Addr { return h.addrs }
 // Start schedules the host's applications to begin at virtual time zero.
 func (h *Host) Start() {
 	for _, start := range h.starts {
-		h.sched.At(0, h.index, start)
+		h.at(0, start)
 	}
 }
 
@@ -221,17 +224,68 @@ func (h *Host) Close() {
 // now returns the current virtual time.
 func (h *Host) now() time.Duration { return h.sched.Now() }
 
-// Deliver implements topology.Node.
-func (h *Host) Deliver(pkt []byte) {
-	h.received = append(h.received, pkt)
-	h.discover = h.discover || h.mayCreate(pkt)
-	h.inbound = true
+// setCause records what the host is doing now; what its stack sends from
+// now on is attributed to it.
+func (h *Host) setCause(c event.Cause) {
+	h.cause = c
+	h.nic.setCause(c)
+}
+
+// act records that the application is making socket call op (for a
+// model, because of why), so that the packets and state changes the call
+// makes are attributed to it.
+func (h *Host) act(op, why string) {
+	h.setCause(event.Cause{Kind: event.ByApp, Op: op, Why: why})
+}
+
+// at schedules application work at virtual time t.
+func (h *Host) at(t time.Duration, fn func()) {
+	h.sched.At(t, h.index, func() {
+		h.act("", "")
+		fn()
+	})
+}
+
+// Deliver implements topology.Node. It notes which endpoint the packet is
+// for, so that the receipt can say what the stack did with it.
+func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
+	h.setCause(event.Arrival(ref))
+	a := &arrival{ref: ref, seg: seg}
+	if seg != nil {
+		if ep := h.lookup(seg); ep != nil {
+			a.toEP = ep
+			a.to = h.known[ep]
+			a.before = linuxState(tcp.EndpointState(ep.State()))
+		}
+	}
+	h.arrival = a
 	h.nic.deliver(pkt)
+}
+
+// lookup returns the endpoint an arriving segment is for: the connection
+// of its 4-tuple, else a listener on its port, else nil.
+func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
+	proto := ipv4.ProtocolNumber
+	if seg.Dst.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	id := stack.TransportEndpointID{
+		LocalPort:     seg.Dst.Port(),
+		LocalAddress:  tcpip.AddrFromSlice(seg.Dst.Addr().AsSlice()),
+		RemotePort:    seg.Src.Port(),
+		RemoteAddress: tcpip.AddrFromSlice(seg.Src.Addr().AsSlice()),
+	}
+	te := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID)
+	if ep, ok := te.(*tcp.Endpoint); ok && ep != nil {
+		return ep
+	}
+	return nil
 }
 
 // Settle implements topology.Node: it waits until netstack's processor has
 // handled everything queued (stack.Pause returns only once its queue is
-// empty), then reports state changes.
+// empty), then reports state changes, the receipt of the packet delivered,
+// and the counters that moved.
 //
 // Only inbound packets give the processor goroutine work: timers and
 // application calls run synchronously on the loop goroutine, and a timer
@@ -239,77 +293,65 @@ func (h *Host) Deliver(pkt []byte) {
 // which cannot be after a barrier. So the barrier is skipped when nothing was
 // delivered since the last one.
 func (h *Host) Settle() {
-	if h.inbound {
-		h.inbound = false
+	a := h.arrival
+	h.arrival = nil
+	if a != nil {
 		h.stack.Pause()
 		h.stack.Resume()
+		if a.seg != nil {
+			// A SYN makes a half-open child, a cookie ACK a connection:
+			// the stack registers it under the segment's 4-tuple.
+			if ep := h.lookup(a.seg); ep != nil {
+				h.track(ep, event.Listen)
+			}
+		}
 	}
 	h.checkStates()
-	h.causes = h.causes[:0]
-	clear(h.received)
-	h.received = h.received[:0]
+	moved := h.movedCounters()
+	if a != nil {
+		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: h.verdict(a, moved), Counters: reported(moved)})
+		return
+	}
+	if r := reported(moved); len(r) > 0 {
+		h.obs.Counter(&event.Counter{At: h.now(), Host: h.name, Cause: h.cause, Counters: r})
+	}
 }
 
 // Drain implements topology.Node.
-func (h *Host) Drain(emit func(pkt []byte)) {
+func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
 	for _, p := range h.nic.take() {
-		emit(p)
+		emit(p.data, p.cause)
 	}
 }
 
-// RunPending implements topology.Node.
+// RunPending implements topology.Node. The work is the applications'; each
+// call they make says which it is.
 func (h *Host) RunPending() bool {
 	h.mu.Lock()
 	work := h.pending
 	h.pending = nil
 	h.mu.Unlock()
 	for _, fn := range work {
+		h.act("", "")
 		fn()
 	}
 	return len(work) > 0
 }
 
 // track starts following ep's state from the given state.
-func (h *Host) track(ep tcpip.Endpoint, from string) {
+func (h *Host) track(ep tcpip.Endpoint, from event.State) {
 	if _, ok := h.known[ep]; ok {
 		return
 	}
 	t := &trackedEP{ep: ep, state: from}
+	t.local, t.remote = endpointAddrs(ep)
 	h.known[ep] = t
 	h.tracked = append(h.tracked, t)
 }
 
-// checkStates compares every endpoint's state with the last one reported.
+// checkStates compares every endpoint's state with the last one reported,
+// and reports the changes with the host's current cause.
 func (h *Host) checkStates() {
-	// Endpoints created by the stack (a listener's children, TIME_WAIT
-	// endpoints) are discovered here; RegisteredEndpoints comes from maps,
-	// so order the newcomers by their addresses.
-	var fresh []tcpip.Endpoint
-	var registered []stack.TransportEndpoint
-	if h.discover {
-		registered = h.stack.RegisteredEndpoints()
-		h.discover = false
-	}
-	for _, te := range registered {
-		ep, ok := te.(*tcp.Endpoint)
-		if !ok {
-			continue
-		}
-		if _, ok := h.known[ep]; !ok {
-			fresh = append(fresh, ep)
-		}
-	}
-	if len(fresh) > 1 {
-		slices.SortFunc(fresh, func(a, b tcpip.Endpoint) int {
-			la, ra := endpointAddrs(a)
-			lb, rb := endpointAddrs(b)
-			return cmp.Or(la.Compare(lb), ra.Compare(rb))
-		})
-	}
-	for _, ep := range fresh {
-		h.track(ep, "LISTEN") // a child of a listening socket
-	}
-	cause := h.cause()
 	live := h.tracked[:0]
 	for _, t := range h.tracked {
 		st := linuxState(tcp.EndpointState(t.ep.State()))
@@ -317,65 +359,23 @@ func (h *Host) checkStates() {
 			local, remote := endpointAddrs(t.ep)
 			if local.IsValid() {
 				t.local, t.remote = local, remote
-				if remote.Port() != 0 {
-					h.conns[connID{local, remote}] = true
-				}
 			}
-			if h.obs != nil {
-				h.obs.State(h.now(), h.name, t.local, t.remote, t.state, st, cause)
-			}
+			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
 			t.state = st
 		}
-		if st == "CLOSED" && t.done {
+		if st == event.Closed && t.done {
 			delete(h.known, t.ep)
 			continue
 		}
 		live = append(live, t)
 	}
+	clear(h.tracked[len(live):])
 	h.tracked = live
 	for _, t := range live {
-		if t.state == "LISTEN" {
+		if t.state == event.Listen {
 			h.checkQueue(t)
 		}
 	}
-	h.checkCounters()
-}
-
-// mayCreate reports whether delivering pkt may make the stack create an
-// endpoint the application did not: a SYN (a listener's half-open child), or
-// an ACK for a port pair no tracked endpoint has (a connection completed from
-// a SYN cookie). Looking only then keeps RegisteredEndpoints, which copies
-// the stack's tables, off the per-segment path.
-func (h *Host) mayCreate(pkt []byte) bool {
-	src, dst, tcph, err := parseTCP(pkt)
-	if err != nil {
-		return false
-	}
-	if tcph.Flags()&header.TCPFlagSyn != 0 {
-		return true
-	}
-	if tcph.Flags()&header.TCPFlagRst != 0 {
-		return false
-	}
-	_, ok := h.conns[connID{netip.AddrPortFrom(dst, tcph.DestinationPort()), netip.AddrPortFrom(src, tcph.SourcePort())}]
-	return !ok
-}
-
-// connID is an endpoint's local and remote address.
-type connID struct{ local, remote netip.AddrPort }
-
-// cause summarises what touched the host since the last settle.
-func (h *Host) cause() []i18n.Msg {
-	causes := slices.Clone(h.causes)
-	for _, p := range h.received {
-		causes = append(causes, describe(p))
-	}
-	if len(causes) == 0 {
-		return []i18n.Msg{i18n.M("cause.timer")}
-	}
-	return slices.CompactFunc(causes, func(a, b i18n.Msg) bool {
-		return a.Key == b.Key && reflect.DeepEqual(a.Args, b.Args)
-	})
 }
 
 // endpointAddrs returns an endpoint's local and remote address and port.
@@ -403,87 +403,28 @@ func addrPort(a tcpip.Address, port uint16) netip.AddrPort {
 // linuxState names a netstack state as Linux does. netstack's internal
 // states before a connection exists map to CLOSED, CONNECTING (SYN not yet
 // sent) to SYN_SENT, and ERROR (a failed connection) to CLOSED.
-func linuxState(s tcp.EndpointState) string {
+func linuxState(s tcp.EndpointState) event.State {
 	switch s {
 	case tcp.StateEstablished:
-		return "ESTABLISHED"
+		return event.Established
 	case tcp.StateSynSent, tcp.StateConnecting:
-		return "SYN_SENT"
+		return event.SynSent
 	case tcp.StateSynRecv:
-		return "SYN_RCVD"
+		return event.SynRcvd
 	case tcp.StateFinWait1:
-		return "FIN_WAIT_1"
+		return event.FinWait1
 	case tcp.StateFinWait2:
-		return "FIN_WAIT_2"
+		return event.FinWait2
 	case tcp.StateTimeWait:
-		return "TIME_WAIT"
+		return event.TimeWait
 	case tcp.StateCloseWait:
-		return "CLOSE_WAIT"
+		return event.CloseWait
 	case tcp.StateLastAck:
-		return "LAST_ACK"
+		return event.LastAck
 	case tcp.StateListen:
-		return "LISTEN"
+		return event.Listen
 	case tcp.StateClosing:
-		return "CLOSING"
+		return event.Closing
 	}
-	return "CLOSED"
-}
-
-// describe summarises a packet for causes: "received SYN from
-// 10.0.0.1:40000".
-func describe(pkt []byte) i18n.Msg {
-	src, _, tcph, err := parseTCP(pkt)
-	if err != nil {
-		return i18n.M("cause.recv.packet")
-	}
-	return i18n.M("cause.recv", flagNames(tcph.Flags()), netip.AddrPortFrom(src, tcph.SourcePort()))
-}
-
-// parseTCP returns the source and destination address and TCP header of a
-// raw IP packet.
-func parseTCP(pkt []byte) (src, dst netip.Addr, tcph header.TCP, err error) {
-	if len(pkt) == 0 {
-		return src, dst, nil, errors.New("empty packet")
-	}
-	var payload []byte
-	switch header.IPVersion(pkt) {
-	case header.IPv4Version:
-		ip := header.IPv4(pkt)
-		if !ip.IsValid(len(pkt)) || ip.TransportProtocol() != header.TCPProtocolNumber {
-			return src, dst, nil, errors.New("not TCP over IPv4")
-		}
-		src, dst = netip.AddrFrom4(ip.SourceAddress().As4()), netip.AddrFrom4(ip.DestinationAddress().As4())
-		payload = ip.Payload()
-	case header.IPv6Version:
-		ip := header.IPv6(pkt)
-		if !ip.IsValid(len(pkt)) || ip.NextHeader() != uint8(header.TCPProtocolNumber) {
-			return src, dst, nil, errors.New("not TCP over IPv6")
-		}
-		src, dst = netip.AddrFrom16(ip.SourceAddress().As16()), netip.AddrFrom16(ip.DestinationAddress().As16())
-		payload = ip.Payload()
-	default:
-		return src, dst, nil, errors.New("not IP")
-	}
-	if len(payload) < header.TCPMinimumSize {
-		return src, dst, nil, errors.New("truncated TCP header")
-	}
-	return src, dst, header.TCP(payload), nil
-}
-
-// flagNames renders TCP flags the way people say them: "SYN", "SYN-ACK",
-// "FIN-ACK", "RST".
-func flagNames(f header.TCPFlags) string {
-	var parts []string
-	for _, fl := range []struct {
-		bit  header.TCPFlags
-		name string
-	}{{header.TCPFlagSyn, "SYN"}, {header.TCPFlagFin, "FIN"}, {header.TCPFlagRst, "RST"}, {header.TCPFlagPsh, "PSH"}, {header.TCPFlagAck, "ACK"}} {
-		if f&fl.bit != 0 {
-			parts = append(parts, fl.name)
-		}
-	}
-	if len(parts) == 0 {
-		return "segment"
-	}
-	return strings.Join(parts, "-")
+	return event.Closed
 }

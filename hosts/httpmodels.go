@@ -249,7 +249,7 @@ func (c *poolClient) advance(r *poolReq) {
 		r.dialing = false
 		if e != "" {
 			c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
-			c.closeSocket(pc.sk, "close")
+			c.closeSocket(pc.sk, "")
 			c.failed(r)
 			return
 		}
@@ -281,7 +281,7 @@ func (c *poolClient) advance(r *poolReq) {
 		r.done = true
 		if eof {
 			c.report("close "+pc.local.String(), "server closed the connection: closing", "")
-			c.closeSocket(pc.sk, "close")
+			c.closeSocket(pc.sk, "")
 			return
 		}
 		c.putIdle(pc)
@@ -314,7 +314,7 @@ func (c *poolClient) goAddrs(pc *poolConn) string {
 // drop reports r's error, closes its connection and retries if allowed.
 func (c *poolClient) drop(r *poolReq, err string) {
 	c.report(c.requestText(r), "", err)
-	c.closeSocket(r.conn.sk, "close")
+	c.closeSocket(r.conn.sk, "")
 	c.failed(r)
 }
 
@@ -344,7 +344,7 @@ func (c *poolClient) putIdle(pc *poolConn) {
 		old := c.idle[0]
 		c.idle = c.idle[1:]
 		c.report("close "+old.local.String(), fmt.Sprintf("more than %d idle connections: closing the oldest (MaxIdleConns)", c.cfg.MaxIdle), "")
-		c.closeSocket(old.sk, "close")
+		c.closeSocket(old.sk, "")
 	}
 	if c.cfg.IdleTimeout > 0 {
 		c.wakeAt(pc.idleSince + c.cfg.IdleTimeout)

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -83,11 +83,11 @@ func (p *proc) report(step, result, err string) {
 	p.h.report(p.label, step, result, err)
 }
 
-// did attributes the state changes the model just made to cause.
-func (p *proc) did(cause string) {
-	p.h.causes = append(p.h.causes, i18n.M("cause.app", cause))
+// did reports the state changes the model's call op just made, with op as
+// their cause.
+func (p *proc) did(op string) {
+	p.h.act(op, "")
 	p.h.checkStates()
-	p.h.causes = p.h.causes[:0]
 }
 
 // open creates a socket whose notifications poll the model.
@@ -152,7 +152,7 @@ func (p *proc) accept(l *socket) (*socket, netip.AddrPort, string) {
 	}
 	sk := &socket{ep: ep, wq: wq}
 	sk.watch(p.notify)
-	p.h.track(ep, "SYN_RCVD")
+	p.h.track(ep, event.SynRcvd)
 	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != "" {
 		return sk, addrPort(peer.Addr, peer.Port), e
 	}
@@ -165,12 +165,13 @@ func (p *proc) dial(addr netip.AddrPort) (*socket, string) {
 	if e != "" {
 		return nil, e
 	}
+	p.h.act("connect", "")
 	err := sk.ep.Connect(fullAddress(addr))
 	p.did("connect")
 	if _, ok := err.(*tcpip.ErrConnectStarted); ok || err == nil {
 		return sk, ""
 	}
-	p.closeSocket(sk, "close")
+	p.closeSocket(sk, "")
 	return nil, errorText(err)
 }
 
@@ -190,12 +191,14 @@ func dialed(sk *socket) (done bool, err string) {
 }
 
 // closeSocket closes sk (a FIN, or an RST if unread data is left) and
-// attributes the state changes to cause.
-func (p *proc) closeSocket(sk *socket, cause string) {
+// reports the state changes. why is the model's reason ("idle timeout"),
+// or "" when it closes because its protocol says so.
+func (p *proc) closeSocket(sk *socket, why string) {
 	sk.unwatch()
+	p.h.act("close", why)
 	sk.ep.Close()
 	p.h.forget(sk.ep)
-	p.did(cause)
+	p.h.checkStates()
 }
 
 // opError is the message for an error a socket operation returned: the
@@ -359,6 +362,9 @@ func (s *server) acceptOne() bool {
 // close closes c and reports why.
 func (s *server) close(c *serverConn, result, cause string) {
 	s.report("close "+c.peer.String(), result, "")
+	if cause == "close" {
+		cause = ""
+	}
 	s.closeSocket(c.sk, cause)
 	c.closed = true
 	s.open--
@@ -368,7 +374,7 @@ func (s *server) close(c *serverConn, result, cause string) {
 // fail reports the error c met and closes it.
 func (s *server) fail(c *serverConn, step, err string) {
 	s.report(step+" "+c.peer.String(), "", err)
-	s.closeSocket(c.sk, "close")
+	s.closeSocket(c.sk, "")
 	c.closed = true
 	s.open--
 	s.full = false

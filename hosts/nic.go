@@ -3,6 +3,7 @@ package hosts
 import (
 	"sync"
 
+	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -18,7 +19,21 @@ type nic struct {
 
 	mu         sync.Mutex
 	dispatcher stack.NetworkDispatcher
-	out        [][]byte
+	cause      event.Cause // what the host is doing: outbound packets get it
+	out        []outbound
+}
+
+// outbound is a packet the stack sent and why.
+type outbound struct {
+	data  []byte
+	cause event.Cause
+}
+
+// setCause sets the cause of the packets written from now on.
+func (n *nic) setCause(c event.Cause) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cause = c
 }
 
 var _ stack.LinkEndpoint = (*nic)(nil)
@@ -46,7 +61,7 @@ func (n *nic) deliver(data []byte) {
 }
 
 // take returns and clears the outbound queue.
-func (n *nic) take() [][]byte {
+func (n *nic) take() []outbound {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := n.out
@@ -63,7 +78,7 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		for _, part := range pkt.AsSlices() {
 			b = append(b, part...)
 		}
-		n.out = append(n.out, b)
+		n.out = append(n.out, outbound{data: b, cause: n.cause})
 	}
 	return pkts.Len(), nil
 }

@@ -1,27 +1,15 @@
 package hosts
 
 import (
-	"net/netip"
 	"reflect"
-	"time"
+	"slices"
+
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
-
-// QueueObserver is implemented by observers that also want a listening
-// socket's queues and the stack counters that moved. The lab runner's tap
-// implements it.
-type QueueObserver interface {
-	// Queue reports a listening socket's queues after they changed:
-	// connections waiting for accept(), the accept queue's capacity in
-	// netstack, and handshakes in progress (half-open, SYN_RCVD).
-	Queue(at time.Duration, host string, listener netip.AddrPort, waiting, capacity, halfOpen int)
-	// Counter reports that a stack counter moved by delta to total.
-	// Counters that move at the same instant on one host are reported one
-	// after the other.
-	Counter(at time.Duration, host, name string, delta, total uint64)
-}
 
 // watchedCounters are the counters reported as they move: the ones that
 // explain queue overflows, cookies, resets and timeouts. Per-segment
@@ -42,14 +30,16 @@ var watchedCounters = []string{
 	"ChecksumErrors",
 }
 
-// watchedCounter is one counter of watchedCounters and its last value.
+// watchedCounter is one counter and its last value.
 type watchedCounter struct {
-	name string
-	c    *tcpip.StatCounter
-	last uint64
+	name   string
+	c      *tcpip.StatCounter
+	last   uint64
 }
 
-// watchCounters finds the host's watched counters.
+// watchCounters finds the host's watched counters, and two more that only
+// help decide what the stack did with an arriving packet (DroppedPackets,
+// ResetsSent), which are not reported.
 func (h *Host) watchCounters() {
 	stats := reflect.ValueOf(h.stack.Stats().TCP)
 	for _, name := range watchedCounters {
@@ -58,30 +48,88 @@ func (h *Host) watchCounters() {
 			h.counters = append(h.counters, watchedCounter{name: name, c: c, last: c.Value()})
 		}
 	}
+	all := h.stack.Stats()
+	for _, c := range []struct {
+		name string
+		c    *tcpip.StatCounter
+	}{{"DroppedPackets", all.DroppedPackets}, {"ResetsSent", all.TCP.ResetsSent}} {
+		if c.c != nil {
+			h.counters = append(h.counters, watchedCounter{name: c.name, c: c.c, last: c.c.Value()})
+		}
+	}
 }
 
-// checkCounters reports the watched counters that moved.
-func (h *Host) checkCounters() {
-	qo, ok := h.obs.(QueueObserver)
+// movedCounters returns the counters that moved since the last call.
+func (h *Host) movedCounters() []event.CounterMove {
+	var moved []event.CounterMove
 	for i := range h.counters {
 		w := &h.counters[i]
 		v := w.c.Value()
 		if v == w.last {
 			continue
 		}
-		if ok {
-			qo.Counter(h.now(), h.name, w.name, v-w.last, v)
-		}
+		moved = append(moved, event.CounterMove{Name: w.name, Delta: v - w.last, Total: v})
 		w.last = v
 	}
+	return moved
+}
+
+// reported keeps the moves of the counters that are reported.
+func reported(moved []event.CounterMove) []event.CounterMove {
+	var out []event.CounterMove
+	for _, m := range moved {
+		if slices.Contains(watchedCounters, m.Name) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// verdict says what the stack did with the packet that arrived, from the
+// counters that moved while it processed it and the endpoint it was for.
+func (h *Host) verdict(a *arrival, moved []event.CounterMove) event.Verdict {
+	did := func(name string) bool {
+		return slices.ContainsFunc(moved, func(m event.CounterMove) bool { return m.Name == name })
+	}
+	switch {
+	case a.seg == nil:
+		return event.NotTCP
+	case did("ChecksumErrors"):
+		return event.BadChecksum
+	case a.toEP == nil:
+		return event.NoSocket
+	case did("ListenOverflowSynDrop"):
+		return event.SynQueueOverflow
+	case did("ListenOverflowAckDrop"):
+		return event.AckQueueOverflow
+	case did("ListenOverflowSynCookieRcvd"):
+		return event.CookieAccepted
+	case did("ListenOverflowInvalidSynCookieRcvd"):
+		return event.CookieInvalid
+	case did("DroppedPackets"):
+		if a.before == event.SynRcvd && a.seg.Flags&(segment.SYN|segment.RST|segment.ACK) == segment.ACK &&
+			linuxState(tcp.EndpointState(a.toEP.State())) == event.SynRcvd && h.listenerFull(a.seg.Dst.Port()) {
+			return event.AckQueueOverflow
+		}
+		return event.Discarded
+	}
+	return event.Processed
+}
+
+// listenerFull reports whether the listener on port has a full accept
+// queue.
+func (h *Host) listenerFull(port uint16) bool {
+	for _, t := range h.tracked {
+		if t.state == event.Listen && t.local.Port() == port {
+			waiting, capacity, _, ok := acceptQueue(t.ep)
+			return ok && waiting >= capacity
+		}
+	}
+	return false
 }
 
 // checkQueue reports a listener's queues if they changed since last time.
 func (h *Host) checkQueue(t *trackedEP) {
-	qo, ok := h.obs.(QueueObserver)
-	if !ok {
-		return
-	}
 	waiting, capacity, halfOpen, ok := acceptQueue(t.ep)
 	if !ok {
 		return
@@ -95,7 +143,7 @@ func (h *Host) checkQueue(t *trackedEP) {
 	if first && waiting == 0 && halfOpen == 0 {
 		return // a new, empty listener: the listen step's row says as much
 	}
-	qo.Queue(h.now(), h.name, t.local, waiting, capacity, halfOpen)
+	h.obs.Queue(&event.Queue{At: h.now(), Host: h.name, Listener: t.local, Waiting: waiting, Capacity: capacity, HalfOpen: halfOpen})
 }
 
 // acceptQueue reads a listening endpoint's accept queue: the connections

@@ -128,7 +128,7 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 			}
 			if e != "" {
 				p.report("connect "+target, "", e)
-				p.closeSocket(sk, "close")
+				p.closeSocket(sk, "")
 				done = true
 				return
 			}
@@ -140,7 +140,7 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 		var e string
 		if sent, e = writeSome(sk, nil, cfg.Bytes, sent); e != "" {
 			p.report(step, "", e)
-			p.closeSocket(sk, "close")
+			p.closeSocket(sk, "")
 			done = true
 			return
 		}
@@ -148,7 +148,7 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 			return
 		}
 		p.report(step, fmt.Sprintf("sent %d bytes", cfg.Bytes), "")
-		p.closeSocket(sk, "close")
+		p.closeSocket(sk, "")
 		p.report("close", "closed", "")
 		done = true
 	}
@@ -217,7 +217,7 @@ func newHolder(p *proc, cfg Holder) func() {
 				step := fmt.Sprintf("connect %s (%d of %d)", target, c.n, cfg.Count)
 				if e != "" {
 					p.report(step, "", e)
-					p.closeSocket(c.sk, "close")
+					p.closeSocket(c.sk, "")
 					c.done = true
 					continue
 				}
@@ -233,7 +233,7 @@ func newHolder(p *proc, cfg Holder) func() {
 				continue
 			}
 			p.report("close "+c.local.String(), "closed after holding "+durText(cfg.Hold), "")
-			p.closeSocket(c.sk, "close")
+			p.closeSocket(c.sk, "")
 			c.done = true
 		}
 	}

@@ -323,8 +323,12 @@ func TestCatalogueStyle(t *testing.T) {
 var sourceDirs = []string{"../tap", "../topology", "../hosts", "../labs", "../cmd"}
 
 var (
-	// literalKey matches i18n.M("key" and captures the key.
-	literalKey = regexp.MustCompile(`\bi18n\.M\(\s*"((?:[^"\\]|\\.)*)"`)
+	// literalKey matches i18n.M("key" and r.note("key" (the tap's rows
+	// add a note with their note method), and captures the key.
+	literalKey = regexp.MustCompile(`(?:\bi18n\.M|\.note)\(\s*"((?:[^"\\]|\\.)*)"`)
+	// tableKey matches a key written in a table (timer, verdict and drop
+	// messages are looked up by kind).
+	tableKey = regexp.MustCompile(`"((?:timer|verdict|drop)\.[a-z0-9_.]+)"`)
 	// keyHelper matches a local helper that passes its key to i18n.M, as
 	// tap's add := func(key string, args ...any) { ... i18n.M(key, args...) ... }.
 	keyHelper = regexp.MustCompile(`(\w+)\s*:=\s*func\(\s*key string,\s*args \.\.\.any\s*\)\s*\{[^}]*\bi18n\.M\(key, args\.\.\.\)`)
@@ -351,7 +355,7 @@ func usedKeys(t *testing.T, dirs []string) map[string]string {
 				return err
 			}
 			text := string(src)
-			res := []*regexp.Regexp{literalKey}
+			res := []*regexp.Regexp{literalKey, tableKey}
 			for _, m := range keyHelper.FindAllStringSubmatch(text, -1) {
 				res = append(res, regexp.MustCompile(`\b`+m[1]+`\(\s*"((?:[^"\\]|\\.)*)"`))
 			}
@@ -618,10 +622,10 @@ func ExampleMsg_Text() {
 		}
 		return ""
 	}
-	m := M("cause.recv", "FIN-ACK", client)
+	m := M("cause.recv", "FIN-ACK", client, 8)
 	fmt.Println(m.Text(EN, names))
 	fmt.Println(m.Text(ZH, names))
 	// Output:
-	// received FIN-ACK from client:40000
-	// 收到 client:40000 发来的 FIN-ACK
+	// received FIN-ACK from client:40000, frame 8
+	// 收到 client:40000 发来的 FIN-ACK，第 8 帧
 }

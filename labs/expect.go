@@ -2,12 +2,15 @@ package labs
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/tap"
-	"github.com/tcplab/tcplab/topology"
 )
 
 // ExpectKind says what an expectation checks.
@@ -26,10 +29,14 @@ const (
 	ExpectResult
 	// ExpectCounter bounds a stack counter at the end of the run.
 	ExpectCounter
+	// ExpectStall counts connections left stuck when nothing was left to
+	// happen: holding data, a SYN or a FIN never acknowledged, with no
+	// timer to send it again.
+	ExpectStall
 )
 
 var expectKeys = map[ExpectKind]string{
-	ExpectSegment: "segment", ExpectState: "state", ExpectError: "error", ExpectResult: "result", ExpectCounter: "counter",
+	ExpectSegment: "segment", ExpectState: "state", ExpectError: "error", ExpectResult: "result", ExpectCounter: "counter", ExpectStall: "stall",
 }
 
 // String returns the kind's key in a lab file.
@@ -78,12 +85,12 @@ func (b Bound) String() string {
 }
 
 // Pattern matches segments: "server > client RST". From and To are host
-// names or "*"; Flags as in topology.ParseFlagMatch. The sender matches
+// names or "*"; Flags as in segment.ParseFlagMatch. The sender matches
 // the host owning the source address, or the host whose port the segment
 // entered the switch from (an injected, spoofed segment).
 type Pattern struct {
 	From, To string
-	Flags    topology.FlagMatch
+	Flags    segment.FlagMatch
 }
 
 // String renders the pattern in its canonical form.
@@ -113,7 +120,7 @@ func ParsePattern(s string, hosts []string) (Pattern, error) {
 		}
 	}
 	if len(fields) > 1 {
-		m, err := topology.ParseFlagMatch(strings.Join(fields[1:], ""))
+		m, err := segment.ParseFlagMatch(strings.Join(fields[1:], ""))
 		if err != nil {
 			return Pattern{}, fmt.Errorf("segment pattern %q: %v", s, err)
 		}
@@ -152,13 +159,13 @@ type Outcome struct {
 // maxOutcomeRows bounds the rows an outcome quotes.
 const maxOutcomeRows = 6
 
-// Check checks every expectation of the run's lab, in order.
+// Check returns the outcome of every expectation of the run's lab, in
+// order, and last, when it failed, the implicit expectation that no
+// connection is stuck (unless the lab has stall expectations of its own). The expectations are
+// checked as the run's rows are released (Run.Go), so a run need not keep
+// its rows.
 func Check(run *Run) []Outcome {
-	out := make([]Outcome, 0, len(run.Lab.Expect))
-	for i := range run.Lab.Expect {
-		out = append(out, check(run, &run.Lab.Expect[i]))
-	}
-	return out
+	return run.check.outcomes()
 }
 
 // Failed counts the outcomes that did not hold.
@@ -172,139 +179,231 @@ func Failed(outs []Outcome) int {
 	return n
 }
 
-func check(run *Run, e *Expectation) Outcome {
-	o := Outcome{Exp: e}
-	t := run.Tap
-	rows := t.Rows()
-	lo, hi := time.Duration(0), run.Result.End
-	if e.After.Set {
-		at, ok := resolve(t, e.After)
-		if !ok {
-			o.Message = fmt.Sprintf("no segment matches %q (the expectation's after bound)", e.After.Pattern)
-			return o
+// checker evaluates a lab's expectations over the rows of a run as the tap
+// releases them (in order of time), keeping for each no more than a count
+// and the few rows a report quotes. It implements tap.Sink.
+type checker struct {
+	run   *Run
+	exps  []*expState
+	stall *expState // the implicit "no stuck connection", or nil
+	now   time.Duration
+}
+
+// expState is one expectation being checked.
+type expState struct {
+	e *Expectation
+	// lo and hi bound the rows counted once known; a pattern bound is
+	// known from its first matching segment.
+	lo, hi       time.Duration
+	loOK, hiOK   bool
+	count        int64
+	pending      []*tap.Row // matches at the current instant, before lo is known
+	pendingCount int64
+	matched      []*tap.Row // the first matches, for the report
+	near         []*tap.Row // the first rows worth showing when too few match
+	// snapshot: each connection's last state at e.At, by local and remote
+	// endpoint, and the last state rows seen.
+	states map[[2]netip.AddrPort]event.State
+	last   []*tap.Row
+}
+
+var _ tap.Sink = (*checker)(nil)
+
+func newChecker(run *Run) *checker {
+	c := &checker{run: run}
+	stalls := false
+	for i := range run.Lab.Expect {
+		e := &run.Lab.Expect[i]
+		es := &expState{e: e}
+		if !e.After.Set {
+			es.loOK = true
+		} else if e.After.Pattern == nil {
+			es.lo, es.loOK = e.After.Time, true
 		}
-		lo = at
-	}
-	if e.Before.Set {
-		at, ok := resolve(t, e.Before)
-		if !ok {
-			o.Message = fmt.Sprintf("no segment matches %q (the expectation's before bound)", e.Before.Pattern)
-			return o
+		if e.Before.Set && e.Before.Pattern == nil {
+			es.hi, es.hiOK = e.Before.Time, true
 		}
-		hi = at
+		if e.HasAt {
+			es.states = map[[2]netip.AddrPort]event.State{}
+		}
+		if e.Kind == ExpectStall {
+			stalls = true
+		}
+		c.exps = append(c.exps, es)
 	}
-	inWindow := func(r *tap.Row) bool { return r.At >= lo && r.At <= hi }
-	var match func(r *tap.Row) bool
-	var context func(r *tap.Row) bool // rows worth showing when too few matched
-	what := ""
+	if !stalls {
+		c.stall = &expState{e: &Expectation{Kind: ExpectStall, Text: "*", Where: run.Lab.File, Max: 0,
+			Why: "a connection left with unacknowledged data and no timer to send it again never recovers: tcplab or netstack lost track of it"}, loOK: true}
+	}
+	return c
+}
+
+// Row implements tap.Sink.
+func (c *checker) Row(r *tap.Row) error {
+	if r.At != c.now {
+		c.now = r.At
+		for _, es := range c.exps {
+			es.pending, es.pendingCount = es.pending[:0], 0
+		}
+	}
+	for _, es := range c.exps {
+		c.see(es, r)
+	}
+	if c.stall != nil {
+		c.see(c.stall, r)
+	}
+	return nil
+}
+
+// see checks one row against one expectation.
+func (c *checker) see(es *expState, r *tap.Row) {
+	e, t := es.e, c.run.Tap
+	if e.After.Pattern != nil && !es.loOK && e.After.Pattern.Match(t, r) {
+		es.lo, es.loOK = r.At, true
+		// Matches earlier at this instant count: the bound is r.At.
+		es.count += es.pendingCount
+		es.keep(es.pending...)
+		es.pending, es.pendingCount = nil, 0
+	}
+	beforeHi := !e.Before.Set || !es.hiOK || r.At <= es.hi
+	if e.Before.Pattern != nil && !es.hiOK && e.Before.Pattern.Match(t, r) {
+		es.hi, es.hiOK = r.At, true
+	}
+	if e.HasAt {
+		if r.At <= e.At && r.Kind == tap.KindState && e.hostPort(r) {
+			es.states[[2]netip.AddrPort{r.Local, r.Remote}] = r.ToState
+			es.last = append(es.last, r)
+			if len(es.last) > maxOutcomeRows {
+				es.last = es.last[1:]
+			}
+		}
+		return
+	}
+	if !beforeHi || es.loOK && r.At < es.lo {
+		return
+	}
+	match, near := e.matches(t, r)
+	switch {
+	case match && es.loOK:
+		es.count++
+		es.keep(r)
+	case match:
+		es.pending = append(es.pending, r)
+		es.pendingCount++
+	case near && len(es.near) < maxOutcomeRows && es.loOK:
+		es.near = append(es.near, r)
+	}
+}
+
+// keep remembers the first matching rows, for the report.
+func (es *expState) keep(rows ...*tap.Row) {
+	for _, r := range rows {
+		if len(es.matched) < maxOutcomeRows {
+			es.matched = append(es.matched, r)
+		}
+	}
+}
+
+// matches reports whether row r counts for e, and whether it is worth
+// showing when too few rows count.
+func (e *Expectation) matches(t *tap.Tap, r *tap.Row) (match, near bool) {
 	switch e.Kind {
 	case ExpectSegment:
-		match = func(r *tap.Row) bool { return e.Pattern.Match(t, r) }
 		loose := Pattern{From: e.Pattern.From, To: e.Pattern.To}
-		context = func(r *tap.Row) bool { return loose.Match(t, r) }
-		what = "segments " + e.Pattern.String()
+		return e.Pattern.Match(t, r), loose.Match(t, r)
 	case ExpectState:
-		if e.HasAt {
-			return snapshot(run, e)
+		if r.Kind != tap.KindState || !e.hostPort(r) {
+			return false, false
 		}
-		match = func(r *tap.Row) bool {
-			return r.Kind == tap.KindState && r.ToState == e.Text && e.hostPort(r)
-		}
-		context = func(r *tap.Row) bool { return r.Kind == tap.KindState && e.hostPort(r) }
-		what = "transitions to " + e.Text + e.on()
+		return r.ToState.String() == e.Text, true
 	case ExpectError, ExpectResult:
-		match = func(r *tap.Row) bool {
-			if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) {
-				return false
-			}
-			if e.Kind == ExpectError {
-				return r.Err != "" && strings.Contains(r.Err, e.Text)
-			}
-			return strings.Contains(r.Result, e.Text)
+		if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) {
+			return false, false
 		}
-		context = func(r *tap.Row) bool { return r.Kind == tap.KindApp && (e.Host == "" || r.Host == e.Host) }
+		a := r.App
 		if e.Kind == ExpectError {
-			what = fmt.Sprintf("application errors %q%s", e.Text, e.on())
-		} else {
-			what = fmt.Sprintf("application results %q%s", e.Text, e.on())
+			return !a.Err.IsZero() && strings.Contains(a.Err.Text(i18n.EN, t.Names), e.Text), true
 		}
-	case ExpectCounter:
+		return strings.Contains(a.Result.Text(i18n.EN, t.Names), e.Text), true
+	case ExpectStall:
+		if r.Kind != tap.KindStall {
+			return false, false
+		}
+		return e.Host == "" || r.Host == e.Host, true
+	}
+	return false, false
+}
+
+// outcomes evaluates every expectation at the end of the run.
+func (c *checker) outcomes() []Outcome {
+	out := make([]Outcome, 0, len(c.exps)+1)
+	for _, es := range c.exps {
+		out = append(out, c.outcome(es))
+	}
+	if c.stall != nil {
+		if o := c.outcome(c.stall); !o.OK {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (c *checker) outcome(es *expState) Outcome {
+	e, run := es.e, c.run
+	o := Outcome{Exp: e}
+	switch {
+	case e.Kind == ExpectCounter:
 		v := run.Counters[e.Host][e.Text]
 		o.Got = int64(v)
 		o.OK = e.holds(o.Got)
 		o.Message = fmt.Sprintf("counter %s on %s is %d; expected %s", e.Text, e.Host, v, e.bounds())
 		return o
-	}
-	var matched, near []*tap.Row
-	for _, r := range rows {
-		if !inWindow(r) {
-			continue
+	case e.HasAt:
+		for _, st := range es.states {
+			if st.String() == e.Text {
+				o.Got++
+			}
 		}
-		if match(r) {
-			matched = append(matched, r)
-		} else if context(r) {
-			near = append(near, r)
-		}
+		o.Rows = es.last
+		o.OK = e.holds(o.Got)
+		o.Message = fmt.Sprintf("connections in %s%s at %v: found %d, expected %s", e.Text, e.on(), e.At, o.Got, e.bounds())
+		return o
+	case e.After.Set && !es.loOK:
+		o.Message = fmt.Sprintf("no segment matches %q (the expectation's after bound)", e.After.Pattern)
+		return o
+	case e.Before.Set && !es.hiOK:
+		o.Message = fmt.Sprintf("no segment matches %q (the expectation's before bound)", e.Before.Pattern)
+		return o
 	}
-	o.Got = int64(len(matched))
+	lo, hi := es.lo, run.Result.End
+	if e.Before.Set {
+		hi = es.hi
+	}
+	o.Got = es.count
 	o.OK = e.holds(o.Got)
-	o.Message = fmt.Sprintf("%s%s: found %d, expected %s", what, window(e, lo, hi), o.Got, e.bounds())
-	if len(matched) > 0 {
-		o.Rows = matched
-	} else {
-		o.Rows = near
-	}
-	if len(o.Rows) > maxOutcomeRows {
-		o.Rows = o.Rows[:maxOutcomeRows]
+	o.Message = fmt.Sprintf("%s%s: found %d, expected %s", e.what(), window(e, lo, hi), o.Got, e.bounds())
+	o.Rows = es.matched
+	if len(o.Rows) == 0 {
+		o.Rows = es.near
 	}
 	return o
 }
 
-// snapshot counts the host's connections in a state at e.At.
-func snapshot(run *Run, e *Expectation) Outcome {
-	o := Outcome{Exp: e}
-	type key struct{ local, remote string }
-	last := map[key]*tap.Row{}
-	var order []key
-	for _, r := range run.Tap.Rows() {
-		if r.At > e.At {
-			break
-		}
-		if r.Kind != tap.KindState || !e.hostPort(r) {
-			continue
-		}
-		k := key{r.Local.String(), r.Remote.String()}
-		if _, seen := last[k]; !seen {
-			order = append(order, k)
-		}
-		last[k] = r
+// what names what an expectation counts.
+func (e *Expectation) what() string {
+	switch e.Kind {
+	case ExpectSegment:
+		return "segments " + e.Pattern.String()
+	case ExpectState:
+		return "transitions to " + e.Text + e.on()
+	case ExpectError:
+		return fmt.Sprintf("application errors %q%s", e.Text, e.on())
+	case ExpectResult:
+		return fmt.Sprintf("application results %q%s", e.Text, e.on())
+	case ExpectStall:
+		return "stuck connections" + e.on()
 	}
-	for _, k := range order {
-		r := last[k]
-		if r.ToState == e.Text {
-			o.Got++
-		}
-		o.Rows = append(o.Rows, r)
-	}
-	if len(o.Rows) > maxOutcomeRows {
-		o.Rows = o.Rows[len(o.Rows)-maxOutcomeRows:]
-	}
-	o.OK = e.holds(o.Got)
-	o.Message = fmt.Sprintf("connections in %s%s at %v: found %d, expected %s", e.Text, e.on(), e.At, o.Got, e.bounds())
-	return o
-}
-
-// resolve returns the time a bound stands for.
-func resolve(t *tap.Tap, b Bound) (time.Duration, bool) {
-	if b.Pattern == nil {
-		return b.Time, true
-	}
-	for _, r := range t.Rows() {
-		if b.Pattern.Match(t, r) {
-			return r.At, true
-		}
-	}
-	return 0, false
+	return e.Kind.String()
 }
 
 func (e *Expectation) hostPort(r *tap.Row) bool {

@@ -185,13 +185,14 @@ type injectSpec struct {
 }
 
 // expectSpec is one [[expect]] table. Exactly one of segment, state,
-// error, result and counter says what it checks.
+// error, result, counter and stall says what it checks.
 type expectSpec struct {
 	Segment *string `toml:"segment"`
 	State   *string `toml:"state"`
 	Error   *string `toml:"error"`
 	Result  *string `toml:"result"`
 	Counter *string `toml:"counter"`
+	Stall   *string `toml:"stall"`
 
 	Host   string     `toml:"host"`
 	Port   *int64     `toml:"port"`

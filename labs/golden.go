@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/tcplab/tcplab/i18n"
-	"github.com/tcplab/tcplab/tap"
 )
 
 // GoldenLangs are the languages a lab's golden timelines are kept in.
@@ -28,18 +27,16 @@ func GoldenFile(labFile string, lang i18n.Lang) string {
 	return filepath.Join(dir, "testdata", "golden", name)
 }
 
-// Timeline renders the run's text timeline in lang as a golden file holds
+// Timeline returns the run's text timeline in lang as a golden file holds
 // it: the lab's name, the hosts line and the listing, without colour, the
-// end line or the expectations' results.
+// end line or the expectations' results. The run must have been asked to
+// render it (RunOptions.Timelines).
 func Timeline(run *Run, lang i18n.Lang) ([]byte, error) {
-	prev := run.Tap.Lang
-	defer func() { run.Tap.Lang = prev }()
-	run.Tap.Lang = lang
-	var b bytes.Buffer
-	if err := run.Tap.WriteText(&b, tap.Header{Title: run.Lab.Name}); err != nil {
-		return nil, err
+	tl := run.timelines[lang]
+	if tl == nil {
+		return nil, fmt.Errorf("labs: the %s timeline of %s was not rendered (RunOptions.Timelines)", lang, run.Lab.Name)
 	}
-	return b.Bytes(), nil
+	return tl.buf.Bytes(), nil
 }
 
 // GoldenDiff compares a run's timeline in lang with the golden file. It

@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 
 	"github.com/tcplab/tcplab/hosts"
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -22,28 +24,53 @@ type RunOptions struct {
 	MaxEvents int
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
+	// KeepRows keeps every row of the timeline in Run.Rows. A run's rows
+	// are otherwise only passed to the tap's sinks as they are released,
+	// so that memory follows live connections rather than traffic.
+	KeepRows bool
+	// Timelines renders the text timeline in each of these languages as
+	// the run goes, as golden files hold it, for Timeline.
+	Timelines []i18n.Lang
 }
 
-// Run is the outcome of running a lab.
+// Run is a lab run: the network built from a lab, what it recorded, and
+// how it ended.
 type Run struct {
 	// Lab is the lab that ran.
 	Lab *Lab
 	// Seed is the seed the run used.
 	Seed uint64
-	// Tap holds everything the run recorded.
+	// Tap records and explains everything the run does. Add sinks to it
+	// (writers) between Prepare and Go.
 	Tap *tap.Tap
 	// Result tells how far the run got and why it stopped.
 	Result topology.Result
 	// Counters holds each host's TCP counters at the end of the run, by
 	// host name and counter name.
 	Counters map[string]map[string]uint64
+	// Rows is the whole timeline, with RunOptions.KeepRows.
+	Rows []*tap.Row
+	// Frames is the number of packets that entered the switch.
+	Frames int
+
+	net       *topology.Network
+	hosts     []*hosts.Host
+	check     *checker
+	keep      *tap.Collector
+	timelines map[i18n.Lang]*timeline
+	done      bool
 }
 
-// Execute builds the lab's network, runs it in virtual time until nothing is
-// left to happen, the lab's time limit, the event budget or cancellation of
-// ctx, and returns what was recorded. Whatever stopped the run, the returned
-// Run holds a complete, consistent timeline up to that point.
-func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
+// timeline is a text timeline rendered as the run goes.
+type timeline struct {
+	buf bytes.Buffer
+	w   *tap.TextWriter
+}
+
+// Prepare builds the lab's network, ready to run: hosts, links, faults and
+// injections, and a tap that checks the lab's expectations as rows are
+// released. Add the writers you want to run.Tap, then call Go.
+func Prepare(lab *Lab, opts RunOptions) (*Run, error) {
 	seed := lab.Seed
 	if opts.Seed != nil {
 		seed = *opts.Seed
@@ -53,14 +80,9 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	tp := tap.New()
-	net := topology.New(seed, tp, log)
-	net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
-	var hs []*hosts.Host
-	defer func() {
-		for _, h := range hs {
-			h.Close()
-		}
-	}()
+	run := &Run{Lab: lab, Seed: seed, Tap: tp, Counters: map[string]map[string]uint64{}}
+	run.net = topology.New(seed, tp, log)
+	run.net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
 	for i, cfg := range lab.Hosts {
 		cfg.Seed = seed
 		var addrs []netip.Addr
@@ -69,45 +91,129 @@ func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 				addrs = append(addrs, a)
 			}
 		}
-		_, err := net.Attach(cfg.Name, addrs, lab.Links[i], func(index int, clock tcpip.Clock) (topology.Node, error) {
-			h, err := hosts.New(cfg, index, clock, net.Scheduler(), tp, log)
+		_, err := run.net.Attach(cfg.Name, addrs, lab.Links[i], func(index int, clock tcpip.Clock) (topology.Node, error) {
+			h, err := hosts.New(cfg, index, clock, run.net.Scheduler(), tp, log)
 			if err != nil {
 				return nil, err
 			}
-			hs = append(hs, h)
+			run.hosts = append(run.hosts, h)
 			return h, nil
 		})
 		if err != nil {
+			run.close()
 			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 		}
 		tp.AddHost(cfg.Name, addrs)
 	}
 	for _, f := range lab.Faults {
-		if err := net.AddFault(f); err != nil {
+		if err := run.net.AddFault(f); err != nil {
+			run.close()
 			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 		}
 	}
 	for _, in := range lab.Injections {
-		if err := net.AddInjection(in); err != nil {
+		if err := run.net.AddInjection(in); err != nil {
+			run.close()
 			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 		}
 	}
-	for _, h := range hs {
+	run.check = newChecker(run)
+	tp.AddSink(run.check)
+	if opts.KeepRows {
+		run.keep = &tap.Collector{}
+		tp.AddSink(run.keep)
+	}
+	for _, lang := range opts.Timelines {
+		if run.timelines == nil {
+			run.timelines = map[i18n.Lang]*timeline{}
+		}
+		tl := &timeline{}
+		tl.w = tp.NewTextWriter(&tl.buf, tap.Header{Title: lab.Name, Lang: lang, MaxTime: lab.TimeLimit})
+		run.timelines[lang] = tl
+		tp.AddSink(tl.w)
+	}
+	return run, nil
+}
+
+// Go runs the prepared lab in virtual time until nothing is left to happen,
+// the lab's time limit, the event budget or cancellation of ctx. When
+// nothing was left to happen, every connection still holding
+// unacknowledged data is reported as stuck. Whatever stopped the run, the
+// tap then releases every row it holds and the hosts are closed; run.Tap's
+// sinks have the whole timeline up to that point. Go returns the first
+// error a sink returned.
+func (run *Run) Go(ctx context.Context) error {
+	if run.done {
+		return errors.New("labs: the run has already run")
+	}
+	run.done = true
+	defer run.close()
+	for _, h := range run.hosts {
 		h.Start()
 	}
-	res, err := net.Run(ctx, lab.TimeLimit)
+	res, err := run.net.Run(ctx, run.Lab.TimeLimit)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	run := &Run{Lab: lab, Seed: seed, Tap: tp, Result: res, Counters: map[string]map[string]uint64{}}
-	for _, h := range hs {
+	run.Result = res
+	if res.Reason == topology.Idle {
+		for _, h := range run.hosts {
+			h.ReportStalls(res.End)
+		}
+	}
+	for _, h := range run.hosts {
 		c := map[string]uint64{}
 		for _, name := range hosts.CounterNames() {
 			c[name], _ = h.Counter(name)
 		}
 		run.Counters[h.Name()] = c
 	}
+	run.Frames = run.net.Frames()
+	err = run.Tap.Finish(res.End)
+	if run.keep != nil {
+		run.Rows = run.keep.Rows
+	}
+	for _, tl := range run.timelines {
+		if ferr := tl.w.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+// close stops the hosts' stacks.
+func (run *Run) close() {
+	for _, h := range run.hosts {
+		h.Close()
+	}
+	run.hosts = nil
+}
+
+// Execute prepares the lab's network and runs it (Prepare, then Go), and
+// returns what was recorded: with opts.KeepRows, the whole timeline in
+// Rows. Whatever stopped the run, the returned Run holds a complete,
+// consistent record up to that point.
+func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
+	run, err := Prepare(lab, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := run.Go(ctx); err != nil {
+		return nil, err
+	}
 	return run, nil
+}
+
+// Segments returns the segment rows a run kept (RunOptions.KeepRows), in
+// frame order.
+func (run *Run) Segments() []*tap.Row {
+	var out []*tap.Row
+	for _, r := range run.Rows {
+		if r.Kind == tap.KindSegment {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ErrRunaway describes a run that used its whole event budget.

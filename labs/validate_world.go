@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/hosts"
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/topology"
 )
 
@@ -235,7 +236,7 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	}
 	out.From, out.To = f.From, f.To
 	if f.Flags != nil {
-		m, err := topology.ParseFlagMatch(*f.Flags)
+		m, err := segment.ParseFlagMatch(*f.Flags)
 		if err != nil {
 			v.valuef(p+".flags", "%v", err)
 		}
@@ -342,7 +343,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Flags == nil {
 		v.errorf(p, "an injection needs flags = \"SYN\" (or \"RST\", \"RST,ACK\" ...)")
 	} else {
-		m, err := topology.ParseFlagMatch(*in.Flags)
+		m, err := segment.ParseFlagMatch(*in.Flags)
 		switch {
 		case err != nil:
 			v.valuef(p+".flags", "%v", err)
@@ -402,9 +403,10 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	set(ExpectError, s.Error)
 	set(ExpectResult, s.Result)
 	set(ExpectCounter, s.Counter)
+	set(ExpectStall, s.Stall)
 	switch len(kinds) {
 	case 0:
-		v.errorf(p, "an expectation needs one of segment, state, error, result or counter")
+		v.errorf(p, "an expectation needs one of segment, state, error, result, counter or stall")
 		return e, false
 	case 1:
 	default:
@@ -442,6 +444,15 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	case ExpectError, ExpectResult:
 		if e.Text == "" {
 			v.valuef(key, "%s must not be empty", e.Kind)
+		}
+	case ExpectStall:
+		switch {
+		case e.Text != "*" && !slices.Contains(names, e.Text):
+			v.valuef(key, "stall names host %q, which is not defined (or \"*\" for any host)", e.Text)
+		case s.Host != "":
+			v.errorf(p, "a stall expectation names its host as its value (stall = \"client\"), not with host")
+		case e.Text != "*":
+			e.Host = e.Text
 		}
 	}
 	if s.Port != nil {

@@ -4,10 +4,12 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // Analysis is a set of the flags Wireshark's TCP analysis
-// (tcp.analysis.*) sets on a segment. The tap computes them itself, with
+// (tcp.analysis.*) sets on a  The tap computes them itself, with
 // Wireshark's rules, so that its explanations and Wireshark agree.
 //
 // The set mirrors the fields Wireshark shows rather than its internal bits:
@@ -169,9 +171,18 @@ func ltSeq(a, b uint32) bool { return int32(a-b) < 0 }  // LT_SEQ
 func gtSeq(a, b uint32) bool { return int32(a-b) > 0 }  // GT_SEQ
 func leSeq(a, b uint32) bool { return int32(a-b) <= 0 } // LE_SEQ
 
+// analyzer is Wireshark's TCP analysis of one capture: it sees segments in
+// capture order and flags each as Wireshark would. The tap runs one over
+// what was sent and one over what was received.
+type analyzer struct {
+	flows map[flowKey]*flowAnalysis
+}
+
+func newAnalyzer() *analyzer { return &analyzer{flows: map[flowKey]*flowAnalysis{}} }
+
 // newConversation starts the analysis of a conversation whose first segment
 // goes from src to dst, replacing any earlier one on the same port pair.
-func (t *Tap) newConversation(src, dst netip.AddrPort) *flowAnalysis {
+func (t *analyzer) newConversation(src, dst netip.AddrPort) *flowAnalysis {
 	c := &convAnalysis{}
 	fwd := &flowAnalysis{conv: c}
 	rev := &flowAnalysis{conv: c}
@@ -186,23 +197,30 @@ func (t *Tap) newConversation(src, dst netip.AddrPort) *flowAnalysis {
 	return fwd
 }
 
-// analyze sets r.Analysis, r.DupAckNum and r.DupAckOf for segment row r,
-// which has just been captured.
-func (t *Tap) analyze(r *Row) {
-	s := &r.Seg
+// segIn is one segment as the analysis sees it: its frame number in the
+// capture, its capture time, the
+type segIn struct {
+	no  int
+	at  time.Duration
+	seg *segment.Segment
+}
+
+// analyze returns the flags Wireshark sets on segment s, captured as frame
+// no at time at, and for a duplicate ACK its number and the frame it
+// repeats.
+func (t *analyzer) analyze(no int, at time.Duration, s *segment.Segment) (a Analysis, dupNum, dupOf int) {
+	r := &segIn{no: no, at: at, seg: s}
 	fwd := t.flows[flowKey{s.Src, s.Dst}]
 	if fwd == nil {
 		fwd = t.newConversation(s.Src, s.Dst)
 	}
-	var a Analysis
-
 	// A SYN with a new ISN on a port pair already seen starts a new
 	// conversation. A SYN with the same ISN is a retransmission; nextseq
 	// is rewound to the end of the contiguous data, so that an RST sent in
 	// between (whose sequence number may be anything) does not make the
 	// rest of the conversation look retransmitted.
-	if s.Flags&(SYN|ACK) == SYN && fwd.baseSet {
-		if s.Seq != fwd.baseSeq {
+	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN && fwd.baseSet {
+		if uint32(s.Seq) != fwd.baseSeq {
 			fwd = t.newConversation(s.Src, s.Dst)
 			a |= PortsReused
 		} else {
@@ -210,37 +228,37 @@ func (t *Tap) analyze(r *Row) {
 		}
 	}
 	// A SYN-ACK with a new ISN takes over the conversation.
-	if s.Flags&(SYN|ACK) == SYN|ACK && fwd.baseSet && s.Seq != fwd.baseSeq {
-		fwd.baseSeq = s.Seq
+	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK && fwd.baseSet && uint32(s.Seq) != fwd.baseSeq {
+		fwd.baseSeq = uint32(s.Seq)
 		a |= PortsReused
 	}
 
-	a = fwd.analyzeSeq(r, a)
-	r.Analysis = a
+	a, dupNum, dupOf = fwd.analyzeSeq(r, a)
 	if a&(FastRetransmission|SpuriousRetransmission) != 0 {
-		r.Analysis |= Retransmission
+		a |= Retransmission
 	}
 
 	// What dissect_tcp does after the sequence analysis.
 	c := fwd.conv
-	if s.Flags&SYN != 0 {
-		if s.Flags&ACK == 0 {
-			c.lastSYN, c.hasLastSYN = r.At, true
+	if s.Flags&segment.SYN != 0 {
+		if s.Flags&segment.ACK == 0 {
+			c.lastSYN, c.hasLastSYN = at, true
 		}
 		fwd.isFirstAck = true
 	}
-	if s.Flags&(SYN|ACK) == ACK {
+	if s.Flags&(segment.SYN|segment.ACK) == segment.ACK {
 		if c.hasLastSYN && c.firstRTT == 0 {
-			c.firstRTT = r.At - c.lastSYN
+			c.firstRTT = at - c.lastSYN
 		}
 		fwd.isFirstAck = false
 	}
 	if s.Opts.WS >= 0 {
 		fwd.winScale = min(s.Opts.WS, 14)
 	}
-	if s.Flags&SYN != 0 {
-		fwd.verifyScaling(s.Flags&ACK != 0)
+	if s.Flags&segment.SYN != 0 {
+		fwd.verifyScaling(s.Flags&segment.ACK != 0)
 	}
+	return a, dupNum, dupOf
 }
 
 // verifyScaling turns window scaling off unless both SYNs offered it
@@ -256,23 +274,23 @@ func (fwd *flowAnalysis) verifyScaling(synAck bool) {
 
 // analyzeSeq is tcp_analyze_sequence_number for a segment sent in direction
 // fwd: it adds flags to a, returns them, and updates both directions' state.
-func (fwd *flowAnalysis) analyzeSeq(r *Row, a Analysis) Analysis {
+func (fwd *flowAnalysis) analyzeSeq(r *segIn, a Analysis) (_ Analysis, dupNum, dupOf int) {
 	rev := fwd.rev
-	s := &r.Seg
-	seq, ack, flags := s.Seq, s.Ack, s.Flags
+	s := r.seg
+	seq, ack, flags := uint32(s.Seq), uint32(s.Ack), s.Flags
 	seglen := uint32(s.Len)
 	window := uint32(s.Win) // raw: Wireshark analyzes before scaling
-	now := r.At
-	synFinRst := flags&(SYN|FIN|RST) != 0
+	now := r.at
+	synFinRst := flags&(segment.SYN|segment.FIN|segment.RST) != 0
 
 	if !fwd.baseSet {
 		fwd.baseSeq = seq - 1
-		if flags&SYN != 0 {
+		if flags&segment.SYN != 0 {
 			fwd.baseSeq = seq
 		}
 		fwd.baseSet = true
 	}
-	if !rev.baseSet && flags&ACK != 0 {
+	if !rev.baseSet && flags&segment.ACK != 0 {
 		rev.baseSeq, rev.baseSet = ack-1, true
 	}
 
@@ -284,7 +302,7 @@ func (fwd *flowAnalysis) analyzeSeq(r *Row, a Analysis) Analysis {
 		if window == 0 && !synFinRst {
 			a |= ZeroWindow
 		}
-		if fwd.nextSeq != 0 && gtSeq(seq, fwd.nextSeq) && flags&RST == 0 {
+		if fwd.nextSeq != 0 && gtSeq(seq, fwd.nextSeq) && flags&segment.RST == 0 {
 			a |= LostSegment
 		}
 		if seglen <= 1 && seq == fwd.nextSeq-1 && !synFinRst {
@@ -313,27 +331,27 @@ func (fwd *flowAnalysis) analyzeSeq(r *Row, a Analysis) Analysis {
 		case repeats && window != 0 && window == fwd.window:
 			fwd.dupAcks++
 			a |= DupAck
-			r.DupAckNum, r.DupAckOf = fwd.dupAcks, fwd.lastNonDup
+			dupNum, dupOf = fwd.dupAcks, fwd.lastNonDup
 		}
 	}
 	if ack != fwd.lastAck {
-		fwd.lastNonDup, fwd.dupAcks = r.No, 0
+		fwd.lastNonDup, fwd.dupAcks = r.no, 0
 	}
 
 	// An ACK beyond the contiguous data seen the other way acknowledges a
 	// segment that was not captured; flagged once per gap.
-	if rev.maxToBeAck != 0 && gtSeq(ack, rev.maxToBeAck) && flags&ACK != 0 {
+	if rev.maxToBeAck != 0 && gtSeq(ack, rev.maxToBeAck) && flags&segment.ACK != 0 {
 		a |= AckedUnseen
 		rev.maxToBeAck = rev.nextSeq
 	}
 
-	if seglen > 0 || flags&(SYN|FIN) != 0 {
+	if seglen > 0 || flags&(segment.SYN|segment.FIN) != 0 {
 		a = fwd.retransmission(a, seq, seglen, flags, now)
 	}
 
 	next := seq + seglen
-	if (seglen > 0 || flags&(SYN|FIN) != 0) && len(fwd.unacked) < maxUnacked {
-		if flags&(SYN|FIN) != 0 {
+	if (seglen > 0 || flags&(segment.SYN|segment.FIN) != 0) && len(fwd.unacked) < maxUnacked {
+		if flags&(segment.SYN|segment.FIN) != 0 {
 			next++
 		}
 		fwd.unacked = append(fwd.unacked, unacked{seq: seq, next: next})
@@ -363,12 +381,12 @@ func (fwd *flowAnalysis) analyzeSeq(r *Row, a Analysis) Analysis {
 		}
 	}
 	rev.unacked = kept
-	return a
+	return a, dupNum, dupOf
 }
 
 // retransmission classifies a segment that carries sequence space:
 // spurious, fast retransmission, out-of-order or plain retransmission.
-func (fwd *flowAnalysis) retransmission(a Analysis, seq, seglen uint32, flags uint8, now time.Duration) Analysis {
+func (fwd *flowAnalysis) retransmission(a Analysis, seq, seglen uint32, flags segment.Flags, now time.Duration) Analysis {
 	rev := fwd.rev
 	if a&KeepAlive != 0 {
 		return a
@@ -389,7 +407,7 @@ func (fwd *flowAnalysis) retransmission(a Analysis, seq, seglen uint32, flags ui
 		oooWindow = defaultOutOfOrderWindow
 	}
 	end := seq + seglen
-	if flags&(SYN|FIN) != 0 {
+	if flags&(segment.SYN|segment.FIN) != 0 {
 		end++
 	}
 	if notAdvanced && now-fwd.nextSeqTime < oooWindow && fwd.nextSeq != end {

@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"github.com/tcplab/tcplab/internal/segment"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,18 +31,18 @@ func (p painter) paint(sgr, s string) string {
 	return "\x1b[" + sgr + "m" + s + "\x1b[0m"
 }
 
-// flags renders flags as FlagString does, each flag in its colour: SYN
-// green, FIN yellow, RST bold red, URG magenta; PSH and ACK plain.
-func (p painter) flags(f uint8) string {
+// flags renders flags as Flags.String does, each flag in its colour: SYN
+// green, FIN yellow, RST bold red, URG magenta; the others plain.
+func (p painter) flags(f segment.Flags) string {
 	if !p.on {
-		return FlagString(f)
+		return f.String()
 	}
 	var parts []string
 	for _, x := range []struct {
-		bit  uint8
+		bit  segment.Flags
 		name string
 		sgr  string
-	}{{FIN, "FIN", sgrYellow}, {SYN, "SYN", sgrGreen}, {RST, "RST", sgrBoldRed}, {PSH, "PSH", ""}, {ACK, "ACK", ""}, {URG, "URG", sgrMagenta}} {
+	}{{segment.FIN, "FIN", sgrYellow}, {segment.SYN, "SYN", sgrGreen}, {segment.RST, "RST", sgrBoldRed}, {segment.PSH, "PSH", ""}, {segment.ACK, "ACK", ""}, {segment.URG, "URG", sgrMagenta}, {segment.ECE, "ECE", ""}, {segment.CWR, "CWR", ""}} {
 		if f&x.bit != 0 {
 			parts = append(parts, p.paint(x.sgr, x.name))
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // The JSON form of the timeline is JSON Lines: one object per row, in
@@ -34,48 +36,88 @@ type jsonNotes struct {
 
 type jsonSegment struct {
 	jsonRow
-	From       string   `json:"from"`
-	To         string   `json:"to"`
-	Flags      []string `json:"flags"`
-	Seq        uint32   `json:"seq"`
-	Ack        *uint32  `json:"ack,omitempty"`
-	AbsSeq     uint32   `json:"abs_seq"`
-	AbsAck     *uint32  `json:"abs_ack,omitempty"`
-	Len        int      `json:"len"`
-	Win        int      `json:"win"`
-	InFlight   int      `json:"in_flight"`
-	Options    string   `json:"options"`
-	Analysis   []string `json:"analysis"`
-	DupAckNum  int      `json:"dup_ack_num,omitempty"`
-	DupAckOf   int      `json:"dup_ack_of,omitempty"`
-	Dropped    bool     `json:"dropped"`
-	DropReason string   `json:"drop_reason,omitempty"`
+	From       string       `json:"from"`
+	To         string       `json:"to"`
+	Flags      []string     `json:"flags"`
+	Seq        uint32       `json:"seq"`
+	Ack        *uint32      `json:"ack,omitempty"`
+	AbsSeq     uint32       `json:"abs_seq"`
+	AbsAck     *uint32      `json:"abs_ack,omitempty"`
+	Len        int          `json:"len"`
+	Win        int          `json:"win"`
+	InFlight   int          `json:"in_flight"`
+	Options    string       `json:"options"`
+	Analysis   []string     `json:"analysis"`
+	DupAckNum  int          `json:"dup_ack_num,omitempty"`
+	DupAckOf   int          `json:"dup_ack_of,omitempty"`
+	Cause      jsonCause    `json:"cause"`
+	Dropped    bool         `json:"dropped"`
+	DropReason string       `json:"drop_reason,omitempty"`
+	Arrival    *jsonArrival `json:"arrival,omitempty"`
 	jsonNotes
 }
 
 type jsonPacket struct {
 	jsonRow
-	Dropped    bool   `json:"dropped"`
-	DropReason string `json:"drop_reason,omitempty"`
+	Dropped    bool         `json:"dropped"`
+	DropReason string       `json:"drop_reason,omitempty"`
+	Arrival    *jsonArrival `json:"arrival,omitempty"`
+	jsonNotes
+}
+
+// jsonCopy is a copy of a segment (kind "copy"), or a segment its
+// receiver's stack dropped (kind "drop").
+type jsonCopy struct {
+	jsonRow
+	Copy       int               `json:"copy,omitempty"`
+	From       string            `json:"from"`
+	To         string            `json:"to"`
+	Flags      []string          `json:"flags"`
+	Dropped    bool              `json:"dropped"`
+	DropReason string            `json:"drop_reason,omitempty"`
+	Arrival    *jsonArrival      `json:"arrival,omitempty"`
+	Counters   []jsonCounterMove `json:"counters"`
+	jsonNotes
+}
+
+type jsonTimer struct {
+	jsonRow
+	Timer string `json:"timer"`
+	Conn  string `json:"conn"`
+	State string `json:"state"`
+	RTONS int64  `json:"rto_ns,omitempty"`
+	jsonNotes
+}
+
+type jsonStall struct {
+	jsonRow
+	Conn    string `json:"conn"`
+	State   string `json:"state"`
+	Unacked uint32 `json:"unacked"`
 	jsonNotes
 }
 
 type jsonState struct {
 	jsonRow
-	Local     string   `json:"local"`
-	Remote    string   `json:"remote,omitempty"`
-	FromState string   `json:"from_state"`
-	ToState   string   `json:"to_state"`
-	Cause     string   `json:"cause"`
-	CauseKeys []string `json:"cause_keys"`
+	Local     string    `json:"local"`
+	Remote    string    `json:"remote,omitempty"`
+	FromState string    `json:"from_state"`
+	ToState   string    `json:"to_state"`
+	Cause     string    `json:"cause"`
+	CauseKeys []string  `json:"cause_keys"`
+	CauseOf   jsonCause `json:"cause_of"`
 	jsonNotes
 }
 
 type jsonApp struct {
 	jsonRow
+	Label  string `json:"label,omitempty"`
 	Step   string `json:"step"`
+	Op     string `json:"op"`
 	Result string `json:"result,omitempty"`
 	Error  string `json:"error,omitempty"`
+	Errno  string `json:"errno,omitempty"`
+	Bytes  *int   `json:"bytes,omitempty"`
 	jsonNotes
 }
 
@@ -91,6 +133,7 @@ type jsonQueue struct {
 type jsonCounter struct {
 	jsonRow
 	Counters []jsonCounterMove `json:"counters"`
+	CauseOf  jsonCause         `json:"cause_of"`
 	jsonNotes
 }
 
@@ -100,27 +143,91 @@ type jsonCounterMove struct {
 	Total uint64 `json:"total"`
 }
 
-// WriteJSON writes the timeline as JSON Lines: one object per row, in
-// timeline order, with a "kind" of segment, state, app, packet, queue or
-// counter. The shape of each kind is documented in docs/OUTPUT.md; fields
-// never change order, and a field is left out only where the document says
-// so. Texts are rendered in t.Lang, with their message keys beside them.
-func (t *Tap) WriteJSON(w io.Writer) error {
+// JSONWriter writes the timeline as JSON Lines, one object per row as the
+// tap releases them. It implements Sink.
+type JSONWriter struct {
+	t    *Tap
+	w    *bufio.Writer
+	enc  *json.Encoder
+	lang i18n.Lang
+}
+
+var _ Sink = (*JSONWriter)(nil)
+
+// NewJSONWriter returns a JSON Lines writer on w for the tap's rows, with
+// texts in lang. The shape of each kind of row is documented in
+// docs/OUTPUT.md; fields never change order, and a field is left out only
+// where the document says so. Texts are rendered in lang, with their
+// message keys beside them.
+func (t *Tap) NewJSONWriter(w io.Writer, lang i18n.Lang) *JSONWriter {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	for _, r := range t.rows {
-		if err := enc.Encode(t.jsonOf(r)); err != nil {
-			return err
-		}
+	return &JSONWriter{t: t, w: bw, enc: enc, lang: lang}
+}
+
+// Row implements Sink.
+func (jw *JSONWriter) Row(r *Row) error { return jw.enc.Encode(jw.t.jsonOf(r, jw.lang)) }
+
+// Encode writes another object (the lab and end objects) as a line.
+func (jw *JSONWriter) Encode(v any) error { return jw.enc.Encode(v) }
+
+// Flush flushes what was written.
+func (jw *JSONWriter) Flush() error { return jw.w.Flush() }
+
+// jsonCause is why a host acted.
+type jsonCause struct {
+	Kind  string `json:"kind"` // app, arrival, timer, injection, none
+	Op    string `json:"op,omitempty"`
+	Why   string `json:"why,omitempty"`
+	Frame int    `json:"frame,omitempty"`
+	Copy  int    `json:"copy,omitempty"`
+	Timer string `json:"timer,omitempty"`
+	Rule  string `json:"rule,omitempty"`
+}
+
+var causeKinds = []string{"none", "app", "arrival", "timer", "injection"}
+
+func causeOf(c event.Cause) jsonCause {
+	j := jsonCause{Kind: causeKinds[c.Kind], Op: c.Op, Why: c.Why, Rule: c.Rule}
+	switch c.Kind {
+	case event.ByArrival:
+		j.Frame, j.Copy = c.Ref.Frame, c.Ref.Copy
+	case event.ByTimer:
+		j.Timer = c.Timer.String()
 	}
-	return bw.Flush()
+	return j
+}
+
+// jsonArrival is a segment reaching its receiver.
+type jsonArrival struct {
+	T         string   `json:"t"`
+	NS        int64    `json:"ns"`
+	Host      string   `json:"host"`
+	Verdict   string   `json:"verdict"`
+	No        int      `json:"no"`
+	Analysis  []string `json:"analysis"`
+	DupAckNum int      `json:"dup_ack_num,omitempty"`
+	DupAckOf  int      `json:"dup_ack_of,omitempty"`
+}
+
+func arrivalOf(a *Arrival) *jsonArrival {
+	if a == nil {
+		return nil
+	}
+	return &jsonArrival{T: fmtTime(a.At), NS: int64(a.At), Host: a.Host, Verdict: a.Verdict.String(), No: a.No,
+		Analysis: nonNil(a.Analysis.Names()), DupAckNum: a.DupAckNum, DupAckOf: a.DupAckOf}
 }
 
 // jsonOf returns the JSON object of row r.
-func (t *Tap) jsonOf(r *Row) any {
+func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
+	text := func(m i18n.Msg) string { return m.Text(lang, t.Names) }
 	base := jsonRow{Kind: r.Kind.String(), T: fmtTime(r.At), NS: int64(r.At), Host: r.Host}
-	notes := jsonNotes{Notes: t.texts(r.Notes), NoteKeys: keys(r.Notes)}
+	notes := jsonNotes{Notes: t.texts(r.Notes, lang), NoteKeys: nonNil(r.NoteKeys())}
+	dropReason := ""
+	if r.Dropped != nil {
+		dropReason = text(t.dropReason(r.Dropped))
+	}
 	switch r.Kind {
 	case KindSegment:
 		base.No = r.No
@@ -130,7 +237,7 @@ func (t *Tap) jsonOf(r *Row) any {
 			To:         r.To,
 			Flags:      flagNames(r.Seg.Flags),
 			Seq:        r.RelSeq,
-			AbsSeq:     r.Seg.Seq,
+			AbsSeq:     uint32(r.Seg.Seq),
 			Len:        r.Seg.Len,
 			Win:        r.Window,
 			InFlight:   r.InFlight,
@@ -138,28 +245,36 @@ func (t *Tap) jsonOf(r *Row) any {
 			Analysis:   nonNil(r.Analysis.Names()),
 			DupAckNum:  r.DupAckNum,
 			DupAckOf:   r.DupAckOf,
-			Dropped:    !r.Dropped.IsZero(),
-			DropReason: t.text(r.Dropped),
+			Cause:      causeOf(r.Cause),
+			Dropped:    r.Dropped != nil,
+			DropReason: dropReason,
+			Arrival:    arrivalOf(r.Arrival),
 			jsonNotes:  notes,
 		}
 		if r.HasAck {
 			s.Ack = &r.RelAck
 		}
-		if r.Seg.Flags&ACK != 0 {
-			s.AbsAck = &r.Seg.Ack
+		if r.Seg.Flags&segment.ACK != 0 {
+			ack := uint32(r.Seg.Ack)
+			s.AbsAck = &ack
 		}
 		return s
 	case KindPacket:
 		base.No = r.No
-		return jsonPacket{jsonRow: base, Dropped: !r.Dropped.IsZero(), DropReason: t.text(r.Dropped), jsonNotes: notes}
+		return jsonPacket{jsonRow: base, Dropped: r.Dropped != nil, DropReason: dropReason, Arrival: arrivalOf(r.Arrival), jsonNotes: notes}
+	case KindCopy, KindDrop:
+		base.No = r.No
+		return jsonCopy{jsonRow: base, Copy: r.Copy, From: r.From, To: r.To, Flags: flagNames(r.Seg.Flags), Dropped: r.Dropped != nil, DropReason: dropReason,
+			Arrival: arrivalOf(r.Arrival), Counters: moves(r.Counters), jsonNotes: notes}
 	case KindState:
 		s := jsonState{
 			jsonRow:   base,
 			Local:     t.connText(r.Local, netip.AddrPort{}),
-			FromState: r.FromState,
-			ToState:   r.ToState,
-			Cause:     t.CauseText(r),
-			CauseKeys: keys(r.Cause),
+			FromState: r.FromState.String(),
+			ToState:   r.ToState.String(),
+			Cause:     text(r.CauseMsg),
+			CauseKeys: []string{r.CauseMsg.Key},
+			CauseOf:   causeOf(r.Cause),
 			jsonNotes: notes,
 		}
 		if r.Remote.Addr().IsValid() && !r.Remote.Addr().IsUnspecified() {
@@ -167,15 +282,20 @@ func (t *Tap) jsonOf(r *Row) any {
 		}
 		return s
 	case KindApp:
-		return jsonApp{jsonRow: base, Step: r.Step, Result: r.Result, Error: r.Err, jsonNotes: notes}
+		a := r.App
+		j := jsonApp{jsonRow: base, Label: a.Label, Step: a.Step, Op: a.Op, Result: text(a.Result), Error: text(a.Err), Errno: a.Errno, jsonNotes: notes}
+		if a.Bytes >= 0 {
+			j.Bytes = &a.Bytes
+		}
+		return j
 	case KindQueue:
 		return jsonQueue{jsonRow: base, Listener: t.connText(r.Local, netip.AddrPort{}), Waiting: r.Waiting, Capacity: r.Capacity, HalfOpen: r.HalfOpen, jsonNotes: notes}
 	case KindCounter:
-		moves := make([]jsonCounterMove, 0, len(r.Counters))
-		for _, c := range r.Counters {
-			moves = append(moves, jsonCounterMove(c))
-		}
-		return jsonCounter{jsonRow: base, Counters: moves, jsonNotes: notes}
+		return jsonCounter{jsonRow: base, Counters: moves(r.Counters), CauseOf: causeOf(r.Cause), jsonNotes: notes}
+	case KindTimer:
+		return jsonTimer{jsonRow: base, Timer: r.Timer.Kind.String(), Conn: t.connText(r.Local, r.Remote), State: r.Timer.State.String(), RTONS: int64(r.Timer.RTO), jsonNotes: notes}
+	case KindStall:
+		return jsonStall{jsonRow: base, Conn: t.connText(r.Local, r.Remote), State: r.Stall.State.String(), Unacked: uint32(r.Stall.SndNxt - r.Stall.SndUna), jsonNotes: notes}
 	}
 	return struct {
 		jsonRow
@@ -183,30 +303,29 @@ func (t *Tap) jsonOf(r *Row) any {
 	}{base, notes}
 }
 
-// texts renders each message in the tap's language.
-func (t *Tap) texts(msgs []i18n.Msg) []string {
-	out := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, t.text(m))
+func moves(cs []event.CounterMove) []jsonCounterMove {
+	out := make([]jsonCounterMove, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, jsonCounterMove(c))
 	}
 	return out
 }
 
-// keys returns the catalogue key of each message.
-func keys(msgs []i18n.Msg) []string {
+// texts renders each message in lang.
+func (t *Tap) texts(msgs []i18n.Msg, lang i18n.Lang) []string {
 	out := make([]string, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, m.Key)
+		out = append(out, m.Text(lang, t.Names))
 	}
 	return out
 }
 
-// flagNames returns the names of the flags in f, in FlagString's order.
-func flagNames(f uint8) []string {
+// flagNames returns the names of the flags in f, in Wireshark's order.
+func flagNames(f segment.Flags) []string {
 	if f == 0 {
 		return []string{}
 	}
-	return strings.Split(FlagString(f), ", ")
+	return strings.Split(f.String(), ", ")
 }
 
 // nonNil returns s, or an empty slice for nil, so that JSON has [] rather

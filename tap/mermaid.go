@@ -4,18 +4,20 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // MermaidOptions adjust the Mermaid form of the timeline.
 type MermaidOptions struct {
 	// Title is the diagram's title; none when empty.
 	Title string
+	// Lang is the language of notes.
+	Lang i18n.Lang
 	// Notes adds each segment's annotation as a note over its two hosts.
 	// Without it the arrows carry only flags and numbers, which keeps a
 	// diagram narrow enough to read.
@@ -26,88 +28,152 @@ type MermaidOptions struct {
 // much virtual time passed, since a sequence diagram has no time axis.
 const mermaidGap = time.Second
 
-// WriteMermaid writes the timeline as a Mermaid sequence diagram: one
-// participant per host, in host order; one arrow per captured frame,
-// labelled "[No.] FLAGS seq=S ack=A len=L", drawn as a lost arrow (-x) when
-// the switch dropped it; a note over a host for each state change
-// ("SYN_SENT → ESTABLISHED"), application step, queue change and counter
-// move; and a note over every host where a second or more of virtual time
-// passes without a row. Texts are in t.Lang; characters Mermaid would read
-// as syntax are written as its entity codes.
-func (t *Tap) WriteMermaid(w io.Writer, opts MermaidOptions) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "sequenceDiagram")
-	if opts.Title != "" {
-		fmt.Fprintln(bw, "    title "+mermaidText(opts.Title))
+// MermaidWriter writes the timeline as a Mermaid sequence diagram, one
+// row at a time as the tap releases them: one participant per host, in
+// host order (an address no host owns that a segment is sent to joins
+// when it first appears); one arrow per captured frame, labelled "[No.]
+// FLAGS seq=S ack=A len=L", drawn as a lost arrow (-x) when the network or
+// the receiving stack dropped it; a note over a host for each state change
+// ("SYN_SENT → ESTABLISHED (:40000)"), application step, queue change and
+// counter move; and a note over every host where a second or more of
+// virtual time passes without a row. Characters Mermaid would read as
+// syntax are written as its entity codes. It implements Sink.
+type MermaidWriter struct {
+	t     *Tap
+	w     *bufio.Writer
+	opts  MermaidOptions
+	cast  *mermaidCast
+	last  time.Duration
+	rows  int
+	begun bool
+}
+
+var _ Sink = (*MermaidWriter)(nil)
+
+// NewMermaidWriter returns a Mermaid writer on w for the tap's rows.
+func (t *Tap) NewMermaidWriter(w io.Writer, opts MermaidOptions) *MermaidWriter {
+	return &MermaidWriter{t: t, w: bufio.NewWriter(w), opts: opts}
+}
+
+// text renders one message in the writer's language.
+func (mw *MermaidWriter) text(m i18n.Msg) string { return m.Text(mw.opts.Lang, mw.t.Names) }
+
+// begin writes the diagram's head once: its title and the hosts.
+func (mw *MermaidWriter) begin() {
+	if mw.begun {
+		return
 	}
-	m := t.mermaidParticipants()
-	for _, p := range m.order {
-		if p.id == p.name {
-			fmt.Fprintf(bw, "    participant %s\n", p.id)
+	mw.begun = true
+	fmt.Fprintln(mw.w, "sequenceDiagram")
+	if mw.opts.Title != "" {
+		fmt.Fprintln(mw.w, "    title "+mermaidText(mw.opts.Title))
+	}
+	mw.cast = &mermaidCast{ids: map[string]string{}, used: map[string]bool{}}
+	for _, h := range mw.t.hosts {
+		if mermaidID(h.name) {
+			mw.cast.used[strings.ToLower(h.name)] = true
+		}
+	}
+	for _, h := range mw.t.hosts {
+		mw.participant(h.name)
+	}
+	if len(mw.t.hosts) == 0 {
+		mw.participant("network")
+	}
+}
+
+// participant returns the source name of the participant called name,
+// declaring it first if it is new.
+func (mw *MermaidWriter) participant(name string) string {
+	if id, ok := mw.cast.ids[name]; ok {
+		return id
+	}
+	p := mw.cast.add(name)
+	if p.id == p.name {
+		fmt.Fprintf(mw.w, "    participant %s\n", p.id)
+	} else {
+		fmt.Fprintf(mw.w, "    participant %s as %s\n", p.id, mermaidText(p.name))
+	}
+	return p.id
+}
+
+// all names the span of every participant so far, for a note over all.
+func (mw *MermaidWriter) all() string {
+	o := mw.cast.order
+	if len(o) == 1 {
+		return o[0].id
+	}
+	return o[0].id + "," + o[len(o)-1].id
+}
+
+// Row implements Sink.
+func (mw *MermaidWriter) Row(r *Row) error {
+	mw.begin()
+	bw := mw.w
+	if mw.rows > 0 {
+		if gap := r.At - mw.last; gap >= mermaidGap {
+			note(bw, mw.all(), mw.text(i18n.M("out.mmd.gap", gap, fmtTime(r.At))))
+		}
+	}
+	mw.last = r.At
+	mw.rows++
+	from := mw.participant(r.Host)
+	switch r.Kind {
+	case KindSegment:
+		to := mw.participant(mw.t.Name(r.Seg.Dst.Addr()))
+		arrow := "->>"
+		label := mw.t.mermaidLabel(r)
+		if r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict) {
+			arrow = "-x"
+			label = mw.text(i18n.M("out.mmd.dropped", label))
+		}
+		fmt.Fprintf(bw, "    %s%s%s: %s\n", from, arrow, to, mermaidText(label))
+		if mw.opts.Notes {
+			note(bw, mw.cast.span(from, to), mw.t.NoteText(r, mw.opts.Lang))
+		}
+	case KindPacket:
+		note(bw, from, mw.text(i18n.M("out.mmd.packet", r.No, r.Notes)))
+	case KindState:
+		s := r.FromState.String() + " → " + r.ToState.String()
+		if r.Local.Port() != 0 {
+			s += " (:" + strconv.Itoa(int(r.Local.Port())) + ")"
+		}
+		note(bw, from, s)
+	case KindApp:
+		a := r.App
+		if !a.Err.IsZero() {
+			note(bw, from, mw.text(i18n.M("out.mmd.app.err", a.Step, a.Err)))
 		} else {
-			fmt.Fprintf(bw, "    participant %s as %s\n", p.id, mermaidText(p.name))
+			note(bw, from, mw.text(i18n.M("out.mmd.app", a.Step)))
 		}
+	case KindQueue:
+		note(bw, from, mw.text(i18n.M("out.mmd.queue", r.Waiting, r.Capacity, r.HalfOpen)))
+	case KindCounter:
+		note(bw, from, counterText(r.Counters))
+	default:
+		note(bw, from, mw.t.eventText(r, painter{}, mw.opts.Lang))
 	}
-	all := m.order[0].id
-	if len(m.order) > 1 {
-		all += "," + m.order[len(m.order)-1].id
-	}
-	ports := t.busyHosts()
-	for i, r := range t.rows {
-		if i > 0 {
-			if gap := r.At - t.rows[i-1].At; gap >= mermaidGap {
-				note(bw, all, t.text(i18n.M("out.mmd.gap", gap, fmtTime(r.At))))
-			}
-		}
-		from := m.id(r.Host)
-		switch r.Kind {
-		case KindSegment:
-			to := m.id(t.Name(r.Seg.Dst.Addr()))
-			arrow := "->>"
-			label := t.mermaidLabel(r)
-			if !r.Dropped.IsZero() {
-				arrow = "-x"
-				label = t.text(i18n.M("out.mmd.dropped", label))
-			}
-			fmt.Fprintf(bw, "    %s%s%s: %s\n", from, arrow, to, mermaidText(label))
-			if opts.Notes {
-				note(bw, m.span(from, to), t.NoteText(r))
-			}
-		case KindPacket:
-			note(bw, from, t.text(i18n.M("out.mmd.packet", r.No, r.Notes)))
-		case KindState:
-			s := r.FromState + " → " + r.ToState
-			if ports[r.Host] && r.Local.Port() != 0 {
-				s += " (:" + strconv.Itoa(int(r.Local.Port())) + ")"
-			}
-			note(bw, from, s)
-		case KindApp:
-			if r.Err != "" {
-				note(bw, from, t.text(i18n.M("out.mmd.app.err", r.Step, r.Err)))
-			} else {
-				note(bw, from, t.text(i18n.M("out.mmd.app", r.Step)))
-			}
-		case KindQueue:
-			note(bw, from, t.text(i18n.M("out.mmd.queue", r.Waiting, r.Capacity, r.HalfOpen)))
-		case KindCounter:
-			note(bw, from, counterText(r.Counters))
-		}
-	}
-	return bw.Flush()
+	return nil
+}
+
+// Flush writes the diagram's head if no row came, and flushes.
+func (mw *MermaidWriter) Flush() error {
+	mw.begin()
+	return mw.w.Flush()
 }
 
 // mermaidLabel is the short label of a segment's arrow: frame number,
 // flags, relative seq, and ack, length and window where they say something
 // (the window on a SYN, a zero window and a window update).
 func (t *Tap) mermaidLabel(r *Row) string {
-	s := fmt.Sprintf("[%d] %s seq=%d", r.No, FlagString(r.Seg.Flags), r.RelSeq)
+	s := fmt.Sprintf("[%d] %s seq=%d", r.No, r.Seg.Flags.String(), r.RelSeq)
 	if r.HasAck {
 		s += fmt.Sprintf(" ack=%d", r.RelAck)
 	}
 	if r.Seg.Len > 0 {
 		s += fmt.Sprintf(" len=%d", r.Seg.Len)
 	}
-	if r.Seg.Flags&SYN != 0 || r.Window == 0 || r.Analysis&(WindowUpdate|ZeroWindow) != 0 {
+	if r.Seg.Flags&segment.SYN != 0 || r.Window == 0 || r.Analysis&(WindowUpdate|ZeroWindow) != 0 {
 		s += fmt.Sprintf(" win=%d", r.Window)
 	}
 	return s
@@ -122,24 +188,6 @@ func note(w io.Writer, over, text string) {
 	fmt.Fprintf(w, "    Note over %s: %s\n", over, mermaidText(text))
 }
 
-// busyHosts returns the hosts with state changes on more than one local
-// endpoint, whose state notes name the local port to tell them apart.
-func (t *Tap) busyHosts() map[string]bool {
-	first := map[string]netip.AddrPort{}
-	busy := map[string]bool{}
-	for _, r := range t.rows {
-		if r.Kind != KindState {
-			continue
-		}
-		if l, ok := first[r.Host]; !ok {
-			first[r.Host] = r.Local
-		} else if l.Port() != r.Local.Port() {
-			busy[r.Host] = true
-		}
-	}
-	return busy
-}
-
 // mermaidParticipant is one lifeline: a host, or an address no host owns
 // that a segment was sent to.
 type mermaidParticipant struct {
@@ -151,10 +199,30 @@ type mermaidParticipant struct {
 type mermaidCast struct {
 	order []mermaidParticipant
 	ids   map[string]string // by name
+	used  map[string]bool   // source names taken, lower case
+	alias int               // aliases given
 }
 
-// id returns the source name of the participant called name.
-func (m *mermaidCast) id(name string) string { return m.ids[name] }
+// add makes name a participant: it stands as it is in the source when it
+// can, else it gets an alias "p1", "p2" ... that no other participant is
+// called.
+func (m *mermaidCast) add(name string) mermaidParticipant {
+	id := name
+	if !mermaidID(name) {
+		for {
+			m.alias++
+			id = "p" + strconv.Itoa(m.alias)
+			if !m.used[id] {
+				break
+			}
+		}
+	}
+	m.used[strings.ToLower(id)] = true
+	m.ids[name] = id
+	p := mermaidParticipant{id: id, name: name}
+	m.order = append(m.order, p)
+	return p
+}
 
 // span returns what a note over participants a and b names: "a,b" in the
 // diagram's order, or "a" when they are one.
@@ -171,57 +239,6 @@ func (m *mermaidCast) span(a, b string) string {
 		}
 	}
 	return a + "," + b
-}
-
-// mermaidParticipants returns the hosts in host order, then any other
-// address a segment was sent to, in the order first seen. A name that
-// cannot stand in the source as it is gets an alias "p1", "p2" ... that no
-// other participant is called.
-func (t *Tap) mermaidParticipants() *mermaidCast {
-	var names []string
-	seen := map[string]bool{}
-	add := func(name string) {
-		if !seen[name] {
-			seen[name] = true
-			names = append(names, name)
-		}
-	}
-	for _, h := range t.hosts {
-		add(h.name)
-	}
-	for _, r := range t.rows {
-		add(r.Host)
-		if r.Kind == KindSegment {
-			add(t.Name(r.Seg.Dst.Addr()))
-		}
-	}
-	if len(names) == 0 {
-		add("network")
-	}
-	m := &mermaidCast{ids: map[string]string{}}
-	used := map[string]bool{}
-	for _, n := range names {
-		if mermaidID(n) {
-			used[strings.ToLower(n)] = true
-		}
-	}
-	alias := 0
-	for _, n := range names {
-		id := n
-		if !mermaidID(n) {
-			for {
-				alias++
-				id = "p" + strconv.Itoa(alias)
-				if !used[id] {
-					break
-				}
-			}
-			used[id] = true
-		}
-		m.ids[n] = id
-		m.order = append(m.order, mermaidParticipant{id: id, name: n})
-	}
-	return m
 }
 
 // mermaidKeywords are the words of Mermaid's sequence diagram lexer. A

@@ -1,73 +1,58 @@
 package tap
 
 import (
-	"fmt"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
-// endKey identifies one endpoint of one host.
-type endKey struct {
-	host          string
-	local, remote netip.AddrPort
-}
-
-// endState is what the tap knows of one endpoint from its state rows.
-type endState struct {
-	state       string
-	was         string        // the state before
-	at          time.Duration // when the endpoint entered state
-	cause       []i18n.Msg    // why
-	closedByApp bool          // the application closed or aborted it
-	twRestarts  int           // FINs that reached it in TIME_WAIT
-}
-
-// endOf returns what the tap knows of host's endpoint local–remote, or nil.
-func (t *Tap) endOf(host string, local, remote netip.AddrPort) *endState {
-	return t.ends[endKey{host, local, remote}]
-}
-
-// causeAction returns the application action in a cause ("close",
-// "abort", "connect" ...; a model's idle timeout is a close), "timer" for a
-// timer, or "".
-func causeAction(cause []i18n.Msg) string {
-	for _, m := range cause {
-		switch m.Key {
-		case "cause.timer":
-			return "timer"
-		case "cause.step", "cause.app":
-			if len(m.Args) > 0 {
-				if a := fmt.Sprint(m.Args[0]); a != "idle timeout" {
-					return a
-				}
-				return "close" // a model closing an idle connection calls close()
+// causeMsg renders what made a host act, for a state row's cause: "step:
+// close", "received FIN-ACK from client:40000 (frame 8)", "timer:
+// TIME_WAIT".
+func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
+	switch c.Kind {
+	case event.ByApp:
+		switch {
+		case c.Why != "":
+			return i18n.M("cause.app", c.Why)
+		case c.Op != "":
+			return i18n.M("cause.step", c.Op)
+		}
+		return i18n.M("cause.app.any")
+	case event.ByArrival:
+		if r := t.open[c.Ref]; r != nil && r.Seg != nil {
+			if c.Ref.Copy > 0 {
+				return i18n.M("cause.recv.copy", r.Seg.Flags.Spoken(), r.Seg.Src, c.Ref.Frame, c.Ref.Copy)
 			}
+			return i18n.M("cause.recv", r.Seg.Flags.Spoken(), r.Seg.Src, c.Ref.Frame)
 		}
+		return i18n.M("cause.recv.packet", c.Ref.Frame)
+	case event.ByTimer:
+		return i18n.M("cause.timer", timerName(c))
+	case event.ByInjection:
+		return i18n.M("cause.inject", c.Rule)
 	}
-	return ""
+	return i18n.M("cause.none")
 }
 
-// causeIs reports whether cause is the application action (or "timer")
-// word.
-func causeIs(cause []i18n.Msg, word string) bool { return causeAction(cause) == word }
-
-// received returns the flags of the segment a cause says arrived
-// ("FIN-ACK"), or "".
-func received(cause []i18n.Msg) string {
-	for _, m := range cause {
-		if m.Key == "cause.recv" && len(m.Args) > 0 {
-			return fmt.Sprint(m.Args[0])
-		}
+// arrivedFlags returns the flags of the segment whose arrival is cause, and
+// whether the cause is an arrival.
+func (t *Tap) arrivedFlags(c event.Cause) (segment.Flags, bool) {
+	if c.Kind != event.ByArrival {
+		return 0, false
 	}
-	return ""
+	if r := t.open[c.Ref]; r != nil && r.Seg != nil {
+		return r.Seg.Flags, true
+	}
+	return 0, false
 }
 
 // explainState explains a state change from its cause and what the tap
 // knows of the connection.
 func (t *Tap) explainState(r *Row) {
+	r.CauseMsg = t.causeMsg(r.Cause)
 	k := endKey{r.Host, r.Local, r.Remote}
 	e := t.ends[k]
 	if e == nil {
@@ -75,63 +60,64 @@ func (t *Tap) explainState(r *Row) {
 		t.ends[k] = e
 	}
 	held := r.At - e.at
-	action := causeAction(r.Cause)
-	got := received(r.Cause)
 	c := t.conns[keyOfEnds(r.Local, r.Remote)]
-	add := func(key string, args ...any) { r.Notes = append(r.Notes, i18n.M(key, args...)) }
-
+	op := ""
+	if r.Cause.Kind == event.ByApp {
+		op = r.Cause.Op
+		if r.Cause.Why != "" {
+			op = "close" // a model closing an idle connection calls close()
+		}
+	}
 	switch from, to := r.FromState, r.ToState; to {
-	case "LISTEN":
-		add("st.listen")
-	case "SYN_SENT":
-		add("st.synsent")
-	case "SYN_RCVD":
-		if from == "SYN_SENT" {
-			add("st.synrcvd.simopen")
+	case event.Listen:
+		r.note("st.listen")
+	case event.SynSent:
+		r.note("st.synsent")
+	case event.SynRcvd:
+		if from == event.SynSent {
+			r.note("st.synrcvd.simopen")
 		} else {
-			add("st.synrcvd")
+			r.note("st.synrcvd")
 		}
-	case "ESTABLISHED":
-		switch from {
-		case "SYN_SENT":
-			add("st.est.client")
-		case "LISTEN":
-			add("st.est.cookie")
+	case event.Established:
+		switch {
+		case from == event.SynSent:
+			r.note("st.est.client")
+		case from == event.Listen:
+			r.note("st.est.cookie")
+		case c != nil && c.simOpen:
+			r.note("st.est.simopen")
 		default:
-			if c != nil && c.simOpen {
-				add("st.est.simopen")
-			} else {
-				add("st.est.server")
-			}
+			r.note("st.est.server")
 		}
-	case "FIN_WAIT_1":
-		if action == "shutdown" {
-			add("st.finwait1.shutdown")
+	case event.FinWait1:
+		if op == "shutdown" {
+			r.note("st.finwait1.shutdown")
 		} else {
-			add("st.finwait1")
+			r.note("st.finwait1")
 		}
-	case "FIN_WAIT_2":
-		if action == "shutdown" || (from == "FIN_WAIT_1" && !e.closedByApp) {
-			add("st.finwait2.half")
+	case event.FinWait2:
+		if op == "shutdown" || (from == event.FinWait1 && !e.closedByApp) {
+			r.note("st.finwait2.half")
 		} else {
-			add("st.finwait2")
+			r.note("st.finwait2")
 		}
-	case "CLOSING":
-		add("st.closing")
-	case "TIME_WAIT":
-		add("st.timewait")
-	case "CLOSE_WAIT":
-		add("st.closewait")
-	case "LAST_ACK":
-		add("st.lastack")
-	case "CLOSED":
-		t.explainClosed(r, e, held, action, got, c)
+	case event.Closing:
+		r.note("st.closing")
+	case event.TimeWait:
+		r.note("st.timewait")
+	case event.CloseWait:
+		r.note("st.closewait")
+	case event.LastAck:
+		r.note("st.lastack")
+	case event.Closed:
+		t.explainClosed(r, e, held, op, c)
 	}
 	e.was, e.state, e.at, e.cause = r.FromState, r.ToState, r.At, r.Cause
 	switch {
-	case action == "close" || action == "abort":
+	case op == "close" || op == "abort":
 		e.closedByApp = true
-	case r.FromState == "CLOSED" || r.FromState == "LISTEN":
+	case r.FromState == event.Closed || r.FromState == event.Listen:
 		// A new connection on the same port pair: the old one's close()
 		// is not this one's.
 		e.closedByApp = false
@@ -139,60 +125,66 @@ func (t *Tap) explainState(r *Row) {
 }
 
 // explainClosed explains how an endpoint reached CLOSED.
-func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, action, got string, c *conn) {
-	add := func(key string, args ...any) { r.Notes = append(r.Notes, i18n.M(key, args...)) }
+func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, c *conn) {
 	from := r.FromState
+	flags, arrived := t.arrivedFlags(r.Cause)
+	timer := event.TimerUnknown
+	if r.Cause.Kind == event.ByTimer {
+		timer = r.Cause.Timer
+	}
 	switch {
-	case strings.HasPrefix(got, "RST"):
+	case arrived && flags&segment.RST != 0:
 		switch from {
-		case "SYN_SENT":
-			add("st.closed.refused")
-		case "SYN_RCVD":
-			add("st.closed.rst.halfopen")
-		case "TIME_WAIT":
-			add("st.closed.rst.timewait")
-		case "LAST_ACK", "CLOSING", "FIN_WAIT_1", "FIN_WAIT_2":
+		case event.SynSent:
+			r.note("st.closed.refused")
+		case event.SynRcvd:
+			r.note("st.closed.rst.halfopen")
+		case event.TimeWait:
+			r.note("st.closed.rst.timewait")
+		case event.CloseWait:
+			r.note("st.closed.reset.closewait")
+		case event.LastAck, event.Closing, event.FinWait1, event.FinWait2:
 			if e.closedByApp {
-				add("st.closed.reset.closed")
+				r.note("st.closed.reset.closed")
 			} else {
-				add("st.closed.reset")
+				r.note("st.closed.reset")
 			}
 		default:
-			add("st.closed.reset")
+			r.note("st.closed.reset")
 		}
-	case action == "abort":
-		add("st.closed.abort")
-	case got != "" && e.closedByApp && from != "TIME_WAIT" && from != "LAST_ACK" && from != "CLOSING":
-		add("st.closed.orphandata")
-	case action == "close" && from == "LISTEN":
-		add("st.closed.listener")
-	case action == "close":
-		if from == "SYN_SENT" || from == "SYN_RCVD" {
-			add("st.closed.early")
+	case op == "abort":
+		r.note("st.closed.abort")
+	case arrived && e.closedByApp && from != event.TimeWait && from != event.LastAck && from != event.Closing:
+		r.note("st.closed.orphandata")
+	case op == "close" && from == event.Listen:
+		r.note("st.closed.listener")
+	case op == "close":
+		if from == event.SynSent || from == event.SynRcvd {
+			r.note("st.closed.early")
 		} else {
-			add("st.closed.unread")
+			r.note("st.closed.unread")
 		}
-	case from == "TIME_WAIT":
+	case from == event.TimeWait:
 		if e.twRestarts > 0 {
-			add("st.closed.timewait.restarted", held)
+			r.note("st.closed.timewait.restarted", held)
 		} else {
-			add("st.closed.timewait", held)
+			r.note("st.closed.timewait", held)
 		}
-	case from == "LAST_ACK" || from == "CLOSING":
-		add("st.closed.lastack")
-	case from == "FIN_WAIT_2":
-		add("st.closed.finwait2", held)
-	case from == "SYN_SENT":
-		add("st.closed.syntimeout", held)
-		add("diff.synretries")
-	case from == "SYN_RCVD":
-		add("st.closed.synacktimeout", held)
-		add("diff.synackretries")
-	case c != nil && (c.keepalives[0] > 0 || c.keepalives[1] > 0):
-		add("st.closed.keepalive")
-		add("diff.keepalive")
-	case action == "timer":
-		add("st.closed.timeout")
+	case from == event.LastAck || from == event.Closing:
+		r.note("st.closed.lastack")
+	case from == event.FinWait2:
+		r.note("st.closed.finwait2", held)
+	case from == event.SynSent:
+		r.note("st.closed.syntimeout", held)
+		r.note("diff.synretries")
+	case from == event.SynRcvd:
+		r.note("st.closed.synacktimeout", held)
+		r.note("diff.synackretries")
+	case timer == event.TimerKeepalive || c != nil && (c.keepalives[0] > 0 || c.keepalives[1] > 0) && timer != event.TimerUnknown:
+		r.note("st.closed.keepalive")
+		r.note("diff.keepalive")
+	case timer != event.TimerUnknown:
+		r.note("st.closed.timeout")
 	}
 }
 
@@ -200,90 +192,38 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, action, got
 func (t *Tap) explainQueue(r *Row) {
 	switch {
 	case r.Waiting >= r.Capacity:
-		r.Notes = append(r.Notes, i18n.M("q.full", r.Waiting), i18n.M("diff.backlog"))
+		r.note("q.full", r.Waiting)
+		r.note("diff.backlog")
 	case r.HalfOpen > 0 && r.Waiting > 0:
-		r.Notes = append(r.Notes, i18n.M("q.both", r.Waiting, r.HalfOpen))
+		r.note("q.both", r.Waiting, r.HalfOpen)
 	case r.HalfOpen > 0:
-		r.Notes = append(r.Notes, i18n.M("q.halfopen", r.HalfOpen))
+		r.note("q.halfopen", r.HalfOpen)
 	case r.Waiting > 0:
-		r.Notes = append(r.Notes, i18n.M("q.waiting", r.Waiting))
+		r.note("q.waiting", r.Waiting)
 	default:
-		r.Notes = append(r.Notes, i18n.M("q.empty"))
+		r.note("q.empty")
 	}
 }
 
-// explainCounter explains one counter that moved on a counter row, and
-// marks the segments it concerns.
-func (t *Tap) explainCounter(r *Row, name string, delta uint64) {
-	key := "ctr." + name
-	if !i18n.Has(i18n.EN, key) {
+// explainTimer explains a timer that fired and did nothing visible.
+func (t *Tap) explainTimer(r *Row) {
+	r.CauseMsg = t.causeMsg(r.Cause)
+	if r.Timer.Kind == event.TimerRTO && r.Timer.RTO > 0 {
+		r.note("timer.idle.rto", r.Timer.RTO, r.Timer.State)
 		return
 	}
-	r.Notes = append(r.Notes, i18n.M(key, name))
-	t.moved[r.Host+"/"+name] = r.At
-	switch name {
-	case "ListenOverflowSynCookieSent":
-		t.cookies[r.Host] += int(delta)
-	case "ListenOverflowSynDrop":
-		for range delta {
-			t.markDroppedSYN(r)
-		}
-	}
+	r.note("timer.idle", timerName(r.Cause), r.Timer.State)
 }
 
-// takeCookie reports whether host has just sent a SYN cookie, and counts
-// it as explained.
-func (t *Tap) takeCookie(host string) bool {
-	if t.cookies[host] > 0 {
-		t.cookies[host]--
-		return true
+// explainStall explains an endpoint left with unacknowledged sequence space
+// when nothing was left to happen.
+func (t *Tap) explainStall(r *Row) {
+	s := r.Stall
+	c := t.conns[keyOfEnds(s.Local, s.Remote)]
+	una, nxt := uint32(0), uint32(s.SndNxt-s.SndUna)
+	if c != nil {
+		d := c.sideOf(s.Local)
+		una, nxt = uint32(s.SndUna-c.base[d]), uint32(s.SndNxt-c.base[d])
 	}
-	return false
-}
-
-// markDroppedSYN notes on the oldest SYN sent to r's host and not yet
-// answered that the host dropped it because its accept queue was full.
-// Links deliver in order, so the oldest unanswered SYN is the one that
-// arrived.
-func (t *Tap) markDroppedSYN(r *Row) {
-	q := t.pendingSYN[r.Host]
-	for len(q) > 0 {
-		s := q[0]
-		q = q[1:]
-		if !s.Dropped.IsZero() || s.At > r.At {
-			continue
-		}
-		s.Notes = append(s.Notes, i18n.M("seg.syn.dropped", r.Host))
-		if c := t.conns[keyOf(s.Seg)]; c != nil {
-			c.synDropped = true
-		}
-		break
-	}
-	t.pendingSYN[r.Host] = q
-}
-
-// trackSYN keeps SYNs until they are answered, for markDroppedSYN.
-func (t *Tap) trackSYN(r *Row) {
-	switch r.Seg.Flags & (SYN | ACK | RST) {
-	case SYN:
-		h := t.Name(r.Seg.Dst.Addr())
-		t.pendingSYN[h] = append(t.pendingSYN[h], r)
-	case SYN | ACK:
-		q := t.pendingSYN[r.Host]
-		k := keyOf(r.Seg)
-		for i, s := range q {
-			if keyOf(s.Seg) == k {
-				t.pendingSYN[r.Host] = append(q[:i:i], q[i+1:]...)
-				break
-			}
-		}
-	}
-}
-
-// movedNow reports whether counter name of segment row r's sending host
-// moved at the row's instant (counter rows precede the segments the same
-// settle sends).
-func (t *Tap) movedNow(r *Row, name string) bool {
-	at, ok := t.moved[r.Host+"/"+name]
-	return ok && at == r.At
+	r.note("stall", t.endpoint(s.Local), s.State, nxt-una, una, nxt)
 }

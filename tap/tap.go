@@ -3,112 +3,26 @@ package tap
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 )
 
-// Kind says what a timeline row records.
-type Kind int
-
-// Row kinds.
-const (
-	// KindSegment is a TCP segment entering the switch.
-	KindSegment Kind = iota + 1
-	// KindState is a TCP state change of one endpoint.
-	KindState
-	// KindApp is the outcome of an application step.
-	KindApp
-	// KindPacket is a packet that is not TCP.
-	KindPacket
-	// KindQueue is a listening socket's queues after they changed.
-	KindQueue
-	// KindCounter is a set of stack counters that moved at one instant on
-	// one host.
-	KindCounter
-)
-
-// String returns the kind's name as the JSON form spells it.
-func (k Kind) String() string {
-	switch k {
-	case KindSegment:
-		return "segment"
-	case KindState:
-		return "state"
-	case KindApp:
-		return "app"
-	case KindPacket:
-		return "packet"
-	case KindQueue:
-		return "queue"
-	case KindCounter:
-		return "counter"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+// Sink receives the timeline's rows as they are released: in timeline
+// order, each complete. A sink may keep a row; nobody changes it after.
+type Sink interface {
+	Row(r *Row) error
 }
 
-// Row is one line of the timeline.
-type Row struct {
-	Kind Kind
-	// At is the virtual time of the row.
-	At time.Duration
-	// No is the frame number of a segment (1-based, as in Wireshark and
-	// in the pcapng), or 0 for other rows.
-	No int
-	// Host is the host a state, application, queue or counter row belongs
-	// to; for a segment, the sending host.
-	Host string
-
-	// Segment rows.
-	Seg      Segment
-	From, To string // "client:40000"
-	RelSeq   uint32
-	RelAck   uint32
-	HasAck   bool // RelAck is meaningful (ACK set and the peer's ISN known)
-	Window   int  // the receive window the segment advertises, scaled
-	// InFlight is the number of bytes the sender has sent and the receiver
-	// has not yet acknowledged, after this segment (sequence space, SYN
-	// and FIN count one each).
-	InFlight int
-	// Analysis holds what Wireshark's TCP analysis would flag on this
-	// segment; DupAckNum counts duplicate ACKs (1 for the first duplicate)
-	// and DupAckOf is the frame number of the ACK they repeat.
-	Analysis  Analysis
-	DupAckNum int
-	DupAckOf  int
-	// Dropped says why the switch dropped the segment; zero if it did not.
-	Dropped  i18n.Msg
-	Notes    []i18n.Msg
-	sackBase uint32 // the peer's ISN, for relative SACK blocks
-	packet   []byte
-	iface    int
-
-	// State rows.
-	Local, Remote netip.AddrPort
-	FromState     string
-	ToState       string
-	Cause         []i18n.Msg
-
-	// Application rows.
-	Step, Result, Err string
-
-	// Queue rows: connections waiting for accept(), the accept queue's
-	// capacity, and handshakes in progress on listening socket Local.
-	Waiting, Capacity, HalfOpen int
-
-	// Counter rows.
-	Counters []CounterMove
+// ArrivalSink is a Sink that also wants every packet as it reached its
+// receiver, in the order packets arrived: the capture of what was
+// received. a.Verdict and the row's notes are final.
+type ArrivalSink interface {
+	Sink
+	Arrival(r *Row, a *Arrival) error
 }
-
-// CounterMove is one stack counter that moved.
-type CounterMove struct {
-	Name         string
-	Delta, Total uint64
-}
-
-// OptText renders the segment's TCP options in wire order, with SACK blocks
-// in relative numbers: "MSS=1460 SACK_PERM TSval=1 TSecr=0 WS=128".
-func (r *Row) OptText() string { return r.Seg.Opts.text(r.sackBase) }
 
 // host is one host known to the tap.
 type host struct {
@@ -116,40 +30,51 @@ type host struct {
 	addrs []netip.Addr
 }
 
-// Tap records a lab run. It is used from the loop goroutine only.
+// Tap records a lab run from its ground-truth events (it implements
+// event.Observer), explains every row, and releases the rows to its sinks
+// as soon as they are complete, in timeline order. It keeps what it needs
+// to explain what comes next (per connection and per endpoint, and the
+// rows still waiting for their segment's fate), not the rows themselves.
+// It is used from the loop goroutine only.
 type Tap struct {
-	// Lang is the language notes are rendered in; English by default.
-	Lang i18n.Lang
-
 	hosts  []host
 	byAddr map[netip.Addr]string
-	rows   []*Row
-	frames []*Row // segment and packet rows by packet id
-	conns  map[connKey]*conn
-	ends   map[endKey]*endState // what the tap knows of each host's endpoints
-	flows  map[flowKey]*flowAnalysis
+	sinks  []Sink
 
-	cookies    map[string]int           // SYN cookies a host sent and no row explains yet
-	pendingSYN map[string][]*Row        // SYNs to a host not yet answered
-	moved      map[string]time.Duration // "host/counter" → when it last moved
+	queue []*Row             // rows not yet released, in timeline order
+	open  map[event.Ref]*Row // rows whose packet is on its way
+	// copies are the rows of copies made and not yet arrived or dropped;
+	// they join the queue when that happens.
+	copies map[event.Ref]*Row
+
+	sent    *analyzer // Wireshark's view of the capture of what was sent
+	recv    *analyzer // and of what was received
+	recvNo  int       // frames in the capture of what was received
+	conns   map[connKey]*conn
+	ends    map[endKey]*endState
+	timer   *Row // a timer row waiting to see whether its timer did anything
+	frames  int  // frames seen
+	release int  // rows released
+
+	err error // the first error a sink returned
 }
+
+var _ event.Observer = (*Tap)(nil)
 
 // New returns an empty tap.
 func New() *Tap {
 	return &Tap{
 		byAddr: map[netip.Addr]string{},
+		open:   map[event.Ref]*Row{},
+		copies: map[event.Ref]*Row{},
+		sent:   newAnalyzer(),
+		recv:   newAnalyzer(),
 		conns:  map[connKey]*conn{},
 		ends:   map[endKey]*endState{},
-		flows:  map[flowKey]*flowAnalysis{},
-
-		cookies:    map[string]int{},
-		pendingSYN: map[string][]*Row{},
-		moved:      map[string]time.Duration{},
 	}
 }
 
-// AddHost registers a host, in the order hosts were attached to the network
-// (the index the network reports packets with).
+// AddHost registers a host, in the order hosts were attached to the network.
 func (t *Tap) AddHost(name string, addrs []netip.Addr) {
 	t.hosts = append(t.hosts, host{name: name, addrs: addrs})
 	for _, a := range addrs {
@@ -157,8 +82,21 @@ func (t *Tap) AddHost(name string, addrs []netip.Addr) {
 	}
 }
 
-// Rows returns the timeline so far.
-func (t *Tap) Rows() []*Row { return t.rows }
+// AddSink adds a sink for the rows released from now on.
+func (t *Tap) AddSink(s Sink) { t.sinks = append(t.sinks, s) }
+
+// Err returns the first error a sink returned; rows are still recorded and
+// passed to the other sinks after one fails.
+func (t *Tap) Err() error { return t.err }
+
+// Hosts returns the hosts' names and addresses, in order.
+func (t *Tap) Hosts() (names []string, addrs [][]netip.Addr) {
+	for _, h := range t.hosts {
+		names = append(names, h.name)
+		addrs = append(addrs, h.addrs)
+	}
+	return names, addrs
+}
 
 // Name returns the host name of addr, or its text form.
 func (t *Tap) Name(addr netip.Addr) string {
@@ -168,94 +106,246 @@ func (t *Tap) Name(addr netip.Addr) string {
 	return addr.String()
 }
 
+// Names is the i18n.Namer of the tap's hosts.
+func (t *Tap) Names(a netip.Addr) string { return t.byAddr[a] }
+
 // endpoint renders an address and port with the host's name.
 func (t *Tap) endpoint(ap netip.AddrPort) string {
-	return t.Name(ap.Addr()) + ":" + fmt.Sprint(ap.Port())
+	return t.Name(ap.Addr()) + ":" + strconv.Itoa(int(ap.Port()))
 }
 
-// Packet implements topology.Observer.
-func (t *Tap) Packet(at time.Duration, from int, pkt []byte) int {
-	id := len(t.frames)
-	r := &Row{At: at, No: id + 1, packet: pkt, iface: from}
-	if from >= 0 && from < len(t.hosts) {
-		r.Host = t.hosts[from].name
-	}
-	seg, err := decode(pkt)
-	if err != nil {
-		r.Kind = KindPacket
-		r.Notes = []i18n.Msg{i18n.M("seg.nottcp", err.Error())}
-	} else {
-		r.Kind = KindSegment
-		r.Seg = seg
-		r.From, r.To = t.endpoint(seg.Src), t.endpoint(seg.Dst)
-		t.analyze(r)
-		t.annotate(r)
-		t.trackSYN(r)
-	}
-	t.frames = append(t.frames, r)
-	t.rows = append(t.rows, r)
-	return id
+// add appends a row to the timeline; it is released when it and every row
+// before it are done.
+func (t *Tap) add(r *Row) {
+	t.settleTimer(r)
+	t.queue = append(t.queue, r)
+	t.flush()
 }
 
-// Dropped implements topology.Observer.
-func (t *Tap) Dropped(id int, at time.Duration, reason i18n.Msg) {
-	if id < 0 || id >= len(t.frames) {
+// complete marks a row's notes final and releases what can be.
+func (t *Tap) complete(r *Row) {
+	r.done = true
+	t.flush()
+}
+
+// flush releases the done rows at the head of the queue.
+func (t *Tap) flush() {
+	n := 0
+	for n < len(t.queue) && t.queue[n].done {
+		t.emit(t.queue[n])
+		n++
+	}
+	if n == 0 {
 		return
 	}
-	r := t.frames[id]
-	r.Dropped = reason
-	r.Notes = append(r.Notes, i18n.M("sw.dropped", reason))
-}
-
-// Altered implements topology.Observer.
-func (t *Tap) Altered(id int, at time.Duration, what i18n.Msg) {
-	if id < 0 || id >= len(t.frames) {
-		return
+	clear(t.queue[:n])
+	t.queue = t.queue[n:]
+	if len(t.queue) == 0 {
+		t.queue = nil // let the backing array go
 	}
-	r := t.frames[id]
-	r.Notes = append(r.Notes, what)
 }
 
-// State implements hosts.Observer.
-func (t *Tap) State(at time.Duration, hostName string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg) {
-	r := &Row{Kind: KindState, At: at, Host: hostName, Local: local, Remote: remote, FromState: from, ToState: to, Cause: cause}
-	t.explainState(r)
-	t.rows = append(t.rows, r)
-}
-
-// App implements hosts.Observer.
-func (t *Tap) App(at time.Duration, hostName, step, result, err string) {
-	t.rows = append(t.rows, &Row{Kind: KindApp, At: at, Host: hostName, Step: step, Result: result, Err: err})
-}
-
-// Queue implements hosts.QueueObserver.
-func (t *Tap) Queue(at time.Duration, hostName string, listener netip.AddrPort, waiting, capacity, halfOpen int) {
-	r := &Row{Kind: KindQueue, At: at, Host: hostName, Local: listener, Waiting: waiting, Capacity: capacity, HalfOpen: halfOpen}
-	t.explainQueue(r)
-	t.rows = append(t.rows, r)
-}
-
-// Counter implements hosts.QueueObserver. Counters that move at the same
-// instant on one host share a row.
-func (t *Tap) Counter(at time.Duration, hostName, name string, delta, total uint64) {
-	var r *Row
-	if n := len(t.rows); n > 0 && t.rows[n-1].Kind == KindCounter && t.rows[n-1].Host == hostName && t.rows[n-1].At == at {
-		r = t.rows[n-1]
-	} else {
-		r = &Row{Kind: KindCounter, At: at, Host: hostName}
-		t.rows = append(t.rows, r)
-	}
-	r.Counters = append(r.Counters, CounterMove{Name: name, Delta: delta, Total: total})
-	t.explainCounter(r, name, delta)
-}
-
-// Segments returns the segment rows, in frame order.
-func (t *Tap) Segments() []*Row {
-	var out []*Row
-	for _, r := range t.frames {
-		if r.Kind == KindSegment {
-			out = append(out, r)
+// emit passes a row to every sink.
+func (t *Tap) emit(r *Row) {
+	t.release++
+	for _, s := range t.sinks {
+		if err := s.Row(r); err != nil && t.err == nil {
+			t.err = err
 		}
 	}
-	return out
+}
+
+// Finish ends the recording at virtual time end: segments still on their
+// way are released as they are ("still in flight"), and every row is
+// passed to the sinks. It returns the first sink error.
+func (t *Tap) Finish(end time.Duration) error {
+	t.settleTimer(nil)
+	for _, r := range t.queue {
+		if !r.done {
+			r.note("seg.inflight.end", end)
+			r.done = true
+		}
+	}
+	t.flush()
+	return t.err
+}
+
+// Released returns the number of rows released so far.
+func (t *Tap) Released() int { return t.release }
+
+// Sent implements event.Observer.
+func (t *Tap) Sent(e *event.Sent) {
+	t.frames++
+	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected}
+	if e.Seg == nil {
+		r.Kind = KindPacket
+		r.note("seg.nottcp", e.ParseErr.Error())
+	} else {
+		r.Kind = KindSegment
+		r.Seg = e.Seg
+		r.From, r.To = t.endpoint(e.Seg.Src), t.endpoint(e.Seg.Dst)
+		r.Analysis, r.DupAckNum, r.DupAckOf = t.sent.analyze(r.No, r.At, r.Seg)
+		t.explainSent(r)
+	}
+	if e.Injected != nil {
+		t.explainInjected(r, e.Injected)
+	}
+	t.open[e.Ref] = r
+	t.add(r)
+}
+
+// Fate implements event.Observer.
+func (t *Tap) Fate(f *event.Fate) {
+	r := t.open[f.Ref]
+	if r == nil {
+		if r = t.copies[f.Ref]; r == nil {
+			return
+		}
+	}
+	switch f.Kind {
+	case event.Dropped:
+		r.Dropped = f
+		if r.Kind == KindCopy {
+			r.At = f.At
+			delete(t.copies, f.Ref)
+			r.note("copy.dropped", r.Copy, r.No, t.dropReason(f))
+			t.add(r)
+		} else {
+			r.note("sw.dropped", t.dropReason(f))
+			t.dropped(r, f)
+		}
+		delete(t.open, f.Ref)
+		t.complete(r)
+	case event.Duplicated:
+		c := &Row{Kind: KindCopy, No: r.No, Copy: f.Copy, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: r.HasAck, Window: r.Window, sackBase: r.sackBase}
+		t.copies[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
+		t.open[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
+		r.Notes = append(r.Notes, t.fateNote(f))
+	case event.Arrived:
+		a := &Arrival{Ref: f.Ref, At: f.At, Host: f.To, Data: f.Data}
+		r.Arrival = a
+		if r.Kind == KindCopy {
+			r.At = f.At
+			delete(t.copies, f.Ref)
+			r.Host = f.To
+			t.add(r)
+		}
+	default:
+		r.Notes = append(r.Notes, t.fateNote(f))
+	}
+}
+
+// Receipt implements event.Observer.
+func (t *Tap) Receipt(e *event.Receipt) {
+	r := t.open[e.Ref]
+	if r == nil || r.Arrival == nil {
+		return
+	}
+	a := r.Arrival
+	a.Verdict = e.Verdict
+	t.recvNo++
+	a.No = t.recvNo
+	if r.Seg != nil {
+		a.Analysis, a.DupAckNum, a.DupAckOf = t.recv.analyze(a.No, a.At, r.Seg)
+		t.received(r, e)
+	}
+	if len(e.Counters) > 0 && !isDrop(e.Verdict) {
+		t.counters(&Row{Kind: KindCounter, At: e.At, Host: e.Host, Cause: event.Arrival(e.Ref), Counters: e.Counters})
+	}
+	delete(t.open, e.Ref)
+	t.complete(r)
+	for _, s := range t.sinks {
+		if as, ok := s.(ArrivalSink); ok {
+			if err := as.Arrival(r, a); err != nil && t.err == nil {
+				t.err = err
+			}
+		}
+	}
+}
+
+// isDrop reports whether a verdict means the stack dropped the packet.
+func isDrop(v event.Verdict) bool {
+	switch v {
+	case event.BadChecksum, event.SynQueueOverflow, event.AckQueueOverflow, event.CookieInvalid, event.Discarded:
+		return true
+	}
+	return false
+}
+
+// StateChange implements event.Observer.
+func (t *Tap) StateChange(e *event.StateChange) {
+	r := &Row{Kind: KindState, At: e.At, Host: e.Host, Local: e.Local, Remote: e.Remote, FromState: e.From, ToState: e.To, Cause: e.Cause}
+	t.explainState(r)
+	r.done = true
+	t.add(r)
+}
+
+// App implements event.Observer.
+func (t *Tap) App(e *event.App) {
+	t.add(&Row{Kind: KindApp, At: e.At, Host: e.Host, App: e, done: true})
+}
+
+// Queue implements event.Observer.
+func (t *Tap) Queue(e *event.Queue) {
+	r := &Row{Kind: KindQueue, At: e.At, Host: e.Host, Local: e.Listener, Waiting: e.Waiting, Capacity: e.Capacity, HalfOpen: e.HalfOpen, done: true}
+	t.explainQueue(r)
+	t.add(r)
+}
+
+// Counter implements event.Observer.
+func (t *Tap) Counter(e *event.Counter) {
+	t.counters(&Row{Kind: KindCounter, At: e.At, Host: e.Host, Cause: e.Cause, Counters: e.Counters})
+}
+
+// counters explains and adds a counter row.
+func (t *Tap) counters(r *Row) {
+	r.CauseMsg = t.causeMsg(r.Cause)
+	for _, c := range r.Counters {
+		if key := "ctr." + c.Name; i18n.Has(i18n.EN, key) {
+			r.note(key, c.Name)
+		}
+	}
+	r.done = true
+	t.add(r)
+}
+
+// Timer implements event.Observer. The row is kept only if the timer made
+// its stack send nothing and change no state: otherwise the rows it caused
+// name it.
+func (t *Tap) Timer(e *event.Timer) {
+	t.settleTimer(nil)
+	r := &Row{Kind: KindTimer, At: e.At, Host: e.Host, Local: e.Local, Remote: e.Remote, Timer: e, Cause: event.TimerCause(e.Kind), done: true}
+	t.explainTimer(r)
+	t.timer = r
+}
+
+// settleTimer decides about the waiting timer row, if any, now that row
+// next comes (nil: nothing more comes): a row the timer caused (a segment,
+// a state change, counters) names it instead; anything else means it did
+// nothing visible, and the timer row stays.
+func (t *Tap) settleTimer(next *Row) {
+	tr := t.timer
+	if tr == nil {
+		return
+	}
+	t.timer = nil
+	if next != nil && next.Host == tr.Host && next.At == tr.At && next.Cause.Kind == event.ByTimer && next.Cause.Timer == tr.Timer.Kind {
+		return
+	}
+	t.queue = append(t.queue, tr)
+}
+
+// Stall implements event.Observer.
+func (t *Tap) Stall(e *event.Stall) {
+	t.settleTimer(nil)
+	r := &Row{Kind: KindStall, At: e.At, Host: e.Host, Local: e.Local, Remote: e.Remote, Stall: e, done: true}
+	t.explainStall(r)
+	t.add(r)
+}
+
+// fmtTime renders virtual time in seconds with microseconds, as Wireshark
+// does: "0.010000".
+func fmtTime(d time.Duration) string {
+	us := d / time.Microsecond
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
 }

@@ -13,9 +13,9 @@ import (
 // output never depends on when the lab ran.
 var Epoch = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 
-// event is one entry of the scheduler's heap: something to run at a virtual
+// entry is one entry of the scheduler's heap: something to run at a virtual
 // instant. Events due at the same instant run in insertion order.
-type event struct {
+type entry struct {
 	at    time.Duration
 	seq   uint64
 	fn    func()
@@ -23,7 +23,7 @@ type event struct {
 	index int // position in the heap, -1 when not queued
 }
 
-type eventHeap []*event
+type eventHeap []*entry
 
 func (h eventHeap) Len() int { return len(h) }
 func (h eventHeap) Less(i, j int) bool {
@@ -38,7 +38,7 @@ func (h eventHeap) Swap(i, j int) {
 	h[j].index = j
 }
 func (h *eventHeap) Push(x any) {
-	e := x.(*event)
+	e := x.(*entry)
 	e.index = len(*h)
 	*h = append(*h, e)
 }
@@ -78,10 +78,10 @@ func (s *Scheduler) Now() time.Duration {
 func (s *Scheduler) At(at time.Duration, owner int, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pushLocked(&event{at: max(at, s.now), fn: fn, owner: owner})
+	s.pushLocked(&entry{at: max(at, s.now), fn: fn, owner: owner})
 }
 
-func (s *Scheduler) pushLocked(e *event) {
+func (s *Scheduler) pushLocked(e *entry) {
 	s.seq++
 	e.seq = s.seq
 	heap.Push(&s.events, e)
@@ -96,13 +96,13 @@ func (s *Scheduler) pushLocked(e *event) {
 // other, each with its replies, so that every intermediate state (such as
 // FIN_WAIT_2 between an ACK and a FIN sent back to back) is observed. A real
 // NIC might hand both to the stack in one batch and let it coalesce the ACKs.
-func (s *Scheduler) pop() *event {
+func (s *Scheduler) pop() *entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.events) == 0 {
 		return nil
 	}
-	e := heap.Pop(&s.events).(*event)
+	e := heap.Pop(&s.events).(*entry)
 	s.now = e.at
 	return e
 }
@@ -152,7 +152,7 @@ type timer struct {
 	s     *Scheduler
 	owner int
 	f     func()
-	ev    *event // guarded by s.mu; nil when not armed
+	ev    *entry // guarded by s.mu; nil when not armed
 }
 
 var _ tcpip.Timer = (*timer)(nil)
@@ -182,7 +182,7 @@ func (t *timer) Reset(d time.Duration) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	t.stopLocked()
-	ev := &event{at: t.s.now + max(d, 0), owner: t.owner}
+	ev := &entry{at: t.s.now + max(d, 0), owner: t.owner}
 	ev.fn = func() {
 		t.s.mu.Lock()
 		if t.ev == ev {

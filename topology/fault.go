@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // FaultAction is what a Fault does to the segments it selects.
@@ -74,7 +74,7 @@ type Fault struct {
 	// from or to an address no host owns has host "", which only "" matches.
 	From, To string
 	// Flags selects by TCP flags; the zero value matches every segment.
-	Flags FlagMatch
+	Flags segment.FlagMatch
 	// Port selects segments whose source or destination port is Port; 0
 	// matches any.
 	Port uint16
@@ -123,7 +123,7 @@ func (f Fault) Validate() error {
 	case f.Connection < 0:
 		return fmt.Errorf("connection %d is negative", f.Connection)
 	}
-	if err := f.Flags.validate(); err != nil {
+	if err := f.Flags.Validate(); err != nil {
 		return err
 	}
 	switch f.Action {
@@ -166,11 +166,11 @@ func (n *Network) AddFault(f Fault) error {
 
 // selects reports whether the segment matches f's selectors; from and to are
 // the host names of its addresses ("" for none), conn its connection number.
-func (f *fault) selects(now time.Duration, s segment, from, to string, conn int) bool {
+func (f *fault) selects(now time.Duration, s *segment.Segment, from, to string, conn int) bool {
 	return (f.From == "" || f.From == from) &&
 		(f.To == "" || f.To == to) &&
-		f.Flags.Match(s.flags) &&
-		(f.Port == 0 || s.src.Port() == f.Port || s.dst.Port() == f.Port) &&
+		f.Flags.Match(s.Flags) &&
+		(f.Port == 0 || s.Src.Port() == f.Port || s.Dst.Port() == f.Port) &&
 		(f.Connection == 0 || f.Connection == conn) &&
 		now >= f.After && (f.Before == 0 || now < f.Before) &&
 		(f.Action != FaultHold || now < f.Until)
@@ -184,21 +184,13 @@ func (f *fault) wants() bool {
 	return f.Count == 0 || f.acted < f.Count
 }
 
-// match describes f's current match for notes: "match SYN,!ACK #1".
-func (f *fault) match() i18n.Msg {
-	if f.Flags.IsZero() {
-		return i18n.M("sw.match", f.matches)
-	}
-	return i18n.M("sw.match.flags", f.Flags.String(), f.matches)
-}
-
 // applyFaults counts the segment against every rule and returns the rule
 // that acts on it, or nil.
-func (n *Network) applyFaults(now time.Duration, s segment, conn int) *fault {
+func (n *Network) applyFaults(now time.Duration, s *segment.Segment, conn int) *fault {
 	if len(n.faults) == 0 {
 		return nil
 	}
-	from, to := n.hostOf(s.src.Addr()), n.hostOf(s.dst.Addr())
+	from, to := n.hostOf(s.Src.Addr()), n.hostOf(s.Dst.Addr())
 	var winner *fault
 	for _, f := range n.faults {
 		if !f.selects(now, s, from, to, conn) {

@@ -6,10 +6,10 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -67,8 +67,8 @@ type Injection struct {
 	SrcPrefix netip.Prefix
 	// Dst is the segments' destination.
 	Dst netip.AddrPort
-	// Flags are the TCP flag bits (uint8(header.TCPFlagSyn) and so on).
-	Flags uint8
+	// Flags are the segments' TCP flags.
+	Flags segment.Flags
 	// Seq chooses the sequence number, SeqValue is the number SeqAbsolute
 	// uses, and SeqOffset is added to it in every mode (mod 2^32). When
 	// SeqNext or SeqISN finds nothing observed it starts from 0, and the
@@ -157,15 +157,15 @@ func (n *Network) AddInjection(i Injection) error {
 	in.Payload = append([]byte(nil), i.Payload...)
 	for k := range max(i.Count, 1) {
 		n.sched.At(i.At+time.Duration(k)*i.Interval, -1, func() {
-			pkt, notes := n.inject(in)
-			n.sendNoted(in.via, pkt, notes)
+			pkt, how := n.inject(in)
+			n.send(in.via, pkt, event.Cause{Kind: event.ByInjection, Rule: in.Name}, how)
 		})
 	}
 	return nil
 }
 
-// inject builds the next segment of in and the note that explains it.
-func (n *Network) inject(in *injection) ([]byte, []i18n.Msg) {
+// inject builds the next segment of in and says how it was made.
+func (n *Network) inject(in *injection) ([]byte, *event.Injected) {
 	srcAddr := in.Src.Addr().Unmap()
 	if in.SrcPrefix.IsValid() {
 		srcAddr = randomAddr(in.rng, in.SrcPrefix)
@@ -177,33 +177,28 @@ func (n *Network) inject(in *injection) ([]byte, []i18n.Msg) {
 	src := netip.AddrPortFrom(srcAddr, srcPort)
 	dst := netip.AddrPortFrom(in.Dst.Addr().Unmap(), in.Dst.Port())
 
-	notes := []i18n.Msg{i18n.M("sw.inject", in.Name, n.ports[in.via].name)}
-	if n.hostOf(srcAddr) != in.Via {
-		notes[0] = i18n.M("sw.inject.spoofed", in.Name, n.ports[in.via].name, srcAddr.String())
-	}
+	how := &event.Injected{Rule: in.Name, Spoofed: n.hostOf(srcAddr) != in.Via}
 	seq := in.SeqValue
 	if in.Seq != SeqAbsolute {
 		var ok bool
 		seq, ok = n.observedSeq(in.Seq, src, dst)
-		if !ok {
-			notes = append(notes, i18n.M("sw.inject.noseq", n.endpointName(src), n.endpointName(dst)))
-		}
+		how.NoSeq = !ok
 	}
 	seq += uint32(in.SeqOffset)
 	ack := in.Ack
 	if in.AckNext {
 		if f := n.flows[flowKey{src: dst, dst: src}]; f != nil && f.hasNext {
-			ack = f.next
+			ack = uint32(f.next)
 		} else {
 			ack = 0
-			notes = append(notes, i18n.M("sw.inject.noack", n.endpointName(dst), n.endpointName(src)))
+			how.NoAck = true
 		}
 	}
 	win := in.Window
 	if win == 0 {
 		win = 65535
 	}
-	return buildSegment(src, dst, in.Flags, seq, ack, win, uint16(in.rng.Uint32()), in.Payload), notes
+	return buildSegment(src, dst, in.Flags, seq, ack, win, uint16(in.rng.Uint32()), in.Payload), how
 }
 
 // observedSeq returns the sequence number mode SeqNext or SeqISN picks for a
@@ -212,26 +207,17 @@ func (n *Network) observedSeq(mode SeqMode, src, dst netip.AddrPort) (uint32, bo
 	f := n.flows[flowKey{src: src, dst: dst}]
 	if mode == SeqISN {
 		if f != nil && f.hasISN {
-			return f.isn, true
+			return uint32(f.isn), true
 		}
 		return 0, false
 	}
 	if r := n.flows[flowKey{src: dst, dst: src}]; r != nil && r.hasAck {
-		return r.ack, true
+		return uint32(r.ack), true
 	}
 	if f != nil && f.hasNext {
-		return f.next, true
+		return uint32(f.next), true
 	}
 	return 0, false
-}
-
-// endpointName renders an endpoint with its host's name when a host owns
-// the address: "server:80", else "10.9.0.7:1234".
-func (n *Network) endpointName(ap netip.AddrPort) string {
-	if h := n.hostOf(ap.Addr()); h != "" {
-		return h + ":" + strconv.Itoa(int(ap.Port()))
-	}
-	return ap.String()
 }
 
 // randomAddr draws an address from prefix p.
@@ -260,9 +246,9 @@ func randomAddr(rng *rand.Rand, p netip.Prefix) netip.Addr {
 // buildSegment returns an IPv4 or IPv6 packet (by the addresses' family)
 // carrying one TCP segment with valid checksums. A SYN carries an MSS option
 // of 1460; other segments carry no options.
-func buildSegment(src, dst netip.AddrPort, flags uint8, seq, ack uint32, win, ipID uint16, payload []byte) []byte {
+func buildSegment(src, dst netip.AddrPort, flags segment.Flags, seq, ack uint32, win, ipID uint16, payload []byte) []byte {
 	tcpLen := header.TCPMinimumSize
-	if flags&uint8(header.TCPFlagSyn) != 0 {
+	if flags&segment.SYN != 0 {
 		tcpLen += header.TCPOptionMSSLength
 	}
 	ipLen := header.IPv4MinimumSize

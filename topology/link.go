@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -154,7 +154,7 @@ func outage(ws []Window, t time.Duration) (Window, bool) {
 
 // pipe is the runtime state of one direction of one link.
 type pipe struct {
-	name string // "client→switch"
+	place event.Place // "client→switch"
 	dir  Direction
 	rng  *rand.Rand // loss and jitter
 
@@ -168,10 +168,11 @@ type pipe struct {
 }
 
 // admit decides the fate of a packet of size bytes entering the pipe at now.
-// It returns the arrival time at the far end, or a drop reason.
-func (p *pipe) admit(now time.Duration, size int) (time.Duration, i18n.Msg) {
+// It returns the arrival time at the far end, or a drop reason (and, for a
+// full queue, how many packets wait in it).
+func (p *pipe) admit(now time.Duration, size int) (arrive time.Duration, drop event.DropReason, queued int) {
 	if p.dir.Loss > 0 && p.rng.Float64() < p.dir.Loss {
-		return 0, i18n.M("sw.loss", p.name)
+		return 0, event.Loss, 0
 	}
 	start := now
 	if p.dir.Rate > 0 {
@@ -181,20 +182,20 @@ func (p *pipe) admit(now time.Duration, size int) (time.Duration, i18n.Msg) {
 		}
 		p.departures = p.departures[i:]
 		if p.dir.QueueLimit > 0 && len(p.departures) >= p.dir.QueueLimit {
-			return 0, i18n.M("sw.queuefull", p.name, len(p.departures))
+			return 0, event.QueueFull, len(p.departures)
 		}
 		start = max(now, p.busyUntil)
 		p.busyUntil = start + time.Duration(int64(size)*8*int64(time.Second)/p.dir.Rate)
 		p.departures = append(p.departures, p.busyUntil)
 		start = p.busyUntil
 	}
-	arrive := start + p.dir.Latency
+	arrive = start + p.dir.Latency
 	if p.dir.Jitter > 0 {
 		arrive += time.Duration(p.rng.Int64N(int64(2*p.dir.Jitter)+1)) - p.dir.Jitter
 	}
 	arrive = max(arrive, p.lastArrival, start)
 	p.lastArrival = arrive
-	return arrive, i18n.Msg{}
+	return arrive, 0, 0
 }
 
 // impairment is what a pipe does to an admitted packet besides delaying it.
@@ -238,11 +239,11 @@ func (p *pipe) impair(pkt []byte) impairment {
 // (a broken header length is rejected as malformed before the checksum is
 // checked). The range is empty when nothing follows the IP header.
 func corruptible(pkt []byte) (lo, hi, skip int) {
-	off, proto, ok := transport(pkt)
+	off, tcp, ok := transport(pkt)
 	if !ok || off >= len(pkt) {
 		return 0, 0, -1
 	}
-	if proto == header.TCPProtocolNumber && len(pkt)-off >= header.TCPMinimumSize {
+	if tcp && len(pkt)-off >= header.TCPMinimumSize {
 		return off + header.TCPSeqNumOffset, len(pkt), off + header.TCPDataOffset
 	}
 	return off, len(pkt), -1

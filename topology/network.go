@@ -2,7 +2,6 @@ package topology
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -11,39 +10,26 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
 // Node is what the network needs of a host. All methods are called on the
 // loop goroutine only.
 type Node interface {
-	// Deliver injects an inbound packet (a raw IP packet).
-	Deliver(pkt []byte)
+	// Deliver injects an inbound packet (a raw IP packet) and its parsed
+	// TCP segment (nil when it is not one); ref names it in the events the
+	// node reports about it.
+	Deliver(pkt []byte, seg *segment.Segment, ref event.Ref)
 	// Settle returns once the node has processed everything delivered to
 	// it or triggered in it: the barrier after each event.
 	Settle()
 	// Drain passes each packet the node has sent since the last call to
-	// emit, in order.
-	Drain(emit func(pkt []byte))
+	// emit, in order, with what made the node send it.
+	Drain(emit func(pkt []byte, cause event.Cause))
 	// RunPending runs queued application work and reports whether any ran.
 	RunPending() bool
-}
-
-// Observer sees every packet that enters the switch and what became of it.
-type Observer interface {
-	// Packet records a packet sent by node from at virtual time at and
-	// returns an identifier for later reports about it.
-	Packet(at time.Duration, from int, pkt []byte) int
-	// Dropped reports that the switch dropped packet id at time at.
-	Dropped(id int, at time.Duration, reason i18n.Msg)
-	// Altered reports that the switch did something other than forward
-	// packet id unchanged: delayed, held, duplicated, corrupted, reordered
-	// or injected it; what says what and which rule or link, such as
-	// "held by faults[1] until 30s (match SYN,!ACK #1)". For an injected
-	// packet it is called right after Packet returns the id.
-	Altered(id int, at time.Duration, what i18n.Msg)
 }
 
 // StopReason tells why Run returned.
@@ -103,7 +89,8 @@ type port struct {
 type Network struct {
 	sched   *Scheduler
 	seed    uint64
-	obs     Observer
+	obs     event.Observer
+	frames  int // packets that entered the switch so far
 	log     *slog.Logger
 	ports   []*port
 	byAddr  map[netip.Addr]int
@@ -121,11 +108,15 @@ type Network struct {
 // DefaultMaxEvents bounds the number of events in one run.
 const DefaultMaxEvents = 20_000_000
 
-// New returns an empty network whose randomness derives from seed. obs may be
-// nil; log may be nil.
-func New(seed uint64, obs Observer, log *slog.Logger) *Network {
+// New returns an empty network whose randomness derives from seed. obs
+// receives what happens to every packet (Sent and Fate); it and log may be
+// nil.
+func New(seed uint64, obs event.Observer, log *slog.Logger) *Network {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if obs == nil {
+		obs = event.Nop{}
 	}
 	return &Network{
 		sched:  &Scheduler{},
@@ -137,6 +128,9 @@ func New(seed uint64, obs Observer, log *slog.Logger) *Network {
 		conns:  map[connKey]int{},
 	}
 }
+
+// Frames returns the number of packets that entered the switch so far.
+func (n *Network) Frames() int { return n.frames }
 
 // Scheduler returns the network's virtual clock.
 func (n *Network) Scheduler() *Scheduler { return n.sched }
@@ -169,8 +163,8 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 	p := &port{
 		name: name,
 		node: node,
-		out:  n.pipe(name+"→switch", link.Out, name, "out"),
-		in:   n.pipe("switch→"+name, link.In, name, "in"),
+		out:  n.pipe(event.Place{Host: name, Dir: event.Out}, link.Out, name, "out"),
+		in:   n.pipe(event.Place{Host: name, Dir: event.In}, link.In, name, "in"),
 		down: slices.Clone(link.Down),
 	}
 	n.ports = append(n.ports, p)
@@ -183,10 +177,10 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 
 // pipe returns the runtime state of one direction; its random streams derive
 // from parts.
-func (n *Network) pipe(name string, dir Direction, parts ...string) *pipe {
+func (n *Network) pipe(place event.Place, dir Direction, parts ...string) *pipe {
 	sub := func(s string) []string { return append(slices.Clone(parts), s) }
 	return &pipe{
-		name:       name,
+		place:      place,
 		dir:        dir,
 		rng:        n.rng(parts...),
 		dupRng:     n.rng(sub("duplicate")...),
@@ -265,7 +259,7 @@ func (n *Network) settle() {
 			}
 			n.touched[i] = false
 			p.node.Settle()
-			p.node.Drain(func(pkt []byte) { n.send(i, pkt) })
+			p.node.Drain(func(pkt []byte, cause event.Cause) { n.send(i, pkt, cause, nil) })
 		}
 		progress := false
 		for i, p := range n.ports {
@@ -280,166 +274,156 @@ func (n *Network) settle() {
 	}
 }
 
-// send takes a packet from node i into the switch.
-func (n *Network) send(from int, pkt []byte) {
-	n.sendNoted(from, pkt, nil)
+// packet is one packet, or one copy of it, on its way through the network.
+type packet struct {
+	ref  event.Ref
+	from int // the port it entered the switch by
+	data []byte
+	seg  *segment.Segment // nil when not TCP
+	// copies counts the copies made of the frame so far, shared by the
+	// frame and its copies so that each new copy gets the next number.
+	copies *int
 }
 
-// sendNoted is send with a note for the observer about the packet's origin
-// (for injected packets), reported right after the packet.
-func (n *Network) sendNoted(from int, pkt []byte, notes []i18n.Msg) {
+// copyOf returns a new copy of p with its own number and its own bytes.
+func (p *packet) copyOf() *packet {
+	*p.copies++
+	c := *p
+	c.ref.Copy = *p.copies
+	c.data = slices.Clone(p.data)
+	return &c
+}
+
+// send takes a packet from node i into the switch: it gets the next frame
+// number, is parsed once and reported to the observer with its cause (and,
+// for a forged one, how it was made).
+func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected) {
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
-	id := -1
-	if n.obs != nil {
-		id = n.obs.Packet(now, from, pkt)
-		for _, note := range notes {
-			n.obs.Altered(id, now, note)
-		}
+	n.frames++
+	p := &packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: new(int)}
+	ev := &event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj}
+	if seg, err := segment.Parse(data); err == nil {
+		p.seg = &seg
+		ev.Seg = p.seg
+	} else {
+		ev.ParseErr = err
 	}
+	n.obs.Sent(ev)
 	src := n.ports[from]
 	if w, ok := outage(src.down, now); ok {
-		n.drop(id, now, downReason(src.name, w))
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Host: src.name, Dir: event.Out}, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(src.out, -1, id, pkt, false, n.forward)
+	n.cross(src.out, -1, p, n.forward)
 }
 
-// cross sends pkt (packet id, or a copy of it) through pipe p and calls
-// arrive at the far end, on behalf of node owner (-1 for the switch), for
-// the packet and for any duplicate the pipe makes.
-func (n *Network) cross(p *pipe, owner, id int, pkt []byte, isCopy bool, arrive func(id int, pkt []byte, isCopy bool)) {
+// fate reports what happened to a packet.
+func (n *Network) fate(f *event.Fate) {
+	n.log.Debug(f.Kind.String(), "frame", f.Ref.Frame, "copy", f.Ref.Copy, "place", f.Place.String())
+	n.obs.Fate(f)
+}
+
+// cross sends p through pipe d and calls arrive at the far end, on behalf of
+// node owner (-1 for the switch), for the packet and for any copy the pipe
+// makes of it.
+func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
 	now := n.sched.now
-	at, reason := p.admit(now, len(pkt))
-	if !reason.IsZero() {
-		n.lose(id, now, reason, isCopy)
+	at, reason, queued := d.admit(now, len(p.data))
+	if reason != 0 {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: d.place, Reason: reason, Queued: queued})
 		return
 	}
-	im := p.impair(pkt)
+	im := d.impair(p.data)
 	if im.corrupt >= 0 {
-		pkt = slices.Clone(pkt) // the observer keeps the original
-		pkt[im.corrupt] ^= im.bit
-		n.alter(id, now, i18n.M("sw.corrupt", p.name), isCopy)
+		p.data = slices.Clone(p.data) // the observer keeps the original
+		p.data[im.corrupt] ^= im.bit
+		n.fate(&event.Fate{Kind: event.Corrupted, Ref: p.ref, At: now, Place: d.place})
 	}
 	if im.reorder > 0 {
 		at += im.reorder
-		n.alter(id, now, i18n.M("sw.reorder", p.name, im.reorder), isCopy)
+		n.fate(&event.Fate{Kind: event.Reordered, Ref: p.ref, At: now, Place: d.place, Delay: im.reorder})
 	}
-	n.sched.At(at, owner, func() { arrive(id, pkt, isCopy) })
+	n.sched.At(at, owner, func() { arrive(p) })
 	if im.duplicate {
-		n.alter(id, now, i18n.M("sw.duplicate", p.name), isCopy)
-		dup := slices.Clone(pkt)
-		n.sched.At(at, owner, func() { arrive(id, dup, true) })
+		c := p.copyOf()
+		n.fate(&event.Fate{Kind: event.Duplicated, Ref: p.ref, At: now, Place: d.place, Copy: c.ref.Copy})
+		n.sched.At(at, owner, func() { arrive(c) })
 	}
 }
 
 // forward runs when a packet (or a copy of it) reaches the switch: the
 // switch tracks it, applies the faults, picks the destination port and sends
 // the packet down that port's In direction.
-func (n *Network) forward(id int, pkt []byte, isCopy bool) {
+func (n *Network) forward(p *packet) {
 	now := n.sched.now
-	dst, err := destination(pkt)
+	// A packet still on its sender's link when the link went down is lost.
+	if src := n.ports[p.from]; len(src.down) > 0 {
+		if w, ok := outage(src.down, now); ok {
+			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: src.out.place, Reason: event.LinkDown, Outage: event.Window(w)})
+			return
+		}
+	}
+	dst, err := segment.Destination(p.data)
 	if err != nil {
-		n.lose(id, now, i18n.M("sw.unroutable", err.Error()), isCopy)
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Dir: event.Switch}, Reason: event.Unroutable, Detail: err.Error()})
 		return
 	}
 	to, ok := n.byAddr[dst]
 	if !ok {
 		to = -1
 	}
-	s, isTCP := parseSegment(pkt)
-	if !isTCP {
-		n.toHost(id, pkt, to, isCopy)
+	if p.seg == nil {
+		n.toHost(p, to)
 		return
 	}
-	conn := n.track(s)
-	f := n.applyFaults(now, s, conn)
+	conn := n.track(p.seg)
+	f := n.applyFaults(now, p.seg, conn)
 	if f == nil {
-		n.toHost(id, pkt, to, isCopy)
+		n.toHost(p, to)
 		return
 	}
-	n.log.Debug("fault", "packet", id, "rule", f.Name, "action", f.Action)
+	n.log.Debug("fault", "frame", p.ref.Frame, "rule", f.Name, "action", f.Action)
+	rule := &event.Rule{Name: f.Name, Flags: f.Flags, Match: f.matches}
+	sw := event.Place{Dir: event.Switch}
 	switch f.Action {
 	case FaultDrop:
-		n.lose(id, now, i18n.M("sw.fault.drop", f.Name, f.match()), isCopy)
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: sw, Reason: event.FaultDrop, Rule: rule})
 	case FaultDelay:
-		n.alter(id, now, i18n.M("sw.fault.delay", f.Delay, f.Name, f.match()), isCopy)
-		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, pkt, to, isCopy) })
+		n.fate(&event.Fate{Kind: event.Delayed, Ref: p.ref, At: now, Place: sw, Rule: rule, Delay: f.Delay})
+		n.sched.At(now+f.Delay, -1, func() { n.toHost(p, to) })
 	case FaultHold:
-		n.alter(id, now, i18n.M("sw.fault.hold", f.Name, f.Until, f.match()), isCopy)
-		n.sched.At(f.Until, -1, func() { n.toHost(id, pkt, to, isCopy) })
+		n.fate(&event.Fate{Kind: event.Held, Ref: p.ref, At: now, Place: sw, Rule: rule, Until: f.Until})
+		n.sched.At(f.Until, -1, func() { n.toHost(p, to) })
 	case FaultDuplicate:
-		n.alter(id, now, i18n.M("sw.fault.duplicate", f.Name, f.match(), f.Delay), isCopy)
-		n.toHost(id, pkt, to, isCopy)
-		dup := slices.Clone(pkt)
-		n.sched.At(now+f.Delay, -1, func() { n.toHost(id, dup, to, true) })
+		c := p.copyOf()
+		n.fate(&event.Fate{Kind: event.Duplicated, Ref: p.ref, At: now, Place: sw, Rule: rule, Delay: f.Delay, Copy: c.ref.Copy})
+		n.toHost(p, to)
+		n.sched.At(now+f.Delay, -1, func() { n.toHost(c, to) })
 	}
 }
 
 // toHost sends a packet from the switch down the In direction of port to
 // (-1: nobody owns the destination address).
-func (n *Network) toHost(id int, pkt []byte, to int, isCopy bool) {
+func (n *Network) toHost(p *packet, to int) {
 	now := n.sched.now
 	if to < 0 {
-		dst, _ := destination(pkt)
-		n.lose(id, now, i18n.M("sw.nohost", dst), isCopy)
+		dst, _ := segment.Destination(p.data)
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Dir: event.Switch}, Reason: event.NoHost, Addr: dst})
 		return
 	}
-	p := n.ports[to]
-	if w, ok := outage(p.down, now); ok {
-		n.lose(id, now, downReason(p.name, w), isCopy)
+	port := n.ports[to]
+	if w, ok := outage(port.down, now); ok {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(p.in, to, id, pkt, isCopy, func(_ int, pkt []byte, _ bool) { p.node.Deliver(pkt) })
-}
-
-// downReason is the drop reason for a packet on a link in an outage.
-func downReason(host string, w Window) i18n.Msg {
-	return i18n.M("sw.down", host, w.String())
-}
-
-// lose reports that the switch dropped packet id, or only a copy of it.
-func (n *Network) lose(id int, at time.Duration, reason i18n.Msg, isCopy bool) {
-	if isCopy {
-		n.alter(id, at, i18n.M("sw.copy.dropped", reason), false)
-		return
-	}
-	n.drop(id, at, reason)
-}
-
-// alter reports that the switch altered packet id, or a copy of it.
-func (n *Network) alter(id int, at time.Duration, what i18n.Msg, isCopy bool) {
-	if isCopy {
-		what = i18n.M("sw.copy", what)
-	}
-	n.log.Debug("alter", "packet", id, "what", what.Key)
-	if n.obs != nil {
-		n.obs.Altered(id, at, what)
-	}
-}
-
-func (n *Network) drop(id int, at time.Duration, reason i18n.Msg) {
-	n.log.Debug("drop", "packet", id, "reason", reason.Key)
-	if n.obs != nil {
-		n.obs.Dropped(id, at, reason)
-	}
-}
-
-// destination returns the destination address of a raw IP packet.
-func destination(pkt []byte) (netip.Addr, error) {
-	if len(pkt) == 0 {
-		return netip.Addr{}, errors.New("empty packet")
-	}
-	switch header.IPVersion(pkt) {
-	case header.IPv4Version:
-		if len(pkt) < header.IPv4MinimumSize {
-			return netip.Addr{}, errors.New("truncated IPv4 header")
+	n.cross(port.in, to, p, func(p *packet) {
+		now := n.sched.now
+		// A packet still on the receiver's link when it went down is lost.
+		if w, ok := outage(port.down, now); ok {
+			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
+			return
 		}
-		return netip.AddrFrom4(header.IPv4(pkt).DestinationAddress().As4()), nil
-	case header.IPv6Version:
-		if len(pkt) < header.IPv6MinimumSize {
-			return netip.Addr{}, errors.New("truncated IPv6 header")
-		}
-		return netip.AddrFrom16(header.IPv6(pkt).DestinationAddress().As16()), nil
-	}
-	return netip.Addr{}, errors.New("not an IP packet")
+		n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
+		port.node.Deliver(p.data, p.seg, p.ref)
+	})
 }

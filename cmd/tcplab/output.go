@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -15,7 +14,9 @@ import (
 	"github.com/tcplab/tcplab/topology"
 )
 
-// output writes a finished run in one of the forms of --format.
+// output writes a run in one of the forms of --format: the timeline on
+// stdout as the run goes (start adds the writer to the run's tap), then the
+// end line and the expectations' results (finish).
 type output struct {
 	e    env
 	r    *labs.Run
@@ -27,6 +28,11 @@ type output struct {
 	// explain adds what the lab shows and checks ahead of the timeline
 	// (--explain): in the text form's header, on stderr in the others.
 	explain bool
+
+	format  string
+	text    *tap.TextWriter
+	json    *tap.JSONWriter
+	mermaid *tap.MermaidWriter
 }
 
 // say renders one of the listing's own messages in the output's language.
@@ -34,93 +40,94 @@ func (o *output) say(key string, args ...any) string {
 	return i18n.M(key, args...).Text(o.lang, nil)
 }
 
-// text writes the text timeline with the lab's header, the end line and
-// the expectations' results, all on stdout. With explain, the header lists
-// what to look for after the description.
-func (o *output) text(color bool) error {
+// start writes what comes before the rows and adds the writer of the
+// timeline to the run's tap.
+func (o *output) start(format string, color, notes bool) error {
+	o.format = format
 	r := o.r
-	h := tap.Header{Title: r.Lab.Name, Color: color}
-	if r.Lab.Title != "" {
-		h.Title += " — " + r.Lab.Title
-	}
-	if d := strings.TrimSpace(r.Lab.Description); d != "" {
-		h.Lines = append(h.Lines, strings.Split(d, "\n")...)
-		h.Lines = append(h.Lines, "")
-	}
-	if o.explain && len(r.Lab.Expect) > 0 {
-		h.Lines = append(h.Lines, lookFor(r.Lab)...)
-		h.Lines = append(h.Lines, "")
-	}
-	h.Lines = append(h.Lines, o.say("out.seed", r.Seed))
-	w := bufio.NewWriter(o.e.stdout)
-	if err := r.Tap.WriteText(w, h); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	o.endLine(w)
-	o.outcomes(w)
-	return w.Flush()
-}
-
-// json writes the JSON Lines form on stdout: a lab object, the rows, an end
-// object. The explanation, the end line and the expectations' results go to
-// stderr.
-func (o *output) json() error {
-	r := o.r
-	if err := o.explainOnStderr(); err != nil {
-		return err
-	}
-	w := bufio.NewWriter(o.e.stdout)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	lab := jsonLab{Kind: "lab", Name: r.Lab.Name, Title: r.Lab.Title, Description: strings.TrimSpace(r.Lab.Description), Seed: r.Seed, Lang: o.lang.String(), Hosts: []jsonHost{}}
-	for _, h := range r.Lab.Hosts {
-		jh := jsonHost{Name: h.Name, Addrs: []string{}}
-		for _, a := range []netip.Addr{h.IPv4, h.IPv6} {
-			if a.IsValid() {
-				jh.Addrs = append(jh.Addrs, a.String())
-			}
+	switch format {
+	case "text":
+		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit}
+		if r.Lab.Title != "" {
+			h.Title += " — " + r.Lab.Title
 		}
-		lab.Hosts = append(lab.Hosts, jh)
+		if d := strings.TrimSpace(r.Lab.Description); d != "" {
+			h.Lines = append(h.Lines, strings.Split(d, "\n")...)
+			h.Lines = append(h.Lines, "")
+		}
+		if o.explain && len(r.Lab.Expect) > 0 {
+			h.Lines = append(h.Lines, lookFor(r.Lab)...)
+			h.Lines = append(h.Lines, "")
+		}
+		h.Lines = append(h.Lines, o.say("out.seed", r.Seed))
+		o.text = r.Tap.NewTextWriter(o.e.stdout, h)
+		r.Tap.AddSink(o.text)
+	case "json":
+		if err := o.explainOnStderr(); err != nil {
+			return err
+		}
+		o.json = r.Tap.NewJSONWriter(o.e.stdout, o.lang)
+		lab := jsonLab{Kind: "lab", Name: r.Lab.Name, Title: r.Lab.Title, Description: strings.TrimSpace(r.Lab.Description), Seed: r.Seed, Lang: o.lang.String(), Hosts: []jsonHost{}}
+		for _, h := range r.Lab.Hosts {
+			jh := jsonHost{Name: h.Name, Addrs: []string{}}
+			for _, a := range []netip.Addr{h.IPv4, h.IPv6} {
+				if a.IsValid() {
+					jh.Addrs = append(jh.Addrs, a.String())
+				}
+			}
+			lab.Hosts = append(lab.Hosts, jh)
+		}
+		if err := o.json.Encode(lab); err != nil {
+			return err
+		}
+		r.Tap.AddSink(o.json)
+	case "mermaid":
+		if err := o.explainOnStderr(); err != nil {
+			return err
+		}
+		title := r.Lab.Name
+		if r.Lab.Title != "" {
+			title += " — " + r.Lab.Title
+		}
+		o.mermaid = r.Tap.NewMermaidWriter(o.e.stdout, tap.MermaidOptions{Title: title, Notes: notes, Lang: o.lang})
+		r.Tap.AddSink(o.mermaid)
 	}
-	if err := enc.Encode(lab); err != nil {
-		return err
-	}
-	if err := r.Tap.WriteJSON(w); err != nil {
-		return err
-	}
-	end := jsonEnd{Kind: "end", T: fmtSeconds(r.Result.End), NS: int64(r.Result.End), Stop: stopName(r.Result.Reason), Events: r.Result.Events, Frames: len(r.Tap.Segments())}
-	if r.Result.Reason == topology.TimeLimit {
-		end.NextT, end.NextNS = fmtSeconds(r.Result.Next), int64(r.Result.Next)
-	}
-	if o.checked {
-		end.Expectations = &jsonExpectations{Passed: len(o.outs) - labs.Failed(o.outs), Total: len(o.outs)}
-	}
-	if err := enc.Encode(end); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return o.report()
+	return nil
 }
 
-// mermaid writes the Mermaid sequence diagram on stdout; the explanation,
-// the end line and the expectations' results go to stderr.
-func (o *output) mermaid(notes bool) error {
-	if err := o.explainOnStderr(); err != nil {
-		return err
-	}
-	title := o.r.Lab.Name
-	if o.r.Lab.Title != "" {
-		title += " — " + o.r.Lab.Title
-	}
-	w := bufio.NewWriter(o.e.stdout)
-	if err := o.r.Tap.WriteMermaid(w, tap.MermaidOptions{Title: title, Notes: notes}); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return err
+// finish writes what comes after the rows: in the text form the end line
+// and the expectations' results on stdout; in the others the end object
+// (JSON) on stdout and the end line and results on stderr.
+func (o *output) finish() error {
+	r := o.r
+	switch o.format {
+	case "text":
+		if err := o.text.Flush(); err != nil {
+			return err
+		}
+		w := bufio.NewWriter(o.e.stdout)
+		fmt.Fprintln(w)
+		o.endLine(w)
+		o.outcomes(w)
+		return w.Flush()
+	case "json":
+		end := jsonEnd{Kind: "end", T: fmtSeconds(r.Result.End), NS: int64(r.Result.End), Stop: stopName(r.Result.Reason), Events: r.Result.Events, Frames: r.Frames}
+		if r.Result.Reason == topology.TimeLimit {
+			end.NextT, end.NextNS = fmtSeconds(r.Result.Next), int64(r.Result.Next)
+		}
+		if o.checked {
+			end.Expectations = &jsonExpectations{Passed: len(o.outs) - labs.Failed(o.outs), Total: len(o.outs)}
+		}
+		if err := o.json.Encode(end); err != nil {
+			return err
+		}
+		if err := o.json.Flush(); err != nil {
+			return err
+		}
+	case "mermaid":
+		if err := o.mermaid.Flush(); err != nil {
+			return err
+		}
 	}
 	return o.report()
 }
@@ -191,7 +198,7 @@ func writeFailure(w io.Writer, indent string, t *tap.Tap, out labs.Outcome) {
 	}
 	fmt.Fprintf(w, "%s     %s\n", indent, out.Message)
 	for _, row := range out.Rows {
-		fmt.Fprintf(w, "%s       %s\n", indent, t.RowText(row))
+		fmt.Fprintf(w, "%s       %s\n", indent, t.RowText(row, i18n.EN))
 	}
 }
 

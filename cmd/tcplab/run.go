@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
 
@@ -22,6 +24,7 @@ type runOptions struct {
 	seed      uint64
 	seedSet   bool
 	pcap      string
+	pcapAt    string
 	format    string
 	lang      string
 	color     bool
@@ -34,6 +37,9 @@ type runOptions struct {
 // runFormats are the values of --format, in the order help lists them.
 var runFormats = []string{"text", "json", "mermaid"}
 
+// pcapPoints are the values of --pcap-at.
+var pcapPoints = []string{"send", "recv", "both"}
+
 func newRunCmd(e env) *cobra.Command {
 	opts := &runOptions{}
 	cmd := &cobra.Command{
@@ -44,9 +50,21 @@ func newRunCmd(e env) *cobra.Command {
 LAB is the name of a built-in lab (see tcplab list) or the path to a lab
 file (.toml). The run ends when nothing is left to happen, or at the lab's
 time limit, which is reported. A summary with the wall time goes to
-standard error. With --pcap, every segment is also written to a pcapng file
-with one interface per host, host names, and each segment's explanation as
-its packet comment.
+standard error. The timeline is written as the run goes: each row as soon
+as what it says is known (a segment once it was dropped or processed by its
+receiver), so a long run shows progress and an interrupted one keeps what
+it wrote.
+
+With --pcap, the capture is written to a pcapng file as the run goes, with
+one interface per host, host names, and each segment's explanation as its
+packet comment. --pcap-at says where it is captured: send (the default)
+records every packet as its sender emitted it, including those the network
+then dropped, as a tcpdump on each sender would; recv records every packet
+as it reached its receiver, after loss, delay, reordering, duplication and
+corruption, as a tcpdump on each receiver would; both writes the sent view
+to FILE and the received view beside it, with ".recv" before the
+extension. Keep one capture point per file for Wireshark's TCP analysis:
+the same segment seen twice looks like a retransmission to it.
 
 --format picks the form of the timeline:
 
@@ -73,6 +91,7 @@ column headings and the end line in Chinese.`,
 		Example: `  tcplab run handshake
   tcplab run handshake --explain
   tcplab run close --pcap close.pcapng && tshark -r close.pcapng -N n
+  tcplab run loss-recovery --pcap loss.pcapng --pcap-at both
   tcplab run ./labs/my-incident.toml --seed 42
   tcplab run handshake --format json | jq -r 'select(.kind == "segment") | "\(.no) \(.flags | join(","))"'
   tcplab run close --format mermaid > close.mmd
@@ -89,6 +108,7 @@ column headings and the end line in Chinese.`,
 	}
 	cmd.Flags().Uint64Var(&opts.seed, "seed", 0, "seed for every random choice (default: the lab's seed)")
 	cmd.Flags().StringVar(&opts.pcap, "pcap", "", "also write a pcapng capture to `FILE`")
+	cmd.Flags().StringVar(&opts.pcapAt, "pcap-at", "send", "capture point of --pcap: `POINT` is "+strings.Join(pcapPoints, ", "))
 	cmd.Flags().StringVar(&opts.format, "format", "text", "print the timeline in `FORMAT`: "+strings.Join(runFormats, ", "))
 	cmd.Flags().StringVar(&opts.lang, "lang", "en", "write notes, headings and the end line in `LANG`: "+strings.Join(i18n.Langs, ", "))
 	cmd.Flags().BoolVar(&opts.color, "color", false, "colour the text timeline even when standard output is not a terminal")
@@ -102,6 +122,9 @@ column headings and the end line in Chinese.`,
 func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if !slices.Contains(runFormats, opts.format) {
 		return &exitError{exitInvalid, fmt.Errorf("unknown format %q (valid: %s)", opts.format, strings.Join(runFormats, ", "))}
+	}
+	if !slices.Contains(pcapPoints, opts.pcapAt) {
+		return &exitError{exitInvalid, fmt.Errorf("--pcap-at: unknown capture point %q (valid: %s)", opts.pcapAt, strings.Join(pcapPoints, ", "))}
 	}
 	lang, err := i18n.ParseLang(opts.lang)
 	if err != nil {
@@ -131,39 +154,41 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	r, err := labs.Prepare(lab, ro)
+	if err != nil {
+		return &exitError{exitFailure, err}
+	}
+	caps, err := openCaptures(r, opts.pcap, opts.pcapAt, lang)
+	if err != nil {
+		return &exitError{exitFailure, err}
+	}
+	out := &output{e: e, r: r, lang: lang, explain: opts.explain}
+	if err := out.start(opts.format, useColor(e, opts), opts.notes); err != nil {
+		caps.close()
+		return &exitError{exitFailure, err}
+	}
 	start := time.Now() // wall time for the summary on stderr only
-	r, err := labs.Execute(ctx, lab, ro)
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
+	err = r.Go(ctx)
 	wall := time.Since(start)
-	r.Tap.Lang = lang
-
-	var outs []labs.Outcome
-	checked := len(lab.Expect) > 0 && r.Result.Reason != topology.Interrupted
-	if checked {
-		outs = labs.Check(r)
-	}
-	out := output{e: e, r: r, lang: lang, outs: outs, checked: checked, explain: opts.explain}
-	switch opts.format {
-	case "text":
-		err = out.text(useColor(e, opts))
-	case "json":
-		err = out.json()
-	case "mermaid":
-		err = out.mermaid(opts.notes)
+	if cerr := caps.close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	if opts.pcap != "" {
-		if err := writePcap(opts.pcap, r); err != nil {
-			return &exitError{exitFailure, err}
-		}
+	if r.Result.Reason != topology.Interrupted {
+		out.outs = labs.Check(r)
+		out.checked = len(out.outs) > 0
 	}
-	failed := labs.Failed(outs)
+	if err := out.finish(); err != nil {
+		return &exitError{exitFailure, err}
+	}
+	failed := labs.Failed(out.outs)
 	fmt.Fprintf(e.stderr, "tcplab: %s: %s of virtual time in %s (%s, %s)\n",
-		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), plural(r.Result.Events, "event"), plural(len(r.Tap.Segments()), "frame"))
+		lab.Name, fmtVirtual(r.Result.End), wall.Round(10*time.Microsecond), plural(r.Result.Events, "event"), plural(r.Frames, "frame"))
+	for _, f := range caps.files {
+		fmt.Fprintf(e.stderr, "tcplab: wrote %s\n", f)
+	}
 	switch r.Result.Reason {
 	case topology.TimeLimit:
 		fmt.Fprintf(e.stderr, "tcplab: stopped at the lab's time limit (%s); more was scheduled at %s\n", fmtVirtual(lab.TimeLimit), fmtVirtual(r.Result.Next))
@@ -191,22 +216,62 @@ func useColor(e env, opts *runOptions) bool {
 	return e.terminal && e.lookup("NO_COLOR") == "" && e.lookup("TERM") != "dumb"
 }
 
-// writePcap writes the capture to path, flushing it even on error.
-func writePcap(path string, r *labs.Run) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// captures are the pcapng files a run writes as it goes.
+type captures struct {
+	files   []string
+	writers []*tap.PcapWriter
+	bufs    []*bufio.Writer
+	closers []*os.File
+}
+
+// openCaptures creates the files of --pcap at the capture point at (send,
+// recv or both) before the run starts, so that a bad path fails at once,
+// and adds their writers to the run's tap.
+func openCaptures(r *labs.Run, path, at string, lang i18n.Lang) (*captures, error) {
+	c := &captures{}
+	if path == "" {
+		return c, nil
 	}
-	w := bufio.NewWriter(f)
-	werr := r.Tap.WritePcapng(w, topology.Epoch)
-	ferr := w.Flush()
-	cerr := f.Close()
-	for _, err := range []error{werr, ferr, cerr} {
+	views := map[string][]tap.PcapView{"send": {tap.ViewSent}, "recv": {tap.ViewReceived}, "both": {tap.ViewSent, tap.ViewReceived}}[at]
+	for i, view := range views {
+		file := path
+		if i > 0 {
+			ext := filepath.Ext(path)
+			file = strings.TrimSuffix(path, ext) + ".recv" + ext
+		}
+		f, err := os.Create(file)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
+			c.close()
+			return nil, err
+		}
+		w := bufio.NewWriterSize(f, 1<<16)
+		pw := r.Tap.NewPcapWriter(w, view, topology.Epoch, lang)
+		r.Tap.AddSink(pw)
+		c.files = append(c.files, file)
+		c.writers = append(c.writers, pw)
+		c.bufs = append(c.bufs, w)
+		c.closers = append(c.closers, f)
+	}
+	return c, nil
+}
+
+// close flushes and closes the capture files, and returns the first error.
+func (c *captures) close() error {
+	var first error
+	for i, f := range c.closers {
+		errs := []error{}
+		if i < len(c.writers) {
+			errs = append(errs, c.writers[i].Flush(), c.bufs[i].Flush())
+		}
+		errs = append(errs, f.Close())
+		for _, err := range errs {
+			if err != nil && first == nil {
+				first = fmt.Errorf("write %s: %w", c.files[i], err)
+			}
 		}
 	}
-	return nil
+	c.closers = nil
+	return first
 }
 
 // fmtVirtual renders virtual time as seconds: "60.011000 s".

@@ -1,35 +1,82 @@
-package topology
+package segment
 
 import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
+// Flags is the flags byte of a TCP header.
+type Flags uint8
+
+// The TCP flags, with their bits in the header's flags byte.
+const (
+	FIN Flags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+)
+
+// wiresharkOrder is the order Wireshark lists flags in: "FIN, SYN, RST,
+// PSH, ACK, URG, ECE, CWR".
+var wiresharkOrder = []struct {
+	bit  Flags
+	name string
+}{{FIN, "FIN"}, {SYN, "SYN"}, {RST, "RST"}, {PSH, "PSH"}, {ACK, "ACK"}, {URG, "URG"}, {ECE, "ECE"}, {CWR, "CWR"}}
+
+// String renders the flags as Wireshark's packet list does: "SYN, ACK".
+// No flag at all renders as "".
+func (f Flags) String() string {
+	var b strings.Builder
+	for _, x := range wiresharkOrder {
+		if f&x.bit != 0 {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(x.name)
+		}
+	}
+	return b.String()
+}
+
+// Spoken renders the flags the way people say them: "SYN", "SYN-ACK",
+// "FIN-ACK", "PSH-ACK", "RST"; "segment" for none of SYN, FIN, RST, PSH
+// and ACK.
+func (f Flags) Spoken() string {
+	var parts []string
+	for _, x := range []struct {
+		bit  Flags
+		name string
+	}{{SYN, "SYN"}, {FIN, "FIN"}, {RST, "RST"}, {PSH, "PSH"}, {ACK, "ACK"}} {
+		if f&x.bit != 0 {
+			parts = append(parts, x.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "segment"
+	}
+	return strings.Join(parts, "-")
+}
+
+// Has reports whether every flag of g is set in f.
+func (f Flags) Has(g Flags) bool { return f&g == g }
+
 // FlagMatch selects TCP segments by their flags: every bit in Set must be
-// set and every bit in Clear must be clear. The bits are those of the TCP
-// header's flags byte (uint8(header.TCPFlagSyn) and so on). The zero
-// FlagMatch matches every segment.
+// set and every bit in Clear must be clear. The zero FlagMatch matches
+// every segment.
 type FlagMatch struct {
-	Set, Clear uint8
+	Set, Clear Flags
 }
 
 // flagNames lists the TCP flags in canonical order, the order String uses.
 var flagNames = []struct {
 	name string
-	bit  uint8
-}{
-	{"SYN", uint8(header.TCPFlagSyn)},
-	{"ACK", uint8(header.TCPFlagAck)},
-	{"FIN", uint8(header.TCPFlagFin)},
-	{"RST", uint8(header.TCPFlagRst)},
-	{"PSH", uint8(header.TCPFlagPsh)},
-	{"URG", uint8(header.TCPFlagUrg)},
-	{"ECE", uint8(header.TCPFlagEce)},
-	{"CWR", uint8(header.TCPFlagCwr)},
-}
+	bit  Flags
+}{{"SYN", SYN}, {"ACK", ACK}, {"FIN", FIN}, {"RST", RST}, {"PSH", PSH}, {"URG", URG}, {"ECE", ECE}, {"CWR", CWR}}
 
 // ParseFlagMatch parses a comma-separated list of TCP flag names (SYN, ACK,
 // FIN, RST, PSH, URG, ECE, CWR; case-insensitive; spaces allowed), each
@@ -73,7 +120,7 @@ func ParseFlagMatch(s string) (FlagMatch, error) {
 }
 
 // flagBit returns the bit of a flag name, case-insensitively.
-func flagBit(name string) (uint8, bool) {
+func flagBit(name string) (Flags, bool) {
 	for _, f := range flagNames {
 		if strings.EqualFold(name, f.name) {
 			return f.bit, true
@@ -83,7 +130,7 @@ func flagBit(name string) (uint8, bool) {
 }
 
 // Match reports whether a segment with the given flags matches m.
-func (m FlagMatch) Match(flags uint8) bool {
+func (m FlagMatch) Match(flags Flags) bool {
 	return flags&m.Set == m.Set && flags&m.Clear == 0
 }
 
@@ -114,8 +161,8 @@ func (m FlagMatch) String() string {
 	return b.String()
 }
 
-// validate reports a FlagMatch that no segment can match.
-func (m FlagMatch) validate() error {
+// Validate reports a FlagMatch that no segment can match.
+func (m FlagMatch) Validate() error {
 	if both := m.Set & m.Clear; both != 0 {
 		return fmt.Errorf("flags %s are both required and excluded", FlagMatch{Set: both})
 	}

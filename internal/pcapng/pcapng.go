@@ -1,4 +1,11 @@
-package tap
+// Package pcapng writes pcapng captures as a run goes: a Section Header
+// Block, one Interface Description Block per capture interface, a Name
+// Resolution Block naming the hosts, and one Enhanced Packet Block per
+// packet with its explanation as the packet comment. Wireshark, tshark and
+// tcpdump read what it writes (the tests check with tshark and tcpdump).
+// gopacket's pcapgo writer cannot write Name Resolution Blocks, which is why
+// tcplab has its own.
+package pcapng
 
 import (
 	"encoding/binary"
@@ -41,42 +48,43 @@ const (
 	snapLen = 262144
 )
 
-type pcapngInterface struct {
+type iface struct {
 	name, description string
 	linkType          uint16
 }
 
-type pcapngName struct {
+type hostName struct {
 	addr netip.Addr
 	name string
 }
 
-// PcapngWriter writes a pcapng capture: a Section Header Block, Interface
+// Writer writes a pcapng capture: a Section Header Block, Interface
 // Description Blocks, an optional Name Resolution Block, and Enhanced Packet
 // Blocks with comments.
 //
 // The first error (a write error or a misuse such as an unknown interface
 // index) is sticky: every later call returns it and writes nothing.
-// A PcapngWriter is not safe for concurrent use.
-type PcapngWriter struct {
+// A Writer is not safe for concurrent use.
+type Writer struct {
 	w          io.Writer
-	ifaces     []pcapngInterface
-	names      []pcapngName
+	ifaces     []iface
+	names      []hostName
 	headerDone bool
 	err        error
 	buf        []byte // reused block buffer
 }
 
-// NewPcapngWriter returns a writer on w. Nothing is written until the first
+// NewWriter returns a writer on w. Nothing is written until the first
 // call that needs to (Flush, or the first packet).
-func NewPcapngWriter(w io.Writer) *PcapngWriter {
-	return &PcapngWriter{w: w}
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: w}
 }
 
 // AddInterface declares an interface (name such as "client", description
 // such as "tcplab host client 10.0.0.1") with a link type; returns its
-// index. All interfaces must be added before the first packet; adding one
-// later records a sticky error and returns -1.
+// index. An interface added after the first packet is written at once,
+// before the packets that use it (tshark reads such files; libpcap, and so
+// tcpdump, may not).
 //
 // tcpdump compatibility (measured with tcpdump 4.99.3 / libpcap 1.10.3):
 // libpcap refuses an IDB whose link type differs from the first IDB's, so
@@ -91,22 +99,22 @@ func NewPcapngWriter(w io.Writer) *PcapngWriter {
 // raw 101 of later IDBs. What tcpdump reads fully: several interfaces that
 // all use 228 (or all 229), or one single interface of type 101 carrying
 // both IPv4 and IPv6. tshark 4.0.17 reads all of these layouts.
-func (w *PcapngWriter) AddInterface(name, description string, linkType uint16) int {
-	if w.headerDone {
-		w.setErr(fmt.Errorf("pcapng: interface %q added after the first packet", name))
-		return -1
-	}
+func (w *Writer) AddInterface(name, description string, linkType uint16) int {
 	if len(name) > 0xFFFF || len(description) > 0xFFFF {
 		w.setErr(fmt.Errorf("pcapng: interface %q name or description too long", name))
 	}
-	w.ifaces = append(w.ifaces, pcapngInterface{name, description, linkType})
+	ifc := iface{name, description, linkType}
+	w.ifaces = append(w.ifaces, ifc)
+	if w.headerDone && w.err == nil {
+		w.writeIDB(ifc)
+	}
 	return len(w.ifaces) - 1
 }
 
 // AddName records an address → host name entry for the Name Resolution
 // Block (IPv4 and IPv6 records). Must be called before the first packet.
 // Entries are written in the order added.
-func (w *PcapngWriter) AddName(addr netip.Addr, name string) {
+func (w *Writer) AddName(addr netip.Addr, name string) {
 	switch {
 	case w.headerDone:
 		w.setErr(fmt.Errorf("pcapng: name %q added after the first packet", name))
@@ -115,7 +123,7 @@ func (w *PcapngWriter) AddName(addr netip.Addr, name string) {
 	case name == "" || len(name) > 0xFF00 || strings.IndexByte(name, 0) >= 0:
 		w.setErr(fmt.Errorf("pcapng: invalid host name %q", name))
 	default:
-		w.names = append(w.names, pcapngName{addr, name})
+		w.names = append(w.names, hostName{addr, name})
 	}
 }
 
@@ -124,7 +132,7 @@ func (w *PcapngWriter) AddName(addr netip.Addr, name string) {
 // (opt_comment, omitted when empty). The first call writes the SHB (with
 // shb_userappl "tcplab"), all IDBs (each with if_name, if_description,
 // if_tsresol=9 i.e. nanoseconds) and the NRB.
-func (w *PcapngWriter) WritePacket(iface int, ts time.Time, data []byte, comment string) error {
+func (w *Writer) WritePacket(iface int, ts time.Time, data []byte, comment string) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -158,7 +166,7 @@ func (w *PcapngWriter) WritePacket(iface int, ts time.Time, data []byte, comment
 // Flush writes the header blocks if no packet was written yet (so an empty
 // capture is still a valid file) and returns the first error seen. It does
 // not flush the underlying io.Writer.
-func (w *PcapngWriter) Flush() error {
+func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
@@ -166,7 +174,7 @@ func (w *PcapngWriter) Flush() error {
 }
 
 // writeHeader writes the SHB, the IDBs and the NRB (if any names) once.
-func (w *PcapngWriter) writeHeader() error {
+func (w *Writer) writeHeader() error {
 	if w.headerDone {
 		return w.err
 	}
@@ -184,15 +192,7 @@ func (w *PcapngWriter) writeHeader() error {
 	}
 
 	for _, ifc := range w.ifaces {
-		b := w.start(blockIDB)
-		b = binary.LittleEndian.AppendUint16(b, ifc.linkType)
-		b = binary.LittleEndian.AppendUint16(b, 0) // reserved
-		b = binary.LittleEndian.AppendUint32(b, snapLen)
-		b = appendOption(b, optIfName, []byte(ifc.name))
-		b = appendOption(b, optIfDesc, []byte(ifc.description))
-		b = appendOption(b, optIfTsresol, []byte{9}) // 10^-9 s
-		b = appendOption(b, optEndOfOpt, nil)
-		if err := w.finish(b); err != nil {
+		if err := w.writeIDB(ifc); err != nil {
 			return err
 		}
 	}
@@ -212,15 +212,28 @@ func (w *PcapngWriter) writeHeader() error {
 	return w.finish(b)
 }
 
+// writeIDB writes an Interface Description Block.
+func (w *Writer) writeIDB(ifc iface) error {
+	b := w.start(blockIDB)
+	b = binary.LittleEndian.AppendUint16(b, ifc.linkType)
+	b = binary.LittleEndian.AppendUint16(b, 0) // reserved
+	b = binary.LittleEndian.AppendUint32(b, snapLen)
+	b = appendOption(b, optIfName, []byte(ifc.name))
+	b = appendOption(b, optIfDesc, []byte(ifc.description))
+	b = appendOption(b, optIfTsresol, []byte{9}) // 10^-9 s
+	b = appendOption(b, optEndOfOpt, nil)
+	return w.finish(b)
+}
+
 // start returns the reused buffer holding the block type and a placeholder
 // for the total length.
-func (w *PcapngWriter) start(blockType uint32) []byte {
+func (w *Writer) start(blockType uint32) []byte {
 	b := binary.LittleEndian.AppendUint32(w.buf[:0], blockType)
 	return append(b, 0, 0, 0, 0)
 }
 
 // finish fills in both total-length fields of the block in b and writes it.
-func (w *PcapngWriter) finish(b []byte) error {
+func (w *Writer) finish(b []byte) error {
 	total := uint32(len(b) + 4)
 	binary.LittleEndian.PutUint32(b[4:], total)
 	b = binary.LittleEndian.AppendUint32(b, total)
@@ -231,7 +244,7 @@ func (w *PcapngWriter) finish(b []byte) error {
 	return nil
 }
 
-func (w *PcapngWriter) setErr(err error) error {
+func (w *Writer) setErr(err error) error {
 	if w.err == nil {
 		w.err = err
 	}

@@ -1,4 +1,4 @@
-package topology
+package segment
 
 import (
 	"testing"
@@ -11,14 +11,14 @@ func TestParseFlagMatch(t *testing.T) {
 		canon   string
 		wantErr string
 	}{
-		{in: "SYN", want: FlagMatch{Set: fSYN}, canon: "SYN"},
-		{in: "syn", want: FlagMatch{Set: fSYN}, canon: "SYN"},
-		{in: "SYN,!ACK", want: FlagMatch{Set: fSYN, Clear: fACK}, canon: "SYN,!ACK"},
-		{in: " !ack , Syn ", want: FlagMatch{Set: fSYN, Clear: fACK}, canon: "SYN,!ACK"},
-		{in: "! ACK,SYN", want: FlagMatch{Set: fSYN, Clear: fACK}, canon: "SYN,!ACK"},
-		{in: "ACK,SYN", want: FlagMatch{Set: fSYN | fACK}, canon: "SYN,ACK"},
-		{in: "FIN", want: FlagMatch{Set: fFIN}, canon: "FIN"},
-		{in: "rst,!ack", want: FlagMatch{Set: fRST, Clear: fACK}, canon: "!ACK,RST"},
+		{in: "SYN", want: FlagMatch{Set: SYN}, canon: "SYN"},
+		{in: "syn", want: FlagMatch{Set: SYN}, canon: "SYN"},
+		{in: "SYN,!ACK", want: FlagMatch{Set: SYN, Clear: ACK}, canon: "SYN,!ACK"},
+		{in: " !ack , Syn ", want: FlagMatch{Set: SYN, Clear: ACK}, canon: "SYN,!ACK"},
+		{in: "! ACK,SYN", want: FlagMatch{Set: SYN, Clear: ACK}, canon: "SYN,!ACK"},
+		{in: "ACK,SYN", want: FlagMatch{Set: SYN | ACK}, canon: "SYN,ACK"},
+		{in: "FIN", want: FlagMatch{Set: FIN}, canon: "FIN"},
+		{in: "rst,!ack", want: FlagMatch{Set: RST, Clear: ACK}, canon: "!ACK,RST"},
 		{in: "CWR,ECE,URG,PSH,RST,FIN,ACK,SYN", want: FlagMatch{Set: 0xff}, canon: "SYN,ACK,FIN,RST,PSH,URG,ECE,CWR"},
 		{in: "!CWR,!ECE,!URG,!PSH,!RST,!FIN,!ACK,!SYN", want: FlagMatch{Clear: 0xff}, canon: "!SYN,!ACK,!FIN,!RST,!PSH,!URG,!ECE,!CWR"},
 		{in: "", wantErr: "empty flag list"},
@@ -53,25 +53,25 @@ func TestParseFlagMatch(t *testing.T) {
 
 func TestFlagMatchMatch(t *testing.T) {
 	const (
-		syn    = fSYN
-		synack = fSYN | fACK
-		ack    = fACK
-		finack = fFIN | fACK
-		rst    = fRST
-		data   = fPSH | fACK
+		syn    = SYN
+		synack = SYN | ACK
+		ack    = ACK
+		finack = FIN | ACK
+		rst    = RST
+		data   = PSH | ACK
 	)
 	tests := []struct {
 		match string // "" for the zero FlagMatch
-		yes   []uint8
-		no    []uint8
+		yes   []Flags
+		no    []Flags
 	}{
-		{match: "", yes: []uint8{0, syn, synack, ack, finack, rst, data}},
-		{match: "SYN", yes: []uint8{syn, synack}, no: []uint8{0, ack, finack, rst, data}},
-		{match: "SYN,!ACK", yes: []uint8{syn}, no: []uint8{synack, ack, 0}},
-		{match: "SYN,ACK", yes: []uint8{synack}, no: []uint8{syn, ack}},
-		{match: "FIN", yes: []uint8{finack, fFIN}, no: []uint8{ack, syn}},
-		{match: "!ACK", yes: []uint8{0, syn, rst}, no: []uint8{ack, synack, data}},
-		{match: "ACK,!PSH,!SYN,!FIN", yes: []uint8{ack}, no: []uint8{data, synack, finack}},
+		{match: "", yes: []Flags{0, syn, synack, ack, finack, rst, data}},
+		{match: "SYN", yes: []Flags{syn, synack}, no: []Flags{0, ack, finack, rst, data}},
+		{match: "SYN,!ACK", yes: []Flags{syn}, no: []Flags{synack, ack, 0}},
+		{match: "SYN,ACK", yes: []Flags{synack}, no: []Flags{syn, ack}},
+		{match: "FIN", yes: []Flags{finack, FIN}, no: []Flags{ack, syn}},
+		{match: "!ACK", yes: []Flags{0, syn, rst}, no: []Flags{ack, synack, data}},
+		{match: "ACK,!PSH,!SYN,!FIN", yes: []Flags{ack}, no: []Flags{data, synack, finack}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.match, func(t *testing.T) {
@@ -105,9 +105,9 @@ func TestFlagMatchString(t *testing.T) {
 		want string
 	}{
 		{FlagMatch{}, ""},
-		{FlagMatch{Set: fACK | fSYN}, "SYN,ACK"},
-		{FlagMatch{Set: fFIN, Clear: fSYN}, "!SYN,FIN"},
-		{FlagMatch{Set: fSYN, Clear: fSYN}, "SYN"}, // invalid: set wins in String
+		{FlagMatch{Set: ACK | SYN}, "SYN,ACK"},
+		{FlagMatch{Set: FIN, Clear: SYN}, "!SYN,FIN"},
+		{FlagMatch{Set: SYN, Clear: SYN}, "SYN"}, // invalid: set wins in String
 	} {
 		if got := tt.m.String(); got != tt.want {
 			t.Errorf("%#v.String() = %q, want %q", tt.m, got, tt.want)
@@ -137,4 +137,32 @@ func FuzzParseFlagMatch(f *testing.F) {
 			t.Fatalf("%+v does not match its own required flags", m)
 		}
 	})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestFlagsString(t *testing.T) {
+	for _, tt := range []struct {
+		f          Flags
+		ws, spoken string
+	}{
+		{SYN, "SYN", "SYN"},
+		{SYN | ACK, "SYN, ACK", "SYN-ACK"},
+		{FIN | PSH | ACK, "FIN, PSH, ACK", "FIN-PSH-ACK"},
+		{RST, "RST", "RST"},
+		{0, "", "segment"},
+		{ECE | CWR | SYN, "SYN, ECE, CWR", "SYN"},
+	} {
+		if got := tt.f.String(); got != tt.ws {
+			t.Errorf("Flags(%#x).String() = %q, want %q", uint8(tt.f), got, tt.ws)
+		}
+		if got := tt.f.Spoken(); got != tt.spoken {
+			t.Errorf("Flags(%#x).Spoken() = %q, want %q", uint8(tt.f), got, tt.spoken)
+		}
+	}
 }

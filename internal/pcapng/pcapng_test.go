@@ -1,4 +1,4 @@
-package tap
+package pcapng
 
 import (
 	"bytes"
@@ -215,7 +215,7 @@ func TestPcapngStructure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			write := func() []byte {
 				var buf bytes.Buffer
-				w := NewPcapngWriter(&buf)
+				w := NewWriter(&buf)
 				for i, ifc := range tc.ifaces {
 					if got := w.AddInterface(ifc[0], ifc[1], []uint16{LinkTypeIPv4, LinkTypeIPv6}[i]); got != i {
 						t.Fatalf("AddInterface(%q): got index %d, want %d", ifc[0], got, i)
@@ -272,41 +272,34 @@ func TestPcapngErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		w       *failWriter // nil: a bytes.Buffer
-		misuse  func(w *PcapngWriter) error
+		misuse  func(w *Writer) error
 		wantErr string
 	}{
-		{name: "unknown interface", misuse: func(w *PcapngWriter) error { return w.WritePacket(1, baseTime, pkt, "") },
+		{name: "unknown interface", misuse: func(w *Writer) error { return w.WritePacket(1, baseTime, pkt, "") },
 			wantErr: "pcapng: unknown interface index 1 (1 declared)"},
-		{name: "negative interface", misuse: func(w *PcapngWriter) error { return w.WritePacket(-1, baseTime, pkt, "") },
+		{name: "negative interface", misuse: func(w *Writer) error { return w.WritePacket(-1, baseTime, pkt, "") },
 			wantErr: "pcapng: unknown interface index -1 (1 declared)"},
-		{name: "timestamp before 1970", misuse: func(w *PcapngWriter) error { return w.WritePacket(0, time.Unix(-1, 0), pkt, "") },
+		{name: "timestamp before 1970", misuse: func(w *Writer) error { return w.WritePacket(0, time.Unix(-1, 0), pkt, "") },
 			wantErr: "not representable"},
-		{name: "invalid address", misuse: func(w *PcapngWriter) error { w.AddName(netip.Addr{}, "x"); return w.Flush() },
+		{name: "invalid address", misuse: func(w *Writer) error { w.AddName(netip.Addr{}, "x"); return w.Flush() },
 			wantErr: `pcapng: invalid address for name "x"`},
-		{name: "interface after first packet", misuse: func(w *PcapngWriter) error {
-			w.WritePacket(0, baseTime, pkt, "")
-			if i := w.AddInterface("late", "", LinkTypeIPv4); i != -1 {
-				return fmt.Errorf("got index %d, want -1", i)
-			}
-			return w.Flush()
-		}, wantErr: `pcapng: interface "late" added after the first packet`},
-		{name: "name after first packet", misuse: func(w *PcapngWriter) error {
+		{name: "name after first packet", misuse: func(w *Writer) error {
 			w.WritePacket(0, baseTime, pkt, "")
 			w.AddName(addrClient, "late")
 			return w.Flush()
 		}, wantErr: `pcapng: name "late" added after the first packet`},
-		{name: "write error in header", w: &failWriter{n: 1}, misuse: func(w *PcapngWriter) error { return w.Flush() },
+		{name: "write error in header", w: &failWriter{n: 1}, misuse: func(w *Writer) error { return w.Flush() },
 			wantErr: "disk full"},
-		{name: "write error in packet", w: &failWriter{n: 2}, misuse: func(w *PcapngWriter) error { return w.WritePacket(0, baseTime, pkt, "") },
+		{name: "write error in packet", w: &failWriter{n: 2}, misuse: func(w *Writer) error { return w.WritePacket(0, baseTime, pkt, "") },
 			wantErr: "disk full"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var w *PcapngWriter
+			var w *Writer
 			if tc.w != nil {
-				w = NewPcapngWriter(tc.w)
+				w = NewWriter(tc.w)
 			} else {
-				w = NewPcapngWriter(new(bytes.Buffer))
+				w = NewWriter(new(bytes.Buffer))
 			}
 			w.AddInterface("client", "", LinkTypeIPv4)
 			err := tc.misuse(w)
@@ -398,7 +391,7 @@ func TestPcapngOracle(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			w := NewPcapngWriter(&buf)
+			w := NewWriter(&buf)
 			for _, i := range tc.ifaces {
 				w.AddInterface(i.name, "tcplab host "+i.name, i.linkType)
 			}

@@ -1,0 +1,260 @@
+package hosts
+
+import (
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/tcplab/tcplab/internal/event"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+)
+
+// Which timer fired.
+//
+// netstack does not say which of an endpoint's timers a clock callback
+// belongs to, and a host needs to know: a retransmission caused by the RTO
+// timer, a tail loss probe, a keep-alive probe and a SYN retransmission are
+// explained differently. The host's clock wraps every timer the stack arms
+// and identifies it once, when it is created, from the callback netstack
+// passes to AfterFunc:
+//
+//   - netstack's own timers (tcp/timer.go) are created with the closure
+//     timerHandler(e, f) returns (tcp/connect.go): it captures the endpoint
+//     e and the handler f, a method value such as
+//     e.snd.retransmitTimerExpired, whose code is named
+//     "(*sender).retransmitTimerExpired-fm";
+//   - the TIME_WAIT and FIN_WAIT_2 timers are method values of the
+//     endpoint itself (e.timeWaitTimerExpired).
+//
+// The function names come from the runtime's symbol table; the captured
+// words are read from the closure object. This depends on netstack's code,
+// not its API: TestTimerKinds runs labs that arm every kind and fails if
+// one is no longer recognised.
+//
+// netstack's timers are lazy: when it disables one, the clock timer keeps
+// running and wakes up early (or for nothing), and netstack re-arms it or
+// ignores it (tcp/timer.go checkExpiration). A wake-up is reported as a
+// timer firing only when the timer is really due: enabled, and its target
+// reached.
+
+// tcpPkg is the package path prefix of netstack's TCP function names.
+const tcpPkg = "gvisor.dev/gvisor/pkg/tcpip/transport/tcp."
+
+// handlerKinds maps the code names of netstack's timer handlers to kinds.
+var handlerKinds = map[string]event.TimerKind{
+	tcpPkg + "(*sender).retransmitTimerExpired-fm":     event.TimerRTO,
+	tcpPkg + "(*sender).probeTimerExpired-fm":          event.TimerTLP,
+	tcpPkg + "(*rackControl).reorderTimerExpired-fm":   event.TimerRACK,
+	tcpPkg + "(*sender).corkTimerExpired-fm":           event.TimerCork,
+	tcpPkg + "(*Endpoint).keepaliveTimerExpired-fm":    event.TimerKeepalive,
+	tcpPkg + "(*handshake).retransmitHandlerLocked-fm": event.TimerHandshake,
+	tcpPkg + "(*Endpoint).finWait2TimerExpired-fm":     event.TimerFinWait2,
+	tcpPkg + "(*Endpoint).timeWaitTimerExpired-fm":     event.TimerTimeWait,
+}
+
+// lazyTimers names, for each kind of netstack's lazy timers, the path of
+// the tcp.timer field in an endpoint.
+var lazyTimers = map[event.TimerKind][]string{
+	event.TimerRTO:       {"snd", "resendTimer"},
+	event.TimerTLP:       {"snd", "probeTimer"},
+	event.TimerRACK:      {"snd", "reorderTimer"},
+	event.TimerCork:      {"snd", "corkTimer"},
+	event.TimerKeepalive: {"keepalive", "timer"},
+}
+
+// timerStateEnabled is tcp.timerStateEnabled (tcp/timer.go).
+const timerStateEnabled = 2
+
+// stackTimer is what the host knows of one timer its stack armed.
+type stackTimer struct {
+	kind event.TimerKind
+	ep   *tcp.Endpoint // nil when unknown
+}
+
+// hostClock is the clock a host's stack uses: the network's clock, with
+// every timer the stack arms identified, so that the host knows which timer
+// fired and attributes what the stack then does to it.
+type hostClock struct {
+	tcpip.Clock
+	h *Host
+}
+
+var _ tcpip.Clock = (*hostClock)(nil)
+
+// AfterFunc implements tcpip.Clock.AfterFunc.
+func (c *hostClock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
+	st := classify(f)
+	return c.Clock.AfterFunc(d, func() { c.h.timerFired(st, f) })
+}
+
+// timerFired runs a timer's callback on the loop goroutine, attributing
+// what it does to the timer, and reports the timer when it is really due.
+func (h *Host) timerFired(st stackTimer, f func()) {
+	h.setCause(event.TimerCause(st.kind))
+	if st.ep != nil && due(st, h.clock.NowMonotonic()) {
+		local, remote := endpointAddrs(st.ep)
+		t := &event.Timer{At: h.now(), Host: h.name, Local: local, Remote: remote, Kind: st.kind, State: linuxState(tcp.EndpointState(st.ep.State()))}
+		if st.kind == event.TimerRTO {
+			t.RTO = senderRTO(st.ep)
+		}
+		h.obs.Timer(t)
+	}
+	f()
+}
+
+// classify identifies the timer whose callback is f.
+func classify(f func()) stackTimer {
+	words := closureWords(f)
+	name := funcName(uintptr(words[0]))
+	switch {
+	case strings.HasSuffix(name, ".timerHandler.func1") && strings.HasPrefix(name, tcpPkg):
+		// func() { ... e ... f() ... }: the endpoint and the handler,
+		// in an order the compiler chose; the handler is the one whose
+		// code is a known method value.
+		for i, j := 1, 2; i <= 2; i, j = i+1, i {
+			if words[i] == nil {
+				continue
+			}
+			if k, ok := handlerKinds[funcName(*(*uintptr)(words[i]))]; ok {
+				return stackTimer{kind: k, ep: (*tcp.Endpoint)(words[j])}
+			}
+		}
+	default:
+		if k, ok := handlerKinds[name]; ok && strings.Contains(name, "(*Endpoint)") {
+			return stackTimer{kind: k, ep: (*tcp.Endpoint)(words[1])}
+		}
+	}
+	return stackTimer{}
+}
+
+// closureWords returns the words of the closure object of f: its code
+// pointer, then its captured variables, as far as the code's name says
+// they go (a timerHandler closure captures two words, a method value its
+// receiver); the rest are nil. Nothing past the code pointer is read for
+// code it does not recognise.
+func closureWords(f func()) [3]unsafe.Pointer {
+	obj := *(*unsafe.Pointer)(unsafe.Pointer(&f))
+	var words [3]unsafe.Pointer
+	words[0] = *(*unsafe.Pointer)(obj)
+	name := funcName(uintptr(words[0]))
+	size := 1
+	switch {
+	case !strings.HasPrefix(name, tcpPkg):
+	case strings.HasSuffix(name, ".timerHandler.func1"):
+		size = 3
+	case strings.HasSuffix(name, "-fm"):
+		size = 2
+	}
+	for i := 1; i < size; i++ {
+		words[i] = *(*unsafe.Pointer)(unsafe.Add(obj, i*int(unsafe.Sizeof(uintptr(0)))))
+	}
+	return words
+}
+
+// funcNames caches the names of code pointers.
+var funcNames sync.Map // uintptr → string
+
+// funcName returns the name of the function whose code starts at pc, or "".
+func funcName(pc uintptr) string {
+	if v, ok := funcNames.Load(pc); ok {
+		return v.(string)
+	}
+	name := ""
+	if fn := runtime.FuncForPC(pc); fn != nil && fn.Entry() == pc {
+		name = fn.Name()
+	}
+	funcNames.Store(pc, name)
+	return name
+}
+
+// due reports whether a timer that woke up is really due: for netstack's
+// lazy timers, enabled with its target reached; the others are stopped
+// when they are no longer wanted, so a wake-up is always due. When the
+// timer cannot be read (netstack's layout changed), it is taken as due.
+func due(st stackTimer, now tcpip.MonotonicTime) bool {
+	path, lazy := lazyTimers[st.kind]
+	if !lazy {
+		return true
+	}
+	v := reflect.ValueOf(st.ep).Elem()
+	for _, field := range path {
+		v = v.FieldByName(field)
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return false
+			}
+			v = v.Elem()
+		}
+		if !v.IsValid() {
+			return true
+		}
+	}
+	state, target := v.FieldByName("state"), v.FieldByName("target")
+	if !state.IsValid() || !target.IsValid() || target.NumField() != 1 {
+		return true
+	}
+	if state.Int() != timerStateEnabled {
+		return false
+	}
+	return !now.Before(tcpip.MonotonicTime{}.Add(time.Duration(target.Field(0).Int())))
+}
+
+// senderRTO returns the endpoint's current retransmission timeout, or 0.
+func senderRTO(ep *tcp.Endpoint) time.Duration {
+	v := reflect.ValueOf(ep).Elem().FieldByName("snd")
+	if !v.IsValid() || v.IsNil() {
+		return 0
+	}
+	rto := v.Elem().FieldByName("RTO")
+	if !rto.IsValid() || rto.Kind() != reflect.Int64 {
+		return 0
+	}
+	return time.Duration(rto.Int())
+}
+
+// sendSpace returns the sequence space an endpoint has sent and not seen
+// acknowledged, [una, nxt), read from netstack's sender (or, during the
+// handshake, its SYN). ok is false when it cannot be read.
+func sendSpace(ep tcpip.Endpoint) (una, nxt seqnum.Value, ok bool) {
+	e, isTCP := ep.(*tcp.Endpoint)
+	if !isTCP || e == nil {
+		return 0, 0, false
+	}
+	v := reflect.ValueOf(e).Elem()
+	if snd := v.FieldByName("snd"); snd.IsValid() && !snd.IsNil() {
+		u, n := snd.Elem().FieldByName("SndUna"), snd.Elem().FieldByName("SndNxt")
+		if u.IsValid() && n.IsValid() && u.CanUint() && n.CanUint() {
+			return seqnum.Value(u.Uint()), seqnum.Value(n.Uint()), true
+		}
+		return 0, 0, false
+	}
+	if h := v.FieldByName("h"); h.IsValid() && !h.IsNil() {
+		if iss := h.Elem().FieldByName("iss"); iss.IsValid() && iss.CanUint() {
+			return seqnum.Value(iss.Uint()), seqnum.Value(iss.Uint()) + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// ReportStalls reports every endpoint that holds sequence space it sent and
+// never saw acknowledged (data, a SYN, a FIN). Call it when nothing was
+// left to happen: no timer is armed then, so nothing will ever send that
+// space again and the connection is stuck.
+func (h *Host) ReportStalls(at time.Duration) {
+	for _, t := range h.tracked {
+		switch t.state {
+		case event.Closed, event.Listen, event.TimeWait:
+			continue
+		}
+		una, nxt, ok := sendSpace(t.ep)
+		if !ok || una == nxt {
+			continue
+		}
+		h.obs.Stall(&event.Stall{At: at, Host: h.name, Local: t.local, Remote: t.remote, State: t.state, SndUna: una, SndNxt: nxt})
+	}
+}

@@ -1,0 +1,659 @@
+package tap
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
+)
+
+// segInfo is what explainSent works out about one segment before
+// explaining it.
+type segInfo struct {
+	r        *Row
+	c        *conn
+	d, o     int    // sending side, receiving side
+	from, to string // host names
+	segLen   uint32 // sequence space the segment occupies
+	// prev holds the earlier transmissions of the range the segment
+	// (re)sends; partial says the segment resends only part of it.
+	prev    *xmit
+	partial bool
+	spoofed bool        // the source address is not the sending host's
+	state   event.State // the sender's state when it sent the segment
+}
+
+// retrans reports whether the segment resends sequence space.
+func (in *segInfo) retrans() bool { return in.prev != nil }
+
+// lastTx returns the transmission before this one of the range resent.
+func (in *segInfo) lastTx() *tx {
+	if in.prev == nil || len(in.prev.txs) == 0 {
+		return nil
+	}
+	return in.prev.txs[len(in.prev.txs)-1]
+}
+
+// explainSent fills in a segment row's relative numbers and notes when the
+// segment enters the switch, from what the sender knew then: its state, the
+// cause that made it send, what had reached it of its peer.
+func (t *Tap) explainSent(r *Row) {
+	s := r.Seg
+	k := keyOf(s)
+	c := t.conns[k]
+	spoofed := r.Injected != nil && r.Injected.Spoofed
+	reused := false
+	if c != nil && s.Flags&(segment.SYN|segment.ACK) == segment.SYN && c.over() {
+		if d := c.sideOf(s.Src); !(c.synSeen[d] && c.base[d] == s.Seq) {
+			c, reused = nil, true
+		}
+	}
+	if c == nil {
+		c = newConn(s)
+		t.conns[k] = c
+	}
+	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed}
+	in.o = 1 - in.d
+	in.state = t.stateOf(r.Host, s.Src, s.Dst)
+	t.number(in)
+	if reused {
+		r.note("seg.reuse", s.Src, s.Dst)
+	}
+	switch {
+	case spoofed && s.Flags&(segment.RST|segment.SYN) == 0:
+		r.note("seg.forged", s.Flags.String(), in.from)
+	case s.Flags&segment.RST != 0:
+		t.explainRST(in)
+	case s.Flags&segment.SYN != 0:
+		t.explainSYN(in)
+	default:
+		t.explainOther(in)
+	}
+	c.last = r.At
+	if !spoofed {
+		c.lastFlags[in.d] = s.Flags
+	}
+}
+
+// number computes the row's relative numbers, window and bytes in flight,
+// and records the transmission.
+func (t *Tap) number(in *segInfo) {
+	r, c, d, o := in.r, in.c, in.d, in.o
+	s := r.Seg
+	if s.Flags&segment.SYN != 0 && !c.synSeen[d] && !in.spoofed || !c.hasBase[d] {
+		if s.Flags&segment.SYN != 0 && !c.synSeen[d] {
+			c.synSeen[d] = true
+			c.synOpts[d] = s.Opts
+			c.ws[d] = s.Opts.WS
+		}
+		c.base[d], c.hasBase[d] = s.Seq, true
+	}
+	r.RelSeq = uint32(s.Seq - c.base[d])
+	if s.Flags&segment.ACK != 0 && c.hasBase[o] {
+		r.RelAck = uint32(s.Ack - c.base[o])
+		r.HasAck = true
+	}
+	r.Window = int(s.Win)
+	if s.Flags&segment.SYN == 0 && c.ws[0] >= 0 && c.ws[1] >= 0 {
+		r.Window = int(s.Win) << c.ws[d]
+	}
+	r.sackBase = c.base[o]
+	in.segLen = uint32(s.Span())
+	if in.spoofed {
+		return // a forged segment says nothing about the real sender
+	}
+	x := &tx{frame: r.No, at: r.At, ack: r.RelAck}
+	r.tx = x
+	if r.HasAck && seqGT(r.RelAck, c.una[o]) {
+		c.una[o] = r.RelAck
+	}
+	if r.HasAck && s.Flags&segment.RST == 0 {
+		c.lastAck[d] = x
+	}
+	if s.Flags&segment.RST == 0 {
+		c.win[d], c.hasWin[d] = r.Window, true
+	}
+	end := r.RelSeq + in.segLen
+	if in.segLen > 0 && s.Flags&segment.RST == 0 {
+		in.prev, in.partial = c.xmits[d].add(r.RelSeq, end, x)
+		if in.prev == nil && seqLT(r.RelSeq, c.high[d]) {
+			// Resends what was sent as part of ranges already forgotten.
+			in.prev = &xmit{start: r.RelSeq, end: end}
+		}
+	}
+	if seqGT(end, c.high[d]) && r.Analysis&ZeroWindowProbe == 0 {
+		c.high[d] = end // a zero-window probe's byte is sent again later, as Wireshark counts it
+	}
+	r.InFlight = int(c.high[d] - c.una[d])
+	if !c.synSeen[d] && c.una[d] == 0 {
+		r.InFlight = int(c.high[d] - r.RelSeq)
+	}
+}
+
+// answers returns what arrived at the sender and made it send this
+// segment, when the segment's cause is an arrival at the sender on this
+// connection.
+func (in *segInfo) answers() (arrivalInfo, bool) {
+	a := in.c.arrived[in.d]
+	if in.r.Cause.Kind == event.ByArrival && a.ref == in.r.Cause.Ref && a.ref.Frame != 0 {
+		return a, true
+	}
+	return arrivalInfo{}, false
+}
+
+// explainSYN explains a SYN or SYN-ACK.
+func (t *Tap) explainSYN(in *segInfo) {
+	r, c, o := in.r, in.c, in.o
+	s := r.Seg
+	if s.Flags&segment.ACK == 0 {
+		switch {
+		case in.spoofed:
+			r.note("seg.syn.spoofed", s.Src.Addr(), in.to)
+		case in.retrans():
+			r.note("seg.syn.retrans", len(in.prev.txs), r.At-in.lastTx().at, in.to)
+			t.whySYNRetrans(in)
+		case c.synSeen[o] && c.handshake == 1 && !c.simOpen:
+			c.simOpen = true
+			r.note("seg.simopen.syn", in.from, in.to)
+		default:
+			c.handshake = 1
+			r.note("seg.hs1", in.from, in.to, uint32(s.Seq))
+			r.note("seg.opts.offer", optList(s.Opts))
+		}
+		return
+	}
+	first := !c.synAckSent[in.d]
+	c.synAckSent[in.d] = true
+	a, isAnswer := in.answers()
+	switch {
+	case c.simOpen && first:
+		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
+	case in.retrans() && isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
+		r.note("seg.synack.again", in.from, a.ref.Frame, in.to)
+	case in.retrans():
+		r.note("seg.synack.retrans", len(in.prev.txs), r.At-in.lastTx().at, in.to)
+		t.whySynAckRetrans(in)
+	case c.simOpen:
+		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
+	case c.over() || c.handshake >= 3:
+		r.note("seg.synack.old", in.from, uint32(s.Ack-1))
+	case isAnswer && a.cookie:
+		c.cookie = true
+		c.handshake = 2
+		r.note("seg.synack.cookie", in.from, uint32(s.Seq), in.to)
+		r.note("diff.cookie")
+	default:
+		c.handshake = 2
+		r.note("seg.hs2", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1), uint32(s.Seq))
+		r.Notes = append(r.Notes, negotiated(c.synOpts[o], s.Opts))
+	}
+	if !in.spoofed {
+		c.synAck = r.tx
+		c.finalAck = nil
+	}
+}
+
+// whySYNRetrans says why no SYN-ACK reached the client: what became of its
+// last SYN, and of the SYN-ACK that answered it.
+func (t *Tap) whySYNRetrans(in *segInfo) {
+	r, c := in.r, in.c
+	last := in.lastTx()
+	switch {
+	case last == nil:
+	case last.arrived && last.verdict == event.SynQueueOverflow:
+		r.note("seg.syn.retrans.dropped", in.to)
+	case last.delivered() && c.synAck != nil && c.synAck.frame > last.frame:
+		r.note("why.synack", in.to, c.synAck.fate(t, in.from))
+	default:
+		r.note("why.prev", last.fate(t, in.to))
+	}
+	if r.Cause.Kind == event.ByTimer {
+		r.note("diff.synretries")
+	}
+}
+
+// whySynAckRetrans says why no final ACK reached the server: what became of
+// the client's final ACK, or of the SYN-ACK itself.
+func (t *Tap) whySynAckRetrans(in *segInfo) {
+	r, c := in.r, in.c
+	last := in.lastTx()
+	switch {
+	case c.finalAck != nil && last != nil && c.finalAck.frame > last.frame:
+		r.note("why.finalack", c.finalAck.fate(t, in.from))
+	case last != nil:
+		r.note("why.prev", last.fate(t, in.to))
+	}
+	if r.Cause.Kind == event.ByTimer {
+		r.note("diff.synackretries")
+	}
+}
+
+// explainRST explains a reset: who sent it and why, from its cause.
+func (t *Tap) explainRST(in *segInfo) {
+	r, c := in.r, in.c
+	if in.spoofed {
+		c.explainForgedRST(in)
+		return
+	}
+	c.reset = true
+	prev := t.endOf(r.Host, r.Seg.Src, r.Seg.Dst)
+	a, isAnswer := in.answers()
+	switch {
+	case c.lastFlags[in.d]&segment.RST != 0:
+		// The sender reset this connection already: what it answers now
+		// (the peer's FIN, a retransmission) has no connection left.
+		r.note("seg.rst.noconn", in.from, in.to)
+	case r.Cause.Kind == event.ByApp && r.Cause.Op == "abort":
+		r.note("seg.rst.abort", in.from, in.to)
+	case r.Cause.Kind == event.ByApp && r.Cause.Op == "close":
+		r.note("seg.rst.unread", in.from, in.to)
+	case r.Cause.Kind == event.ByTimer:
+		r.note("seg.rst.timeout", in.from, in.to)
+	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
+		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
+	case isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
+		r.note("seg.rst.synack", in.from, in.to)
+	case isAnswer && prev != nil && prev.closedByApp && a.end != a.start:
+		was := prev.state
+		if was == event.Closed {
+			was = prev.was
+		}
+		r.note("seg.rst.closed", in.from, was, in.to)
+	case prev == nil || prev.state == event.Closed || isAnswer && a.verdict == event.NoSocket:
+		r.note("seg.rst.noconn", in.from, in.to)
+	default:
+		r.note("seg.rst", in.from, in.to)
+	}
+}
+
+// explainForgedRST explains a RST whose source address the sender does not
+// own, by where its sequence number falls in the receiver's window (RFC
+// 5961).
+func (c *conn) explainForgedRST(in *segInfo) {
+	r, d, o := in.r, in.d, in.o
+	next := c.high[d] // what the receiver expects next from the claimed sender
+	rel := r.RelSeq
+	win := uint32(max(c.win[o], 0))
+	switch {
+	case rel == next:
+		c.reset = true
+		r.note("seg.rst.forged.exact", in.from, in.to, rel)
+	case c.hasWin[o] && seqGE(rel, next) && seqLT(rel, next+win):
+		c.challenge[o] = i18n.M("seg.challenge.rst", rel, next)
+		r.note("seg.rst.forged.window", in.from, in.to, rel, next)
+	default:
+		r.note("seg.rst.forged.outside", in.from, in.to, rel, next, next+win)
+	}
+}
+
+// explainOther explains a segment without SYN or RST: the handshake's last
+// step, data, FIN, or an ACK of some kind.
+func (t *Tap) explainOther(in *segInfo) {
+	r, c, d, o := in.r, in.c, in.d, in.o
+	s := r.Seg
+	a := r.Analysis
+	got, isAnswer := in.answers()
+
+	// The handshake's third step: the client's ACK of the SYN-ACK that
+	// just reached it.
+	if s.Flags&segment.ACK != 0 && s.Flags&segment.FIN == 0 && d == 0 && c.synSeen[o] && r.RelAck == 1 && !in.spoofed &&
+		(c.handshake == 2 || c.handshake == 3 && c.finalAck != nil) && s.Len == 0 {
+		again := c.finalAck != nil
+		c.handshake = 3
+		switch {
+		case again:
+			r.note("seg.hs3.again", in.from, in.to, c.finalAck.fate(t, in.to))
+		case c.cookie:
+			r.note("seg.hs3.cookie", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
+		default:
+			r.note("seg.hs3", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
+		}
+		c.finalAck = r.tx
+		return
+	}
+	// A server in SYN_RCVD that receives the client's SYN again.
+	if in.state == event.SynRcvd && s.Len == 0 && s.Flags&segment.FIN == 0 && isAnswer && got.flags&segment.SYN != 0 {
+		r.note("seg.synrcvd.ack", in.from, got.ref.Frame, in.to)
+		return
+	}
+	if c.simOpen && c.handshake < 3 && s.Len == 0 && s.Flags&segment.FIN == 0 {
+		r.note("seg.simopen.ack", in.from, in.to)
+		if d == 1 {
+			c.handshake = 3
+		}
+		return
+	}
+	if c.synSeen[0] && c.synSeen[1] && c.handshake < 3 {
+		c.handshake = 3
+	}
+
+	// Close steps: a FIN, and the ACK that covers it.
+	acksFin := s.Flags&segment.ACK != 0 && c.finSent[o] && !c.finAcked[o] && seqGE(r.RelAck, c.finSeq[o]+1)
+	if acksFin {
+		c.finAcked[o] = true
+	}
+
+	switch {
+	case s.Len > 0:
+		t.explainData(in)
+	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerKeepalive:
+		c.keepalives[d]++
+		c.kaPending[d] = true
+		r.note("seg.keepalive", c.keepalives[d], in.from, t.silence(in), r.RelSeq, in.to)
+		return
+	}
+
+	switch {
+	case s.Flags&segment.FIN != 0:
+		t.explainFIN(in, acksFin)
+	case acksFin && c.simClose:
+		r.note("seg.simclose.ack", in.from, in.to)
+	case acksFin && o == c.firstFin:
+		r.note("seg.close2", in.from, in.to, r.RelAck)
+	case acksFin:
+		r.note("seg.close4", in.from, in.to)
+	case s.Len > 0:
+		// explained as data
+	case !c.challenge[d].IsZero():
+		r.note("seg.challenge", in.from, c.challenge[d], r.RelAck)
+		c.challenge[d] = i18n.Msg{}
+	case isAnswer && got.flags&(segment.RST|segment.SYN) != 0 && got.ref.Copy == 0 && r.Analysis&DupAck == 0 && c.handshake >= 3:
+		r.note("seg.challenge", in.from, i18n.M("seg.challenge.got", got.flags.Spoken()), r.RelAck)
+	case a&KeepAliveAck != 0 || c.kaPending[o]:
+		c.kaPending[o] = false
+		r.note("seg.keepalive.ack", in.from, r.RelAck)
+	case a&ZeroWindowProbeAck != 0:
+		r.note("seg.zwp.ack", in.from, r.Window)
+	case s.Win == 0:
+		r.note("seg.zerowin", in.from, in.to)
+	case c.finAcked[o] && c.finAcked[d] && c.finSent[d] && c.finSent[o]:
+		r.note("seg.close4.again", in.from, in.to)
+	case isAnswer && got.fit == fitDuplicate:
+		t.explainDupData(in, got)
+	case isAnswer && got.fit == fitAhead:
+		t.explainGap(in, got)
+	case a&DupAck != 0:
+		r.note("seg.dupack.plain", r.DupAckNum, r.DupAckOf, in.from, r.RelAck)
+	case a&WindowUpdate != 0:
+		r.note("seg.winupdate", in.from, r.Window, in.to)
+	default:
+		r.note("seg.ack", in.from, r.RelAck)
+	}
+	if s.Flags&segment.FIN == 0 && len(s.Opts.SACK) > 0 {
+		r.Notes = append(r.Notes, sackNote(r))
+	}
+}
+
+// silence returns how long the sender of a keep-alive probe has heard
+// nothing from its peer: since the last segment of the peer that reached
+// it (the ground truth, not what a capture point saw), or since the
+// connection's last segment when it never heard anything.
+func (t *Tap) silence(in *segInfo) time.Duration {
+	if in.c.hasHeard[in.d] {
+		return in.r.At - in.c.heard[in.d]
+	}
+	return in.r.At - in.c.last
+}
+
+// explainDupData explains an ACK that answers data its sender already had:
+// a duplicate ACK, but nothing is missing.
+func (t *Tap) explainDupData(in *segInfo, got arrivalInfo) {
+	r := in.r
+	what := "seg.ack.dupdata"
+	if got.ref.Copy > 0 {
+		what = "seg.ack.dupcopy"
+	}
+	if r.Analysis&DupAck != 0 {
+		r.note("seg.dupack.num", r.DupAckNum, r.DupAckOf)
+	}
+	r.note(what, in.from, r.RelAck, got.start, got.end, got.ref.Frame)
+}
+
+// explainGap explains an ACK that answers data beyond the next byte its
+// sender expects: a segment before it is missing, and the note says what
+// became of it.
+func (t *Tap) explainGap(in *segInfo, got arrivalInfo) {
+	r, c, o := in.r, in.c, in.o
+	if r.Analysis&DupAck != 0 {
+		r.note("seg.dupack.num", r.DupAckNum, r.DupAckOf)
+	}
+	r.note("seg.ack.gap", in.from, got.start, got.end, got.ref.Frame, got.nxt, got.start)
+	if x := c.xmits[o].find(got.nxt); x != nil && len(x.txs) > 0 {
+		r.note("why.missing", x.txs[len(x.txs)-1].fate(t, in.from))
+	}
+}
+
+// explainData explains a segment that carries data.
+func (t *Tap) explainData(in *segInfo) {
+	r, c, d, o := in.r, in.c, in.d, in.o
+	s := r.Seg
+	a := r.Analysis
+	from, to := r.RelSeq, r.RelSeq+uint32(s.Len)
+	if r.Cause.Kind != event.ByTimer || r.Cause.Timer != event.TimerKeepalive {
+		c.keepalives[d] = 0
+	}
+	switch {
+	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && (a&KeepAlive != 0 || r.RelSeq == c.high[d]-1 && !in.retrans())):
+		r.note("seg.zwp", in.to, in.from)
+		if a&KeepAlive != 0 {
+			r.note("diff.zwp")
+		}
+		return
+	case in.retrans() || a&Retransmission != 0:
+		t.explainRetrans(in, from, to)
+	case c.finSent[o] && !c.finSent[d]:
+		if e := t.endOf(in.to, s.Dst, s.Src); e == nil || e.state == event.Closed || e.closedByApp {
+			r.note("seg.data.orphan", s.Len, in.from, from, to, in.to)
+		} else {
+			r.note("seg.data.halfclose", s.Len, in.from, from, to, in.to)
+		}
+	case s.Flags&segment.PSH != 0:
+		r.note("seg.data.psh", s.Len, in.from, from, to)
+	default:
+		r.note("seg.data", s.Len, in.from, from, to)
+	}
+	if a&WindowFull != 0 {
+		r.note("seg.winfull", in.from, in.to, r.InFlight)
+	} else if r.InFlight > s.Len && !in.retrans() {
+		r.note("seg.inflight", r.InFlight)
+	}
+}
+
+// explainRetrans explains a retransmission of [from, to): what made the
+// sender resend it (its cause), what became of the transmission before,
+// whether the receiver already had it, and where Wireshark, looking at the
+// capture of what was sent, sees it differently.
+func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
+	r, c, d, o := in.r, in.c, in.d, in.o
+	a := r.Analysis
+	n := 1
+	if in.prev != nil && len(in.prev.txs) > 0 {
+		n = len(in.prev.txs)
+	}
+	last := in.lastTx()
+	wait := time.Duration(0)
+	if last != nil {
+		wait = r.At - last.at
+	}
+	got, isAnswer := in.answers()
+	kind := "other"
+	switch {
+	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRTO:
+		kind = "rto"
+		r.note("seg.retrans.rto", n, from, to, wait)
+	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerTLP:
+		kind = "tlp"
+		r.note("seg.retrans.tlp", from, to)
+	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRACK:
+		kind = "rack"
+		r.note("seg.retrans.rack", from, to)
+	case isAnswer && seqLT(c.known[d], c.recoverTo[d]):
+		kind = "recovery"
+		r.note("seg.retrans.recovery", from, to, got.ref.Frame)
+	case isAnswer && c.dupSeen[d] >= 3:
+		kind = "fast"
+		c.recoverTo[d] = c.high[d]
+		r.note("seg.retrans.fast", from, to, in.from, c.dupSeen[d])
+	case isAnswer:
+		kind = "recovery"
+		c.recoverTo[d] = c.high[d]
+		r.note("seg.retrans.sack", from, to, got.ref.Frame)
+	default:
+		r.note("seg.retrans", from, to)
+	}
+	// What became of the transmission before, and whether the receiver
+	// had the data after all.
+	had := c.rcv[o].started && seqLE(to, c.rcv[o].nxt)
+	switch {
+	case had && seqGE(c.known[d], to):
+		r.note("why.had.acked", in.to)
+	case had:
+		r.note("why.had", in.to, in.from, t.ackFate(c, o, to, in.from))
+	case last != nil:
+		r.note("why.prev", last.fate(t, in.to))
+	}
+	// Wireshark's view, where it differs.
+	switch {
+	case a&SpuriousRetransmission != 0 && seqLT(c.known[d], to):
+		r.note("ws.spurious", in.to, in.from)
+	case a&FastRetransmission != 0 && kind != "fast" && kind != "recovery":
+		r.note("ws.fast", timerName(r.Cause))
+	case a&OutOfOrder != 0:
+		r.note("ws.ooo")
+	}
+}
+
+// ackFate describes what became of the ACK with which side o acknowledged
+// up to to: the last ACK it sent, which did not reach its peer.
+func (t *Tap) ackFate(c *conn, o int, to uint32, peer string) i18n.Msg {
+	x := c.lastAck[o]
+	if x == nil || seqLT(x.ack, to) {
+		return i18n.M("why.noack")
+	}
+	return x.fate(t, peer)
+}
+
+// timerNames are the messages that name each timer.
+var timerNames = map[event.TimerKind]string{
+	event.TimerUnknown:   "timer.unknown",
+	event.TimerRTO:       "timer.rto",
+	event.TimerTLP:       "timer.tlp",
+	event.TimerRACK:      "timer.rack",
+	event.TimerCork:      "timer.cork",
+	event.TimerKeepalive: "timer.keepalive",
+	event.TimerHandshake: "timer.handshake",
+	event.TimerFinWait2:  "timer.fin_wait_2",
+	event.TimerTimeWait:  "timer.time_wait",
+}
+
+// timerName names the timer of a cause, as a message.
+func timerName(c event.Cause) i18n.Msg {
+	if key, ok := timerNames[c.Timer]; ok && c.Kind == event.ByTimer {
+		return i18n.M(key)
+	}
+	return i18n.M("timer.none")
+}
+
+// explainFIN explains a FIN: which step of the close it is.
+func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
+	r, c, d, o := in.r, in.c, in.d, in.o
+	if c.finSent[d] {
+		if e := t.endOf(in.to, r.Seg.Dst, r.Seg.Src); e != nil && e.state == event.TimeWait {
+			e.twRestarts++
+		}
+		if x := c.xmits[d].find(c.finSeq[d]); x != nil && len(x.txs) > 1 && r.Seg.Len == 0 && in.retrans() {
+			r.note("seg.fin.retrans", len(x.txs)-1, r.At-in.lastTx().at, in.from)
+			if last := in.lastTx(); last != nil {
+				r.note("why.prev", last.fate(t, in.to))
+			}
+		} else {
+			r.note("seg.fin.again", in.from)
+		}
+		return
+	}
+	c.finSent[d] = true
+	c.finSeq[d] = r.RelSeq + uint32(r.Seg.Len)
+	switch {
+	case c.firstFin < 0:
+		c.firstFin = d
+		r.note("seg.close1", in.from, in.to)
+	case acksFin:
+		r.note("seg.close23", in.from, in.to)
+	case !c.finAcked[o] && !seqGE(r.RelAck, c.finSeq[o]+1):
+		c.simClose = true
+		r.note("seg.simclose.fin", in.from, in.to)
+	default:
+		r.note("seg.close3", in.from)
+	}
+}
+
+// explainInjected adds how an injection rule made a packet.
+func (t *Tap) explainInjected(r *Row, how *event.Injected) {
+	if how.Spoofed && r.Seg != nil {
+		r.note("sw.inject.spoofed", how.Rule, r.Host, r.Seg.Src.Addr().String())
+	} else {
+		r.note("sw.inject", how.Rule, r.Host)
+	}
+	if r.Seg == nil {
+		return
+	}
+	if how.NoSeq {
+		r.note("sw.inject.noseq", r.From, r.To)
+	}
+	if how.NoAck {
+		r.note("sw.inject.noack", r.To, r.From)
+	}
+}
+
+// optList lists the options a SYN offers.
+func optList(o segment.Options) i18n.Msg {
+	var parts i18n.List
+	if o.MSS > 0 {
+		parts = append(parts, i18n.M("opt.mss", o.MSS))
+	}
+	if o.WS >= 0 {
+		parts = append(parts, i18n.M("opt.ws", 1<<min(o.WS, 14)))
+	}
+	if o.SACKPerm {
+		parts = append(parts, i18n.M("opt.sack"))
+	}
+	if o.HasTS {
+		parts = append(parts, i18n.M("opt.ts"))
+	}
+	if len(parts) == 0 {
+		return i18n.M("opt.none")
+	}
+	return i18n.M("opt.list", parts)
+}
+
+// negotiated explains what a SYN-ACK agrees to, given the SYN's options.
+func negotiated(syn, synack segment.Options) i18n.Msg {
+	mss := synack.MSS
+	if syn.MSS > 0 && (mss == 0 || syn.MSS < mss) {
+		mss = syn.MSS
+	}
+	ws := i18n.M("opt.off")
+	if syn.WS >= 0 && synack.WS >= 0 {
+		ws = i18n.M("opt.ws.on", 1<<min(syn.WS, 14), 1<<min(synack.WS, 14))
+	}
+	onOff := func(b bool) i18n.Msg {
+		if b {
+			return i18n.M("opt.on")
+		}
+		return i18n.M("opt.off")
+	}
+	return i18n.M("seg.negotiated", mss, ws, onOff(syn.SACKPerm && synack.SACKPerm), onOff(syn.HasTS && synack.HasTS))
+}
+
+// sackNote explains the SACK blocks of an ACK.
+func sackNote(r *Row) i18n.Msg {
+	var blocks []string
+	for _, b := range r.Seg.Opts.SACK {
+		blocks = append(blocks, fmt.Sprintf("%d–%d", uint32(b.Start-r.sackBase), uint32(b.End-r.sackBase)))
+	}
+	first := uint32(r.Seg.Opts.SACK[0].Start - r.sackBase)
+	return i18n.M("seg.sack", strings.Join(blocks, ", "), r.RelAck, first)
+}
