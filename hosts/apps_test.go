@@ -1,7 +1,6 @@
 package hosts
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/topology"
-	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 var thirdAddr = netip.MustParseAddr("10.0.0.3")
@@ -19,69 +17,12 @@ var thirdAddr = netip.MustParseAddr("10.0.0.3")
 // (5 minutes when zero). Seed is 1 unless cfg sets one.
 func world(t *testing.T, limit time.Duration, cfgs ...Config) (*recorder, topology.Result) {
 	t.Helper()
-	rec := &recorder{}
-	net := topology.New(1, rec, nil)
 	link := topology.Link{Out: topology.Direction{Latency: 5 * time.Millisecond}, In: topology.Direction{Latency: 5 * time.Millisecond}}
-	var hs []*Host
-	t.Cleanup(func() {
-		for _, h := range hs {
-			h.Close()
-		}
-	})
+	w := network{limit: limit}
 	for _, cfg := range cfgs {
-		if cfg.Seed == 0 {
-			cfg.Seed = 1
-		}
-		_, err := net.Attach(cfg.Name, []netip.Addr{cfg.IPv4}, link, func(index int, clock tcpip.Clock) (topology.Node, error) {
-			h, err := New(cfg, index, clock, net.Scheduler(), rec, nil)
-			if err != nil {
-				return nil, err
-			}
-			hs = append(hs, h)
-			return h, nil
-		})
-		if err != nil {
-			t.Fatalf("Attach(%q) = %v, want nil", cfg.Name, err)
-		}
-		rec.names = append(rec.names, cfg.Name)
+		w.hosts = append(w.hosts, netHost{cfg, link})
 	}
-	for _, h := range hs {
-		h.Start()
-	}
-	if limit == 0 {
-		limit = 5 * time.Minute
-	}
-	res, err := net.Run(context.Background(), limit)
-	if err != nil {
-		t.Fatalf("Run(ctx, %v) = %v, want nil error", limit, err)
-	}
-	return rec, res
-}
-
-// String renders everything observed, one line each, for diffs and logs.
-func (r *recorder) String() string {
-	var b strings.Builder
-	for _, a := range r.apps {
-		fmt.Fprintf(&b, "%v %s app %q -> %q err %q\n", a.at, a.host, a.step, a.result, a.err)
-	}
-	for _, s := range r.states {
-		fmt.Fprintf(&b, "%v %s %v-%v %s->%s (%s)\n", s.at, s.host, s.local, s.remote, s.from, s.to, s.cause)
-	}
-	for _, p := range r.packets {
-		fmt.Fprintf(&b, "%v %s %v->%v %s len %d %s\n", p.at, p.host, p.src, p.dst, flagNames(p.flags), p.payload, p.dropped)
-	}
-	return b.String()
-}
-
-// find returns host's rows whose step contains step, in order.
-func (r *recorder) find(host, step string) []appResult {
-	var out []appResult
-	for _, a := range r.apps {
-		if a.host == host && strings.Contains(a.step, step) {
-			out = append(out, a)
-		}
-	}
-	return out
+	return w.run(t)
 }
 
 func clientHost(steps ...Step) Config {

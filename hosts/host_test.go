@@ -1,7 +1,6 @@
 package hosts
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -9,125 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/topology"
-	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
 var (
 	clientAddr = netip.MustParseAddr("10.0.0.1")
 	serverAddr = netip.MustParseAddr("10.0.0.2")
 )
-
-// recorder observes both the switch (topology.Observer) and the hosts
-// (Observer), like tap.Tap does in a real run.
-type recorder struct {
-	names   []string // host names by node index
-	packets []packet
-	states  []stateChange
-	apps    []appResult
-}
-
-type packet struct {
-	at       time.Duration
-	host     string // sender
-	flags    header.TCPFlags
-	payload  int
-	src, dst netip.AddrPort
-	dropped  string
-}
-
-type stateChange struct {
-	at            time.Duration
-	host          string
-	local, remote netip.AddrPort
-	from, to      string
-	cause         string
-}
-
-type appResult struct {
-	at                 time.Duration
-	host, step, result string
-	err                string
-}
-
-func (r *recorder) Packet(at time.Duration, from int, pkt []byte) int {
-	p := packet{at: at, host: r.names[from]}
-	if src, dst, tcph, err := parseTCP(pkt); err == nil {
-		p.flags = tcph.Flags()
-		p.src = netip.AddrPortFrom(src, tcph.SourcePort())
-		p.dst = netip.AddrPortFrom(dst, tcph.DestinationPort())
-		p.payload = len(tcph.Payload())
-	}
-	r.packets = append(r.packets, p)
-	return len(r.packets) - 1
-}
-
-func (r *recorder) Dropped(id int, _ time.Duration, reason i18n.Msg) {
-	r.packets[id].dropped = reason.Text(i18n.EN, nil)
-}
-
-func (r *recorder) Altered(int, time.Duration, i18n.Msg) {}
-
-func (r *recorder) State(at time.Duration, host string, local, remote netip.AddrPort, from, to string, cause []i18n.Msg) {
-	r.states = append(r.states, stateChange{at, host, local, remote, from, to, i18n.Join(cause, i18n.EN, nil)})
-}
-
-func (r *recorder) App(at time.Duration, host, step, result, err string) {
-	r.apps = append(r.apps, appResult{at, host, step, result, err})
-}
-
-// app returns the result of host's n-th step (0-based), failing if it did
-// not report one.
-func (r *recorder) app(t *testing.T, host string, n int) appResult {
-	t.Helper()
-	var mine []appResult
-	for _, a := range r.apps {
-		if a.host == host {
-			mine = append(mine, a)
-		}
-	}
-	if n >= len(mine) {
-		t.Fatalf("%s reported %d steps, want at least %d; all steps: %+v", host, len(mine), n+1, r.apps)
-	}
-	return mine[n]
-}
-
-// steps returns how many step results host reported.
-func (r *recorder) steps(host string) int {
-	n := 0
-	for _, a := range r.apps {
-		if a.host == host {
-			n++
-		}
-	}
-	return n
-}
-
-// transitions returns "FROM→TO" for every state change of host's endpoints
-// whose local address matches local (any port when local.Port() is 0).
-func (r *recorder) transitions(host string, local netip.AddrPort) []string {
-	var out []string
-	for _, s := range r.states {
-		if s.host != host || s.local.Addr() != local.Addr() || (local.Port() != 0 && s.local.Port() != local.Port()) {
-			continue
-		}
-		out = append(out, s.from+"→"+s.to)
-	}
-	return out
-}
-
-// sentBy returns the packets host sent that have all of flags set.
-func (r *recorder) sentBy(host string, flags header.TCPFlags) []packet {
-	var out []packet
-	for _, p := range r.packets {
-		if p.host == host && p.flags&flags == flags {
-			out = append(out, p)
-		}
-	}
-	return out
-}
 
 // lab is a two-host test world: client 10.0.0.1 and server 10.0.0.2.
 type lab struct {
@@ -136,54 +25,21 @@ type lab struct {
 	limit          time.Duration // defaults to 5 minutes
 }
 
-// run builds the network exactly as labs.Execute does, runs it and returns
-// what was observed and how the run ended.
+// run builds the network as labs.Execute does, runs it and returns what
+// was observed and how the run ended. The server's link has no delay.
 func (l lab) run(t *testing.T) (*recorder, topology.Result) {
 	t.Helper()
-	rec := &recorder{}
-	net := topology.New(1, rec, nil)
 	link := l.clientLink
 	if link.Out == (topology.Direction{}) && link.In == (topology.Direction{}) && len(link.Down) == 0 {
 		link = topology.Link{Out: topology.Direction{Latency: 10 * time.Millisecond}, In: topology.Direction{Latency: 10 * time.Millisecond}}
 	}
-	var hs []*Host
-	t.Cleanup(func() {
-		for _, h := range hs {
-			h.Close()
-		}
-	})
-	for _, c := range []struct {
-		cfg  Config
-		link topology.Link
-	}{
-		{Config{Name: "client", IPv4: clientAddr, Seed: 1, Steps: l.client}, link},
-		{Config{Name: "server", IPv4: serverAddr, Seed: 1, Steps: l.server}, topology.Link{}},
-	} {
-		_, err := net.Attach(c.cfg.Name, []netip.Addr{c.cfg.IPv4}, c.link, func(index int, clock tcpip.Clock) (topology.Node, error) {
-			h, err := New(c.cfg, index, clock, net.Scheduler(), rec, nil)
-			if err != nil {
-				return nil, err
-			}
-			hs = append(hs, h)
-			return h, nil
-		})
-		if err != nil {
-			t.Fatalf("Attach(%q) = %v, want nil", c.cfg.Name, err)
-		}
-		rec.names = append(rec.names, c.cfg.Name)
-	}
-	for _, h := range hs {
-		h.Start()
-	}
-	limit := l.limit
-	if limit == 0 {
-		limit = 5 * time.Minute
-	}
-	res, err := net.Run(context.Background(), limit)
-	if err != nil {
-		t.Fatalf("Run(ctx, %v) = %v, want nil error", limit, err)
-	}
-	return rec, res
+	return network{
+		hosts: []netHost{
+			{Config{Name: "client", IPv4: clientAddr, Seed: 1, Steps: l.client}, link},
+			{Config{Name: "server", IPv4: serverAddr, Seed: 1, Steps: l.server}, topology.Link{}},
+		},
+		limit: l.limit,
+	}.run(t)
 }
 
 var (
@@ -217,7 +73,7 @@ func TestConnectRefused(t *testing.T) {
 			if got.at != 20*time.Millisecond {
 				t.Errorf("connect failed at %v, want 20ms (one round trip)", got.at)
 			}
-			if rst := rec.sentBy("server", header.TCPFlagRst); len(rst) != 1 {
+			if rst := rec.sentBy("server", segment.RST); len(rst) != 1 {
 				t.Errorf("server sent %d RSTs, want 1", len(rst))
 			}
 			if n := rec.steps("client"); n != 1 {
@@ -247,11 +103,14 @@ func TestAbort(t *testing.T) {
 	if got := rec.app(t, "client", 3); got.result != "aborted (SO_LINGER 0: RST)" || got.err != "" {
 		t.Errorf("abort = %q, %q, want \"aborted (SO_LINGER 0: RST)\", \"\"", got.result, got.err)
 	}
-	rst := rec.sentBy("client", header.TCPFlagRst)
+	rst := rec.sentBy("client", segment.RST)
 	if len(rst) != 1 {
 		t.Fatalf("client sent %d RSTs, want 1", len(rst))
 	}
-	if fins := rec.sentBy("client", header.TCPFlagFin); len(fins) != 0 {
+	if want := event.AppCause("abort"); rst[0].cause != want {
+		t.Errorf("client's RST cause = %+v, want %+v (the abort step)", rst[0].cause, want)
+	}
+	if fins := rec.sentBy("client", segment.FIN); len(fins) != 0 {
 		t.Errorf("client sent %d FINs, want none: abort must not close gracefully", len(fins))
 	}
 	got := rec.app(t, "server", 3)
@@ -309,7 +168,7 @@ func TestHalfClose(t *testing.T) {
 		}
 	}
 	// The client's FIN went out before the server's data.
-	clientFIN := rec.sentBy("client", header.TCPFlagFin)
+	clientFIN := rec.sentBy("client", segment.FIN)
 	var data []packet
 	for _, p := range rec.packets {
 		if p.host == "server" && p.payload > 0 {
@@ -367,6 +226,8 @@ func TestCloseStates(t *testing.T) {
 			{Action: Close},
 		},
 	}.run(t)
+	// Each change has the cause the host was handling: a step, the
+	// arrival of a segment (named here by its flags and sender), a timer.
 	tests := []struct {
 		host  string
 		local netip.AddrPort
@@ -375,24 +236,37 @@ func TestCloseStates(t *testing.T) {
 		{
 			host:  "client",
 			local: netip.AddrPortFrom(clientAddr, 0),
-			want:  []string{"CLOSED→SYN_SENT", "SYN_SENT→ESTABLISHED", "ESTABLISHED→FIN_WAIT_1", "FIN_WAIT_1→FIN_WAIT_2", "FIN_WAIT_2→TIME_WAIT", "TIME_WAIT→CLOSED"},
+			want: []string{
+				"CLOSED→SYN_SENT: app connect",
+				"SYN_SENT→ESTABLISHED: SYN-ACK from server",
+				"ESTABLISHED→FIN_WAIT_1: app close",
+				"FIN_WAIT_1→FIN_WAIT_2: ACK from server",
+				"FIN_WAIT_2→TIME_WAIT: FIN-ACK from server",
+				"TIME_WAIT→CLOSED: timer time_wait",
+			},
 		},
 		{
 			host:  "server listener",
 			local: netip.AddrPortFrom(netip.IPv4Unspecified(), 80),
-			want:  []string{"CLOSED→LISTEN"},
+			want:  []string{"CLOSED→LISTEN: app listen"},
 		},
 		{
 			host:  "server connection",
 			local: netip.AddrPortFrom(serverAddr, 80),
-			want:  []string{"LISTEN→SYN_RCVD", "SYN_RCVD→ESTABLISHED", "ESTABLISHED→CLOSE_WAIT", "CLOSE_WAIT→LAST_ACK", "LAST_ACK→CLOSED"},
+			want: []string{
+				"LISTEN→SYN_RCVD: SYN from client",
+				"SYN_RCVD→ESTABLISHED: ACK from client",
+				"ESTABLISHED→CLOSE_WAIT: FIN-ACK from client",
+				"CLOSE_WAIT→LAST_ACK: app close",
+				"LAST_ACK→CLOSED: ACK from client",
+			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
 			host, _, _ := strings.Cut(tt.host, " ")
-			if got := rec.transitions(host, tt.local); !slices.Equal(got, tt.want) {
-				t.Errorf("%s transitions of %v = %q, want %q", host, tt.local, got, tt.want)
+			if got := rec.causes(host, tt.local); !slices.Equal(got, tt.want) {
+				t.Errorf("%s transitions of %v = %q, want %q\n%s", host, tt.local, got, tt.want, rec)
 			}
 		})
 	}
@@ -448,7 +322,7 @@ func TestSetOptions(t *testing.T) {
 	// probes go out at 10s idle and then every 5s until the close at 30s.
 	var probes []time.Duration
 	for _, p := range rec.packets {
-		if p.host == "client" && p.at > time.Second && p.flags&header.TCPFlagFin == 0 {
+		if p.host == "client" && p.at > time.Second && p.flags&segment.FIN == 0 {
 			probes = append(probes, p.at)
 		}
 	}
@@ -481,7 +355,7 @@ func TestStepAt(t *testing.T) {
 			t.Errorf("client step %d (%s) reported at %v with error %q, want at %v without error", tt.step, got.step, got.at, got.err, tt.at)
 		}
 	}
-	syn := rec.sentBy("client", header.TCPFlagSyn)
+	syn := rec.sentBy("client", segment.SYN)
 	if len(syn) != 1 || syn[0].at != 250*time.Millisecond {
 		t.Errorf("client SYNs = %+v, want one at 250ms", syn)
 	}

@@ -7,10 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 var server80 = netip.AddrPortFrom(serverAddr, 80)
+
+// idleClose is the cause of a model's close for its idle timeout.
+var idleClose = event.Cause{Kind: event.ByApp, Op: "close", Why: "idle timeout"}
 
 func modelHost(name string, addr netip.Addr, models ...Model) Config {
 	cfg := Config{Name: name, IPv4: addr}
@@ -22,7 +26,7 @@ func modelHost(name string, addr netip.Addr, models ...Model) Config {
 
 // stateAt returns the time of host's first state change to "to" with the
 // given cause, or -1.
-func (r *recorder) stateAt(host, to, cause string) time.Duration {
+func (r *recorder) stateAt(host, to string, cause event.Cause) time.Duration {
 	for _, s := range r.states {
 		if s.host == host && s.to == to && s.cause == cause {
 			return s.at
@@ -92,7 +96,7 @@ func TestHTTPServer(t *testing.T) {
 			// 75s after the last response, not after the first.
 			{at: 85*time.Second + 50*time.Millisecond, step: "close 10.0.0.1:…", result: "idle 75s: closing connection (keepalive_timeout)"},
 		})
-		if got, want := rec.stateAt("server", "FIN_WAIT_1", "app: idle timeout"), 85*time.Second+50*time.Millisecond; got != want {
+		if got, want := rec.stateAt("server", "FIN_WAIT_1", idleClose), 85*time.Second+50*time.Millisecond; got != want {
 			t.Errorf("server ESTABLISHED→FIN_WAIT_1 (app: idle timeout) at %v, want %v\n%s", got, want, rec)
 		}
 		if got := rec.find("client", "wait peer-closed"); len(got) != 1 || got[0].at != 85*time.Second+60*time.Millisecond {
@@ -173,7 +177,7 @@ func TestPoolClient(t *testing.T) {
 		if a, b := rec.app(t, "client", 0).result, rec.app(t, "client", 3).result; a == b {
 			t.Errorf("both requests %q: want a new connection (another port) after the idle close", a)
 		}
-		if got := rec.stateAt("client", "FIN_WAIT_1", "app: idle timeout"); got != 11040*time.Millisecond {
+		if got := rec.stateAt("client", "FIN_WAIT_1", idleClose); got != 11040*time.Millisecond {
 			t.Errorf("client ESTABLISHED→FIN_WAIT_1 (app: idle timeout) at %v, want 11.04s", got)
 		}
 	})
@@ -196,12 +200,12 @@ func TestPoolClient(t *testing.T) {
 				)
 			}
 			rowsEqual(t, rec, "client", want)
-			if got := rec.stateAt("server", "FIN_WAIT_1", "app: idle timeout"); got != 76030*time.Millisecond {
+			if got := rec.stateAt("server", "FIN_WAIT_1", idleClose); got != 76030*time.Millisecond {
 				t.Errorf("server closed the idle connection at %v, want 76.03s", got)
 			}
 			// The request meets a closed socket on the server: RST.
 			var rst []packet
-			for _, p := range rec.sentBy("server", header.TCPFlagRst) {
+			for _, p := range rec.sentBy("server", segment.RST) {
 				if p.at == 80010*time.Millisecond {
 					rst = append(rst, p)
 				}

@@ -32,9 +32,9 @@ var watchedCounters = []string{
 
 // watchedCounter is one counter and its last value.
 type watchedCounter struct {
-	name   string
-	c      *tcpip.StatCounter
-	last   uint64
+	name string
+	c    *tcpip.StatCounter
+	last uint64
 }
 
 // watchCounters finds the host's watched counters, and two more that only
@@ -104,6 +104,8 @@ func (h *Host) verdict(a *arrival, moved []event.CounterMove) event.Verdict {
 		return event.AckQueueOverflow
 	case did("ListenOverflowSynCookieRcvd"):
 		return event.CookieAccepted
+	case a.before == event.Listen && did("ResetsSent"):
+		return event.Refused
 	case did("ListenOverflowInvalidSynCookieRcvd"):
 		return event.CookieInvalid
 	case did("DroppedPackets"):

@@ -2,6 +2,7 @@ package hosts
 
 import (
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,10 +25,11 @@ import (
 // passes to AfterFunc:
 //
 //   - netstack's own timers (tcp/timer.go) are created with the closure
-//     timerHandler(e, f) returns (tcp/connect.go): it captures the endpoint
-//     e and the handler f, a method value such as
-//     e.snd.retransmitTimerExpired, whose code is named
-//     "(*sender).retransmitTimerExpired-fm";
+//     timerHandler(e, f) returns (tcp/connect.go), whose code the
+//     compiler names after the function it is inlined into
+//     ("tcp.initSender.timerHandler.func3"): it captures the endpoint e and
+//     the handler f, a method value such as e.snd.retransmitTimerExpired,
+//     whose code is named "(*sender).retransmitTimerExpired-fm";
 //   - the TIME_WAIT and FIN_WAIT_2 timers are method values of the
 //     endpoint itself (e.timeWaitTimerExpired).
 //
@@ -112,7 +114,7 @@ func classify(f func()) stackTimer {
 	words := closureWords(f)
 	name := funcName(uintptr(words[0]))
 	switch {
-	case strings.HasSuffix(name, ".timerHandler.func1") && strings.HasPrefix(name, tcpPkg):
+	case isTimerHandler(name):
 		// func() { ... e ... f() ... }: the endpoint and the handler,
 		// in an order the compiler chose; the handler is the one whose
 		// code is a known method value.
@@ -132,6 +134,14 @@ func classify(f func()) stackTimer {
 	return stackTimer{}
 }
 
+// timerHandlerName matches the code of the closure timerHandler returns,
+// which the compiler names after the function it is inlined into and
+// numbers: "tcp.initSender.timerHandler.func3".
+var timerHandlerName = regexp.MustCompile(`^` + regexp.QuoteMeta(tcpPkg) + `.*\btimerHandler\.func\d+$`)
+
+// isTimerHandler reports whether code name is a timerHandler closure.
+func isTimerHandler(name string) bool { return timerHandlerName.MatchString(name) }
+
 // closureWords returns the words of the closure object of f: its code
 // pointer, then its captured variables, as far as the code's name says
 // they go (a timerHandler closure captures two words, a method value its
@@ -145,7 +155,7 @@ func closureWords(f func()) [3]unsafe.Pointer {
 	size := 1
 	switch {
 	case !strings.HasPrefix(name, tcpPkg):
-	case strings.HasSuffix(name, ".timerHandler.func1"):
+	case isTimerHandler(name):
 		size = 3
 	case strings.HasSuffix(name, "-fm"):
 		size = 2

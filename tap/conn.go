@@ -79,7 +79,6 @@ type conn struct {
 	kaPending  [2]bool     // the side's last probe is not answered yet
 	lastFlags  [2]segment.Flags
 	challenge  [2]i18n.Msg // why the side owes a challenge ACK, if it does
-	recoverTo  [2]uint32   // fast recovery lasts until this is acknowledged
 }
 
 // newConn starts tracking the connection of s.
@@ -121,7 +120,7 @@ func (x *tx) fate(t *Tap, to string) i18n.Msg {
 	case x.drop != nil:
 		return i18n.M("fate.dropped", x.frame, t.dropReason(x.drop))
 	case x.arrived && isDrop(x.verdict):
-		return i18n.M("fate.stackdrop", x.frame, to, verdictMsg(x.verdict, to))
+		return i18n.M("fate.stackdrop", x.frame, to, verdictMsg(x.verdict))
 	case x.arrived:
 		return i18n.M("fate.arrived", x.frame, to, fmtTime(x.arrival))
 	}
@@ -228,7 +227,9 @@ type arrivalInfo struct {
 	nxt        uint32 // what the side expected next when it arrived
 	flags      segment.Flags
 	verdict    event.Verdict
-	cookie     bool // the stack answered it with a SYN cookie
+	cookie     bool   // the stack answered it with a SYN cookie
+	sack       bool   // it carried SACK blocks
+	ack        uint32 // its relative ACK, when it had one
 }
 
 // receive records that [start, end) reached the receiver, and how it fit.
@@ -261,6 +262,21 @@ func (r *recvState) receive(start, end uint32) (fit, uint32) {
 		r.ooo = nil
 	}
 	return f, nxt
+}
+
+// has reports whether the receiver has [start, end): before nxt, or within
+// one out-of-order range.
+func (r *recvState) has(start, end uint32) bool {
+	return r.started && (seqLE(end, r.nxt) || r.covered(start, end))
+}
+
+// hole returns the first missing range [nxt, start of the first
+// out-of-order range), and whether there is one.
+func (r *recvState) hole() (span, bool) {
+	if len(r.ooo) == 0 {
+		return span{}, false
+	}
+	return span{r.nxt, r.ooo[0].start}, true
 }
 
 // covered reports whether [start, end) lies within one out-of-order range.

@@ -37,6 +37,16 @@ func (in *segInfo) lastTx() *tx {
 	return in.prev.txs[len(in.prev.txs)-1]
 }
 
+// sends returns how many times the range was sent before (at least 1 for
+// a retransmission), and how long ago the last of those was.
+func (in *segInfo) sends() (int, time.Duration) {
+	last := in.lastTx()
+	if last == nil {
+		return 1, 0
+	}
+	return len(in.prev.txs), in.r.At - last.at
+}
+
 // explainSent fills in a segment row's relative numbers and notes when the
 // segment enters the switch, from what the sender knew then: its state, the
 // cause that made it send, what had reached it of its peer.
@@ -153,7 +163,8 @@ func (t *Tap) explainSYN(in *segInfo) {
 		case in.spoofed:
 			r.note("seg.syn.spoofed", s.Src.Addr(), in.to)
 		case in.retrans():
-			r.note("seg.syn.retrans", len(in.prev.txs), r.At-in.lastTx().at, in.to)
+			n, wait := in.sends()
+			r.note("seg.syn.retrans", n, wait, in.to)
 			t.whySYNRetrans(in)
 		case c.synSeen[o] && c.handshake == 1 && !c.simOpen:
 			c.simOpen = true
@@ -174,7 +185,8 @@ func (t *Tap) explainSYN(in *segInfo) {
 	case in.retrans() && isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.synack.again", in.from, a.ref.Frame, in.to)
 	case in.retrans():
-		r.note("seg.synack.retrans", len(in.prev.txs), r.At-in.lastTx().at, in.to)
+		n, wait := in.sends()
+		r.note("seg.synack.retrans", n, wait, in.to)
 		t.whySynAckRetrans(in)
 	case c.simOpen:
 		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
@@ -192,7 +204,6 @@ func (t *Tap) explainSYN(in *segInfo) {
 	}
 	if !in.spoofed {
 		c.synAck = r.tx
-		c.finalAck = nil
 	}
 }
 
@@ -210,9 +221,6 @@ func (t *Tap) whySYNRetrans(in *segInfo) {
 	default:
 		r.note("why.prev", last.fate(t, in.to))
 	}
-	if r.Cause.Kind == event.ByTimer {
-		r.note("diff.synretries")
-	}
 }
 
 // whySynAckRetrans says why no final ACK reached the server: what became of
@@ -225,9 +233,6 @@ func (t *Tap) whySynAckRetrans(in *segInfo) {
 		r.note("why.finalack", c.finalAck.fate(t, in.from))
 	case last != nil:
 		r.note("why.prev", last.fate(t, in.to))
-	}
-	if r.Cause.Kind == event.ByTimer {
-		r.note("diff.synackretries")
 	}
 }
 
@@ -245,27 +250,27 @@ func (t *Tap) explainRST(in *segInfo) {
 	case c.lastFlags[in.d]&segment.RST != 0:
 		// The sender reset this connection already: what it answers now
 		// (the peer's FIN, a retransmission) has no connection left.
-		r.note("seg.rst.noconn", in.from, in.to)
+		r.note("seg.rst.noconn", in.from)
 	case r.Cause.Kind == event.ByApp && r.Cause.Op == "abort":
-		r.note("seg.rst.abort", in.from, in.to)
+		r.note("seg.rst.abort", in.from)
 	case r.Cause.Kind == event.ByApp && r.Cause.Op == "close":
-		r.note("seg.rst.unread", in.from, in.to)
+		r.note("seg.rst.unread", in.from)
 	case r.Cause.Kind == event.ByTimer:
 		r.note("seg.rst.timeout", in.from, in.to)
 	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
-		r.note("seg.rst.synack", in.from, in.to)
+		r.note("seg.rst.synack", in.from)
 	case isAnswer && prev != nil && prev.closedByApp && a.end != a.start:
 		was := prev.state
 		if was == event.Closed {
 			was = prev.was
 		}
-		r.note("seg.rst.closed", in.from, was, in.to)
-	case prev == nil || prev.state == event.Closed || isAnswer && a.verdict == event.NoSocket:
-		r.note("seg.rst.noconn", in.from, in.to)
+		r.note("seg.rst.closed", in.from, was)
+	case prev == nil || prev.state == event.Closed || isAnswer && (a.verdict == event.NoSocket || a.verdict == event.Refused):
+		r.note("seg.rst.noconn", in.from)
 	default:
-		r.note("seg.rst", in.from, in.to)
+		r.note("seg.rst", in.from)
 	}
 }
 
@@ -298,9 +303,10 @@ func (t *Tap) explainOther(in *segInfo) {
 	got, isAnswer := in.answers()
 
 	// The handshake's third step: the client's ACK of the SYN-ACK that
-	// just reached it.
-	if s.Flags&segment.ACK != 0 && s.Flags&segment.FIN == 0 && d == 0 && c.synSeen[o] && r.RelAck == 1 && !in.spoofed &&
-		(c.handshake == 2 || c.handshake == 3 && c.finalAck != nil) && s.Len == 0 {
+	// just reached it (or of a repeated one).
+	synAck := isAnswer && got.flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK
+	if s.Flags&segment.ACK != 0 && s.Flags&segment.FIN == 0 && d == 0 && c.synSeen[o] && r.RelAck == 1 && !in.spoofed && s.Len == 0 &&
+		(c.handshake == 2 && r.Cause.Kind != event.ByTimer || c.handshake == 3 && c.finalAck != nil && synAck) {
 		again := c.finalAck != nil
 		c.handshake = 3
 		switch {
@@ -399,15 +405,20 @@ func (t *Tap) silence(in *segInfo) time.Duration {
 }
 
 // explainDupData explains an ACK that answers data its sender already had:
-// a duplicate ACK, but nothing is missing.
+// a duplicate ACK, though nothing new is missing.
 func (t *Tap) explainDupData(in *segInfo, got arrivalInfo) {
-	r := in.r
+	r, c := in.r, in.c
+	if r.Analysis&DupAck != 0 {
+		r.note("seg.dupack.num", r.DupAckNum, r.DupAckOf)
+	}
+	if hole, ok := c.rcv[in.d].hole(); ok {
+		r.note("seg.ack.dupdata.gap", in.from, got.start, got.end, got.ref.Frame, hole.start, hole.end)
+		t.whyMissing(in, hole.start)
+		return
+	}
 	what := "seg.ack.dupdata"
 	if got.ref.Copy > 0 {
 		what = "seg.ack.dupcopy"
-	}
-	if r.Analysis&DupAck != 0 {
-		r.note("seg.dupack.num", r.DupAckNum, r.DupAckOf)
 	}
 	r.note(what, in.from, r.RelAck, got.start, got.end, got.ref.Frame)
 }
@@ -416,13 +427,23 @@ func (t *Tap) explainDupData(in *segInfo, got arrivalInfo) {
 // sender expects: a segment before it is missing, and the note says what
 // became of it.
 func (t *Tap) explainGap(in *segInfo, got arrivalInfo) {
-	r, c, o := in.r, in.c, in.o
+	r, c := in.r, in.c
 	if r.Analysis&DupAck != 0 {
 		r.note("seg.dupack.num", r.DupAckNum, r.DupAckOf)
 	}
-	r.note("seg.ack.gap", in.from, got.start, got.end, got.ref.Frame, got.nxt, got.start)
-	if x := c.xmits[o].find(got.nxt); x != nil && len(x.txs) > 0 {
-		r.note("why.missing", x.txs[len(x.txs)-1].fate(t, in.from))
+	gap := got.start
+	if hole, ok := c.rcv[in.d].hole(); ok {
+		gap = hole.end
+	}
+	r.note("seg.ack.gap", in.from, got.start, got.end, got.ref.Frame, got.nxt, gap)
+	t.whyMissing(in, got.nxt)
+}
+
+// whyMissing says what became of the data at seq that the sender of an ACK
+// is missing: its last transmission's fate.
+func (t *Tap) whyMissing(in *segInfo, seq uint32) {
+	if x := in.c.xmits[in.o].find(seq); x != nil && len(x.txs) > 0 {
+		in.r.note("why.missing", x.txs[len(x.txs)-1].fate(t, in.from))
 	}
 }
 
@@ -469,15 +490,8 @@ func (t *Tap) explainData(in *segInfo) {
 func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 	r, c, d, o := in.r, in.c, in.d, in.o
 	a := r.Analysis
-	n := 1
-	if in.prev != nil && len(in.prev.txs) > 0 {
-		n = len(in.prev.txs)
-	}
+	n, wait := in.sends()
 	last := in.lastTx()
-	wait := time.Duration(0)
-	if last != nil {
-		wait = r.At - last.at
-	}
 	got, isAnswer := in.answers()
 	kind := "other"
 	switch {
@@ -490,28 +504,28 @@ func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRACK:
 		kind = "rack"
 		r.note("seg.retrans.rack", from, to)
-	case isAnswer && seqLT(c.known[d], c.recoverTo[d]):
+	case isAnswer && got.sack:
 		kind = "recovery"
-		r.note("seg.retrans.recovery", from, to, got.ref.Frame)
+		r.note("seg.retrans.sack", from, to, got.ref.Frame)
 	case isAnswer && c.dupSeen[d] >= 3:
 		kind = "fast"
-		c.recoverTo[d] = c.high[d]
 		r.note("seg.retrans.fast", from, to, in.from, c.dupSeen[d])
 	case isAnswer:
 		kind = "recovery"
-		c.recoverTo[d] = c.high[d]
-		r.note("seg.retrans.sack", from, to, got.ref.Frame)
+		r.note("seg.retrans.partial", from, to, got.ref.Frame, got.ack)
 	default:
 		r.note("seg.retrans", from, to)
 	}
 	// What became of the transmission before, and whether the receiver
 	// had the data after all.
-	had := c.rcv[o].started && seqLE(to, c.rcv[o].nxt)
+	rcv := &c.rcv[o]
 	switch {
-	case had && seqGE(c.known[d], to):
+	case rcv.started && seqLE(to, rcv.nxt) && seqGE(c.known[d], to):
 		r.note("why.had.acked", in.to)
-	case had:
+	case rcv.started && seqLE(to, rcv.nxt):
 		r.note("why.had", in.to, in.from, t.ackFate(c, o, to, in.from))
+	case rcv.has(from, to):
+		r.note("why.held", in.to, rcv.nxt, t.ackFate(c, o, 0, in.from))
 	case last != nil:
 		r.note("why.prev", last.fate(t, in.to))
 	}
@@ -526,11 +540,11 @@ func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 	}
 }
 
-// ackFate describes what became of the ACK with which side o acknowledged
-// up to to: the last ACK it sent, which did not reach its peer.
+// ackFate describes what became of the last ACK side o sent, which did not
+// reach its peer in time: when to is not 0, only an ACK up to to counts.
 func (t *Tap) ackFate(c *conn, o int, to uint32, peer string) i18n.Msg {
 	x := c.lastAck[o]
-	if x == nil || seqLT(x.ack, to) {
+	if x == nil || to != 0 && seqLT(x.ack, to) {
 		return i18n.M("why.noack")
 	}
 	return x.fate(t, peer)
@@ -565,7 +579,8 @@ func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
 			e.twRestarts++
 		}
 		if x := c.xmits[d].find(c.finSeq[d]); x != nil && len(x.txs) > 1 && r.Seg.Len == 0 && in.retrans() {
-			r.note("seg.fin.retrans", len(x.txs)-1, r.At-in.lastTx().at, in.from)
+			_, wait := in.sends()
+			r.note("seg.fin.retrans", len(x.txs)-1, wait, in.from)
 			if last := in.lastTx(); last != nil {
 				r.note("why.prev", last.fate(t, in.to))
 			}

@@ -78,9 +78,9 @@ var verdicts = map[event.Verdict][2]string{
 	event.Discarded:        {"verdict.discarded", "drop.discarded"},
 }
 
-// verdictMsg renders why the stack of host dropped a packet.
-func verdictMsg(v event.Verdict, host string) i18n.Msg {
-	return i18n.M(verdicts[v][0], host)
+// verdictMsg renders why a stack dropped a packet.
+func verdictMsg(v event.Verdict) i18n.Msg {
+	return i18n.M(verdicts[v][0])
 }
 
 // dropped records that the network dropped segment row r.
@@ -97,14 +97,11 @@ func (t *Tap) dropped(r *Row, f *event.Fate) {
 func (t *Tap) received(r *Row, e *event.Receipt) {
 	s := r.Seg
 	a := r.Arrival
-	if r.Kind == KindCopy {
-		r.note("copy.arrived", r.Copy, r.No, a.Host)
-	}
 	if r.tx != nil && r.Kind != KindCopy {
 		r.tx.arrived, r.tx.arrival, r.tx.verdict = true, a.At, e.Verdict
 	}
 	if isDrop(e.Verdict) {
-		r.note("seg.stackdrop", a.Host, verdictMsg(e.Verdict, a.Host))
+		r.note("seg.stackdrop", a.Host, verdictMsg(e.Verdict))
 		drop := &Row{Kind: KindDrop, At: a.At, No: r.No, Copy: r.Copy, Host: a.Host, Seg: s, From: r.From, To: r.To, Cause: event.Arrival(e.Ref), Counters: e.Counters, done: true}
 		drop.note(verdicts[e.Verdict][1], a.Host, s.Flags.Spoken(), r.No, r.From)
 		if e.Verdict == event.AckQueueOverflow && !slices.ContainsFunc(e.Counters, func(m event.CounterMove) bool { return m.Name == "ListenOverflowAckDrop" }) {
@@ -118,7 +115,7 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 	}
 	d := c.sideOf(s.Src)
 	o := 1 - d
-	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict}
+	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict, sack: len(s.Opts.SACK) > 0, ack: r.RelAck}
 	for _, m := range e.Counters {
 		if m.Name == "ListenOverflowSynCookieSent" {
 			info.cookie = true
@@ -127,7 +124,10 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 	if e.Verdict == event.Processed || e.Verdict == event.CookieAccepted {
 		c.heard[o], c.hasHeard[o] = a.At, true
 		c.keepalives[o] = 0
-		if r.HasAck && s.Flags&segment.RST == 0 {
+		// An ACK without SYN is no news to an endpoint in SYN_SENT: it
+		// ignores it (RFC 793), so its sender learns nothing from it.
+		ignored := s.Flags&segment.SYN == 0 && t.stateOf(a.Host, s.Dst, s.Src) == event.SynSent
+		if r.HasAck && s.Flags&segment.RST == 0 && !ignored {
 			switch {
 			case seqGT(r.RelAck, c.known[o]):
 				c.known[o] = r.RelAck
@@ -142,8 +142,12 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 			info.start, info.end = r.RelSeq, r.RelSeq+span
 			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end)
 		}
-		if r.Kind == KindCopy && info.fit == fitDuplicate {
+		switch {
+		case r.Kind != KindCopy:
+		case info.fit == fitDuplicate:
 			r.note("copy.had", a.Host)
+		case info.fit != fitNone:
+			r.note("copy.new", a.Host)
 		}
 	}
 	c.arrived[o] = info

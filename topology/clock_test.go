@@ -8,15 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 // fakeNode is a Node for tests. Packets it should send are queued in out
-// (Drain hands them to the switch); work queued in work runs in RunPending.
+// (Drain hands them to the switch with their causes); work queued in work
+// runs in RunPending.
 type fakeNode struct {
 	net *Network
 
-	out       [][]byte
+	out       []outgoing
 	work      []func()
 	delivered []delivery
 	settles   int
@@ -24,29 +27,49 @@ type fakeNode struct {
 	pendings  int // RunPending calls that ran work
 }
 
-// delivery is one packet a fakeNode received, with the virtual time.
+// outgoing is a packet a fakeNode sends, with what made it send it.
+type outgoing struct {
+	pkt   []byte
+	cause event.Cause
+}
+
+// delivery is one packet a fakeNode received: the virtual time, the bytes,
+// the segment the switch parsed and the reference it gave the packet.
 type delivery struct {
 	at  time.Duration
 	pkt []byte
+	seg *segment.Segment
+	ref event.Ref
 }
 
 var _ Node = (*fakeNode)(nil)
 
-func (f *fakeNode) Deliver(pkt []byte) {
-	f.delivered = append(f.delivered, delivery{at: f.net.Now(), pkt: pkt})
+// Deliver implements Node.
+func (f *fakeNode) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
+	f.delivered = append(f.delivered, delivery{at: f.net.Now(), pkt: pkt, seg: seg, ref: ref})
 }
 
+// Settle implements Node.
 func (f *fakeNode) Settle() { f.settles++ }
 
-func (f *fakeNode) Drain(emit func(pkt []byte)) {
+// Drain implements Node.
+func (f *fakeNode) Drain(emit func(pkt []byte, cause event.Cause)) {
 	f.drains++
 	out := f.out
 	f.out = nil
-	for _, p := range out {
-		emit(p)
+	for _, o := range out {
+		emit(o.pkt, o.cause)
 	}
 }
 
+// queue makes the node send pkts, for cause, at its next Drain.
+func (f *fakeNode) queue(cause event.Cause, pkts ...[]byte) {
+	for _, p := range pkts {
+		f.out = append(f.out, outgoing{pkt: p, cause: cause})
+	}
+}
+
+// RunPending implements Node.
 func (f *fakeNode) RunPending() bool {
 	work := f.work
 	f.work = nil
@@ -416,7 +439,7 @@ func TestSettleRunPending(t *testing.T) {
 		tr.add("work 1")
 		a.work = append(a.work, func() {
 			tr.add("work 2")
-			a.out = append(a.out, ipv4Packet(1, "10.0.0.1", "10.0.0.2", 20))
+			a.queue(event.AppCause("send"), ipv4Packet(1, "10.0.0.1", "10.0.0.2", 20))
 		})
 	})
 	n.Schedule(0, -1, tr.mark("event"))

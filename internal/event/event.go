@@ -357,9 +357,12 @@ const (
 	Discarded
 	// NotTCP: the packet is not a TCP segment.
 	NotTCP
+	// Refused: a listener had no connection for it (an ACK or data for a
+	// connection that is gone) and answered it with a RST.
+	Refused
 )
 
-var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp"}
+var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused"}
 
 // String returns the verdict's short name: "processed", "bad_checksum".
 func (v Verdict) String() string {
