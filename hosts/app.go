@@ -1,7 +1,6 @@
 package hosts
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -26,7 +26,7 @@ type socket struct {
 	// watched says entry is registered with wq.
 	watched bool
 	opts    Options
-	err     string // the error the socket failed with, once taken from it
+	err     *appErr // the error the socket failed with, once taken from it
 }
 
 // notifyMask is what wakes an application up.
@@ -49,13 +49,13 @@ func (sk *socket) unwatch() {
 	}
 }
 
-// failure returns the error sk failed with, or "" if it has not failed.
+// failure returns the error sk failed with, or nil if it has not failed.
 // netstack hands a socket's error out once; it is kept so that a Wait that
 // saw it and a later Recv report the same error.
-func (sk *socket) failure() string {
-	if sk.err == "" && tcp.EndpointState(sk.ep.State()) == tcp.StateError {
+func (sk *socket) failure() *appErr {
+	if sk.err == nil && tcp.EndpointState(sk.ep.State()) == tcp.StateError {
 		if e := sk.ep.LastError(); e != nil {
-			sk.err = errorText(e)
+			sk.err = errnoErr(e)
 		}
 	}
 	return sk.err
@@ -144,7 +144,7 @@ func (s *script) step() {
 		}
 		first := !s.started
 		s.h.act(st.Action.String(), "")
-		result, err, blocked := s.try(st)
+		o, blocked := s.try(st)
 		if first {
 			// State changes a step makes synchronously (connect's SYN,
 			// close's FIN) are attributed to it right away.
@@ -158,9 +158,12 @@ func (s *script) step() {
 				s.wakeAfter(s.deadline)
 			} else {
 				blocked = false
-				result = "timed out after " + durText(st.Timeout)
+				o = succeeded(i18n.M("app.timedout", durText(st.Timeout)))
 				if s.count > 0 {
-					result += fmt.Sprintf(", received %d bytes", s.count)
+					o = succeeded(i18n.M("app.timedout.received", durText(st.Timeout), s.count))
+				}
+				if st.Action == Recv {
+					o.bytes = s.count
 				}
 			}
 		}
@@ -168,14 +171,14 @@ func (s *script) step() {
 			s.started = true
 			return
 		}
-		s.h.report(s.label, st.String(), result, err)
+		s.h.report(s.label, st.String(), st.Action.String(), o)
 		s.started, s.count, s.until, s.deadline, s.preview, s.eof = false, 0, 0, 0, nil, false
-		if st.Action == Accept && st.Each != nil && err == "" {
+		if st.Action == Accept && st.Each != nil && o.err == nil {
 			s.spawn(st)
 			continue // the step serves the next connection
 		}
 		s.pc++
-		if err != "" {
+		if o.err != nil {
 			// An application stops at its first error.
 			s.pc, s.round = len(s.steps), s.rounds
 			return
@@ -205,7 +208,7 @@ func (s *script) spawn(st *Step) {
 
 // try attempts the current step. It returns the outcome, or blocked when the
 // step must wait.
-func (s *script) try(st *Step) (result, err string, blocked bool) {
+func (s *script) try(st *Step) (o outcome, blocked bool) {
 	switch st.Action {
 	case Listen:
 		return s.listen(st)
@@ -225,41 +228,41 @@ func (s *script) try(st *Step) (result, err string, blocked bool) {
 		}
 		if s.h.now() < s.until {
 			s.wakeAfter(s.until)
-			return "", "", true
+			return outcome{}, true
 		}
-		return "slept " + st.For.String(), "", false
+		return succeeded(i18n.M("app.slept", st.For.String())), false
 	case Set:
 		sk := s.socket(st.socketName())
 		sk.opts = mergeOptions(sk.opts, st.Options)
 		if sk.ep == nil {
-			return "options kept for socket " + sk.name, "", false
+			return succeeded(i18n.M("app.set.kept", sk.name)), false
 		}
-		if e := applyOptions(sk.ep, st.Options); e != "" {
-			return "", e, false
+		if e := applyOptions(sk.ep, st.Options); e != nil {
+			return failedWith(e), false
 		}
-		return "options set", "", false
+		return succeeded(i18n.M("app.set")), false
 	}
 	sk := s.sockets[st.socketName()]
 	if sk == nil || sk.ep == nil {
-		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+		return failedWith(errMsg(i18n.M("app.err.nosocket", st.socketName()))), false
 	}
 	switch st.Action {
 	case Shutdown:
 		if e := sk.ep.Shutdown(tcpip.ShutdownWrite); e != nil {
-			return "", errorText(e), false
+			return failedWith(errnoErr(e)), false
 		}
-		return "write side shut down (FIN queued)", "", false
+		return succeeded(i18n.M("app.shutdown")), false
 	case Close:
 		sk.ep.Close()
 		s.h.forget(sk.ep)
-		return "closed", "", false
+		return succeeded(i18n.M("app.closed")), false
 	case Abort:
 		sk.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: true, Timeout: 0})
 		sk.ep.Close()
 		s.h.forget(sk.ep)
-		return "aborted (SO_LINGER 0: RST)", "", false
+		return succeeded(i18n.M("app.aborted")), false
 	}
-	return "", "unknown action " + st.Action.String(), false
+	return failedWith(errMsg(i18n.M("app.err.action", st.Action.String()))), false
 }
 
 // socket returns the named socket, creating an empty one.
@@ -273,10 +276,10 @@ func (s *script) socket(name string) *socket {
 }
 
 // open creates the endpoint of a socket for the given address family.
-func (s *script) open(sk *socket, v6 bool) string {
+func (s *script) open(sk *socket, v6 bool) *appErr {
 	sk.wq = &waiter.Queue{}
 	ep, e := s.h.newEndpoint(v6, sk.wq)
-	if e != "" {
+	if e != nil {
 		return e
 	}
 	sk.ep = ep
@@ -287,60 +290,60 @@ func (s *script) open(sk *socket, v6 bool) string {
 // newEndpoint creates a TCP endpoint for the host's applications, IPv6 when
 // v6 is set, notifying wq, and starts tracking its state. It is the one
 // place where application endpoints are created, so host-wide socket
-// defaults belong here. It returns an error message, or "".
-func (h *Host) newEndpoint(v6 bool, wq *waiter.Queue) (tcpip.Endpoint, string) {
+// defaults belong here.
+func (h *Host) newEndpoint(v6 bool, wq *waiter.Queue) (tcpip.Endpoint, *appErr) {
 	proto := ipv4.ProtocolNumber
 	if v6 {
 		proto = ipv6.ProtocolNumber
 	}
 	ep, e := h.stack.NewEndpoint(tcp.ProtocolNumber, proto, wq)
 	if e != nil {
-		return nil, errorText(e)
+		return nil, errnoErr(e)
 	}
 	h.track(ep, event.Closed)
-	if e := applyOptions(ep, h.defaults); e != "" {
+	if e := applyOptions(ep, h.defaults); e != nil {
 		return nil, e
 	}
-	return ep, ""
+	return ep, nil
 }
 
-func (s *script) listen(st *Step) (string, string, bool) {
+func (s *script) listen(st *Step) (outcome, bool) {
 	sk := s.socket(st.socketName())
 	if sk.ep != nil {
-		return "", fmt.Sprintf("socket %q is already open", sk.name), false
+		return failedWith(errMsg(i18n.M("app.err.open", sk.name))), false
 	}
 	// A host with an IPv6 address listens on a dual-stack IPv6 socket
 	// (IPV6_V6ONLY off, as on Linux), so IPv4 and IPv6 clients both reach it.
 	v6 := slices.ContainsFunc(s.h.addrs, netip.Addr.Is6)
-	if e := s.open(sk, v6); e != "" {
-		return "", e, false
+	if e := s.open(sk, v6); e != nil {
+		return failedWith(e), false
 	}
 	if v6 {
 		sk.ep.SocketOptions().SetV6Only(false)
 	}
 	if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
-		return "", errorText(e), false
+		return failedWith(errnoErr(e)), false
 	}
 	n := s.h.settings.Backlog(st.Backlog)
 	if e := sk.ep.Listen(n); e != nil {
-		return "", errorText(e), false
+		return failedWith(errnoErr(e)), false
 	}
-	return fmt.Sprintf("listening on port %d, backlog %d (accept queue holds %d)", st.Port, st.Backlog, n), "", false
+	return succeeded(i18n.M("app.listening", st.Port, st.Backlog, n)), false
 }
 
-func (s *script) accept(st *Step) (string, string, bool) {
+func (s *script) accept(st *Step) (outcome, bool) {
 	from := st.from()
 	l := s.sockets[from]
 	if l == nil || l.ep == nil {
-		return "", fmt.Sprintf("no listening socket %q", from), false
+		return failedWith(errMsg(i18n.M("app.err.nolistener", from))), false
 	}
 	var peer tcpip.FullAddress
 	ep, wq, e := l.ep.Accept(&peer)
 	if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-		return "", "", true
+		return outcome{}, true
 	}
 	if e != nil {
-		return "", errorText(e), false
+		return failedWith(errnoErr(e)), false
 	}
 	// A fresh socket: one accepted earlier under the same name keeps
 	// its registration, so its notifications still wake the script.
@@ -349,53 +352,53 @@ func (s *script) accept(st *Step) (string, string, bool) {
 	s.sockets[sk.name] = sk
 	sk.watch(s.notify)
 	s.h.track(ep, event.SynRcvd)
-	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != "" {
-		return "", e, false
+	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != nil {
+		return failedWith(e), false
 	}
-	return "accepted connection from " + addrPort(peer.Addr, peer.Port).String(), "", false
+	return succeeded(i18n.M("app.accepted", addrPort(peer.Addr, peer.Port).String())), false
 }
 
-func (s *script) connect(st *Step) (string, string, bool) {
+func (s *script) connect(st *Step) (outcome, bool) {
 	sk := s.socket(st.socketName())
 	if !s.started {
 		if sk.ep != nil {
-			return "", fmt.Sprintf("socket %q is already open", sk.name), false
+			return failedWith(errMsg(i18n.M("app.err.open", sk.name))), false
 		}
-		if e := s.open(sk, !st.Addr.Addr().Is4()); e != "" {
-			return "", e, false
+		if e := s.open(sk, !st.Addr.Addr().Is4()); e != nil {
+			return failedWith(e), false
 		}
 		if st.Port != 0 {
 			// A fixed local port: simultaneous open needs both sides to
 			// know each other's port.
 			if e := sk.ep.Bind(tcpip.FullAddress{Port: st.Port}); e != nil {
-				return "", errorText(e), false
+				return failedWith(errnoErr(e)), false
 			}
 		}
 		e := sk.ep.Connect(fullAddress(st.Addr))
 		if _, ok := e.(*tcpip.ErrConnectStarted); ok {
-			return "", "", true
+			return outcome{}, true
 		}
 		if e != nil {
-			return "", errorText(e), false
+			return failedWith(errnoErr(e)), false
 		}
 	}
 	switch state := tcp.EndpointState(sk.ep.State()); {
 	case state == tcp.StateSynSent || state == tcp.StateConnecting:
-		return "", "", true
+		return outcome{}, true
 	case connected(state):
 		local, _ := endpointAddrs(sk.ep)
-		return "connected from " + local.String(), "", false
+		return succeeded(i18n.M("app.connected", local.String())), false
 	}
 	if e := sk.ep.LastError(); e != nil {
-		return "", errorText(e), false
+		return failedWith(errnoErr(e)), false
 	}
-	return "", "connection failed", false
+	return failedWith(errMsg(i18n.M("app.err.failed"))), false
 }
 
-func (s *script) send(st *Step) (string, string, bool) {
+func (s *script) send(st *Step) (outcome, bool) {
 	sk := s.sockets[st.socketName()]
 	if sk == nil || sk.ep == nil {
-		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+		return failedWith(errMsg(i18n.M("app.err.nosocket", st.socketName()))), false
 	}
 	total := st.Bytes
 	if st.Data != nil {
@@ -411,25 +414,26 @@ func (s *script) send(st *Step) (string, string, bool) {
 		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
 		s.count += int(n)
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-			return "", "", true
+			return outcome{}, true
 		}
 		if e != nil {
-			if sk.err != "" {
-				return "", sk.err, false
+			err := sk.err
+			if err == nil {
+				err = errnoErr(e)
 			}
-			return "", errorText(e), false
+			return outcome{err: err, bytes: s.count}, false
 		}
 		if n == 0 {
-			return "", "", true
+			return outcome{}, true
 		}
 	}
-	return fmt.Sprintf("sent %d bytes", total), "", false
+	return transferred(i18n.M("app.sent", total), total), false
 }
 
-func (s *script) recv(st *Step) (string, string, bool) {
+func (s *script) recv(st *Step) (outcome, bool) {
 	sk := s.sockets[st.socketName()]
 	if sk == nil || sk.ep == nil {
-		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+		return failedWith(errMsg(i18n.M("app.err.nosocket", st.socketName()))), false
 	}
 	for st.Bytes == 0 || s.count < st.Bytes {
 		w := &countWriter{s: s}
@@ -442,92 +446,96 @@ func (s *script) recv(st *Step) (string, string, bool) {
 			if st.Bytes == 0 && s.count > 0 {
 				break
 			}
-			return "", "", true
+			return outcome{}, true
 		}
 		if _, ok := e.(*tcpip.ErrClosedForReceive); ok {
-			if sk.err != "" {
-				return "", sk.err, false
+			if sk.err != nil {
+				return outcome{err: sk.err, bytes: s.count}, false
 			}
 			s.eof = true
 			break
 		}
 		if e != nil {
-			return "", errorText(e), false
+			return outcome{err: errnoErr(e), bytes: s.count}, false
 		}
 	}
-	r := "received " + strconv.Itoa(s.count) + " bytes"
-	if len(s.preview) > 0 && printable(s.preview) {
-		r += " " + strconv.Quote(truncate(string(s.preview), 24))
+	preview := len(s.preview) > 0 && printable(s.preview)
+	head := truncate(string(s.preview), 24)
+	var r i18n.Msg
+	switch {
+	case s.eof && s.count == 0:
+		r = i18n.M("app.eof")
+	case s.eof && preview:
+		r = i18n.M("app.received.preview.eof", s.count, head)
+	case s.eof:
+		r = i18n.M("app.received.eof", s.count)
+	case preview:
+		r = i18n.M("app.received.preview", s.count, head)
+	default:
+		r = i18n.M("app.received", s.count)
 	}
-	if s.eof {
-		if s.count == 0 {
-			r = "received end of stream (peer sent FIN)"
-		} else {
-			r += ", then end of stream"
-		}
-	}
-	return r, "", false
+	return transferred(r, s.count), false
 }
 
 // wait waits for st.Until on the step's socket. A socket that fails while
 // Wait waits for anything but "closed" or "error" ends the step with its
 // error.
-func (s *script) wait(st *Step) (string, string, bool) {
+func (s *script) wait(st *Step) (outcome, bool) {
 	if st.Until == 0 {
-		return "waited until " + durText(s.h.now()), "", false
+		return succeeded(i18n.M("app.waited", durText(s.h.now()))), false
 	}
 	sk := s.sockets[st.socketName()]
 	if sk == nil || sk.ep == nil {
-		return "", fmt.Sprintf("no socket %q", st.socketName()), false
+		return failedWith(errMsg(i18n.M("app.err.nosocket", st.socketName()))), false
 	}
 	state := tcp.EndpointState(sk.ep.State())
-	failed := sk.failure()
+	failure := sk.failure()
 	switch st.Until {
 	case EventClosed:
 		switch {
 		case state != tcp.StateClose && state != tcp.StateError:
-			return "", "", true
-		case failed != "":
-			return "socket closed: " + failed, "", false
+			return outcome{}, true
+		case failure != nil:
+			return succeeded(i18n.M("app.wait.closed.err", failure.msg)), false
 		}
-		return "socket closed", "", false
+		return succeeded(i18n.M("app.wait.closed")), false
 	case EventError:
-		if failed == "" {
-			return "", "", true
+		if failure == nil {
+			return outcome{}, true
 		}
-		return "socket error: " + failed, "", false
+		return succeeded(i18n.M("app.wait.error", failure.msg)), false
 	}
-	if failed != "" {
-		return "", failed, false
+	if failure != nil {
+		return failedWith(failure), false
 	}
 	switch st.Until {
 	case EventConnected:
 		if connected(state) {
 			local, remote := endpointAddrs(sk.ep)
-			return "connected: " + local.String() + "→" + remote.String(), "", false
+			return succeeded(i18n.M("app.wait.connected", local.String(), remote.String())), false
 		}
 	case EventPeerClosed:
 		switch state {
 		case tcp.StateCloseWait, tcp.StateLastAck, tcp.StateClosing, tcp.StateTimeWait:
-			return "peer closed the connection (FIN received)", "", false
+			return succeeded(i18n.M("app.wait.peerclosed")), false
 		case tcp.StateClose:
-			return "socket closed", "", false
+			return succeeded(i18n.M("app.wait.closed")), false
 		}
 	case EventReadable:
 		if sk.ep.Readiness(waiter.ReadableEvents) == 0 {
-			return "", "", true
+			return outcome{}, true
 		}
 		if state == tcp.StateListen {
-			return "readable: a connection is waiting to be accepted", "", false
+			return succeeded(i18n.M("app.wait.readable.accept")), false
 		}
 		if n, e := sk.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption); e == nil && n > 0 {
-			return fmt.Sprintf("readable: %d bytes waiting", n), "", false
+			return succeeded(i18n.M("app.wait.readable", n)), false
 		}
-		return "readable: end of stream", "", false
+		return succeeded(i18n.M("app.wait.readable.eof")), false
 	default:
-		return "", "unknown event " + st.Until.String(), false
+		return failedWith(errMsg(i18n.M("app.err.event", st.Until.String()))), false
 	}
-	return "", "", true
+	return outcome{}, true
 }
 
 // forget lets the state tracker drop ep once it reaches CLOSED.
@@ -585,8 +593,8 @@ func mergeOptions(a, b Options) Options {
 	return a
 }
 
-// applyOptions sets o on ep and returns an error message, or "".
-func applyOptions(ep tcpip.Endpoint, o Options) string {
+// applyOptions sets o on ep and returns the first error, or nil.
+func applyOptions(ep tcpip.Endpoint, o Options) *appErr {
 	so := ep.SocketOptions()
 	if o.NoDelay != nil {
 		so.SetDelayOption(!*o.NoDelay)
@@ -621,10 +629,11 @@ func applyOptions(ep tcpip.Endpoint, o Options) string {
 	}
 	for _, e := range errs {
 		if e != nil {
-			return "set option: " + errorText(e)
+			err := errnoErr(e)
+			return err.wrapped(i18n.M("app.err.setopt", err.msg))
 		}
 	}
-	return ""
+	return nil
 }
 
 // countWriter counts received bytes and keeps the first few.

@@ -3,7 +3,6 @@ package hosts
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
@@ -89,15 +88,30 @@ func (h *Host) newApps(cfg Config) error {
 	return nil
 }
 
-// report passes an application's row to the observer, labelled when the
-// host runs several applications.
-func (h *Host) report(label, step, result, err string) {
-	op, _, _ := strings.Cut(step, " ")
-	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Bytes: -1}
-	if err != "" {
-		a.Err = i18n.M("app.text", err)
-	} else {
-		a.Result = i18n.M("app.text", result)
+// outcome is what an application call came to: a result or an error, and
+// the bytes it moved (-1 for a call that moves none).
+type outcome struct {
+	res   i18n.Msg
+	err   *appErr
+	bytes int
+}
+
+// succeeded is the outcome of a call that succeeded and moved no bytes.
+func succeeded(res i18n.Msg) outcome { return outcome{res: res, bytes: -1} }
+
+// transferred is the outcome of a send or recv that moved n bytes.
+func transferred(res i18n.Msg, n int) outcome { return outcome{res: res, bytes: n} }
+
+// failedWith is the outcome of a call that failed and moved no bytes.
+func failedWith(err *appErr) outcome { return outcome{err: err, bytes: -1} }
+
+// report passes the outcome of an application's step to the observer: the
+// step as written (code, the same in every language), the socket call op,
+// and the outcome, labelled when the host runs several applications.
+func (h *Host) report(label, step, op string, o outcome) {
+	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Result: o.res, Bytes: o.bytes}
+	if o.err != nil {
+		a.Result, a.Err, a.Errno = i18n.Msg{}, o.err.msg, o.err.errno
 	}
 	h.obs.App(a)
 }

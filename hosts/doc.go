@@ -24,5 +24,7 @@
 // knows with the last state seen and reports changes, with their cause, to
 // its Observer, using Linux state names (SYN_SENT, TIME_WAIT, ...).
 // netstack's errors never leave this package: they are converted to the
-// messages an application on Linux would see ("connection refused").
+// errno an application on Linux would see (ECONNREFUSED) and its message,
+// and every result and error is reported as an i18n message, rendered in
+// the reader's language where output is written.
 package hosts

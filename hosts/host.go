@@ -78,7 +78,8 @@ type trackedEP struct {
 	local, remote netip.AddrPort
 	state         event.State
 	done          bool
-	queue         [3]int // a listener's last reported queues
+	queue         [3]int      // a listener's last reported queues
+	guard         tcpip.Timer // the armed RTO guard, if any (rtoguard.go)
 }
 
 // arrival is a packet delivered to the host, until the stack has processed
@@ -363,6 +364,7 @@ func (h *Host) checkStates() {
 			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
 			t.state = st
 		}
+		h.guardRTO(t)
 		if st == event.Closed && t.done {
 			delete(h.known, t.ep)
 			continue

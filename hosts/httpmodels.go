@@ -2,11 +2,12 @@ package hosts
 
 import (
 	"cmp"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // HTTPServer is a request/response server like nginx. It listens on Port
@@ -66,20 +67,20 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 		for !c.closed {
 			now := s.h.now()
 			if c.responding {
-				var e string
+				var e *appErr
 				c.sent, e = writeSome(c.sk, resp, total, c.sent)
-				if e != "" {
-					s.fail(c, "serve", e)
+				if e != nil {
+					s.fail(c, "serve", "send", e)
 					return
 				}
 				if c.sent < total {
 					return
 				}
 				c.responding = false
-				s.report("serve "+c.peer.String(), fmt.Sprintf("request %d: received %d bytes, sent %d bytes", c.requests, c.got, total), "")
+				s.report("serve "+c.peer.String(), "send", transferred(i18n.M("app.served", c.requests, c.got, total), total))
 				c.got, c.idleSince = 0, now
 				if !cfg.KeepAlive {
-					s.close(c, "response sent: closing connection (keep-alive off)", "close")
+					s.close(c, i18n.M("app.close.response"), "close")
 					return
 				}
 			}
@@ -88,8 +89,8 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 				limit = cfg.RequestBytes - c.got
 			}
 			n, eof, e := readSome(c.sk, limit, nil)
-			if e != "" {
-				s.fail(c, "serve", e)
+			if e != nil {
+				s.fail(c, "serve", "recv", e)
 				return
 			}
 			c.got += n
@@ -100,12 +101,12 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 			}
 			switch {
 			case eof:
-				s.close(c, "peer closed the connection: closing", "close")
+				s.close(c, i18n.M("app.close.peer"), "close")
 			case c.got == 0 && cfg.IdleTimeout > 0:
 				if deadline := c.idleSince + cfg.IdleTimeout; now < deadline {
 					s.wakeAt(deadline)
 				} else {
-					s.close(c, "idle "+durText(cfg.IdleTimeout)+": closing connection (keepalive_timeout)", "idle timeout")
+					s.close(c, i18n.M("app.close.idle", durText(cfg.IdleTimeout)), "idle timeout")
 				}
 			}
 			return
@@ -227,8 +228,8 @@ func (c *poolClient) send(r *poolReq) {
 		return
 	}
 	sk, e := c.dial(c.cfg.Target)
-	if e != "" {
-		c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+	if e != nil {
+		c.dialFailed(e)
 		r.done = true
 		return
 	}
@@ -247,20 +248,20 @@ func (c *poolClient) advance(r *poolReq) {
 			return
 		}
 		r.dialing = false
-		if e != "" {
-			c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+		if e != nil {
+			c.dialFailed(e)
 			c.closeSocket(pc.sk, "")
 			c.failed(r)
 			return
 		}
 		pc.local, _ = endpointAddrs(pc.sk.ep)
-		c.report("connect "+c.target, "connected from "+pc.local.String(), "")
+		c.report("connect "+c.target, "connect", succeeded(i18n.M("app.connected", pc.local.String())))
 	}
 	if r.sent < len(c.cfg.Request) {
-		var e string
+		var e *appErr
 		r.sent, e = writeSome(pc.sk, c.cfg.Request, len(c.cfg.Request), r.sent)
-		if e != "" {
-			c.drop(r, "write tcp "+c.goAddrs(pc)+": write: "+e)
+		if e != nil {
+			c.drop(r, "send", e.wrapped(i18n.M("app.err.write", c.goAddrs(pc), e.msg)))
 			return
 		}
 		if r.sent < len(c.cfg.Request) {
@@ -274,22 +275,28 @@ func (c *poolClient) advance(r *poolReq) {
 	n, eof, e := readSome(pc.sk, limit, nil)
 	r.got += n
 	switch {
-	case e != "":
-		c.drop(r, "read tcp "+c.goAddrs(pc)+": read: "+e)
+	case e != nil:
+		c.drop(r, "recv", e.wrapped(i18n.M("app.err.read", c.goAddrs(pc), e.msg)))
 	case r.got > 0 && (c.cfg.ResponseBytes == 0 || r.got >= c.cfg.ResponseBytes):
-		c.report(c.requestText(r), fmt.Sprintf("sent %d bytes, received %d bytes", r.sent, r.got), "")
+		c.report(c.requestText(r), "recv", transferred(i18n.M("app.request", r.sent, r.got), r.got))
 		r.done = true
 		if eof {
-			c.report("close "+pc.local.String(), "server closed the connection: closing", "")
+			c.report("close "+pc.local.String(), "close", succeeded(i18n.M("app.close.server")))
 			c.closeSocket(pc.sk, "")
 			return
 		}
 		c.putIdle(pc)
 	case eof && r.got == 0:
-		c.drop(r, "EOF")
+		c.drop(r, "recv", errMsg(i18n.M("app.err.eof")))
 	case eof:
-		c.drop(r, "unexpected EOF")
+		c.drop(r, "recv", errMsg(i18n.M("app.err.unexpectedeof")))
 	}
+}
+
+// dialFailed reports a connection that could not be made, as Go's
+// net.OpError says it: "dial tcp 10.0.0.2:80: connect: connection refused".
+func (c *poolClient) dialFailed(e *appErr) {
+	c.report("connect "+c.target, "connect", failedWith(e.wrapped(i18n.M("app.err.dial", c.cfg.Target.String(), e.msg))))
 }
 
 // requestText is the step of a request's row: "request 2 on reused
@@ -311,9 +318,10 @@ func (c *poolClient) goAddrs(pc *poolConn) string {
 	return pc.local.String() + "->" + c.cfg.Target.String()
 }
 
-// drop reports r's error, closes its connection and retries if allowed.
-func (c *poolClient) drop(r *poolReq, err string) {
-	c.report(c.requestText(r), "", err)
+// drop reports the error r met in the socket call op, closes its
+// connection and retries if allowed.
+func (c *poolClient) drop(r *poolReq, op string, err *appErr) {
+	c.report(c.requestText(r), op, failedWith(err))
 	c.closeSocket(r.conn.sk, "")
 	c.failed(r)
 }
@@ -326,8 +334,8 @@ func (c *poolClient) failed(r *poolReq) {
 	}
 	r.retried, r.sent, r.got = true, 0, 0
 	sk, e := c.dial(c.cfg.Target)
-	if e != "" {
-		c.report("connect "+c.target, "", "dial tcp "+c.cfg.Target.String()+": connect: "+e)
+	if e != nil {
+		c.dialFailed(e)
 		r.done = true
 		return
 	}
@@ -343,7 +351,7 @@ func (c *poolClient) putIdle(pc *poolConn) {
 	if c.cfg.MaxIdle > 0 && len(c.idle) > c.cfg.MaxIdle {
 		old := c.idle[0]
 		c.idle = c.idle[1:]
-		c.report("close "+old.local.String(), fmt.Sprintf("more than %d idle connections: closing the oldest (MaxIdleConns)", c.cfg.MaxIdle), "")
+		c.report("close "+old.local.String(), "close", succeeded(i18n.M("app.close.maxidle", c.cfg.MaxIdle)))
 		c.closeSocket(old.sk, "")
 	}
 	if c.cfg.IdleTimeout > 0 {
@@ -362,7 +370,7 @@ func (c *poolClient) expire(now time.Duration) {
 			live = append(live, pc)
 			continue
 		}
-		c.report("close "+pc.local.String(), "idle "+durText(c.cfg.IdleTimeout)+": closing pooled connection (IdleConnTimeout)", "")
+		c.report("close "+pc.local.String(), "close", succeeded(i18n.M("app.close.pool.idle", durText(c.cfg.IdleTimeout))))
 		c.closeSocket(pc.sk, "idle timeout")
 	}
 	c.idle = live

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -78,9 +79,10 @@ func (p *proc) wakeAt(at time.Duration) {
 	})
 }
 
-// report sends one of the model's rows to the observer.
-func (p *proc) report(step, result, err string) {
-	p.h.report(p.label, step, result, err)
+// report sends one of the model's rows to the observer: the outcome of
+// the socket call op.
+func (p *proc) report(step, op string, o outcome) {
+	p.h.report(p.label, step, op, o)
 }
 
 // did reports the state changes the model's call op just made, with op as
@@ -91,19 +93,19 @@ func (p *proc) did(op string) {
 }
 
 // open creates a socket whose notifications poll the model.
-func (p *proc) open(v6 bool) (*socket, string) {
+func (p *proc) open(v6 bool) (*socket, *appErr) {
 	sk := &socket{wq: &waiter.Queue{}}
 	ep, e := p.h.newEndpoint(v6, sk.wq)
-	if e != "" {
+	if e != nil {
 		return nil, e
 	}
-	if e := applyOptions(ep, p.opts); e != "" {
+	if e := applyOptions(ep, p.opts); e != nil {
 		ep.Close()
 		return nil, e
 	}
 	sk.ep = ep
 	sk.watch(p.notify)
-	return sk, ""
+	return sk, nil
 }
 
 // defaultBacklog is the listen backlog of server models that do not set
@@ -121,73 +123,73 @@ func (p *proc) listen(port uint16, backlog int) *socket {
 	n := p.h.settings.Backlog(backlog)
 	v6 := slices.ContainsFunc(p.h.addrs, netip.Addr.Is6)
 	sk, e := p.open(v6)
-	if e == "" {
+	if e == nil {
 		if v6 {
 			sk.ep.SocketOptions().SetV6Only(false)
 		}
 		if err := sk.ep.Bind(tcpip.FullAddress{Port: port}); err != nil {
-			e = errorText(err)
+			e = errnoErr(err)
 		} else if err := sk.ep.Listen(n); err != nil {
-			e = errorText(err)
+			e = errnoErr(err)
 		}
 	}
 	p.did("listen")
-	if e != "" {
-		p.report(step, "", e)
+	if e != nil {
+		p.report(step, "listen", failedWith(e))
 		return nil
 	}
-	p.report(step, fmt.Sprintf("listening on port %d, backlog %d (accept queue holds %d)", port, backlog, n), "")
+	p.report(step, "listen", succeeded(i18n.M("app.listening", port, backlog, n)))
 	return sk
 }
 
 // accept takes one connection from l: nil when none is waiting.
-func (p *proc) accept(l *socket) (*socket, netip.AddrPort, string) {
+func (p *proc) accept(l *socket) (*socket, netip.AddrPort, *appErr) {
 	var peer tcpip.FullAddress
 	ep, wq, e := l.ep.Accept(&peer)
 	if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-		return nil, netip.AddrPort{}, ""
+		return nil, netip.AddrPort{}, nil
 	}
 	if e != nil {
-		return nil, netip.AddrPort{}, errorText(e)
+		return nil, netip.AddrPort{}, errnoErr(e)
 	}
 	sk := &socket{ep: ep, wq: wq}
 	sk.watch(p.notify)
 	p.h.track(ep, event.SynRcvd)
-	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != "" {
+	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != nil {
 		return sk, addrPort(peer.Addr, peer.Port), e
 	}
-	return sk, addrPort(peer.Addr, peer.Port), ""
+	return sk, addrPort(peer.Addr, peer.Port), nil
 }
 
 // dial starts connecting a new socket to addr.
-func (p *proc) dial(addr netip.AddrPort) (*socket, string) {
+func (p *proc) dial(addr netip.AddrPort) (*socket, *appErr) {
 	sk, e := p.open(!addr.Addr().Is4())
-	if e != "" {
+	if e != nil {
 		return nil, e
 	}
 	p.h.act("connect", "")
 	err := sk.ep.Connect(fullAddress(addr))
 	p.did("connect")
 	if _, ok := err.(*tcpip.ErrConnectStarted); ok || err == nil {
-		return sk, ""
+		return sk, nil
 	}
 	p.closeSocket(sk, "")
-	return nil, errorText(err)
+	return nil, errnoErr(err)
 }
 
-// dialed reports whether a socket's connect finished: done with "" on
-// success, done with the error otherwise.
-func dialed(sk *socket) (done bool, err string) {
+// dialed reports whether a socket's connect finished: done with a nil
+// error on success, done with the error otherwise.
+func dialed(sk *socket) (done bool, err *appErr) {
 	switch state := tcp.EndpointState(sk.ep.State()); {
 	case state == tcp.StateSynSent || state == tcp.StateConnecting:
-		return false, ""
+		return false, nil
 	case connected(state):
-		return true, ""
+		return true, nil
 	}
-	if f := sk.failure(); f != "" {
+	if f := sk.failure(); f != nil {
 		return true, f
 	}
-	return true, "connection failed"
+	return true, errMsg(i18n.M("app.err.failed"))
 }
 
 // closeSocket closes sk (a FIN, or an RST if unread data is left) and
@@ -201,19 +203,19 @@ func (p *proc) closeSocket(sk *socket, why string) {
 	p.h.checkStates()
 }
 
-// opError is the message for an error a socket operation returned: the
-// error the socket failed with, if it has.
-func (sk *socket) opError(e tcpip.Error) string {
-	if f := sk.failure(); f != "" {
+// opError is the error a socket operation returned: the error the socket
+// failed with, if it has.
+func (sk *socket) opError(e tcpip.Error) *appErr {
+	if f := sk.failure(); f != nil {
 		return f
 	}
-	return errorText(e)
+	return errnoErr(e)
 }
 
 // readSome reads what sk holds, at most limit bytes when limit > 0, and
 // returns how many bytes it read, whether the stream has ended, and an
-// error message. keep, if not nil, receives the bytes.
-func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err string) {
+// error. keep, if not nil, receives the bytes.
+func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err *appErr) {
 	for limit == 0 || n < limit {
 		w := &sinkWriter{keep: keep}
 		var dst io.Writer = w
@@ -226,21 +228,21 @@ func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err st
 		case nil:
 			continue
 		case *tcpip.ErrWouldBlock:
-			return n, false, ""
+			return n, false, nil
 		case *tcpip.ErrClosedForReceive:
-			if sk.err != "" {
+			if sk.err != nil {
 				return n, false, sk.err
 			}
-			return n, true, ""
+			return n, true, nil
 		}
 		return n, false, sk.opError(e)
 	}
-	return n, false, ""
+	return n, false, nil
 }
 
 // writeSome writes bytes off..total of data (of filler when data is nil)
 // as far as the send buffer allows, and returns the new offset.
-func writeSome(sk *socket, data []byte, total, off int) (int, string) {
+func writeSome(sk *socket, data []byte, total, off int) (int, *appErr) {
 	for off < total {
 		var r tcpip.Payloader
 		if data != nil {
@@ -251,16 +253,16 @@ func writeSome(sk *socket, data []byte, total, off int) (int, string) {
 		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
 		off += int(n)
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
-			return off, ""
+			return off, nil
 		}
 		if e != nil {
 			return off, sk.opError(e)
 		}
 		if n == 0 {
-			return off, ""
+			return off, nil
 		}
 	}
-	return off, ""
+	return off, nil
 }
 
 // sinkWriter counts the bytes read and passes them on to keep.
@@ -339,13 +341,13 @@ func (s *server) acceptOne() bool {
 	if s.max > 0 && s.open >= s.max {
 		if !s.full && s.l.ep.Readiness(waiter.ReadableEvents) != 0 {
 			s.full = true
-			s.report("accept", fmt.Sprintf("at max_connections %d: leaving connections in the accept queue", s.max), "")
+			s.report("accept", "accept", succeeded(i18n.M("app.maxconn", s.max)))
 		}
 		return false
 	}
 	sk, peer, e := s.accept(s.l)
-	if e != "" {
-		s.report("accept", "", e)
+	if e != nil {
+		s.report("accept", "accept", failedWith(e))
 		s.l = nil
 		return false
 	}
@@ -353,15 +355,16 @@ func (s *server) acceptOne() bool {
 		return false
 	}
 	s.did("accept")
-	s.report("accept", "accepted connection from "+peer.String(), "")
+	s.report("accept", "accept", succeeded(i18n.M("app.accepted", peer.String())))
 	s.conns = append(s.conns, &serverConn{sk: sk, peer: peer, idleSince: now})
 	s.open++
 	return true
 }
 
-// close closes c and reports why.
-func (s *server) close(c *serverConn, result, cause string) {
-	s.report("close "+c.peer.String(), result, "")
+// close closes c and reports why: result says so to the reader, cause to
+// the state rows ("idle timeout"; "close" when the protocol says so).
+func (s *server) close(c *serverConn, result i18n.Msg, cause string) {
+	s.report("close "+c.peer.String(), "close", succeeded(result))
 	if cause == "close" {
 		cause = ""
 	}
@@ -371,9 +374,9 @@ func (s *server) close(c *serverConn, result, cause string) {
 	s.full = false
 }
 
-// fail reports the error c met and closes it.
-func (s *server) fail(c *serverConn, step, err string) {
-	s.report(step+" "+c.peer.String(), "", err)
+// fail reports the error c met in the socket call op and closes it.
+func (s *server) fail(c *serverConn, step, op string, err *appErr) {
+	s.report(step+" "+c.peer.String(), op, failedWith(err))
 	s.closeSocket(c.sk, "")
 	c.closed = true
 	s.open--

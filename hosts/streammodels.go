@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/tcplab/tcplab/i18n"
 )
 
 // EchoServer listens on Port and echoes every byte back on every
@@ -25,8 +27,8 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 		for !c.closed {
 			if len(c.echo) > 0 {
 				n, e := writeSome(c.sk, c.echo, len(c.echo), 0)
-				if e != "" {
-					s.fail(c, "echo", e)
+				if e != nil {
+					s.fail(c, "echo", "send", e)
 					return
 				}
 				c.sent += n
@@ -36,12 +38,12 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 				}
 			}
 			if c.eof {
-				s.close(c, fmt.Sprintf("peer closed the connection after %d bytes echoed: closing", c.sent), "close")
+				s.close(c, i18n.M("app.close.echo", c.sent), "close")
 				return
 			}
 			n, eof, e := readSome(c.sk, 0, func(b []byte) { c.echo = append(c.echo, b...) })
-			if e != "" {
-				s.fail(c, "echo", e)
+			if e != nil {
+				s.fail(c, "echo", "recv", e)
 				return
 			}
 			c.got += n
@@ -74,12 +76,12 @@ func newSink(p *proc, cfg Sink) func() {
 		}
 		n, eof, e := readSome(c.sk, 0, nil)
 		c.got += n
-		if e != "" {
-			s.fail(c, "recv", e)
+		if e != nil {
+			s.fail(c, "recv", "recv", e)
 			return
 		}
 		if eof {
-			s.close(c, fmt.Sprintf("received %d bytes, then end of stream: closing", c.got), "close")
+			s.close(c, i18n.M("app.close.sink", c.got), "close")
 		}
 	}
 	return func() { s.start(cfg.Port, cfg.Backlog) }
@@ -114,9 +116,9 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 			return
 		}
 		if sk == nil {
-			var e string
-			if sk, e = p.dial(cfg.Target); e != "" {
-				p.report("connect "+target, "", e)
+			var e *appErr
+			if sk, e = p.dial(cfg.Target); e != nil {
+				p.report("connect "+target, "connect", failedWith(e))
 				done = true
 				return
 			}
@@ -126,20 +128,20 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 			if !ok {
 				return
 			}
-			if e != "" {
-				p.report("connect "+target, "", e)
+			if e != nil {
+				p.report("connect "+target, "connect", failedWith(e))
 				p.closeSocket(sk, "")
 				done = true
 				return
 			}
 			connected = true
 			local, _ := endpointAddrs(sk.ep)
-			p.report("connect "+target, "connected from "+local.String(), "")
+			p.report("connect "+target, "connect", succeeded(i18n.M("app.connected", local.String())))
 		}
 		step := fmt.Sprintf("send %d bytes", cfg.Bytes)
-		var e string
-		if sent, e = writeSome(sk, nil, cfg.Bytes, sent); e != "" {
-			p.report(step, "", e)
+		var e *appErr
+		if sent, e = writeSome(sk, nil, cfg.Bytes, sent); e != nil {
+			p.report(step, "send", outcome{err: e, bytes: sent})
 			p.closeSocket(sk, "")
 			done = true
 			return
@@ -147,9 +149,9 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 		if sent < cfg.Bytes {
 			return
 		}
-		p.report(step, fmt.Sprintf("sent %d bytes", cfg.Bytes), "")
+		p.report(step, "send", transferred(i18n.M("app.sent", cfg.Bytes), cfg.Bytes))
 		p.closeSocket(sk, "")
-		p.report("close", "closed", "")
+		p.report("close", "close", succeeded(i18n.M("app.closed")))
 		done = true
 	}
 	return p.poll
@@ -196,8 +198,8 @@ func newHolder(p *proc, cfg Holder) func() {
 		for opened < cfg.Count && now >= cfg.At+time.Duration(opened)*cfg.Interval {
 			opened++
 			sk, e := p.dial(cfg.Target)
-			if e != "" {
-				p.report(fmt.Sprintf("connect %s (%d of %d)", target, opened, cfg.Count), "", e)
+			if e != nil {
+				p.report(fmt.Sprintf("connect %s (%d of %d)", target, opened, cfg.Count), "connect", failedWith(e))
 				continue
 			}
 			conns = append(conns, &heldConn{sk: sk, n: opened})
@@ -215,15 +217,15 @@ func newHolder(p *proc, cfg Holder) func() {
 					continue
 				}
 				step := fmt.Sprintf("connect %s (%d of %d)", target, c.n, cfg.Count)
-				if e != "" {
-					p.report(step, "", e)
+				if e != nil {
+					p.report(step, "connect", failedWith(e))
 					p.closeSocket(c.sk, "")
 					c.done = true
 					continue
 				}
 				c.connected, c.since = true, now
 				c.local, _ = endpointAddrs(c.sk.ep)
-				p.report(step, "connected from "+c.local.String()+", holding it idle", "")
+				p.report(step, "connect", succeeded(i18n.M("app.connected.hold", c.local.String())))
 			}
 			if cfg.Hold <= 0 {
 				continue
@@ -232,7 +234,7 @@ func newHolder(p *proc, cfg Holder) func() {
 				p.wakeAt(c.since + cfg.Hold)
 				continue
 			}
-			p.report("close "+c.local.String(), "closed after holding "+durText(cfg.Hold), "")
+			p.report("close "+c.local.String(), "close", succeeded(i18n.M("app.closed.held", durText(cfg.Hold))))
 			p.closeSocket(c.sk, "")
 			c.done = true
 		}

@@ -229,6 +229,7 @@ type arrivalInfo struct {
 	verdict    event.Verdict
 	cookie     bool   // the stack answered it with a SYN cookie
 	sack       bool   // it carried SACK blocks
+	sackHigh   uint32 // the end of its highest SACK block, relative
 	ack        uint32 // its relative ACK, when it had one
 }
 

@@ -504,6 +504,9 @@ func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRACK:
 		kind = "rack"
 		r.note("seg.retrans.rack", from, to)
+	case isAnswer && got.sack && seqGE(from, got.sackHigh):
+		kind = "recovery"
+		r.note("seg.retrans.rescue", from, to, got.ref.Frame)
 	case isAnswer && got.sack:
 		kind = "recovery"
 		r.note("seg.retrans.sack", from, to, got.ref.Frame)
@@ -561,6 +564,7 @@ var timerNames = map[event.TimerKind]string{
 	event.TimerHandshake: "timer.handshake",
 	event.TimerFinWait2:  "timer.fin_wait_2",
 	event.TimerTimeWait:  "timer.time_wait",
+	event.TimerGuard:     "timer.rto_guard",
 }
 
 // timerName names the timer of a cause, as a message.

@@ -116,6 +116,11 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 	d := c.sideOf(s.Src)
 	o := 1 - d
 	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict, sack: len(s.Opts.SACK) > 0, ack: r.RelAck}
+	for _, b := range s.Opts.SACK {
+		if end := uint32(b.End - r.sackBase); seqGT(end, info.sackHigh) {
+			info.sackHigh = end
+		}
+	}
 	for _, m := range e.Counters {
 		if m.Name == "ListenOverflowSynCookieSent" {
 			info.cookie = true

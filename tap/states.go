@@ -208,6 +208,10 @@ func (t *Tap) explainQueue(r *Row) {
 // explainTimer explains a timer that fired and did nothing visible.
 func (t *Tap) explainTimer(r *Row) {
 	r.CauseMsg = t.causeMsg(r.Cause)
+	if r.Timer.Kind == event.TimerGuard {
+		r.note("diff.rtoguard", t.endpoint(r.Timer.Local), r.Timer.RTO)
+		return
+	}
 	if r.Timer.Kind == event.TimerRTO && r.Timer.RTO > 0 {
 		r.note("timer.idle.rto", r.Timer.RTO, r.Timer.State)
 		return

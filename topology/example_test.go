@@ -5,27 +5,13 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/topology"
 )
 
-func ExampleParseFlagMatch() {
-	m, err := topology.ParseFlagMatch("!ack, syn")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	const syn, synAck = 0x02, 0x12
-	fmt.Println(m, m.Match(syn), m.Match(synAck))
-	_, err = topology.ParseFlagMatch("SYNN")
-	fmt.Println(err)
-	// Output:
-	// SYN,!ACK true false
-	// unknown TCP flag "SYNN" (want SYN, ACK, FIN, RST, PSH, URG, ECE, CWR)
-}
-
 func ExampleNetwork_AddFault() {
 	n := topology.New(1, nil, nil)
-	synOnly, _ := topology.ParseFlagMatch("SYN,!ACK")
+	synOnly, _ := segment.ParseFlagMatch("SYN,!ACK")
 	// Hold the first client SYN at the switch until 3s: the client's
 	// SYN retransmission timer fires first.
 	err := n.AddFault(topology.Fault{Action: topology.FaultHold, Flags: synOnly, Nth: 1, Until: 3 * time.Second})
@@ -47,7 +33,7 @@ func ExampleInjection() {
 		Interval:  time.Millisecond,
 		SrcPrefix: netip.MustParsePrefix("10.9.0.0/16"),
 		Dst:       netip.MustParseAddrPort("10.0.0.2:80"),
-		Flags:     0x02, // SYN
+		Flags:     segment.SYN,
 	}
 	fmt.Println(flood.Validate())
 	flood.Dst = netip.MustParseAddrPort("[fd00::2]:80")

@@ -2,10 +2,14 @@ package topology
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // faultTraffic is a scripted exchange between client c (10.0.0.1) and
@@ -16,23 +20,22 @@ var faultTraffic = []struct {
 	name     string
 	fromC    bool
 	src, dst string
-	flags    uint8
+	flags    segment.Flags
 }{
-	{"syn", true, "10.0.0.1:40000", "10.0.0.2:80", fSYN},            // 0ms conn 1
-	{"synack", false, "10.0.0.2:80", "10.0.0.1:40000", fSYN | fACK}, // 1ms
-	{"ack", true, "10.0.0.1:40000", "10.0.0.2:80", fACK},            // 2ms
-	{"data", true, "10.0.0.1:40000", "10.0.0.2:80", fPSH | fACK},    // 3ms
-	{"ack2", false, "10.0.0.2:80", "10.0.0.1:40000", fACK},          // 4ms
-	{"syn2", true, "10.0.0.1:40001", "10.0.0.2:80", fSYN},           // 5ms conn 2
-	{"fin", true, "10.0.0.1:40000", "10.0.0.2:80", fFIN | fACK},     // 6ms
-	{"fin2", false, "10.0.0.2:80", "10.0.0.1:40000", fFIN | fACK},   // 7ms
-	{"lost", true, "10.0.0.1:40002", "10.0.0.99:80", fSYN},          // 8ms conn 3
-	{"ssh", true, "10.0.0.1:40002", "10.0.0.2:22", fSYN},            // 9ms conn 4
-	{"rst", false, "10.0.0.2:22", "10.0.0.1:40002", fRST | fACK},    // 10ms
+	{"syn", true, "10.0.0.1:40000", "10.0.0.2:80", segment.SYN},                   // 0ms conn 1
+	{"synack", false, "10.0.0.2:80", "10.0.0.1:40000", segment.SYN | segment.ACK}, // 1ms
+	{"ack", true, "10.0.0.1:40000", "10.0.0.2:80", segment.ACK},                   // 2ms
+	{"data", true, "10.0.0.1:40000", "10.0.0.2:80", segment.PSH | segment.ACK},    // 3ms
+	{"ack2", false, "10.0.0.2:80", "10.0.0.1:40000", segment.ACK},                 // 4ms
+	{"syn2", true, "10.0.0.1:40001", "10.0.0.2:80", segment.SYN},                  // 5ms conn 2
+	{"fin", true, "10.0.0.1:40000", "10.0.0.2:80", segment.FIN | segment.ACK},     // 6ms
+	{"fin2", false, "10.0.0.2:80", "10.0.0.1:40000", segment.FIN | segment.ACK},   // 7ms
+	{"lost", true, "10.0.0.1:40002", "10.0.0.99:80", segment.SYN},                 // 8ms conn 3
+	{"ssh", true, "10.0.0.1:40002", "10.0.0.2:22", segment.SYN},                   // 9ms conn 4
+	{"rst", false, "10.0.0.2:22", "10.0.0.1:40002", segment.RST | segment.ACK},    // 10ms
 }
 
-// runFaults plays faultTraffic through a network with the given faults and
-// returns the names of the segments each fault reason names, "name: reason".
+// runFaults plays faultTraffic through a network with the given faults.
 func runFaults(t *testing.T, faults []Fault) (n *Network, rec *recorder, c, s *fakeNode) {
 	t.Helper()
 	n, rec, c, ic, s := twoHosts(t, 1, Link{}, Link{})
@@ -52,22 +55,23 @@ func runFaults(t *testing.T, faults []Fault) (n *Network, rec *recorder, c, s *f
 	return n, rec, c, s
 }
 
-// faultDrops returns "name" for each segment a fault dropped, in order.
+// faultDrops returns the name of each segment a fault rule dropped, in
+// order.
 func faultDrops(rec *recorder) []string {
 	var out []string
-	for _, d := range rec.drops {
-		if strings.HasPrefix(d.reason, "rule ") {
-			out = append(out, faultTraffic[rec.packets[d.id].id].name)
+	for _, d := range rec.drops() {
+		if d.Reason == event.FaultDrop {
+			out = append(out, faultTraffic[rec.ipID(d.Ref)].name)
 		}
 	}
 	return out
 }
 
-func flags(t *testing.T, s string) FlagMatch {
+func flags(t *testing.T, s string) segment.FlagMatch {
 	t.Helper()
-	m, err := ParseFlagMatch(s)
+	m, err := segment.ParseFlagMatch(s)
 	if err != nil {
-		t.Fatalf("ParseFlagMatch(%q) = %v", s, err)
+		t.Fatalf("segment.ParseFlagMatch(%q) = %v", s, err)
 	}
 	return m
 }
@@ -134,44 +138,63 @@ func TestFaultDropReason(t *testing.T) {
 		{Name: "no-fin", Flags: flags(t, "FIN"), Nth: 2},
 		{Flags: flags(t, "SYN,!ACK"), To: "b"},
 	})
-	var got []string
-	for _, d := range rec.drops {
-		got = append(got, fmt.Sprintf("%s@%v: %s", faultTraffic[rec.packets[d.id].id].name, d.at, d.reason))
+	if got, want := faultDrops(rec), []string{"syn", "syn2", "fin2", "ssh"}; !slices.Equal(got, want) {
+		t.Errorf("faults dropped %q, want %q", got, want)
 	}
-	want := []string{
-		"syn@0s: rule faults[2] (match SYN,!ACK #1)",
-		"syn2@5ms: rule faults[2] (match SYN,!ACK #2)",
-		"fin2@7ms: rule no-fin (match FIN #2)",
-		"lost@8ms: no host has address 10.0.0.99",
-		"ssh@9ms: rule faults[2] (match SYN,!ACK #3)",
+	ms := time.Millisecond
+	synOnly, fin := flags(t, "SYN,!ACK"), flags(t, "FIN")
+	// Frame i+1 is faultTraffic[i], sent at i ms.
+	rule := func(i int, r event.Rule) fate {
+		return fate{Kind: event.Dropped, Ref: event.Ref{Frame: i + 1}, At: time.Duration(i) * ms, Place: atSw, Reason: event.FaultDrop, Rule: r}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("drops =\n%q\nwant\n%q", got, want)
+	want := []fate{
+		rule(0, event.Rule{Name: "faults[2]", Flags: synOnly, Match: 1}),
+		rule(5, event.Rule{Name: "faults[2]", Flags: synOnly, Match: 2}),
+		rule(7, event.Rule{Name: "no-fin", Flags: fin, Match: 2}),
+		{Kind: event.Dropped, Ref: event.Ref{Frame: 9}, At: 8 * ms, Place: atSw, Reason: event.NoHost, Addr: netip.MustParseAddr("10.0.0.99")},
+		rule(9, event.Rule{Name: "faults[2]", Flags: synOnly, Match: 3}),
+	}
+	if got := rec.drops(); !slices.Equal(got, want) {
+		t.Errorf("drops =\n%v\nwant\n%v", got, want)
 	}
 	if len(s.delivered) != 3 { // ack, data, fin
 		t.Errorf("b received %d segments, want 3", len(s.delivered))
 	}
 }
 
-// TestFaultTiming checks when each action makes a segment arrive. The
-// client's segment reaches the switch at 1ms (Out latency) and the server's
-// In latency is 2ms.
+// TestFaultTiming checks what each action does to a segment and when it
+// makes it arrive. The client's segment reaches the switch at 1ms (Out
+// latency) and the server's In latency is 2ms.
 func TestFaultTiming(t *testing.T) {
 	ms, s := time.Millisecond, time.Second
+	match1 := event.Rule{Name: "faults[1]", Match: 1}
 	tests := []struct {
 		name  string
 		fault Fault
 		sent  time.Duration
 		want  []time.Duration // arrival times at b
-		note  string          // the Altered note, at sent+1ms
+		refs  []event.Ref     // what arrived at b
+		fate  fate            // the rule's fate, at the switch at sent+1ms; zero for none
 	}{
-		{name: "none", fault: Fault{Port: 9}, want: []time.Duration{3 * ms}},
-		{name: "drop", fault: Fault{Action: FaultDrop}, want: nil},
-		{name: "delay", fault: Fault{Action: FaultDelay, Delay: 2 * s}, want: []time.Duration{2*s + 3*ms}, note: "delayed 2s by faults[1] (match #1)"},
-		{name: "hold", fault: Fault{Action: FaultHold, Until: 30 * s, Flags: flags(t, "SYN,!ACK")}, want: []time.Duration{30*s + 2*ms}, note: "held by faults[1] until 30s (match SYN,!ACK #1)"},
-		{name: "hold expired", fault: Fault{Action: FaultHold, Until: 30 * s}, sent: 31 * s, want: []time.Duration{31*s + 3*ms}},
-		{name: "duplicate", fault: Fault{Action: FaultDuplicate, Delay: 30 * s}, want: []time.Duration{3 * ms, 30*s + 3*ms}, note: "duplicated by faults[1] (match #1); copy arrives 30s later"},
-		{name: "duplicate now", fault: Fault{Action: FaultDuplicate}, want: []time.Duration{3 * ms, 3 * ms}, note: "duplicated by faults[1] (match #1); copy arrives 0s later"},
+		{name: "none", fault: Fault{Port: 9}, want: []time.Duration{3 * ms}, refs: []event.Ref{{Frame: 1}}},
+		{name: "drop", fault: Fault{Action: FaultDrop}, want: nil, fate: fate{Kind: event.Dropped, Reason: event.FaultDrop, Rule: match1}},
+		{name: "delay", fault: Fault{Action: FaultDelay, Delay: 2 * s}, want: []time.Duration{2*s + 3*ms}, refs: []event.Ref{{Frame: 1}}, fate: fate{Kind: event.Delayed, Rule: match1, Delay: 2 * s}},
+		{
+			name: "hold", fault: Fault{Action: FaultHold, Until: 30 * s, Flags: flags(t, "SYN,!ACK")},
+			want: []time.Duration{30*s + 2*ms}, refs: []event.Ref{{Frame: 1}},
+			fate: fate{Kind: event.Held, Rule: event.Rule{Name: "faults[1]", Flags: flags(t, "SYN,!ACK"), Match: 1}, Until: 30 * s},
+		},
+		{name: "hold expired", fault: Fault{Action: FaultHold, Until: 30 * s}, sent: 31 * s, want: []time.Duration{31*s + 3*ms}, refs: []event.Ref{{Frame: 1}}},
+		{
+			name: "duplicate", fault: Fault{Action: FaultDuplicate, Delay: 30 * s},
+			want: []time.Duration{3 * ms, 30*s + 3*ms}, refs: []event.Ref{{Frame: 1}, {Frame: 1, Copy: 1}},
+			fate: fate{Kind: event.Duplicated, Rule: match1, Delay: 30 * s, Copy: 1},
+		},
+		{
+			name: "duplicate now", fault: Fault{Action: FaultDuplicate},
+			want: []time.Duration{3 * ms, 3 * ms}, refs: []event.Ref{{Frame: 1}, {Frame: 1, Copy: 1}},
+			fate: fate{Kind: event.Duplicated, Rule: match1, Copy: 1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +202,7 @@ func TestFaultTiming(t *testing.T) {
 			if err := n.AddFault(tt.fault); err != nil {
 				t.Fatalf("AddFault(%+v) = %v", tt.fault, err)
 			}
-			sendAt(n, a, ia, tt.sent, tcpPacket(1, "10.0.0.1:40000", "10.0.0.2:80", fSYN, 1, 0, 0))
+			sendAt(n, a, ia, tt.sent, tcpPacket(1, "10.0.0.1:40000", "10.0.0.2:80", segment.SYN, 1, 0, 0))
 			run(t, n, time.Hour)
 			var got []time.Duration
 			for _, d := range b.delivered {
@@ -188,12 +211,17 @@ func TestFaultTiming(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("b received the segment at %v, want %v", got, tt.want)
 			}
-			var want []drop
-			if tt.note != "" {
-				want = []drop{{0, tt.sent + ms, tt.note}}
+			if got := refs(b.delivered); !slices.Equal(got, tt.refs) {
+				t.Errorf("b received %v, want %v", got, tt.refs)
 			}
-			if !slices.Equal(rec.alters, want) {
-				t.Errorf("Altered calls %+v, want %+v", rec.alters, want)
+			var want []fate
+			if tt.fate != (fate{}) {
+				f := tt.fate
+				f.Ref, f.At, f.Place = event.Ref{Frame: 1}, tt.sent+ms, atSw
+				want = []fate{f}
+			}
+			if got := rec.fatesOf(event.Dropped, event.Delayed, event.Held, event.Duplicated); !slices.Equal(got, want) {
+				t.Errorf("fates other than Arrived = %v, want %v", got, want)
 			}
 		})
 	}
@@ -207,8 +235,8 @@ func TestFaultHoldRelease(t *testing.T) {
 	if err := n.AddFault(Fault{Action: FaultHold, Nth: 1, Until: 10 * s}); err != nil {
 		t.Fatal(err)
 	}
-	sendAt(n, a, ia, 0, tcpPacket(1, "10.0.0.1:40000", "10.0.0.2:80", fSYN, 1, 0, 56)) // 100 bytes
-	sendAt(n, a, ia, 10*s, tcpPacket(2, "10.0.0.1:40000", "10.0.0.2:80", fACK, 2, 0, 60))
+	sendAt(n, a, ia, 0, tcpPacket(1, "10.0.0.1:40000", "10.0.0.2:80", segment.SYN, 1, 0, 56)) // 100 bytes
+	sendAt(n, a, ia, 10*s, tcpPacket(2, "10.0.0.1:40000", "10.0.0.2:80", segment.ACK, 2, 0, 60))
 	run(t, n, time.Hour)
 	var got []string
 	for _, d := range b.delivered {
@@ -227,7 +255,7 @@ func TestFaultValidate(t *testing.T) {
 		want  string
 	}{
 		{name: "zero drops everything", fault: Fault{}},
-		{name: "full delay", fault: Fault{Action: FaultDelay, From: "a", To: "b", Flags: FlagMatch{Set: fSYN}, Port: 80, Connection: 1, Nth: 1, Count: 2, After: s, Before: 2 * s, Delay: s}},
+		{name: "full delay", fault: Fault{Action: FaultDelay, From: "a", To: "b", Flags: segment.FlagMatch{Set: segment.SYN}, Port: 80, Connection: 1, Nth: 1, Count: 2, After: s, Before: 2 * s, Delay: s}},
 		{name: "hold", fault: Fault{Action: FaultHold, After: s, Until: 2 * s}},
 		{name: "duplicate without delay", fault: Fault{Action: FaultDuplicate}},
 		{name: "unknown action", fault: Fault{Action: 7}, want: "unknown fault action 7"},
@@ -240,7 +268,7 @@ func TestFaultValidate(t *testing.T) {
 		{name: "negative nth", fault: Fault{Nth: -1}, want: "nth -1 is negative"},
 		{name: "negative count", fault: Fault{Count: -1}, want: "count -1 is negative"},
 		{name: "negative connection", fault: Fault{Connection: -2}, want: "connection -2 is negative"},
-		{name: "flags set and clear", fault: Fault{Flags: FlagMatch{Set: fSYN | fACK, Clear: fSYN}}, want: "flags SYN are both required and excluded"},
+		{name: "flags set and clear", fault: Fault{Flags: segment.FlagMatch{Set: segment.SYN | segment.ACK, Clear: segment.SYN}}, want: "flags SYN are both required and excluded"},
 		{name: "delay without delay", fault: Fault{Action: FaultDelay}, want: "delay needs a delay greater than 0s"},
 		{name: "hold without until", fault: Fault{Action: FaultHold}, want: "hold needs until 0s to be after after 0s"},
 		{name: "hold until before after", fault: Fault{Action: FaultHold, After: 5 * s, Until: 2 * s}, want: "hold needs until 2s to be after after 5s"},

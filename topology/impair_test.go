@@ -2,13 +2,14 @@ package topology
 
 import (
 	"bytes"
-	"fmt"
 	"math"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -16,39 +17,38 @@ import (
 
 // tcpPacket builds a valid TCP/IP packet with IP ID id (IPv4 only) from src
 // to dst ("10.0.0.1:40000").
-func tcpPacket(id uint16, src, dst string, flags uint8, seq, ack uint32, payload int) []byte {
+func tcpPacket(id uint16, src, dst string, flags segment.Flags, seq, ack uint32, payload int) []byte {
 	return buildSegment(netip.MustParseAddrPort(src), netip.MustParseAddrPort(dst), flags, seq, ack, 65535, id, make([]byte, payload))
+}
+
+// parse parses the TCP segment in pkt and fails the test if there is none.
+func parse(t *testing.T, pkt []byte) segment.Segment {
+	t.Helper()
+	s, err := segment.Parse(pkt)
+	if err != nil {
+		t.Fatalf("segment.Parse(%x) = %v, want a TCP segment", pkt, err)
+	}
+	return s
 }
 
 // tcpChecksumValid reports whether the TCP checksum of a raw IP packet holds.
 func tcpChecksumValid(t *testing.T, pkt []byte) bool {
 	t.Helper()
-	off, proto, ok := transport(pkt)
-	if !ok || proto != header.TCPProtocolNumber {
-		t.Fatalf("transport(%x) = %d, %d, %v, want a TCP packet", pkt, off, proto, ok)
-	}
-	src, dst := addrs(pkt)
-	tcp := header.TCP(pkt[off:ipEnd(pkt)])
-	payload := tcp[min(int(tcp.DataOffset()), len(tcp)):]
-	return tcp.IsChecksumValid(tcpip.AddrFromSlice(src.AsSlice()), tcpip.AddrFromSlice(dst.AsSlice()), checksum.Checksum(payload, 0), uint16(len(payload)))
+	s := parse(t, pkt)
+	tcp := header.TCP(pkt[s.TCPOffset : s.PayloadOffset+s.Len])
+	payload := pkt[s.PayloadOffset : s.PayloadOffset+s.Len]
+	src, dst := tcpip.AddrFromSlice(s.Src.Addr().AsSlice()), tcpip.AddrFromSlice(s.Dst.Addr().AsSlice())
+	return tcp.IsChecksumValid(src, dst, checksum.Checksum(payload, 0), uint16(len(payload)))
 }
-
-const (
-	fSYN = uint8(header.TCPFlagSyn)
-	fACK = uint8(header.TCPFlagAck)
-	fFIN = uint8(header.TCPFlagFin)
-	fPSH = uint8(header.TCPFlagPsh)
-	fRST = uint8(header.TCPFlagRst)
-)
 
 // impairPattern runs n packets through a pipe with dir and renders each
 // outcome: "." plain, "D" duplicated, "R" reordered, "C" corrupted.
 func impairPattern(seed uint64, dir Direction, packets int) string {
-	p := New(seed, nil, nil).pipe("x→switch", dir, "x", "out")
-	pkt := tcpPacket(1, "10.0.0.1:1", "10.0.0.2:2", fACK, 1, 1, 10)
+	p := New(seed, nil, nil).pipe(event.Place{Host: "x", Dir: event.Out}, dir, "x", "out")
+	pkt := tcpPacket(1, "10.0.0.1:1", "10.0.0.2:2", segment.ACK, 1, 1, 10)
 	var b []byte
 	for i := range packets {
-		if _, reason := p.admit(time.Duration(i), len(pkt)); !reason.IsZero() {
+		if _, reason, _ := p.admit(time.Duration(i), len(pkt)); reason != 0 {
 			b = append(b, 'L')
 			continue
 		}
@@ -156,10 +156,10 @@ func TestSwitchDuplicate(t *testing.T) {
 	tests := []struct {
 		name   string
 		la, lb Link
-		want   string
+		place  event.Place
 	}{
-		{name: "sender out", la: Link{Out: Direction{Duplicate: 1, Latency: ms}}, want: "duplicated on a→switch"},
-		{name: "receiver in", lb: Link{In: Direction{Duplicate: 1, Latency: ms}}, want: "duplicated on switch→b"},
+		{name: "sender out", la: Link{Out: Direction{Duplicate: 1, Latency: ms}}, place: aOut},
+		{name: "receiver in", lb: Link{In: Direction{Duplicate: 1, Latency: ms}}, place: bIn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,28 +169,130 @@ func TestSwitchDuplicate(t *testing.T) {
 			if got, want := ids(b.delivered), []uint16{1, 1, 2, 2}; !slices.Equal(got, want) {
 				t.Errorf("b received %v, want %v", got, want)
 			}
+			if got, want := refs(b.delivered), []event.Ref{{Frame: 1}, {Frame: 1, Copy: 1}, {Frame: 2}, {Frame: 2, Copy: 1}}; !slices.Equal(got, want) {
+				t.Errorf("b received %v, want %v", got, want)
+			}
 			for _, d := range b.delivered {
 				if d.at != ms {
-					t.Errorf("b received packet %d at %v, want 1ms", header.IPv4(d.pkt).ID(), d.at)
+					t.Errorf("b received %v at %v, want 1ms", d.ref, d.at)
 				}
 			}
 			at := time.Duration(0) // when the packet enters the duplicating direction
 			if tt.lb.In.Duplicate > 0 {
 				at = tt.la.Out.Latency
 			}
-			want := []drop{{0, at, tt.want}, {1, at, tt.want}}
-			if !slices.Equal(rec.alters, want) {
-				t.Errorf("Altered calls = %+v, want %+v", rec.alters, want)
+			want := []fate{
+				{Kind: event.Duplicated, Ref: event.Ref{Frame: 1}, At: at, Place: tt.place, Copy: 1},
+				{Kind: event.Duplicated, Ref: event.Ref{Frame: 2}, At: at, Place: tt.place, Copy: 1},
 			}
-			if len(rec.packets) != 2 {
-				t.Errorf("observer saw %d packets, want 2 (a copy is not a new packet)", len(rec.packets))
+			if got := rec.fatesOf(event.Duplicated); !slices.Equal(got, want) {
+				t.Errorf("Duplicated fates = %v, want %v", got, want)
+			}
+			if len(rec.sent) != 2 || n.Frames() != 2 {
+				t.Errorf("observer saw %d Sent and Frames() = %d, want 2 and 2 (a copy is not a new packet)", len(rec.sent), n.Frames())
+			}
+		})
+	}
+}
+
+// TestSwitchCopyNumbers checks that the copies of one frame, whoever makes
+// them (either link, or a fault rule) and whether they are copies of the
+// packet or of a copy, get the numbers 1, 2, 3 ... in the order they are
+// made, and that each frame counts its own copies.
+func TestSwitchCopyNumbers(t *testing.T) {
+	ms, s := time.Millisecond, time.Second
+	dup := Direction{Duplicate: 1}
+	ref := func(frame, copy int) event.Ref { return event.Ref{Frame: frame, Copy: copy} }
+	rule := event.Rule{Name: "faults[1]", Match: 1}
+	tests := []struct {
+		name   string
+		la, lb Link
+		faults []Fault
+		want   []fate      // the Duplicated fates
+		refs   []event.Ref // what b received, in order
+	}{
+		{
+			name: "sender's link",
+			la:   Link{Out: dup},
+			want: []fate{
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: aOut, Copy: 1},
+				{Kind: event.Duplicated, Ref: ref(2, 0), At: 10 * ms, Place: aOut, Copy: 1},
+			},
+			refs: []event.Ref{ref(1, 0), ref(1, 1), ref(2, 0), ref(2, 1)},
+		},
+		{
+			// The receiver's link duplicates the packet and the sender's
+			// link's copy of it: copies 2 and 3.
+			name: "both links",
+			la:   Link{Out: dup},
+			lb:   Link{In: dup},
+			want: []fate{
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: aOut, Copy: 1},
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: bIn, Copy: 2},
+				{Kind: event.Duplicated, Ref: ref(1, 1), Place: bIn, Copy: 3},
+				{Kind: event.Duplicated, Ref: ref(2, 0), At: 10 * ms, Place: aOut, Copy: 1},
+				{Kind: event.Duplicated, Ref: ref(2, 0), At: 10 * ms, Place: bIn, Copy: 2},
+				{Kind: event.Duplicated, Ref: ref(2, 1), At: 10 * ms, Place: bIn, Copy: 3},
+			},
+			refs: []event.Ref{ref(1, 0), ref(1, 2), ref(1, 1), ref(1, 3), ref(2, 0), ref(2, 2), ref(2, 1), ref(2, 3)},
+		},
+		{
+			// The rule acts on its first match only (frame 1 itself); the
+			// copy it makes crosses the receiver's link a second later and
+			// is duplicated there too.
+			name:   "links and a fault rule",
+			la:     Link{Out: dup},
+			lb:     Link{In: dup},
+			faults: []Fault{{Action: FaultDuplicate, Nth: 1, Delay: s}},
+			want: []fate{
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: aOut, Copy: 1},
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: atSw, Rule: rule, Delay: s, Copy: 2},
+				{Kind: event.Duplicated, Ref: ref(1, 0), Place: bIn, Copy: 3},
+				{Kind: event.Duplicated, Ref: ref(1, 1), Place: bIn, Copy: 4},
+				{Kind: event.Duplicated, Ref: ref(2, 0), At: 10 * ms, Place: aOut, Copy: 1},
+				{Kind: event.Duplicated, Ref: ref(2, 0), At: 10 * ms, Place: bIn, Copy: 2},
+				{Kind: event.Duplicated, Ref: ref(2, 1), At: 10 * ms, Place: bIn, Copy: 3},
+				{Kind: event.Duplicated, Ref: ref(1, 2), At: s, Place: bIn, Copy: 5},
+			},
+			refs: []event.Ref{ref(1, 0), ref(1, 3), ref(1, 1), ref(1, 4), ref(2, 0), ref(2, 2), ref(2, 1), ref(2, 3), ref(1, 2), ref(1, 5)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, rec, a, ia, b := twoHosts(t, 1, tt.la, tt.lb)
+			for _, f := range tt.faults {
+				if err := n.AddFault(f); err != nil {
+					t.Fatalf("AddFault(%+v) = %v", f, err)
+				}
+			}
+			sendAt(n, a, ia, 0, tcpPacket(1, "10.0.0.1:40000", "10.0.0.2:80", segment.PSH|segment.ACK, 1, 1, 10))
+			sendAt(n, a, ia, 10*ms, tcpPacket(2, "10.0.0.1:40000", "10.0.0.2:80", segment.PSH|segment.ACK, 11, 1, 10))
+			run(t, n, time.Hour)
+			if got := rec.fatesOf(event.Duplicated); !slices.Equal(got, tt.want) {
+				t.Errorf("Duplicated fates =\n%v\nwant\n%v", got, tt.want)
+			}
+			if got := refs(b.delivered); !slices.Equal(got, tt.refs) {
+				t.Errorf("b received %v, want %v", got, tt.refs)
+			}
+			// Every copy that arrives is reported as such, with its bytes.
+			var arrived []event.Ref
+			for _, f := range rec.fates {
+				if f.Kind == event.Arrived {
+					arrived = append(arrived, f.Ref)
+					if sent := rec.frame(f.Ref); sent == nil || !bytes.Equal(f.Data, sent.Data) {
+						t.Errorf("%v arrived with %x, want the bytes of its frame", f.Ref, f.Data)
+					}
+				}
+			}
+			if !slices.Equal(arrived, tt.refs) {
+				t.Errorf("Arrived fates for %v, want %v", arrived, tt.refs)
 			}
 		})
 	}
 }
 
 // TestSwitchDuplicateCopyDropped checks that losing a copy is reported as
-// an alteration of the packet, not as its drop.
+// the drop of that copy, not of the packet.
 func TestSwitchDuplicateCopyDropped(t *testing.T) {
 	n, rec, a, ia, b := twoHosts(t, 1, Link{Out: Direction{Duplicate: 1}}, Link{Down: []Window{{From: 0}}})
 	sendAt(n, a, ia, 0, ipv4Packet(1, "10.0.0.1", "10.0.0.2", 60))
@@ -198,10 +300,13 @@ func TestSwitchDuplicateCopyDropped(t *testing.T) {
 	if len(b.delivered) != 0 {
 		t.Errorf("b received %d packets during an outage, want 0", len(b.delivered))
 	}
-	wantDrops := []drop{{0, 0, "link b down (outage 0s–end)"}}
-	wantAlters := []drop{{0, 0, "duplicated on a→switch"}, {0, 0, "copy dropped: link b down (outage 0s–end)"}}
-	if !slices.Equal(rec.drops, wantDrops) || !slices.Equal(rec.alters, wantAlters) {
-		t.Errorf("drops %+v and alters %+v, want %+v and %+v", rec.drops, rec.alters, wantDrops, wantAlters)
+	want := []fate{
+		{Kind: event.Duplicated, Ref: event.Ref{Frame: 1}, Place: aOut, Copy: 1},
+		{Kind: event.Dropped, Ref: event.Ref{Frame: 1}, Place: bIn, Reason: event.LinkDown},
+		{Kind: event.Dropped, Ref: event.Ref{Frame: 1, Copy: 1}, Place: bIn, Reason: event.LinkDown},
+	}
+	if got := rec.fatesOf(); !slices.Equal(got, want) {
+		t.Errorf("fates =\n%v\nwant\n%v", got, want)
 	}
 }
 
@@ -222,9 +327,9 @@ func TestSwitchReorder(t *testing.T) {
 			if len(b.delivered) != 1 || b.delivered[0].at != tt.want {
 				t.Errorf("%+v: b received %v, want one packet at %v", tt.dir, b.delivered, tt.want)
 			}
-			want := fmt.Sprintf("reordered on a→switch (held back %v)", tt.want-tt.dir.Latency)
-			if len(rec.alters) != 1 || rec.alters[0].reason != want {
-				t.Errorf("%+v: Altered calls %+v, want one %q", tt.dir, rec.alters, want)
+			want := []fate{{Kind: event.Reordered, Ref: event.Ref{Frame: 1}, Place: aOut, Delay: tt.want - tt.dir.Latency}}
+			if got := rec.fatesOf(event.Reordered); !slices.Equal(got, want) {
+				t.Errorf("%+v: Reordered fates %v, want %v", tt.dir, got, want)
 			}
 		}
 	})
@@ -235,11 +340,12 @@ func TestSwitchReorder(t *testing.T) {
 		}
 		run(t, n, time.Hour)
 		reordered := map[uint16]bool{}
-		for _, al := range rec.alters {
-			if al.reason != "reordered on a→switch (held back 10ms)" {
-				t.Fatalf("Altered(%d, %v, %q), want a reorder note", al.id, al.at, al.reason)
+		for _, f := range rec.fatesOf(event.Reordered) {
+			id := rec.ipID(f.Ref)
+			if want := (fate{Kind: event.Reordered, Ref: f.Ref, At: time.Duration(id) * ms, Place: aOut, Delay: 10 * ms}); f != want {
+				t.Fatalf("Reordered fate %v, want %v", f, want)
 			}
-			reordered[rec.packets[al.id].id] = true
+			reordered[id] = true
 		}
 		if len(reordered) < 10 || len(reordered) > 60 {
 			t.Fatalf("%d of 100 packets reordered with reorder 0.3, want about 30", len(reordered))
@@ -264,33 +370,46 @@ func TestSwitchCorrupt(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		la, lb Link
-		want   string
+		place  event.Place
 	}{
-		{"sender out", Link{Out: Direction{Corrupt: 1}}, Link{}, "corrupted on a→switch (bit flip; the receiver's checksum check will fail)"},
-		{"receiver in", Link{}, Link{In: Direction{Corrupt: 1}}, "corrupted on switch→b (bit flip; the receiver's checksum check will fail)"},
+		{"sender out", Link{Out: Direction{Corrupt: 1}}, Link{}, aOut},
+		{"receiver in", Link{}, Link{In: Direction{Corrupt: 1}}, bIn},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			n, rec, a, ia, b := twoHosts(t, 1, tt.la, tt.lb)
 			var sent, orig [][]byte
 			for i := range 200 {
-				pkt := tcpPacket(uint16(i), "10.0.0.1:40000", "10.0.0.2:80", fACK|fPSH, uint32(i), 7, i%3*50)
+				pkt := tcpPacket(uint16(i), "10.0.0.1:40000", "10.0.0.2:80", segment.ACK|segment.PSH, uint32(i), 7, i%3*50)
 				sent = append(sent, pkt)
 				orig = append(orig, slices.Clone(pkt))
 				sendAt(n, a, ia, time.Duration(i)*time.Millisecond, pkt)
 			}
 			run(t, n, time.Hour)
 			for i := range sent {
-				if !bytes.Equal(sent[i], orig[i]) {
+				if !bytes.Equal(sent[i], orig[i]) || !bytes.Equal(rec.sent[i].Data, orig[i]) {
 					t.Fatalf("packet %d: the sender's (and observer's) bytes were altered", i)
 				}
 			}
-			if len(b.delivered) != len(sent) || len(rec.alters) != len(sent) {
-				t.Fatalf("%d delivered and %d Altered calls, want %d each", len(b.delivered), len(rec.alters), len(sent))
+			corrupted, arrived := rec.fatesOf(event.Corrupted), rec.fatesOf(event.Arrived)
+			if len(b.delivered) != len(sent) || len(corrupted) != len(sent) || len(arrived) != len(sent) {
+				t.Fatalf("%d delivered, %d Corrupted and %d Arrived fates, want %d each", len(b.delivered), len(corrupted), len(arrived), len(sent))
 			}
 			offsets := map[int]bool{}
 			for i, d := range b.delivered {
-				if rec.alters[i].reason != tt.want {
-					t.Errorf("Altered(%d, ..., %q), want %q", i, rec.alters[i].reason, tt.want)
+				ref := event.Ref{Frame: i + 1}
+				if want := (fate{Kind: event.Corrupted, Ref: ref, At: time.Duration(i) * time.Millisecond, Place: tt.place}); corrupted[i] != want {
+					t.Errorf("Corrupted fate %v, want %v", corrupted[i], want)
+				}
+				// The packet arrives with other bytes than it was sent
+				// with: the Arrived fate has what the receiver got.
+				var data []byte
+				for _, f := range rec.fates {
+					if f.Kind == event.Arrived && f.Ref == ref {
+						data = f.Data
+					}
+				}
+				if d.ref != ref || !bytes.Equal(data, d.pkt) || bytes.Equal(data, rec.sent[i].Data) {
+					t.Errorf("%v arrived as %v with %x, sent with %x; want %v with the delivered bytes %x, unlike the sent ones", ref, d.ref, data, rec.sent[i].Data, ref, d.pkt)
 				}
 				var diff []int
 				for j := range d.pkt {
@@ -325,7 +444,8 @@ func TestSwitchCorrupt(t *testing.T) {
 
 func TestSwitchOutage(t *testing.T) {
 	s := time.Second
-	n, rec, a, ia, b := twoHosts(t, 1, Link{Down: []Window{{From: 3 * s, To: 0}, {From: s, To: 2 * s}}}, Link{})
+	first, second := event.Window{From: s, To: 2 * s}, event.Window{From: 3 * s}
+	n, rec, a, ia, b := twoHosts(t, 1, Link{Down: []Window{Window(second), Window(first)}}, Link{})
 	ib := 1
 	times := []time.Duration{s / 2, s, 3 * s / 2, 2 * s, 5 * s / 2, 3 * s, 10 * s}
 	for i, at := range times {
@@ -339,22 +459,111 @@ func TestSwitchOutage(t *testing.T) {
 	if got, want := ids(a.delivered), []uint16{100, 103, 104}; !slices.Equal(got, want) {
 		t.Errorf("a received %v, want %v", got, want)
 	}
-	var got []string
-	for _, d := range rec.drops {
-		got = append(got, fmt.Sprintf("%d@%v: %s", rec.packets[d.id].id, d.at, d.reason))
+	if got, want := rec.dropped(), []uint16{1, 101, 2, 102, 5, 105, 6, 106}; !slices.Equal(got, want) {
+		t.Errorf("dropped %v, want %v", got, want)
 	}
-	want := []string{
-		"1@1s: link a down (outage 1s–2s)",
-		"101@1s: link a down (outage 1s–2s)",
-		"2@1.5s: link a down (outage 1s–2s)",
-		"102@1.5s: link a down (outage 1s–2s)",
-		"5@3s: link a down (outage 3s–end)",
-		"105@3s: link a down (outage 3s–end)",
-		"6@10s: link a down (outage 3s–end)",
-		"106@10s: link a down (outage 3s–end)",
+	// At each time a sends frame 2i+1, then b frame 2i+2: a's packets are
+	// dropped as they enter a's link, b's as they would leave the switch
+	// toward a.
+	down := func(frame int, at time.Duration, place event.Place, w event.Window) fate {
+		return fate{Kind: event.Dropped, Ref: event.Ref{Frame: frame}, At: at, Place: place, Reason: event.LinkDown, Outage: w}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("drops =\n%q\nwant\n%q", got, want)
+	want := []fate{
+		down(3, s, aOut, first),
+		down(4, s, aIn, first),
+		down(5, 3*s/2, aOut, first),
+		down(6, 3*s/2, aIn, first),
+		down(11, 3*s, aOut, second),
+		down(12, 3*s, aIn, second),
+		down(13, 10*s, aOut, second),
+		down(14, 10*s, aIn, second),
+	}
+	if got := rec.drops(); !slices.Equal(got, want) {
+		t.Errorf("drops =\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestSwitchOutageInFlight checks that an outage drops a packet that was
+// already on the link when it started: on the sender's link when it reaches
+// the switch, on the receiver's link when it reaches the receiver.
+func TestSwitchOutageInFlight(t *testing.T) {
+	ms := time.Millisecond
+	lat := Direction{Latency: 10 * ms}
+	outage := event.Window{From: 1000 * ms, To: 2000 * ms}
+	short := event.Window{From: 1000 * ms, To: 1002 * ms} // over before the packet arrives
+	tests := []struct {
+		name   string
+		la, lb Link
+		sent   time.Duration
+		want   fate // zero: delivered at sent+10ms
+	}{
+		{
+			name: "sender's link",
+			la:   Link{Out: lat, Down: []Window{Window(outage)}},
+			sent: 995 * ms,
+			want: fate{At: 1005 * ms, Place: aOut, Outage: outage},
+		},
+		{
+			name: "receiver's link",
+			lb:   Link{In: lat, Down: []Window{Window(outage)}},
+			sent: 995 * ms,
+			want: fate{At: 1005 * ms, Place: bIn, Outage: outage},
+		},
+		{
+			name: "sender's link, starts as it arrives",
+			la:   Link{Out: lat, Down: []Window{Window(outage)}},
+			sent: 990 * ms,
+			want: fate{At: 1000 * ms, Place: aOut, Outage: outage},
+		},
+		{
+			name: "receiver's link, starts as it arrives",
+			lb:   Link{In: lat, Down: []Window{Window(outage)}},
+			sent: 990 * ms,
+			want: fate{At: 1000 * ms, Place: bIn, Outage: outage},
+		},
+		{
+			name: "sender's link, over before it arrives",
+			la:   Link{Out: lat, Down: []Window{Window(short)}},
+			sent: 995 * ms,
+			want: fate{At: 1005 * ms, Place: aOut, Outage: short},
+		},
+		{
+			name: "receiver's link, over before it arrives",
+			lb:   Link{In: lat, Down: []Window{Window(short)}},
+			sent: 995 * ms,
+			want: fate{At: 1005 * ms, Place: bIn, Outage: short},
+		},
+		{name: "sender's link, arrives before it", la: Link{Out: lat, Down: []Window{Window(outage)}}, sent: 989 * ms},
+		{name: "receiver's link, arrives before it", lb: Link{In: lat, Down: []Window{Window(outage)}}, sent: 989 * ms},
+		{name: "sender's link, sent as it ends", la: Link{Out: lat, Down: []Window{Window(outage)}}, sent: 2000 * ms},
+		{name: "receiver's link, sent as it ends", lb: Link{In: lat, Down: []Window{Window(outage)}}, sent: 2000 * ms},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, rec, a, ia, b := twoHosts(t, 1, tt.la, tt.lb)
+			sendAt(n, a, ia, tt.sent, ipv4Packet(1, "10.0.0.1", "10.0.0.2", 60))
+			run(t, n, time.Hour)
+			var want []fate
+			var wantAt []time.Duration
+			if tt.want == (fate{}) {
+				want = []fate{{Kind: event.Arrived, Ref: event.Ref{Frame: 1}, At: tt.sent + 10*ms, Place: bIn, To: "b"}}
+				wantAt = []time.Duration{tt.sent + 10*ms}
+			} else {
+				w := tt.want
+				w.Kind, w.Ref, w.Reason = event.Dropped, event.Ref{Frame: 1}, event.LinkDown
+				want = []fate{w}
+			}
+			if got := rec.fatesOf(); !slices.Equal(got, want) {
+				t.Errorf("fates = %v, want %v", got, want)
+			}
+			var got []time.Duration
+			for _, d := range b.delivered {
+				got = append(got, d.at)
+			}
+			if !slices.Equal(got, wantAt) {
+				t.Errorf("b received packets at %v, want %v", got, wantAt)
+			}
+		})
 	}
 }
 

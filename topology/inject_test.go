@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -17,16 +19,16 @@ func TestBuildSegment(t *testing.T) {
 	tests := []struct {
 		name     string
 		src, dst string
-		flags    uint8
+		flags    segment.Flags
 		payload  string
 		wantOpts int // bytes of TCP options
 	}{
-		{name: "IPv4 SYN", src: "10.9.0.7:1234", dst: "10.0.0.2:80", flags: fSYN, wantOpts: 4},
-		{name: "IPv4 data", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: fPSH | fACK, payload: "hello, world"},
-		{name: "IPv4 odd payload", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: fACK, payload: "abc"},
-		{name: "IPv4 RST", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: fRST},
-		{name: "IPv6 SYN-ACK", src: "[fd00::2]:80", dst: "[fd00::1]:40000", flags: fSYN | fACK, wantOpts: 4},
-		{name: "IPv6 data", src: "[fd00::1]:40000", dst: "[fd00::2]:80", flags: fPSH | fACK, payload: strings.Repeat("x", 1001)},
+		{name: "IPv4 SYN", src: "10.9.0.7:1234", dst: "10.0.0.2:80", flags: segment.SYN, wantOpts: 4},
+		{name: "IPv4 data", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: segment.PSH | segment.ACK, payload: "hello, world"},
+		{name: "IPv4 odd payload", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: segment.ACK, payload: "abc"},
+		{name: "IPv4 RST", src: "10.0.0.1:40000", dst: "10.0.0.2:80", flags: segment.RST},
+		{name: "IPv6 SYN-ACK", src: "[fd00::2]:80", dst: "[fd00::1]:40000", flags: segment.SYN | segment.ACK, wantOpts: 4},
+		{name: "IPv6 data", src: "[fd00::1]:40000", dst: "[fd00::2]:80", flags: segment.PSH | segment.ACK, payload: strings.Repeat("x", 1001)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,14 +56,13 @@ func TestBuildSegment(t *testing.T) {
 				t.Errorf("TCP options are %d bytes, want %d", got, tt.wantOpts)
 			}
 			if tt.wantOpts > 0 {
-				if opts := header.ParseSynOptions(tcp.Options(), tt.flags&fACK != 0); opts.MSS != 1460 {
+				if opts := header.ParseSynOptions(tcp.Options(), tt.flags&segment.ACK != 0); opts.MSS != 1460 {
 					t.Errorf("SYN options %x carry MSS %d, want 1460", tcp.Options(), opts.MSS)
 				}
 			}
-			seg, ok := parseSegment(pkt)
-			want := segment{src: src, dst: dst, flags: tt.flags, seq: 0xfffffff0, ack: 12345, payload: len(tt.payload)}
-			if !ok || seg != want {
-				t.Errorf("parseSegment() = %+v, %v, want %+v", seg, ok, want)
+			seg := parse(t, pkt)
+			if seg.Src != src || seg.Dst != dst || seg.Flags != tt.flags || seg.Seq != 0xfffffff0 || seg.Ack != 12345 || seg.Len != len(tt.payload) || seg.Win != 4096 {
+				t.Errorf("segment.Parse() = %+v, want %v > %v flags %v seq 0xfffffff0 ack 12345 len %d win 4096", seg, src, dst, tt.flags, len(tt.payload))
 			}
 			if tcp.WindowSize() != 4096 || string(tcp.Payload()) != tt.payload {
 				t.Errorf("window %d and payload %q, want 4096 and %q", tcp.WindowSize(), tcp.Payload(), tt.payload)
@@ -70,44 +71,16 @@ func TestBuildSegment(t *testing.T) {
 	}
 }
 
-// callLog is an Observer that records every call in order.
-type callLog struct {
-	rec   recorder
-	calls []string
-	pkts  [][]byte
-}
-
-func (l *callLog) Packet(at time.Duration, from int, pkt []byte) int {
-	id := l.rec.Packet(at, from, pkt)
-	l.pkts = append(l.pkts, pkt)
-	l.calls = append(l.calls, fmt.Sprintf("packet %d from %d at %v", id, from, at))
-	return id
-}
-
-func (l *callLog) Dropped(id int, at time.Duration, reason i18n.Msg) {
-	l.calls = append(l.calls, fmt.Sprintf("dropped %d at %v: %s", id, at, reason.Text(i18n.EN, nil)))
-}
-
-func (l *callLog) Altered(id int, at time.Duration, what i18n.Msg) {
-	call := fmt.Sprintf("altered %d at %v: %s", id, at, what.Text(i18n.EN, nil))
-	// Notes on one packet read as one line, as the timeline shows them.
-	if n := len(l.calls); n > 0 && strings.HasPrefix(l.calls[n-1], fmt.Sprintf("altered %d at %v: ", id, at)) {
-		l.calls[n-1] += "; " + what.Text(i18n.EN, nil)
-		return
-	}
-	l.calls = append(l.calls, call)
-}
-
 // injectNet builds hosts a (10.0.0.1, fd00::1), b (10.0.0.2, fd00::2) and
-// attacker (10.0.0.3) with the given seed and a callLog.
-func injectNet(t *testing.T, seed uint64) (n *Network, log *callLog, a, b, x *fakeNode) {
+// attacker (10.0.0.3) with the given seed and a recorder.
+func injectNet(t *testing.T, seed uint64) (n *Network, rec *recorder, a, b, x *fakeNode) {
 	t.Helper()
-	log = &callLog{}
-	n = New(seed, log, nil)
+	rec = &recorder{}
+	n = New(seed, rec, nil)
 	a, _, _ = attachFake(t, n, "a", Link{}, "10.0.0.1", "fd00::1")
 	b, _, _ = attachFake(t, n, "b", Link{}, "10.0.0.2", "fd00::2")
 	x, _, _ = attachFake(t, n, "attacker", Link{Out: Direction{Latency: time.Millisecond}}, "10.0.0.3")
-	return n, log, a, b, x
+	return n, rec, a, b, x
 }
 
 func addInjection(t *testing.T, n *Network, i Injection) {
@@ -117,54 +90,81 @@ func addInjection(t *testing.T, n *Network, i Injection) {
 	}
 }
 
+// injected is what tests compare of the Sent event of an injected packet.
+type injected struct {
+	Ref      event.Ref
+	At       time.Duration
+	From     string
+	Cause    event.Cause
+	Injected event.Injected
+}
+
+// injectedOf returns what tests compare of e; Injected is zero when e has
+// none.
+func injectedOf(e *event.Sent) injected {
+	i := injected{Ref: e.Ref, At: e.At, From: e.From, Cause: e.Cause}
+	if e.Injected != nil {
+		i.Injected = *e.Injected
+	}
+	return i
+}
+
 func TestInjection(t *testing.T) {
 	ms := time.Millisecond
-	n, log, _, b, _ := injectNet(t, 1)
+	n, rec, _, b, _ := injectNet(t, 1)
 	addInjection(t, n, Injection{
 		Via: "attacker", At: 5 * ms, Count: 3, Interval: ms,
 		Src: netip.MustParseAddrPort("10.9.0.7:0"), Dst: netip.MustParseAddrPort("10.0.0.2:80"),
-		Flags: fSYN, SeqValue: 1000, SeqOffset: -1,
+		Flags: segment.SYN, SeqValue: 1000, SeqOffset: -1,
 	})
 	addInjection(t, n, Injection{
 		Name: "own", Via: "attacker", At: 20 * ms,
 		Src: netip.MustParseAddrPort("10.0.0.3:5555"), Dst: netip.MustParseAddrPort("10.0.0.2:80"),
-		Flags: fRST | fACK, Ack: 42, Window: 1,
+		Flags: segment.RST | segment.ACK, Ack: 42, Window: 1,
 	})
 	run(t, n, time.Hour)
-	const note = "injected from attacker by rule \"inject[1]\" (spoofed source 10.9.0.7)"
-	want := []string{
-		"packet 0 from 2 at 5ms", "altered 0 at 5ms: " + note,
-		"packet 1 from 2 at 6ms", "altered 1 at 6ms: " + note,
-		"packet 2 from 2 at 7ms", "altered 2 at 7ms: " + note,
-		"packet 3 from 2 at 20ms", "altered 3 at 20ms: injected from attacker by rule \"own\"",
+	flood := event.Cause{Kind: event.ByInjection, Rule: "inject[1]"}
+	spoofed := event.Injected{Rule: "inject[1]", Spoofed: true}
+	want := []injected{
+		{Ref: event.Ref{Frame: 1}, At: 5 * ms, From: "attacker", Cause: flood, Injected: spoofed},
+		{Ref: event.Ref{Frame: 2}, At: 6 * ms, From: "attacker", Cause: flood, Injected: spoofed},
+		{Ref: event.Ref{Frame: 3}, At: 7 * ms, From: "attacker", Cause: flood, Injected: spoofed},
+		{Ref: event.Ref{Frame: 4}, At: 20 * ms, From: "attacker", Cause: event.Cause{Kind: event.ByInjection, Rule: "own"}, Injected: event.Injected{Rule: "own"}},
 	}
-	if !slices.Equal(log.calls, want) {
-		t.Errorf("observer calls =\n%q\nwant\n%q", log.calls, want)
+	var got []injected
+	for _, e := range rec.sent {
+		got = append(got, injectedOf(e))
 	}
-	if len(b.delivered) != 4 {
-		t.Fatalf("b received %d segments, want 4", len(b.delivered))
+	if !slices.Equal(got, want) {
+		t.Errorf("Sent =\n%+v\nwant\n%+v", got, want)
+	}
+	if len(b.delivered) != 4 || len(rec.sent) != 4 {
+		t.Fatalf("b received %d segments of %d sent, want 4 of 4", len(b.delivered), len(rec.sent))
 	}
 	ports := map[uint16]bool{}
 	for i, d := range b.delivered {
 		if want := []time.Duration{6 * ms, 7 * ms, 8 * ms, 21 * ms}[i]; d.at != want {
 			t.Errorf("segment %d arrived at %v, want %v", i, d.at, want)
 		}
-		if !bytes.Equal(d.pkt, log.pkts[i]) {
-			t.Errorf("segment %d: delivered bytes differ from the captured ones", i)
+		e := rec.sent[i]
+		if !bytes.Equal(d.pkt, e.Data) || d.ref != e.Ref {
+			t.Errorf("segment %d: delivered bytes or reference %v differ from the Sent ones (%v)", i, d.ref, e.Ref)
 		}
-		seg, ok := parseSegment(d.pkt)
-		if !ok || !tcpChecksumValid(t, d.pkt) {
-			t.Fatalf("segment %d: parseSegment ok %v, checksum valid %v, want both", i, ok, tcpChecksumValid(t, d.pkt))
+		if !tcpChecksumValid(t, d.pkt) {
+			t.Fatalf("segment %d: checksum invalid", i)
+		}
+		seg := parse(t, d.pkt)
+		if e.Seg == nil || !reflect.DeepEqual(*e.Seg, seg) || d.seg != e.Seg {
+			t.Errorf("segment %d: Sent.Seg %+v (delivered %p, sent %p), want %+v, the one delivered", i, e.Seg, d.seg, e.Seg, seg)
 		}
 		if i < 3 {
-			if seg.src.Addr() != netip.MustParseAddr("10.9.0.7") || seg.src.Port() < 1024 || seg.flags != fSYN || seg.seq != 999 || seg.dst.String() != "10.0.0.2:80" {
+			if seg.Src.Addr() != netip.MustParseAddr("10.9.0.7") || seg.Src.Port() < 1024 || seg.Flags != segment.SYN || seg.Seq != 999 || seg.Dst.String() != "10.0.0.2:80" {
 				t.Errorf("segment %d = %+v, want SYN seq 999 from 10.9.0.7 with a port >= 1024 to 10.0.0.2:80", i, seg)
 			}
-			ports[seg.src.Port()] = true
+			ports[seg.Src.Port()] = true
 		} else {
-			tcp := header.TCP(d.pkt[header.IPv4MinimumSize:])
-			if seg.src.String() != "10.0.0.3:5555" || seg.flags != fRST|fACK || seg.ack != 42 || tcp.WindowSize() != 1 {
-				t.Errorf("segment %d = %+v window %d, want RST-ACK ack 42 window 1 from 10.0.0.3:5555", i, seg, tcp.WindowSize())
+			if seg.Src.String() != "10.0.0.3:5555" || seg.Flags != segment.RST|segment.ACK || seg.Ack != 42 || seg.Win != 1 {
+				t.Errorf("segment %d = %+v, want RST-ACK ack 42 window 1 from 10.0.0.3:5555", i, seg)
 			}
 		}
 	}
@@ -182,8 +182,7 @@ func injectedSources(t *testing.T, seed uint64, i Injection) []string {
 	run(t, n, time.Hour)
 	var out []string
 	for _, d := range b.delivered {
-		seg, _ := parseSegment(d.pkt)
-		out = append(out, seg.src.String())
+		out = append(out, parse(t, d.pkt).Src.String())
 	}
 	return out
 }
@@ -212,7 +211,7 @@ func TestInjectionRandomSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.i.Via, tt.i.Count, tt.i.Interval, tt.i.Flags = "attacker", 20, time.Millisecond, fSYN
+			tt.i.Via, tt.i.Count, tt.i.Interval, tt.i.Flags = "attacker", 20, time.Millisecond, segment.SYN
 			first := injectedSources(t, 1, tt.i)
 			if len(first) != 20 {
 				t.Fatalf("b received %d segments, want 20", len(first))
@@ -266,26 +265,27 @@ func TestRandomAddr(t *testing.T) {
 func TestInjectionSeq(t *testing.T) {
 	type seg struct {
 		fromA      bool
-		flags      uint8
+		flags      segment.Flags
 		seq, ack   uint32
 		payloadLen int
 	}
-	syn := seg{true, fSYN, 1000, 0, 0}
-	synack := seg{false, fSYN | fACK, 5000, 1001, 0}
-	ack := seg{true, fACK, 1001, 5001, 0}
-	data := seg{true, fPSH | fACK, 1001, 5001, 100}
-	ackData := seg{false, fACK, 5001, 1101, 0}
-	reply := seg{false, fPSH | fACK, 5001, 1101, 50}
-	wrap := seg{true, fSYN, 0xfffffff0, 0, 0}
+	syn := seg{true, segment.SYN, 1000, 0, 0}
+	synack := seg{false, segment.SYN | segment.ACK, 5000, 1001, 0}
+	ack := seg{true, segment.ACK, 1001, 5001, 0}
+	data := seg{true, segment.PSH | segment.ACK, 1001, 5001, 100}
+	ackData := seg{false, segment.ACK, 5001, 1101, 0}
+	reply := seg{false, segment.PSH | segment.ACK, 5001, 1101, 50}
+	wrap := seg{true, segment.SYN, 0xfffffff0, 0, 0}
 	tests := []struct {
-		name     string
-		traffic  []seg
-		mode     SeqMode
-		offset   int64
-		ackNext  bool
-		wantSeq  uint32
-		wantAck  uint32
-		wantNote string
+		name      string
+		traffic   []seg
+		mode      SeqMode
+		offset    int64
+		ackNext   bool
+		wantSeq   uint32
+		wantAck   uint32
+		wantNoSeq bool // nothing seen to take seq from
+		wantNoAck bool // nothing seen to take ack from
 	}{
 		{name: "next from ack", traffic: []seg{syn, synack, ack, data, ackData}, mode: SeqNext, wantSeq: 1101},
 		{name: "next before data is acked", traffic: []seg{syn, synack, ack, data}, mode: SeqNext, wantSeq: 1001},
@@ -296,18 +296,14 @@ func TestInjectionSeq(t *testing.T) {
 		{name: "isn wraps", traffic: []seg{wrap}, mode: SeqISN, offset: 0x20, wantSeq: 0x10},
 		{name: "ack next", traffic: []seg{syn, synack, ack, data, ackData, reply}, mode: SeqNext, ackNext: true, wantSeq: 1101, wantAck: 5051},
 		{name: "ack next after syn-ack", traffic: []seg{syn, synack}, mode: SeqISN, ackNext: true, wantSeq: 1000, wantAck: 5001},
-		{
-			name: "nothing seen", mode: SeqNext, offset: 7, ackNext: true, wantSeq: 7,
-			wantNote: "; nothing seen from a:40000 to b:80 yet, so seq counts from 0; nothing seen from b:80 to a:40000 yet, so ack is 0",
-		},
-		{
-			name: "no syn seen", traffic: []seg{ack}, mode: SeqISN,
-			wantNote: "; nothing seen from a:40000 to b:80 yet, so seq counts from 0",
-		},
+		{name: "nothing seen", mode: SeqNext, offset: 7, ackNext: true, wantSeq: 7, wantNoSeq: true, wantNoAck: true},
+		{name: "no syn seen", traffic: []seg{ack}, mode: SeqISN, wantNoSeq: true},
+		{name: "no reply seen", traffic: []seg{syn}, mode: SeqNext, ackNext: true, wantSeq: 1001, wantNoAck: true},
+		{name: "absolute", traffic: []seg{syn}, mode: SeqAbsolute, offset: 5, wantSeq: 12350},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, log, a, b, _ := injectNet(t, 1)
+			n, rec, a, b, _ := injectNet(t, 1)
 			for i, s := range tt.traffic {
 				src, dst, node, idx := "10.0.0.1:40000", "10.0.0.2:80", a, 0
 				if !s.fromA {
@@ -318,21 +314,26 @@ func TestInjectionSeq(t *testing.T) {
 			addInjection(t, n, Injection{
 				Via: "attacker", At: 100 * time.Millisecond,
 				Src: netip.MustParseAddrPort("10.0.0.1:40000"), Dst: netip.MustParseAddrPort("10.0.0.2:80"),
-				Flags: fACK, Seq: tt.mode, SeqValue: 12345, SeqOffset: tt.offset, Ack: 999, AckNext: tt.ackNext,
+				Flags: segment.ACK, Seq: tt.mode, SeqValue: 12345, SeqOffset: tt.offset, Ack: 999, AckNext: tt.ackNext,
 			})
 			run(t, n, time.Hour)
 			last := b.delivered[len(b.delivered)-1]
-			got, _ := parseSegment(last.pkt)
+			got := parse(t, last.pkt)
 			wantAck := tt.wantAck
 			if !tt.ackNext {
 				wantAck = 999
 			}
-			if got.seq != tt.wantSeq || got.ack != wantAck {
-				t.Errorf("injected seq %d ack %d, want %d and %d", got.seq, got.ack, tt.wantSeq, wantAck)
+			if uint32(got.Seq) != tt.wantSeq || uint32(got.Ack) != wantAck {
+				t.Errorf("injected seq %d ack %d, want %d and %d", got.Seq, got.Ack, tt.wantSeq, wantAck)
 			}
-			wantNote := fmt.Sprintf("altered %d at 100ms: injected from attacker by rule \"inject[1]\" (spoofed source 10.0.0.1)%s", len(tt.traffic), tt.wantNote)
-			if note := log.calls[len(log.calls)-1]; note != wantNote {
-				t.Errorf("last observer call %q, want %q", note, wantNote)
+			// a's address through the attacker's port: spoofed.
+			want := injected{
+				Ref: event.Ref{Frame: len(tt.traffic) + 1}, At: 100 * time.Millisecond, From: "attacker",
+				Cause:    event.Cause{Kind: event.ByInjection, Rule: "inject[1]"},
+				Injected: event.Injected{Rule: "inject[1]", Spoofed: true, NoSeq: tt.wantNoSeq, NoAck: tt.wantNoAck},
+			}
+			if got := injectedOf(rec.sent[len(rec.sent)-1]); got != want {
+				t.Errorf("last Sent = %+v, want %+v", got, want)
 			}
 		})
 	}
@@ -387,56 +388,93 @@ func TestSeqModeString(t *testing.T) {
 	}
 }
 
+// transcript renders everything the recorder saw, in order, with every
+// field and byte, so that two runs compare as strings.
+func (r *recorder) transcript() string {
+	var b strings.Builder
+	for _, e := range r.all {
+		switch e := e.(type) {
+		case *event.Sent:
+			fmt.Fprintf(&b, "sent %v at %v from %s cause %+v", e.Ref, e.At, e.From, e.Cause)
+			if e.Injected != nil {
+				fmt.Fprintf(&b, " injected %+v", *e.Injected)
+			}
+			if e.Seg != nil {
+				fmt.Fprintf(&b, " seg %+v", *e.Seg)
+			}
+			fmt.Fprintf(&b, " err %v data %x\n", e.ParseErr, e.Data)
+		case *event.Fate:
+			fmt.Fprintf(&b, "%v data %x\n", fateOf(e), e.Data)
+		}
+	}
+	return b.String()
+}
+
 // TestDeterminism runs a busy lab with every kind of randomness twice per
 // seed and compares everything observed and delivered.
 func TestDeterminism(t *testing.T) {
 	ms := time.Millisecond
-	runOnce := func(seed uint64) string {
+	runOnce := func(seed uint64) (string, *recorder) {
 		impaired := Direction{Latency: 5 * ms, Jitter: 2 * ms, Loss: 0.1, Duplicate: 0.1, Reorder: 0.1, Corrupt: 0.1}
-		log := &callLog{}
-		n := New(seed, log, nil)
+		rec := &recorder{}
+		n := New(seed, rec, nil)
 		a, ia, _ := attachFake(t, n, "a", Link{Out: impaired, In: impaired}, "10.0.0.1")
 		b, ib, _ := attachFake(t, n, "b", Link{Out: impaired, Down: []Window{{From: 50 * ms, To: 60 * ms}}}, "10.0.0.2")
 		attachFake(t, n, "attacker", Link{}, "10.0.0.3")
 		for _, f := range []Fault{
-			{Action: FaultDuplicate, Flags: FlagMatch{Set: fPSH}, Nth: 3, Delay: 20 * ms},
-			{Action: FaultHold, Flags: FlagMatch{Set: fFIN}, Until: 150 * ms},
+			{Action: FaultDuplicate, Flags: segment.FlagMatch{Set: segment.PSH}, Nth: 3, Delay: 20 * ms},
+			{Action: FaultHold, Flags: segment.FlagMatch{Set: segment.FIN}, Until: 150 * ms},
 		} {
 			if err := n.AddFault(f); err != nil {
 				t.Fatal(err)
 			}
 		}
-		addInjection(t, n, Injection{Via: "attacker", At: 10 * ms, Count: 20, Interval: 3 * ms, SrcPrefix: netip.MustParsePrefix("10.9.0.0/16"), Dst: netip.MustParseAddrPort("10.0.0.2:80"), Flags: fSYN})
+		addInjection(t, n, Injection{Via: "attacker", At: 10 * ms, Count: 20, Interval: 3 * ms, SrcPrefix: netip.MustParsePrefix("10.9.0.0/16"), Dst: netip.MustParseAddrPort("10.0.0.2:80"), Flags: segment.SYN})
 		for i := range 100 {
-			flags := fPSH | fACK
+			flags := segment.PSH | segment.ACK
 			if i%10 == 9 {
-				flags = fFIN | fACK
+				flags = segment.FIN | segment.ACK
 			}
 			sendAt(n, a, ia, time.Duration(i)*ms, tcpPacket(uint16(i), "10.0.0.1:40000", "10.0.0.2:80", flags, uint32(i*100), 1, 100))
-			sendAt(n, b, ib, time.Duration(i)*ms, tcpPacket(uint16(i), "10.0.0.2:80", "10.0.0.1:40000", fACK, 1, uint32(i*100), 0))
+			sendAt(n, b, ib, time.Duration(i)*ms, tcpPacket(uint16(i), "10.0.0.2:80", "10.0.0.1:40000", segment.ACK, 1, uint32(i*100), 0))
 		}
 		run(t, n, time.Hour)
 		var sb strings.Builder
-		for _, c := range log.calls {
-			sb.WriteString(c + "\n")
-		}
+		sb.WriteString(rec.transcript())
 		for _, node := range []*fakeNode{a, b} {
 			for _, d := range node.delivered {
-				fmt.Fprintf(&sb, "%v %x\n", d.at, d.pkt)
+				fmt.Fprintf(&sb, "%v %v %x\n", d.at, d.ref, d.pkt)
 			}
 		}
-		return sb.String()
+		return sb.String(), rec
 	}
-	first := runOnce(1)
-	for _, want := range []string{"duplicated on", "reordered on", "corrupted on", "loss on", "link b down", "duplicated by faults[1]", "held by faults[2]", "injected from attacker by rule \"inject[1]\""} {
-		if !strings.Contains(first, want) {
-			t.Errorf("seed 1 run has no %q, want every mechanism exercised", want)
+	first, rec := runOnce(1)
+	for _, m := range []struct {
+		name string
+		ok   func(f fate) bool
+	}{
+		{"duplicated by a link", func(f fate) bool { return f.Kind == event.Duplicated && f.Place.Dir != event.Switch }},
+		{"reordered", func(f fate) bool { return f.Kind == event.Reordered }},
+		{"corrupted", func(f fate) bool { return f.Kind == event.Corrupted }},
+		{"lost", func(f fate) bool { return f.Kind == event.Dropped && f.Reason == event.Loss }},
+		{"dropped by b's outage", func(f fate) bool {
+			return f.Kind == event.Dropped && f.Reason == event.LinkDown && f.Place.Host == "b"
+		}},
+		{"duplicated by faults[1]", func(f fate) bool { return f.Kind == event.Duplicated && f.Rule.Name == "faults[1]" }},
+		{"held by faults[2]", func(f fate) bool { return f.Kind == event.Held && f.Rule.Name == "faults[2]" }},
+		{"a copy arrived", func(f fate) bool { return f.Kind == event.Arrived && f.Ref.Copy > 0 }},
+	} {
+		if !slices.ContainsFunc(rec.fatesOf(), m.ok) {
+			t.Errorf("seed 1 run has no fate %s, want every mechanism exercised", m.name)
 		}
 	}
-	if again := runOnce(1); again != first {
+	if !slices.ContainsFunc(rec.sent, func(e *event.Sent) bool { return e.Injected != nil && e.Injected.Rule == "inject[1]" }) {
+		t.Errorf("seed 1 run has no packet injected by inject[1], want every mechanism exercised")
+	}
+	if again, _ := runOnce(1); again != first {
 		t.Errorf("two runs with seed 1 differ")
 	}
-	if other := runOnce(2); other == first {
+	if other, _ := runOnce(2); other == first {
 		t.Errorf("runs with seeds 1 and 2 are identical, want the seed to matter")
 	}
 }

@@ -152,11 +152,23 @@ func outage(ws []Window, t time.Duration) (Window, bool) {
 	return Window{}, false
 }
 
+// cutWhile returns the outage that cut a link while a packet crossed it,
+// from entered to now: one in force at now, or one that started after the
+// packet entered (and may be over already).
+func cutWhile(ws []Window, entered, now time.Duration) (Window, bool) {
+	for _, w := range ws {
+		if w.contains(now) || (w.From > entered && w.From <= now) {
+			return w, true
+		}
+	}
+	return Window{}, false
+}
+
 // pipe is the runtime state of one direction of one link.
 type pipe struct {
 	place event.Place // "client→switch"
-	dir  Direction
-	rng  *rand.Rand // loss and jitter
+	dir   Direction
+	rng   *rand.Rand // loss and jitter
 
 	// Each impairment draws from its own stream, so enabling one does not
 	// change the draws of another.

@@ -1,15 +1,18 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
@@ -33,49 +36,123 @@ func ipv4Packet(id uint16, src, dst string, size int) []byte {
 	return b
 }
 
-// recorder is an Observer that records every packet and drop.
+// recorder is an event.Observer that records what the switch reports, in
+// order.
 type recorder struct {
-	packets []sent
-	drops   []drop
-	alters  []drop // what the switch did, as reason
+	event.Nop
+	sent  []*event.Sent
+	fates []*event.Fate
+	all   []any // every *event.Sent and *event.Fate, in order
 }
 
-type sent struct {
-	at   time.Duration
-	from int
-	id   uint16 // the packet's IP ID
+var _ event.Observer = (*recorder)(nil)
+
+// Sent implements event.Observer.
+func (r *recorder) Sent(e *event.Sent) {
+	r.sent = append(r.sent, e)
+	r.all = append(r.all, e)
 }
 
-type drop struct {
-	id     int // index into packets
-	at     time.Duration
-	reason string
+// Fate implements event.Observer.
+func (r *recorder) Fate(f *event.Fate) {
+	r.fates = append(r.fates, f)
+	r.all = append(r.all, f)
 }
 
-func (r *recorder) Packet(at time.Duration, from int, pkt []byte) int {
-	var ipID uint16
-	if len(pkt) >= header.IPv4MinimumSize {
-		ipID = header.IPv4(pkt).ID()
+// frame returns the Sent event of ref's frame, or nil.
+func (r *recorder) frame(ref event.Ref) *event.Sent {
+	for _, e := range r.sent {
+		if e.Frame == ref.Frame {
+			return e
+		}
 	}
-	r.packets = append(r.packets, sent{at: at, from: from, id: ipID})
-	return len(r.packets) - 1
+	return nil
 }
 
-func (r *recorder) Dropped(id int, at time.Duration, reason i18n.Msg) {
-	r.drops = append(r.drops, drop{id: id, at: at, reason: reason.Text(i18n.EN, nil)})
+// ipID returns the IP ID of the packet ref names (0 when unknown).
+func (r *recorder) ipID(ref event.Ref) uint16 {
+	if e := r.frame(ref); e != nil && len(e.Data) >= header.IPv4MinimumSize {
+		return header.IPv4(e.Data).ID()
+	}
+	return 0
 }
 
-func (r *recorder) Altered(id int, at time.Duration, what i18n.Msg) {
-	r.alters = append(r.alters, drop{id: id, at: at, reason: what.Text(i18n.EN, nil)})
+// fatesOf returns the recorded fates of the given kinds (all of them when
+// none is given), in order.
+func (r *recorder) fatesOf(kinds ...event.FateKind) []fate {
+	var out []fate
+	for _, f := range r.fates {
+		if len(kinds) == 0 || slices.Contains(kinds, f.Kind) {
+			out = append(out, fateOf(f))
+		}
+	}
+	return out
 }
+
+// drops returns the Dropped fates.
+func (r *recorder) drops() []fate { return r.fatesOf(event.Dropped) }
 
 // dropped returns the IP IDs of the dropped packets, in order.
 func (r *recorder) dropped() []uint16 {
 	var out []uint16
-	for _, d := range r.drops {
-		out = append(out, r.packets[d.id].id)
+	for _, f := range r.drops() {
+		out = append(out, r.ipID(f.Ref))
 	}
 	return out
+}
+
+// fate is what tests compare of an event.Fate: everything but the delivered
+// bytes, with the rule by value, so that fates compare with ==.
+type fate struct {
+	Kind   event.FateKind
+	Ref    event.Ref
+	At     time.Duration
+	Place  event.Place
+	Reason event.DropReason
+	Rule   event.Rule
+	Delay  time.Duration
+	Until  time.Duration
+	Outage event.Window
+	Queued int
+	Addr   netip.Addr
+	Detail string
+	Copy   int
+	To     string
+}
+
+func fateOf(f *event.Fate) fate {
+	c := fate{
+		Kind: f.Kind, Ref: f.Ref, At: f.At, Place: f.Place, Reason: f.Reason,
+		Delay: f.Delay, Until: f.Until, Outage: f.Outage, Queued: f.Queued,
+		Addr: f.Addr, Detail: f.Detail, Copy: f.Copy, To: f.To,
+	}
+	if f.Rule != nil {
+		c.Rule = *f.Rule
+	}
+	return c
+}
+
+// String renders the fate's set fields: "frame 3 dropped at 1s on
+// a→switch reason=link_down outage=1s–2s".
+func (f fate) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %v at %v on %v", f.Ref, f.Kind, f.At, f.Place)
+	add := func(set bool, name string, v any) {
+		if set {
+			fmt.Fprintf(&b, " %s=%v", name, v)
+		}
+	}
+	add(f.Reason != 0, "reason", f.Reason)
+	add(f.Rule != event.Rule{}, "rule", fmt.Sprintf("%s(%v #%d)", f.Rule.Name, f.Rule.Flags, f.Rule.Match))
+	add(f.Delay != 0, "delay", f.Delay)
+	add(f.Until != 0, "until", f.Until)
+	add(f.Outage != event.Window{}, "outage", Window(f.Outage))
+	add(f.Queued != 0, "queued", f.Queued)
+	add(f.Addr.IsValid(), "addr", f.Addr)
+	add(f.Detail != "", "detail", f.Detail)
+	add(f.Copy != 0, "copy", f.Copy)
+	add(f.To != "", "to", f.To)
+	return b.String()
 }
 
 // ids returns the IP IDs of the packets a node received, in order.
@@ -87,9 +164,22 @@ func ids(ds []delivery) []uint16 {
 	return out
 }
 
-// sendAt makes node (with index idx) send pkts at virtual time at.
+// refs returns the references of the packets a node received, in order.
+func refs(ds []delivery) []event.Ref {
+	var out []event.Ref
+	for _, d := range ds {
+		out = append(out, d.ref)
+	}
+	return out
+}
+
+// sendCause is the cause sendAt gives the packets it makes a node send.
+var sendCause = event.AppCause("send")
+
+// sendAt makes node (with index idx) send pkts at virtual time at, as the
+// application's send would.
 func sendAt(n *Network, node *fakeNode, idx int, at time.Duration, pkts ...[]byte) {
-	n.Schedule(at, idx, func() { node.out = append(node.out, pkts...) })
+	n.Schedule(at, idx, func() { node.queue(sendCause, pkts...) })
 }
 
 // twoHosts builds a network with hosts a (10.0.0.1, link la) and b
@@ -103,8 +193,16 @@ func twoHosts(t *testing.T, seed uint64, la, lb Link) (n *Network, rec *recorder
 	return n, rec, a, ia, b
 }
 
+// Places on the way between hosts a and b.
+var (
+	aOut = event.Place{Host: "a", Dir: event.Out}
+	aIn  = event.Place{Host: "a", Dir: event.In}
+	bIn  = event.Place{Host: "b", Dir: event.In}
+	atSw = event.Place{Dir: event.Switch}
+)
+
 func testPipe(dir Direction) *pipe {
-	return &pipe{name: "x→switch", dir: dir, rng: New(1, nil, nil).rng("x", "out")}
+	return &pipe{place: event.Place{Host: "x", Dir: event.Out}, dir: dir, rng: New(1, nil, nil).rng("x", "out")}
 }
 
 func TestPipeAdmit(t *testing.T) {
@@ -114,7 +212,8 @@ func TestPipeAdmit(t *testing.T) {
 	}
 	type out struct {
 		arrive time.Duration
-		reason string
+		reason event.DropReason
+		queued int
 	}
 	ms := time.Millisecond
 	tests := []struct {
@@ -126,32 +225,32 @@ func TestPipeAdmit(t *testing.T) {
 		{
 			name: "unimpaired",
 			in:   []in{{0, 100}, {5 * ms, 1500}},
-			want: []out{{0, ""}, {5 * ms, ""}},
+			want: []out{{0, 0, 0}, {5 * ms, 0, 0}},
 		},
 		{
 			name: "latency",
 			dir:  Direction{Latency: 10 * ms},
 			in:   []in{{0, 100}, {0, 100}, {3 * ms, 100}},
-			want: []out{{10 * ms, ""}, {10 * ms, ""}, {13 * ms, ""}},
+			want: []out{{10 * ms, 0, 0}, {10 * ms, 0, 0}, {13 * ms, 0, 0}},
 		},
 		{
 			// 8000 bit/s = 1000 bytes/s: 100 bytes take 100ms.
 			name: "rate serialises back to back",
 			dir:  Direction{Rate: 8000},
 			in:   []in{{0, 100}, {0, 100}, {0, 50}, {400 * ms, 100}},
-			want: []out{{100 * ms, ""}, {200 * ms, ""}, {250 * ms, ""}, {500 * ms, ""}},
+			want: []out{{100 * ms, 0, 0}, {200 * ms, 0, 0}, {250 * ms, 0, 0}, {500 * ms, 0, 0}},
 		},
 		{
 			name: "rate and latency",
 			dir:  Direction{Rate: 1_000_000, Latency: 5 * ms}, // 1500 B = 12ms
 			in:   []in{{0, 1500}, {1 * ms, 1500}},
-			want: []out{{17 * ms, ""}, {29 * ms, ""}},
+			want: []out{{17 * ms, 0, 0}, {29 * ms, 0, 0}},
 		},
 		{
 			name: "rate 100Mbit/s",
 			dir:  Direction{Rate: 100_000_000},
 			in:   []in{{0, 1500}},
-			want: []out{{120 * time.Microsecond, ""}},
+			want: []out{{120 * time.Microsecond, 0, 0}},
 		},
 		{
 			// The packet on the line counts against the limit: with
@@ -161,35 +260,34 @@ func TestPipeAdmit(t *testing.T) {
 			dir:  Direction{Rate: 8000, QueueLimit: 2},
 			in:   []in{{0, 100}, {0, 100}, {0, 100}, {99 * ms, 100}, {100 * ms, 100}, {100 * ms, 100}},
 			want: []out{
-				{100 * ms, ""},
-				{200 * ms, ""},
-				{0, "queue full on x→switch (2 packets)"},
-				{0, "queue full on x→switch (2 packets)"},
-				{300 * ms, ""},
-				{0, "queue full on x→switch (2 packets)"},
+				{100 * ms, 0, 0},
+				{200 * ms, 0, 0},
+				{0, event.QueueFull, 2},
+				{0, event.QueueFull, 2},
+				{300 * ms, 0, 0},
+				{0, event.QueueFull, 2},
 			},
 		},
 		{
 			name: "queue limit without rate is ignored",
 			dir:  Direction{QueueLimit: 1},
 			in:   []in{{0, 100}, {0, 100}, {0, 100}},
-			want: []out{{0, ""}, {0, ""}, {0, ""}},
+			want: []out{{0, 0, 0}, {0, 0, 0}, {0, 0, 0}},
 		},
 		{
 			name: "loss 1",
 			dir:  Direction{Loss: 1, Latency: ms},
 			in:   []in{{0, 100}, {ms, 100}},
-			want: []out{{0, "loss on x→switch"}, {0, "loss on x→switch"}},
+			want: []out{{0, event.Loss, 0}, {0, event.Loss, 0}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := testPipe(tt.dir)
 			for i, in := range tt.in {
-				arrive, msg := p.admit(in.now, in.size)
-				reason := msg.Text(i18n.EN, nil)
-				if got := (out{arrive, reason}); got != tt.want[i] {
-					t.Errorf("packet %d: admit(%v, %d) = %v, %q, want %v, %q", i, in.now, in.size, arrive, reason, tt.want[i].arrive, tt.want[i].reason)
+				arrive, reason, queued := p.admit(in.now, in.size)
+				if got := (out{arrive, reason, queued}); got != tt.want[i] {
+					t.Errorf("packet %d: admit(%v, %d) = %v, %v, %d, want %v, %v, %d", i, in.now, in.size, arrive, reason, queued, tt.want[i].arrive, tt.want[i].reason, tt.want[i].queued)
 				}
 			}
 		})
@@ -211,7 +309,10 @@ func TestPipeLossRate(t *testing.T) {
 			p := testPipe(Direction{Loss: tt.loss})
 			drops := 0
 			for i := range packets {
-				if _, reason := p.admit(time.Duration(i), 100); !reason.IsZero() {
+				if _, reason, _ := p.admit(time.Duration(i), 100); reason != 0 {
+					if reason != event.Loss {
+						t.Fatalf("admit(%v, 100) dropped for %v, want %v", time.Duration(i), reason, event.Loss)
+					}
 					drops++
 				}
 			}
@@ -235,9 +336,9 @@ func TestPipeJitterKeepsOrder(t *testing.T) {
 			distinct := map[time.Duration]bool{}
 			for i := range 2000 {
 				now := time.Duration(i) * 100 * time.Microsecond
-				arrive, reason := p.admit(now, 100)
-				if !reason.IsZero() {
-					t.Fatalf("admit(%v, 100) dropped: %s", now, reason)
+				arrive, reason, _ := p.admit(now, 100)
+				if reason != 0 {
+					t.Fatalf("admit(%v, 100) dropped: %v", now, reason)
 				}
 				if arrive < last {
 					t.Fatalf("packet %d: admit(%v, 100) = %v, before the previous packet's %v", i, now, arrive, last)
@@ -277,11 +378,12 @@ func TestSwitchLatency(t *testing.T) {
 			if len(b.delivered) != 1 || b.delivered[0].at != 5*ms+tt.want {
 				t.Errorf("b received %v, want one packet at %v", b.delivered, 5*ms+tt.want)
 			}
-			if len(rec.packets) != 1 || rec.packets[0].at != 5*ms || rec.packets[0].from != ia {
-				t.Errorf("observer saw %+v, want one packet from %d at 5ms", rec.packets, ia)
+			if len(rec.sent) != 1 || rec.sent[0].At != 5*ms || rec.sent[0].From != "a" || rec.sent[0].Ref != (event.Ref{Frame: 1}) {
+				t.Errorf("observer saw %d Sent %+v, want one frame 1 from a at 5ms", len(rec.sent), rec.sent)
 			}
-			if len(rec.drops) != 0 {
-				t.Errorf("observer saw drops %+v, want none", rec.drops)
+			want := []fate{{Kind: event.Arrived, Ref: event.Ref{Frame: 1}, At: 5*ms + tt.want, Place: bIn, To: "b"}}
+			if got := rec.fatesOf(); !slices.Equal(got, want) {
+				t.Errorf("fates = %v, want %v", got, want)
 			}
 		})
 	}
@@ -326,22 +428,24 @@ func TestSwitchQueueLimit(t *testing.T) {
 	if got, want := rec.dropped(), []uint16{4, 5}; !slices.Equal(got, want) {
 		t.Errorf("dropped %v, want %v", got, want)
 	}
-	for _, d := range rec.drops {
-		if !strings.Contains(d.reason, "queue full") || !strings.Contains(d.reason, "a→switch") || d.at != 0 {
-			t.Errorf("Dropped(%d, %v, %q), want at 0s and reason containing \"queue full\" and \"a→switch\"", d.id, d.at, d.reason)
-		}
+	want := []fate{
+		{Kind: event.Dropped, Ref: event.Ref{Frame: 4}, Place: aOut, Reason: event.QueueFull, Queued: 3},
+		{Kind: event.Dropped, Ref: event.Ref{Frame: 5}, Place: aOut, Reason: event.QueueFull, Queued: 3},
+	}
+	if got := rec.drops(); !slices.Equal(got, want) {
+		t.Errorf("drops = %v, want %v", got, want)
 	}
 }
 
 func TestSwitchLoss(t *testing.T) {
 	tests := []struct {
-		name       string
-		la, lb     Link
-		wantDrops  int
-		wantReason string
+		name      string
+		la, lb    Link
+		wantDrops int
+		wantPlace event.Place
 	}{
-		{name: "loss 1 out", la: Link{Out: Direction{Loss: 1}}, wantDrops: 50, wantReason: "loss on a→switch"},
-		{name: "loss 1 in", lb: Link{In: Direction{Loss: 1}}, wantDrops: 50, wantReason: "loss on switch→b"},
+		{name: "loss 1 out", la: Link{Out: Direction{Loss: 1}}, wantDrops: 50, wantPlace: aOut},
+		{name: "loss 1 in", lb: Link{In: Direction{Loss: 1}}, wantDrops: 50, wantPlace: bIn},
 		{name: "loss 0", la: Link{Out: Direction{Loss: 0}}, wantDrops: 0},
 	}
 	for _, tt := range tests {
@@ -351,12 +455,14 @@ func TestSwitchLoss(t *testing.T) {
 				sendAt(n, a, ia, time.Duration(i)*time.Millisecond, ipv4Packet(uint16(i), "10.0.0.1", "10.0.0.2", 100))
 			}
 			run(t, n, time.Hour)
-			if len(rec.drops) != tt.wantDrops || len(b.delivered) != 50-tt.wantDrops {
-				t.Errorf("%d dropped and %d delivered, want %d and %d", len(rec.drops), len(b.delivered), tt.wantDrops, 50-tt.wantDrops)
+			drops := rec.drops()
+			if len(drops) != tt.wantDrops || len(b.delivered) != 50-tt.wantDrops {
+				t.Errorf("%d dropped and %d delivered, want %d and %d", len(drops), len(b.delivered), tt.wantDrops, 50-tt.wantDrops)
 			}
-			for _, d := range rec.drops {
-				if d.reason != tt.wantReason {
-					t.Errorf("Dropped(%d, %v, %q), want reason %q", d.id, d.at, d.reason, tt.wantReason)
+			for i, d := range drops {
+				want := fate{Kind: event.Dropped, Ref: event.Ref{Frame: i + 1}, At: time.Duration(i) * time.Millisecond, Place: tt.wantPlace, Reason: event.Loss}
+				if d != want {
+					t.Errorf("drop %d = %v, want %v", i, d, want)
 					break
 				}
 			}
@@ -413,25 +519,27 @@ func TestSwitchJitterOrder(t *testing.T) {
 }
 
 func TestSwitchUnroutable(t *testing.T) {
+	ms := time.Millisecond
 	tests := []struct {
-		name   string
-		pkt    []byte
-		reason string
+		name string
+		pkt  []byte
+		want fate // without Kind, Ref, At and Place: a drop of frame 1 at the switch at 1ms
 	}{
-		{name: "unknown address", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.99", 40), reason: "no host has address 10.0.0.99"},
-		{name: "empty", pkt: []byte{}, reason: "not routable: empty packet"},
-		{name: "truncated IPv4", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.2", 40)[:12], reason: "not routable: truncated IPv4 header"},
-		{name: "truncated IPv6", pkt: []byte{0x60, 0, 0, 0}, reason: "not routable: truncated IPv6 header"},
-		{name: "not IP", pkt: []byte{0x10, 0, 0, 0}, reason: "not routable: not an IP packet"},
+		{name: "unknown address", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.99", 40), want: fate{Reason: event.NoHost, Addr: netip.MustParseAddr("10.0.0.99")}},
+		{name: "empty", pkt: []byte{}, want: fate{Reason: event.Unroutable, Detail: "empty packet"}},
+		{name: "truncated IPv4", pkt: ipv4Packet(1, "10.0.0.1", "10.0.0.2", 40)[:12], want: fate{Reason: event.Unroutable, Detail: "truncated IPv4 header"}},
+		{name: "truncated IPv6", pkt: []byte{0x60, 0, 0, 0}, want: fate{Reason: event.Unroutable, Detail: "truncated IPv6 header"}},
+		{name: "not IP", pkt: []byte{0x10, 0, 0, 0}, want: fate{Reason: event.Unroutable, Detail: "not an IP packet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, rec, a, ia, b := twoHosts(t, 1, Link{Out: Direction{Latency: time.Millisecond}}, Link{})
+			n, rec, a, ia, b := twoHosts(t, 1, Link{Out: Direction{Latency: ms}}, Link{})
 			sendAt(n, a, ia, 0, tt.pkt)
 			run(t, n, time.Hour)
-			want := []drop{{id: 0, at: time.Millisecond, reason: tt.reason}}
-			if !slices.Equal(rec.drops, want) {
-				t.Errorf("drops = %+v, want %+v", rec.drops, want)
+			want := tt.want
+			want.Kind, want.Ref, want.At, want.Place = event.Dropped, event.Ref{Frame: 1}, ms, atSw
+			if got := rec.fatesOf(); !slices.Equal(got, []fate{want}) {
+				t.Errorf("fates = %v, want %v", got, []fate{want})
 			}
 			if len(b.delivered)+len(a.delivered) != 0 {
 				t.Errorf("%d packets delivered, want none", len(b.delivered)+len(a.delivered))
@@ -456,6 +564,98 @@ func TestSwitchIPv6(t *testing.T) {
 	run(t, n, time.Hour)
 	if len(b.delivered) != 1 {
 		t.Errorf("b received %d packets for fd00::2, want 1", len(b.delivered))
+	}
+}
+
+// TestSwitchSent checks what the switch reports of each packet entering
+// it: the next frame number, the sending host, the time, the cause the
+// node's Drain gave, the bytes, and the parsed segment (or why there is
+// none); and that the receiver gets the same segment and reference.
+func TestSwitchSent(t *testing.T) {
+	tcp := tcpPacket(7, "10.0.0.1:40000", "10.0.0.2:80", segment.PSH|segment.ACK, 1000, 2000, 10)
+	udp := ipv4Packet(8, "10.0.0.1", "10.0.0.2", 40)
+	udp[9] = uint8(header.UDPProtocolNumber)
+	header.IPv4(udp).SetChecksum(0)
+	header.IPv4(udp).SetChecksum(^header.IPv4(udp).CalculateChecksum())
+	tests := []struct {
+		name    string
+		pkt     []byte
+		cause   event.Cause
+		wantErr string // "" for a TCP segment
+	}{
+		{name: "app", pkt: tcp, cause: event.AppCause("send")},
+		{name: "app with a reason", pkt: tcp, cause: event.Cause{Kind: event.ByApp, Op: "close", Why: "idle timeout"}},
+		{name: "arrival", pkt: tcp, cause: event.Arrival(event.Ref{Frame: 9, Copy: 2})},
+		{name: "timer", pkt: tcp, cause: event.TimerCause(event.TimerRTO)},
+		{name: "no cause", pkt: tcp},
+		{name: "not TCP", pkt: udp, cause: event.AppCause("send"), wantErr: "IPv4 protocol 17 is not TCP"},
+		{name: "truncated TCP header", pkt: ipv4Packet(9, "10.0.0.1", "10.0.0.2", 30), cause: event.AppCause("send"), wantErr: "truncated TCP header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, rec, a, ia, b := twoHosts(t, 1, Link{}, Link{})
+			// A first packet, so that the one under test is frame 2.
+			sendAt(n, a, ia, 0, ipv4Packet(1, "10.0.0.1", "10.0.0.2", 20))
+			n.Schedule(3*time.Millisecond, ia, func() { a.queue(tt.cause, tt.pkt) })
+			run(t, n, time.Hour)
+			if len(rec.sent) != 2 || n.Frames() != 2 {
+				t.Fatalf("observer saw %d Sent and Frames() = %d, want 2 and 2", len(rec.sent), n.Frames())
+			}
+			e := rec.sent[1]
+			if e.Ref != (event.Ref{Frame: 2}) || e.At != 3*time.Millisecond || e.From != "a" || e.Cause != tt.cause || e.Injected != nil {
+				t.Errorf("Sent = {%v, at %v, from %q, cause %+v, injected %v}, want {frame 2, at 3ms, from \"a\", cause %+v, injected <nil>}", e.Ref, e.At, e.From, e.Cause, e.Injected, tt.cause)
+			}
+			if !bytes.Equal(e.Data, tt.pkt) {
+				t.Errorf("Sent.Data = %x, want %x", e.Data, tt.pkt)
+			}
+			if got := errText(e.ParseErr); got != tt.wantErr || (e.Seg == nil) != (tt.wantErr != "") {
+				t.Errorf("Sent.Seg, ParseErr = %v, %q, want a segment: %v, %q", e.Seg, got, tt.wantErr == "", tt.wantErr)
+			}
+			if e.Seg != nil {
+				want, err := segment.Parse(tt.pkt)
+				if err != nil {
+					t.Fatalf("segment.Parse(%x) = %v", tt.pkt, err)
+				}
+				if !reflect.DeepEqual(*e.Seg, want) {
+					t.Errorf("Sent.Seg = %+v, want %+v", *e.Seg, want)
+				}
+			}
+			if len(b.delivered) != 2 {
+				t.Fatalf("b received %d packets, want 2", len(b.delivered))
+			}
+			if d := b.delivered[1]; d.ref != e.Ref || d.seg != e.Seg || !bytes.Equal(d.pkt, tt.pkt) {
+				t.Errorf("Deliver(%x, %p, %v), want the bytes sent, the Sent event's segment %p and %v", d.pkt, d.seg, d.ref, e.Seg, e.Ref)
+			}
+		})
+	}
+}
+
+// TestFrames checks that every packet entering the switch gets the next
+// frame number, whatever then becomes of it, and that copies do not.
+func TestFrames(t *testing.T) {
+	ms := time.Millisecond
+	n, rec, a, ia, b := twoHosts(t, 1, Link{Out: Direction{Duplicate: 1}, Down: []Window{{From: 2 * ms, To: 3 * ms}}}, Link{})
+	if got := n.Frames(); got != 0 {
+		t.Errorf("Frames() before running = %d, want 0", got)
+	}
+	sendAt(n, a, ia, 0, ipv4Packet(1, "10.0.0.1", "10.0.0.2", 20), ipv4Packet(2, "10.0.0.1", "10.0.0.99", 20))
+	sendAt(n, a, ia, 2*ms, ipv4Packet(3, "10.0.0.1", "10.0.0.2", 20)) // in the outage
+	sendAt(n, b, 1, 4*ms, ipv4Packet(4, "10.0.0.2", "10.0.0.1", 20))
+	run(t, n, time.Hour)
+	if got := n.Frames(); got != 4 {
+		t.Errorf("Frames() = %d, want 4", got)
+	}
+	var got []event.Ref
+	var gotIDs []uint16
+	for _, e := range rec.sent {
+		got = append(got, e.Ref)
+		gotIDs = append(gotIDs, header.IPv4(e.Data).ID())
+	}
+	if want := []event.Ref{{Frame: 1}, {Frame: 2}, {Frame: 3}, {Frame: 4}}; !slices.Equal(got, want) {
+		t.Errorf("Sent refs = %v, want %v", got, want)
+	}
+	if want := []uint16{1, 2, 3, 4}; !slices.Equal(gotIDs, want) {
+		t.Errorf("Sent IP IDs = %v, want %v", gotIDs, want)
 	}
 }
 

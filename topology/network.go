@@ -280,6 +280,9 @@ type packet struct {
 	from int // the port it entered the switch by
 	data []byte
 	seg  *segment.Segment // nil when not TCP
+	// entered is when it entered the link it is crossing, so that an
+	// outage that starts while it is on the link drops it.
+	entered time.Duration
 	// copies counts the copies made of the frame so far, shared by the
 	// frame and its copies so that each new copy gets the next number.
 	copies *int
@@ -333,6 +336,7 @@ func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: d.place, Reason: reason, Queued: queued})
 		return
 	}
+	p.entered = now
 	im := d.impair(p.data)
 	if im.corrupt >= 0 {
 		p.data = slices.Clone(p.data) // the observer keeps the original
@@ -358,7 +362,7 @@ func (n *Network) forward(p *packet) {
 	now := n.sched.now
 	// A packet still on its sender's link when the link went down is lost.
 	if src := n.ports[p.from]; len(src.down) > 0 {
-		if w, ok := outage(src.down, now); ok {
+		if w, ok := cutWhile(src.down, p.entered, now); ok {
 			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: src.out.place, Reason: event.LinkDown, Outage: event.Window(w)})
 			return
 		}
@@ -419,7 +423,7 @@ func (n *Network) toHost(p *packet, to int) {
 	n.cross(port.in, to, p, func(p *packet) {
 		now := n.sched.now
 		// A packet still on the receiver's link when it went down is lost.
-		if w, ok := outage(port.down, now); ok {
+		if w, ok := cutWhile(port.down, p.entered, now); ok {
 			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
 			return
 		}

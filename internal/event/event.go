@@ -102,9 +102,13 @@ const (
 	TimerFinWait2
 	// TimerTimeWait ends TIME_WAIT.
 	TimerTimeWait
+	// TimerGuard is tcplab's own RTO guard (hosts/rtoguard.go), which
+	// fires netstack's retransmission timer when netstack left a sender
+	// with unacknowledged data and no timer at all.
+	TimerGuard
 )
 
-var timerNames = []string{"unknown", "rto", "tlp", "rack", "cork", "keepalive", "handshake", "fin_wait_2", "time_wait"}
+var timerNames = []string{"unknown", "rto", "tlp", "rack", "cork", "keepalive", "handshake", "fin_wait_2", "time_wait", "rto_guard"}
 
 // String returns the timer's short name: "rto", "keepalive", "time_wait".
 func (k TimerKind) String() string {
