@@ -280,7 +280,7 @@ var en = map[string]string{
 	"seg.retrans.partial":        "retransmission of seq %d–%d during loss recovery, triggered by the ACK that just arrived (frame %d), which moved the acknowledged point only to seq %d",
 	"why.held":                   "%[1]s already held this data out of order (it still waits for seq %[2]d); its last ACK: %[3]s",
 	"copy.new":                   "the copy brings %s data it did not have (the original was lost or is late)",
-	"seg.retrans.rescue":         "retransmission of seq %d–%d in loss recovery, triggered by the ACK that just arrived (frame %d): no SACK block covers it, so the sender resends it as well (a rescue retransmission, RFC 6675)",
+	"seg.retrans.rescue":         "retransmission of seq %d–%d in loss recovery, triggered by the ACK that just arrived (frame %d), though that ACK's SACK blocks do not reach this range (the stack's loss detection, RACK, judged it lost)",
 	"timer.rto_guard":            "tcplab's RTO guard",
 	"diff.rtoguard":              "netstack left %[1]s with unacknowledged data and no retransmission timer (a netstack bug: after SACK recovery its count of packets in flight fell to 0, and it arms the timer only while that count is above 0); one RTO (%[2]s) later tcplab fires netstack's own retransmission timer, as netstack should have armed it (emulated by tcplab)",
 
@@ -350,4 +350,5 @@ var en = map[string]string{
 	"errno.ENETUNREACH":  "network is unreachable",
 	"errno.EISCONN":      "transport endpoint is already connected",
 	"errno.EINVAL":       "invalid socket state",
+	"seg.fin.tlp": "FIN resent as a tail loss probe %s after it was last sent: %s's FIN is not acknowledged yet, and the probe asks for an ACK before the retransmission timer expires",
 }

@@ -283,7 +283,7 @@ var zh = map[string]string{
 	"seg.retrans.partial":        "丢包恢复期间重传 seq %d–%d，由刚到达的 ACK（第 %d 帧）触发：它只把确认点推进到 seq %d",
 	"why.held":                   "%[1]s 其实已经乱序收到这些数据（它仍在等 seq %[2]d）；它最后发出的 ACK：%[3]s",
 	"copy.new":                   "这个副本给 %s 带来了它还没有的数据（原件丢了或还没到）",
-	"seg.retrans.rescue":         "丢包恢复中重传 seq %d–%d，由刚到达的 ACK（第 %d 帧）触发：没有 SACK 块覆盖它，所以发送方把它也重传了（RFC 6675 的补救重传）",
+	"seg.retrans.rescue":         "丢包恢复中重传 seq %d–%d，由刚到达的 ACK（第 %d 帧）触发，尽管那个 ACK 的 SACK 块并没有覆盖到这一段（是协议栈的丢包检测 RACK 判定它丢了）",
 	"timer.rto_guard":            "tcplab 的 RTO 守护",
 	"diff.rtoguard":              "netstack 让 %[1]s 留着未确认的数据却没有任何重传定时器（netstack 的缺陷：SACK 恢复之后它对在途报文的计数降到了 0，而它只在计数大于 0 时才启动定时器）；一个 RTO（%[2]s）之后，tcplab 触发 netstack 自己的重传定时器，就像 netstack 本应做的那样（由 tcplab 模拟）",
 
@@ -353,4 +353,5 @@ var zh = map[string]string{
 	"errno.ENETUNREACH":  "网络不可达（ENETUNREACH）",
 	"errno.EISCONN":      "传输端点已经连接（EISCONN）",
 	"errno.EINVAL":       "socket 状态无效（EINVAL）",
+	"seg.fin.tlp": "FIN 作为尾部丢包探测（TLP）重发，距上次发送 %s：%s 的 FIN 还没有被确认，探测是为了在重传定时器到期之前引出一个 ACK",
 }

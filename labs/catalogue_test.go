@@ -2,6 +2,7 @@ package labs
 
 import (
 	"context"
+	"github.com/tcplab/tcplab/i18n"
 	"slices"
 	"testing"
 )
@@ -34,7 +35,7 @@ func TestBuiltinExpectations(t *testing.T) {
 					if !o.OK {
 						t.Errorf("seed %d: %s: %s: %s", seed, o.Exp.Where, o.Exp, o.Message)
 						for _, r := range o.Rows {
-							t.Log(run.Tap.RowText(r))
+							t.Log(run.Tap.RowText(r, i18n.EN))
 						}
 					}
 				}

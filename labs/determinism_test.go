@@ -11,29 +11,42 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
 
-// fingerprint runs a lab and hashes its text timeline and its pcapng.
+// fingerprint runs a lab and hashes its text timeline, its JSON Lines and
+// its pcapng captures of what was sent and of what was received.
 func fingerprint(t testing.TB, ref string) string {
 	t.Helper()
 	lab, err := Open(ref)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", ref, err)
 	}
-	r, err := Execute(context.Background(), lab, RunOptions{})
+	r, err := Prepare(lab, RunOptions{})
 	if err != nil {
-		t.Fatalf("Execute(%q): %v", ref, err)
+		t.Fatalf("Prepare(%q): %v", ref, err)
 	}
-	var text, pcap bytes.Buffer
-	if err := r.Tap.WriteText(&text, tap.Header{Title: lab.Name}); err != nil {
-		t.Fatal(err)
+	var text, js, sent, recv bytes.Buffer
+	tw := r.Tap.NewTextWriter(&text, tap.Header{Title: lab.Name})
+	jw := r.Tap.NewJSONWriter(&js, i18n.ZH)
+	sw := r.Tap.NewPcapWriter(&sent, tap.ViewSent, topology.Epoch, i18n.EN)
+	rw := r.Tap.NewPcapWriter(&recv, tap.ViewReceived, topology.Epoch, i18n.EN)
+	for _, s := range []tap.Sink{tw, jw, sw, rw} {
+		r.Tap.AddSink(s)
 	}
-	if err := r.Tap.WritePcapng(&pcap, topology.Epoch); err != nil {
-		t.Fatal(err)
+	if err := r.Go(context.Background()); err != nil {
+		t.Fatalf("Go(%q): %v", ref, err)
 	}
-	return fmt.Sprintf("%x/%x/%d", sha256.Sum256(text.Bytes()), sha256.Sum256(pcap.Bytes()), len(r.Tap.Segments()))
+	for _, f := range []func() error{tw.Flush, jw.Flush, sw.Flush, rw.Flush} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := func(b bytes.Buffer) string { return fmt.Sprintf("%x", sha256.Sum256(b.Bytes()))[:16] }
+	return fmt.Sprintf("%s/%s/%s/%s/%d", sum(text), sum(js), sum(sent), sum(recv), r.Frames)
 }
 
 var determinismLabs = []string{"handshake", "close", "testdata/lossy.toml", "testdata/chaos.toml"}
@@ -94,16 +107,16 @@ func TestSeedChangesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := func(seed uint64) tap.Segment {
-		r, err := Execute(context.Background(), lab, RunOptions{Seed: &seed})
+	first := func(seed uint64) segment.Segment {
+		r, err := Execute(context.Background(), lab, RunOptions{Seed: &seed, KeepRows: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		segs := r.Tap.Segments()
+		segs := r.Segments()
 		if len(segs) == 0 {
 			t.Fatalf("seed %d: no segments", seed)
 		}
-		return segs[0].Seg
+		return *segs[0].Seg
 	}
 	a, b := first(1), first(2)
 	if a.Seq == b.Seq || a.Src.Port() == b.Src.Port() {

@@ -2,6 +2,7 @@ package labs
 
 import (
 	"context"
+	"github.com/tcplab/tcplab/i18n"
 	"os"
 	"reflect"
 	"regexp"
@@ -51,7 +52,7 @@ func TestReferenceExamples(t *testing.T) {
 				if !o.OK {
 					t.Errorf("%s: %s", o.Exp, o.Message)
 					for _, r := range o.Rows {
-						t.Log(run.Tap.RowText(r))
+						t.Log(run.Tap.RowText(r, i18n.EN))
 					}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tcplab/tcplab/i18n"
@@ -15,13 +16,14 @@ var GoldenLangs = []i18n.Lang{i18n.EN, i18n.ZH}
 
 // GoldenFile returns where the golden timeline in lang of the lab file at
 // labFile lives: testdata/golden/NAME.LANG.txt in the lab file's directory,
-// or golden/NAME.LANG.txt when that directory is itself a testdata
+// or golden/NAME.LANG.txt when that directory is itself in a testdata
 // directory. labs/handshake.toml keeps its English golden timeline in
-// labs/testdata/golden/handshake.en.txt.
+// labs/testdata/golden/handshake.en.txt, labs/testdata/truth/x.toml in
+// labs/testdata/truth/golden/x.en.txt.
 func GoldenFile(labFile string, lang i18n.Lang) string {
 	dir, base := filepath.Split(labFile)
 	name := strings.TrimSuffix(base, filepath.Ext(base)) + "." + lang.String() + ".txt"
-	if filepath.Base(filepath.Clean(dir)) == "testdata" {
+	if slices.Contains(strings.Split(filepath.ToSlash(filepath.Clean(dir)), "/"), "testdata") {
 		return filepath.Join(dir, "golden", name)
 	}
 	return filepath.Join(dir, "testdata", "golden", name)

@@ -29,6 +29,11 @@ func goldenLabs(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	truth, err := filepath.Glob("testdata/truth/*.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, truth...)
 	for _, f := range files {
 		if filepath.Base(f) != "bulk.toml" {
 			refs = append(refs, f)
@@ -46,23 +51,19 @@ func goldenName(ref string, lang i18n.Lang) string {
 	return GoldenFile(ref, lang)
 }
 
-// timeline runs ref and renders its text timeline in lang.
-func timeline(t *testing.T, ref string, lang i18n.Lang) (*Run, []byte) {
+// runLab runs ref under its own seed, keeping every row and rendering its
+// golden timelines.
+func runLab(t *testing.T, ref string) *Run {
 	t.Helper()
 	lab, err := Open(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := Execute(context.Background(), lab, RunOptions{})
+	run, err := Execute(context.Background(), lab, RunOptions{KeepRows: true, Timelines: GoldenLangs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := Timeline(run, lang)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run.Tap.Lang = lang
-	return run, text
+	return run
 }
 
 // TestGoldenTimelines compares every lab's timeline, in English and in
@@ -70,14 +71,7 @@ func timeline(t *testing.T, ref string, lang i18n.Lang) (*Run, []byte) {
 // deliberate change, and review the diff.
 func TestGoldenTimelines(t *testing.T) {
 	for _, ref := range goldenLabs(t) {
-		lab, err := Open(ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		run, err := Execute(context.Background(), lab, RunOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		run := runLab(t, ref)
 		for _, lang := range GoldenLangs {
 			name := goldenName(ref, lang)
 			t.Run(filepath.Base(name), func(t *testing.T) {
@@ -105,6 +99,7 @@ func TestGoldenFile(t *testing.T) {
 		{"handshake.toml", "testdata/golden/handshake.en.txt"},
 		{"labs/close.toml", "labs/testdata/golden/close.en.txt"},
 		{"testdata/chaos.toml", "testdata/golden/chaos.en.txt"},
+		{"testdata/truth/x.toml", "testdata/truth/golden/x.en.txt"},
 		{"/ci/labs/testdata/x.toml", "/ci/labs/testdata/golden/x.en.txt"},
 		{"my.lab", "testdata/golden/my.en.txt"},
 	} {
@@ -157,21 +152,22 @@ func TestAnnotationsDemonstrated(t *testing.T) {
 		}
 	}
 	for _, ref := range goldenLabs(t) {
-		run, _ := timeline(t, ref, i18n.EN)
-		for _, r := range run.Tap.Rows() {
+		run := runLab(t, ref)
+		for _, r := range run.Rows {
 			for _, m := range r.Notes {
 				walk(m)
 			}
-			for _, m := range r.Cause {
-				walk(m)
+			walk(r.CauseMsg)
+			if r.App != nil {
+				walk(r.App.Result)
+				walk(r.App.Err)
 			}
-			walk(r.Dropped)
 		}
 	}
 	keys := i18n.Keys()
 	slices.Sort(keys)
 	for _, k := range keys {
-		if strings.HasPrefix(k, "ui.") || strings.HasPrefix(k, "out.") {
+		if strings.HasPrefix(k, "ui.") || strings.HasPrefix(k, "out.") || strings.HasPrefix(k, "app.") || strings.HasPrefix(k, "errno.") || strings.HasPrefix(k, "pcap.") {
 			continue
 		}
 		why, excused := undemonstrated[k]

@@ -25,13 +25,13 @@ func TestNotesAgreeWithAnalysis(t *testing.T) {
 		}
 		return false
 	}
-	retransNotes := []string{"seg.retrans", "seg.syn.retrans", "seg.synack.retrans", "seg.fin.retrans", "seg.ooo"}
+	retransNotes := []string{"seg.retrans", "seg.syn.retrans", "seg.synack.retrans", "seg.synack.again", "seg.fin.retrans"}
 	for _, ref := range goldenLabs(t) {
-		run, _ := timeline(t, ref, i18n.EN)
-		for _, r := range run.Tap.Segments() {
+		run := runLab(t, ref)
+		for _, r := range run.Segments() {
 			a := r.Analysis
 			fail := func(why string) {
-				t.Errorf("%s: frame %d (%s): %s\n  %s", ref, r.No, a, why, run.Tap.RowText(r))
+				t.Errorf("%s: frame %d (%s): %s\n  %s", ref, r.No, a, why, run.Tap.RowText(r, i18n.EN))
 			}
 			resent := a&(tap.Retransmission|tap.FastRetransmission|tap.SpuriousRetransmission|tap.OutOfOrder) != 0
 			switch {
@@ -39,7 +39,7 @@ func TestNotesAgreeWithAnalysis(t *testing.T) {
 				fail("flagged as resent but not explained as a retransmission")
 			case !resent && has(r, retransNotes...):
 				fail("explained as a retransmission that Wireshark would not flag")
-			case a&tap.DupAck != 0 && !has(r, "seg.dupack", "seg.close4", "seg.keepalive", "seg.challenge", "seg.zwp", "seg.zerowin", "seg.simclose", "seg.simopen", "seg.forged"):
+			case a&tap.DupAck != 0 && !has(r, "seg.dupack", "seg.ack.gap", "seg.ack.dupdata", "seg.ack.dupcopy", "seg.synrcvd.ack", "seg.hs3.again", "seg.close4", "seg.keepalive", "seg.challenge", "seg.zwp", "seg.zerowin", "seg.simclose", "seg.simopen", "seg.forged"):
 				fail("flagged as a duplicate ACK but not explained as one")
 			case a&tap.KeepAlive != 0 && !has(r, "seg.keepalive", "seg.zwp"):
 				fail("flagged as a keep-alive but not explained as one")

@@ -27,7 +27,7 @@ func TestQueueAndCounterRows(t *testing.T) {
 		counter string
 		segNote string // a segment annotation the counter explains
 	}{
-		{"backlog-overflow", "ListenOverflowSynDrop", "seg.syn.dropped"},
+		{"backlog-overflow", "ListenOverflowSynDrop", "seg.stackdrop"},
 		{"syn-cookies", "ListenOverflowSynCookieSent", "seg.synack.cookie"},
 	}
 	for _, tt := range tests {
@@ -36,20 +36,20 @@ func TestQueueAndCounterRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run, err := Execute(context.Background(), lab, RunOptions{})
+			run, err := Execute(context.Background(), lab, RunOptions{KeepRows: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var full, moved, noted bool
 			last := map[string]uint64{}
-			for _, r := range run.Tap.Rows() {
+			for _, r := range run.Rows {
 				switch r.Kind {
 				case tap.KindQueue:
 					if r.Capacity <= 0 || r.Waiting < 0 || r.Waiting > r.Capacity || r.HalfOpen < 0 {
-						t.Errorf("implausible queue row: %s", run.Tap.RowText(r))
+						t.Errorf("implausible queue row: %s", run.Tap.RowText(r, i18n.EN))
 					}
 					full = full || r.Waiting == r.Capacity && hasNote(r, "q.full")
-				case tap.KindCounter:
+				case tap.KindCounter, tap.KindDrop:
 					for _, c := range r.Counters {
 						if c.Name == tt.counter {
 							if c.Delta == 0 || c.Total != last[r.Host]+c.Delta {

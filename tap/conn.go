@@ -57,8 +57,11 @@ type conn struct {
 	// lastAck is the last segment each side sent with an ACK, and its fate.
 	lastAck [2]*tx
 	// dupSeen counts the duplicate ACKs of the peer that reached each
-	// side since its una last moved.
+	// side since its una last moved (RFC 5681: no data, the same ACK and
+	// window, data outstanding), and winSeen is the last window of the
+	// peer that reached it.
 	dupSeen [2]int
+	winSeen [2]int
 
 	handshake  int  // handshake steps seen: 0–3
 	simOpen    bool // both sides sent a bare SYN
@@ -217,6 +220,7 @@ const (
 	fitDuplicate            // everything in it was received before
 	fitAhead                // starts beyond the next expected byte: a gap
 	fitOverlap              // starts before the next expected byte, ends after
+	fitOutside              // beyond the receiver's window: not taken
 )
 
 // arrivalInfo is the last segment that reached a side.
@@ -233,12 +237,22 @@ type arrivalInfo struct {
 	ack        uint32 // its relative ACK, when it had one
 }
 
-// receive records that [start, end) reached the receiver, and how it fit.
-func (r *recvState) receive(start, end uint32) (fit, uint32) {
+// receive records that [start, end) reached the receiver, whose receive
+// window (as it last advertised it) is win bytes, or unknown when win < 0,
+// and how it fit. Data beyond the window is not taken.
+func (r *recvState) receive(start, end uint32, win int) (fit, uint32) {
 	if !r.started {
 		r.started, r.nxt = true, start
 	}
 	nxt := r.nxt
+	if win >= 0 && start != end && !seqLT(start, r.nxt) {
+		if limit := r.nxt + uint32(win); seqGT(end, limit) {
+			end = limit
+			if !seqGT(end, start) {
+				return fitOutside, nxt
+			}
+		}
+	}
 	switch {
 	case start == end:
 		return fitNone, nxt

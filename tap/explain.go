@@ -23,6 +23,7 @@ type segInfo struct {
 	prev    *xmit
 	partial bool
 	spoofed bool        // the source address is not the sending host's
+	forged  bool        // an injection rule made it, not the sender's stack
 	state   event.State // the sender's state when it sent the segment
 }
 
@@ -65,7 +66,7 @@ func (t *Tap) explainSent(r *Row) {
 		c = newConn(s)
 		t.conns[k] = c
 	}
-	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed}
+	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: r.Injected != nil}
 	in.o = 1 - in.d
 	in.state = t.stateOf(r.Host, s.Src, s.Dst)
 	t.number(in)
@@ -83,7 +84,7 @@ func (t *Tap) explainSent(r *Row) {
 		t.explainOther(in)
 	}
 	c.last = r.At
-	if !spoofed {
+	if !in.forged {
 		c.lastFlags[in.d] = s.Flags
 	}
 }
@@ -112,7 +113,7 @@ func (t *Tap) number(in *segInfo) {
 	}
 	r.sackBase = c.base[o]
 	in.segLen = uint32(s.Span())
-	if in.spoofed {
+	if in.forged {
 		return // a forged segment says nothing about the real sender
 	}
 	x := &tx{frame: r.No, at: r.At, ack: r.RelAck}
@@ -584,7 +585,11 @@ func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
 		}
 		if x := c.xmits[d].find(c.finSeq[d]); x != nil && len(x.txs) > 1 && r.Seg.Len == 0 && in.retrans() {
 			_, wait := in.sends()
-			r.note("seg.fin.retrans", len(x.txs)-1, wait, in.from)
+			if r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerTLP {
+				r.note("seg.fin.tlp", wait, in.from)
+			} else {
+				r.note("seg.fin.retrans", len(x.txs)-1, wait, in.from)
+			}
 			if last := in.lastTx(); last != nil {
 				r.note("why.prev", last.fate(t, in.to))
 			}

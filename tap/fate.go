@@ -138,14 +138,20 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 				c.known[o] = r.RelAck
 				c.dupSeen[o] = 0
 				c.xmits[o].prune(r.RelAck)
-			case r.RelAck == c.known[o] && s.Len == 0 && s.Flags&(segment.SYN|segment.FIN) == 0:
+			case r.RelAck == c.known[o] && s.Len == 0 && s.Flags&(segment.SYN|segment.FIN) == 0 &&
+				r.Window == c.winSeen[o] && seqGT(c.high[o], r.RelAck):
 				c.dupSeen[o]++
 			}
+			c.winSeen[o] = r.Window
 		}
 		span := uint32(s.Span())
 		if s.Flags&segment.RST == 0 {
+			win := -1
+			if c.hasWin[o] && s.Flags&segment.SYN == 0 {
+				win = c.win[o]
+			}
 			info.start, info.end = r.RelSeq, r.RelSeq+span
-			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end)
+			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end, win)
 		}
 		switch {
 		case r.Kind != KindCopy:
