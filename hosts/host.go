@@ -234,9 +234,20 @@ func (h *Host) setCause(c event.Cause) {
 
 // act records that the application is making socket call op (for a
 // model, because of why), so that the packets and state changes the call
-// makes are attributed to it.
+// makes are attributed to it. Counters the previous call moved are
+// reported first, with its cause: an application may make several calls
+// before the host settles.
 func (h *Host) act(op, why string) {
+	h.reportCounters(h.movedCounters())
 	h.setCause(event.Cause{Kind: event.ByApp, Op: op, Why: why})
+}
+
+// reportCounters reports the watched counters among moved, which moved
+// outside the processing of an arrival, with the host's current cause.
+func (h *Host) reportCounters(moved []event.CounterMove) {
+	if r := reported(moved); len(r) > 0 {
+		h.obs.Counter(&event.Counter{At: h.now(), Host: h.name, Cause: h.cause, Counters: r})
+	}
 }
 
 // at schedules application work at virtual time t.
@@ -294,6 +305,11 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 // which cannot be after a barrier. So the barrier is skipped when nothing was
 // delivered since the last one.
 func (h *Host) Settle() {
+	// The event is over once settled: what the host does next is caused
+	// by the next event, which says what it is. A wake-up that does not
+	// (a model's scheduled poll) must not inherit this event's cause,
+	// such as a timer that fired long before.
+	defer h.setCause(event.Cause{})
 	a := h.arrival
 	h.arrival = nil
 	if a != nil {
@@ -313,9 +329,7 @@ func (h *Host) Settle() {
 		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: h.verdict(a, moved), Counters: reported(moved)})
 		return
 	}
-	if r := reported(moved); len(r) > 0 {
-		h.obs.Counter(&event.Counter{At: h.now(), Host: h.name, Cause: h.cause, Counters: r})
-	}
+	h.reportCounters(moved)
 }
 
 // Drain implements topology.Node.

@@ -236,10 +236,11 @@ type netHost struct {
 	link topology.Link
 }
 
-// network is a test world: hosts on one switch, fault rules, and a time
-// limit (5 minutes when zero). before, when set, runs after the hosts are
-// built and started, before the run.
+// network is a test world: hosts on one switch, fault rules, a seed (1
+// when zero) and a time limit (5 minutes when zero). before, when set, runs
+// after the hosts are built and started, before the run.
 type network struct {
+	seed   uint64
 	hosts  []netHost
 	faults []topology.Fault
 	limit  time.Duration
@@ -253,7 +254,11 @@ type network struct {
 func (w network) run(t *testing.T) (*recorder, topology.Result) {
 	t.Helper()
 	rec := &recorder{}
-	net := topology.New(1, rec, nil)
+	seed := w.seed
+	if seed == 0 {
+		seed = 1
+	}
+	net := topology.New(seed, rec, nil)
 	var hs []*Host
 	byName := map[string]*Host{}
 	t.Cleanup(func() {
@@ -264,7 +269,7 @@ func (w network) run(t *testing.T) (*recorder, topology.Result) {
 	for _, nh := range w.hosts {
 		cfg := nh.cfg
 		if cfg.Seed == 0 {
-			cfg.Seed = 1
+			cfg.Seed = seed
 		}
 		addrs := []netip.Addr{}
 		for _, a := range []netip.Addr{cfg.IPv4, cfg.IPv6} {
@@ -309,7 +314,72 @@ func (w network) run(t *testing.T) (*recorder, topology.Result) {
 			h.ReportStalls(res.End)
 		}
 	}
+	checkCauses(t, rec)
 	return rec, res
+}
+
+// checkCauses checks that the events of a run agree with one another:
+// every packet that arrived has one receipt, from the host it reached,
+// when it arrived; no timer is reported unrecognised; and every packet
+// sent and state change is attributed to something that happened on that
+// host at that instant: the arrival of the packet it names, or a timer of
+// its kind that fired (a lazy timer that wakes up early does nothing, and
+// a host's next activity must not inherit a past one's cause).
+func checkCauses(t *testing.T, rec *recorder) {
+	t.Helper()
+	type key struct {
+		at   time.Duration
+		host string
+		kind event.TimerKind
+	}
+	fired := map[key]bool{}
+	for _, tm := range rec.timers {
+		if tm.Kind == event.TimerUnknown {
+			t.Errorf("%s reported an unrecognised timer at %v", tm.Host, tm.At)
+		}
+		fired[key{tm.At, tm.Host, tm.Kind}] = true
+	}
+	type arrival struct {
+		ref  event.Ref
+		at   time.Duration
+		host string
+	}
+	arrived := map[arrival]bool{}
+	for _, f := range rec.fates {
+		if f.Kind == event.Arrived {
+			arrived[arrival{f.Ref, f.At, f.To}] = true
+		}
+	}
+	receipts := map[arrival]int{}
+	for _, rc := range rec.receipts {
+		receipts[arrival{rc.Ref, rc.At, rc.Host}]++
+	}
+	for a := range arrived {
+		if receipts[a] != 1 {
+			t.Errorf("%v arrived at %s at %v: %d receipts, want 1", a.ref, a.host, a.at, receipts[a])
+		}
+	}
+	if len(receipts) != len(arrived) {
+		t.Errorf("%d receipts for %d arrivals", len(rec.receipts), len(arrived))
+	}
+	check := func(what string, at time.Duration, host string, c event.Cause) {
+		switch c.Kind {
+		case event.ByTimer:
+			if !fired[key{at, host, c.Timer}] {
+				t.Errorf("%s %s at %v has cause timer %s, but no such timer fired then", host, what, at, c.Timer)
+			}
+		case event.ByArrival:
+			if !arrived[arrival{c.Ref, at, host}] {
+				t.Errorf("%s %s at %v has cause the arrival of %v, which did not arrive there then", host, what, at, c.Ref)
+			}
+		}
+	}
+	for _, p := range rec.packets {
+		check(fmt.Sprintf("%v (%v)", p.ref, p.flags), p.at, p.host, p.cause)
+	}
+	for _, s := range rec.states {
+		check(s.from+"→"+s.to, s.at, s.host, s.cause)
+	}
 }
 
 // why describes a cause in terms a test can compare: "app close",

@@ -183,9 +183,9 @@ func funcName(pc uintptr) string {
 }
 
 // due reports whether a timer that woke up is really due: for netstack's
-// lazy timers, enabled with its target reached; the others are stopped
-// when they are no longer wanted, so a wake-up is always due. When the
-// timer cannot be read (netstack's layout changed), it is taken as due.
+// lazy timers, not orphaned and with its target reached; the others are
+// stopped when they are no longer wanted, so a wake-up is always due. When
+// the timer cannot be read (netstack's layout changed), it is taken as due.
 func due(st stackTimer, now tcpip.MonotonicTime) bool {
 	path, lazy := lazyTimers[st.kind]
 	if !lazy {
@@ -208,7 +208,11 @@ func due(st stackTimer, now tcpip.MonotonicTime) bool {
 	if !state.IsValid() || !target.IsValid() || target.NumField() != 1 {
 		return true
 	}
-	if state.Int() != timerStateEnabled {
+	// As netstack's checkExpiration (tcp/timer.go): an orphaned timer
+	// (disabled while its clock timer ran) wakes up for nothing; any
+	// other expires once its target is reached. A disabled timer's clock
+	// timer runs only when the RTO guard (rtoguard.go) runs it.
+	if st := state.Int(); st != timerStateEnabled && st != timerDisabled {
 		return false
 	}
 	return !now.Before(tcpip.MonotonicTime{}.Add(time.Duration(target.Field(0).Int())))

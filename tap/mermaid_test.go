@@ -10,19 +10,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"github.com/tcplab/tcplab/internal/event"
 )
 
-func mermaid(t *testing.T, tp *Tap, opts MermaidOptions) string {
+// sampleMermaid returns the sample's Mermaid diagram.
+func sampleMermaid(t testing.TB, opts MermaidOptions) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := tp.WriteMermaid(&buf, opts); err != nil {
-		t.Fatalf("WriteMermaid: %v", err)
+	var mw *MermaidWriter
+	sample(t, func(tp *Tap) Sink { mw = tp.NewMermaidWriter(&buf, opts); return mw })
+	if err := mw.Flush(); err != nil {
+		t.Fatalf("MermaidWriter.Flush() = %v, want nil", err)
 	}
 	return buf.String()
 }
@@ -39,122 +43,131 @@ var (
 // one arrow per segment (lost arrows for drops), and only notes otherwise;
 // and that no text holds a character Mermaid would read as syntax.
 func TestMermaidStructure(t *testing.T) {
-	for _, notes := range []bool{false, true} {
-		tp := sampleTap(t, i18n.EN)
-		out := mermaid(t, tp, MermaidOptions{Title: "sample — a; b # c", Notes: notes})
-		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-		if lines[0] != "sequenceDiagram" {
-			t.Fatalf("line 1 = %q, want sequenceDiagram", lines[0])
+	_, rows := sampleRows(t)
+	segs, lostWant := 0, 0
+	for _, r := range rows {
+		if r.Kind == KindSegment {
+			segs++
+			if r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict) {
+				lostWant++
+			}
 		}
-		if want := "    title sample — a#59; b #35; c"; lines[1] != want {
-			t.Errorf("line 2 = %q, want %q", lines[1], want)
-		}
-		var participants []string
-		arrows, lost, noteCount := 0, 0, 0
-		for i, l := range lines[2:] {
-			var text string
-			switch {
-			case mmdParticipant.MatchString(l):
-				m := mmdParticipant.FindStringSubmatch(l)
-				participants = append(participants, m[1]+"="+m[2])
-				text = m[2]
-			case mmdArrow.MatchString(l):
-				m := mmdArrow.FindStringSubmatch(l)
-				arrows++
-				if m[2] == "-x" {
-					lost++
+	}
+	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		for _, notes := range []bool{false, true} {
+			out := sampleMermaid(t, MermaidOptions{Title: "sample — a; b # c", Lang: lang, Notes: notes})
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if lines[0] != "sequenceDiagram" {
+				t.Fatalf("line 1 = %q, want sequenceDiagram", lines[0])
+			}
+			if want := "    title sample — a#59; b #35; c"; lines[1] != want {
+				t.Errorf("line 2 = %q, want %q", lines[1], want)
+			}
+			var participants []string
+			arrows, lost, overBoth := 0, 0, 0
+			for i, l := range lines[2:] {
+				var text string
+				switch {
+				case mmdParticipant.MatchString(l):
+					m := mmdParticipant.FindStringSubmatch(l)
+					participants = append(participants, m[1]+"="+m[2])
+					text = m[2]
+				case mmdArrow.MatchString(l):
+					m := mmdArrow.FindStringSubmatch(l)
+					arrows++
+					if m[2] == "-x" {
+						lost++
+					}
+					text = m[4]
+				case mmdNote.MatchString(l):
+					m := mmdNote.FindStringSubmatch(l)
+					if m[2] != "" {
+						overBoth++
+					}
+					text = m[3]
+				default:
+					t.Fatalf("%s notes=%v: line %d = %q: not a participant, an arrow or a note", lang, notes, i+3, l)
 				}
-				text = m[4]
-			case mmdNote.MatchString(l):
-				noteCount++
-				text = mmdNote.FindStringSubmatch(l)[3]
-			default:
-				t.Fatalf("line %d = %q: not a participant, an arrow or a note", i+3, l)
+				if bare := mmdEntity.ReplaceAllString(text, ""); strings.ContainsAny(bare, "#;<>\n") {
+					t.Errorf("%s notes=%v: line %d = %q: unescaped #, ;, < or >", lang, notes, i+3, l)
+				}
 			}
-			if bare := mmdEntity.ReplaceAllString(text, ""); strings.ContainsAny(bare, "#;<>\n") {
-				t.Errorf("line %d = %q: unescaped #, ;, < or >", i+3, l)
+			if want := []string{"client=", "server=", "p1=10.0.0.9"}; !slices.Equal(participants, want) {
+				t.Errorf("%s notes=%v: participants = %v, want %v", lang, notes, participants, want)
 			}
-		}
-		if want := []string{"client=", "server=", "p1=10.0.0.9"}; !equal(participants, want) {
-			t.Errorf("participants = %v, want %v", participants, want)
-		}
-		if segs := len(tp.Segments()); arrows != segs {
-			t.Errorf("notes=%v: %d arrows, want one per segment (%d)", notes, arrows, segs)
-		}
-		if lost != 1 {
-			t.Errorf("notes=%v: %d lost arrows, want 1 (the dropped segment)", notes, lost)
-		}
-		if !strings.Contains(out, "    Note over client,p1: 1.97s later (t = 2.000000 s)\n") {
-			t.Errorf("no note for the pause before 2 s:\n%s", out)
-		}
-		// Frames 1 to 4 pass between client and server; with Notes each
-		// has its annotation over both, without Notes none does.
-		want := 0
-		if notes {
-			want = 4
-		}
-		if got := strings.Count(out, "    Note over client,server: "); got != want {
-			t.Errorf("notes=%v: %d notes over client,server, want %d:\n%s", notes, got, want, out)
+			if arrows != segs {
+				t.Errorf("%s notes=%v: %d arrows, want one per segment (%d)", lang, notes, arrows, segs)
+			}
+			if lost != lostWant {
+				t.Errorf("%s notes=%v: %d lost arrows, want %d (the segments dropped by the network or a stack)", lang, notes, lost, lostWant)
+			}
+			// One note over two participants for the pause; with Notes,
+			// one after each arrow too.
+			want := 1
+			if notes {
+				want += segs
+			}
+			if overBoth != want {
+				t.Errorf("%s notes=%v: %d notes over two participants, want %d:\n%s", lang, notes, overBoth, want, out)
+			}
 		}
 	}
 }
 
-func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
-
-// TestMermaidLabels checks the arrow labels: short, with ack, length and
-// window only where they say something.
+// TestMermaidLabels checks the arrow labels (short, with ack, length and
+// window only where they say something) and the notes of the other rows.
 func TestMermaidLabels(t *testing.T) {
-	out := mermaid(t, sampleTap(t, i18n.EN), MermaidOptions{})
+	out := sampleMermaid(t, MermaidOptions{})
 	for _, want := range []string{
 		"    client->>server: [1] SYN seq=0 win=65535\n",
 		"    server->>client: [2] SYN, ACK seq=0 ack=1 win=65535\n",
 		"    client->>server: [3] ACK seq=1 ack=1\n",
 		"    client-xserver: [4] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
-		"    client->>p1: [6] RST seq=0\n",
-		"    Note over server: CLOSED → LISTEN\n",
-		"    Note over server: app: listen :80\n",
-		"    Note over server: accept queue 0/17, half-open 1\n",
-		"    Note over server: ListenOverflowSynDrop +1 = 1, SegmentsDropped +2 = 5\n",
-		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet\n",
-		"    Note over client: app: send \"x#59;y\" → error: connection reset by peer\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("WriteMermaid output has no line %q:\n%s", strings.TrimSuffix(want, "\n"), out)
-		}
-	}
-}
-
-// TestMermaidChinese checks that notes and UI words follow the tap's
-// language.
-func TestMermaidChinese(t *testing.T) {
-	out := mermaid(t, sampleTap(t, i18n.ZH), MermaidOptions{})
-	for _, want := range []string{"（被丢弃）", "应用：listen :80", "全连接队列 0/17，半连接 1", "1.97s 之后（t = 2.000000 秒）"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("Chinese diagram has no %q:\n%s", want, out)
-		}
-	}
-}
-
-// TestMermaidPorts checks that state notes name the local port only on a
-// host with more than one endpoint.
-func TestMermaidPorts(t *testing.T) {
-	tp := New()
-	tp.AddHost("client", []netip.Addr{addrClient})
-	tp.AddHost("server", []netip.Addr{addrServer})
-	sv := netip.AddrPortFrom(addrServer, 80)
-	a, b := netip.AddrPortFrom(addrClient, 40000), netip.AddrPortFrom(addrClient, 40001)
-	tp.State(0, "client", a, sv, "CLOSED", "SYN_SENT", nil)
-	tp.State(0, "client", b, sv, "CLOSED", "SYN_SENT", nil)
-	tp.State(0, "server", sv, a, "LISTEN", "SYN_RCVD", nil)
-	out := mermaid(t, tp, MermaidOptions{})
-	for _, want := range []string{
+		"    client-xp1: [6] RST seq=0 win=0 (dropped)\n",
+		"    client-xserver: [7] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    Note over server: CLOSED → LISTEN (:80)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40000)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40001)\n",
-		"    Note over server: LISTEN → SYN_RCVD\n",
+		"    Note over server: app: listen :80\n",
+		"    Note over server: accept queue 0/17, half-open 1\n",
+		"    Note over client: app: send \"a#59;b#35;c#lt;d#gt;\"\n",
+		"    Note over client: Timeouts +1 = 1, Retransmits +1 = 1\n",
+		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED by the switch: not routable: truncated IPv4 header\n",
+		"    Note over client,p1: 1.769s later (t = 2.000000 s)\n",
+		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81: connect: connection refused\n",
 	} {
 		if !strings.Contains(out, want) {
-			t.Errorf("WriteMermaid output has no line %q:\n%s", strings.TrimSuffix(want, "\n"), out)
+			t.Errorf("diagram has no line %q:\n%s", strings.TrimSuffix(want, "\n"), out)
 		}
+	}
+	for _, prefix := range []string{
+		"    Note over server: copy 1 of frame 3 client:40000 → server:80 ACK",
+		"    Note over client: retransmission timer (RTO)", // no: the RTO did something
+	} {
+		has := strings.Contains(out, prefix)
+		if want := !strings.Contains(prefix, "RTO"); has != want {
+			t.Errorf("diagram has a line starting %q: %v, want %v:\n%s", prefix, has, want, out)
+		}
+	}
+}
+
+// TestMermaidChinese checks that notes and UI words follow the language.
+func TestMermaidChinese(t *testing.T) {
+	out := sampleMermaid(t, MermaidOptions{Lang: i18n.ZH})
+	for _, key := range []string{"out.mmd.dropped", "out.mmd.app", "out.mmd.queue", "out.mmd.gap"} {
+		format := i18n.Format(i18n.ZH, key)
+		// The text around the first argument is in the diagram.
+		lit := strings.Split(format, "%")[0]
+		if lit == "" {
+			lit = format[strings.Index(format, "s")+1:]
+			lit = strings.Split(lit, "%")[0]
+		}
+		if !strings.Contains(out, mermaidText(lit)) {
+			t.Errorf("Chinese diagram has no %q (from %s = %q):\n%s", lit, key, format, out)
+		}
+	}
+	if strings.Contains(out, "(dropped)") || strings.Contains(out, "app: ") {
+		t.Errorf("Chinese diagram has English UI words:\n%s", out)
 	}
 }
 
@@ -165,15 +178,53 @@ func TestMermaidAliases(t *testing.T) {
 	tp.AddHost("end", []netip.Addr{addrClient})
 	tp.AddHost("p1", []netip.Addr{addrServer})
 	tp.AddHost("web-1", []netip.Addr{netip.MustParseAddr("10.0.0.3")})
-	tp.Packet(time.Millisecond, 0, segment(netip.AddrPortFrom(addrClient, 1), netip.AddrPortFrom(addrServer, 2), 0, 0, header.TCPFlagSyn, ""))
-	out := mermaid(t, tp, MermaidOptions{})
+	var buf bytes.Buffer
+	mw := tp.NewMermaidWriter(&buf, MermaidOptions{})
+	tp.AddSink(mw)
+	d := &driver{t: t, tap: tp, sent: map[int]*event.Sent{}, copies: map[int]int{}, data: map[event.Ref][]byte{}}
+	syn := d.send(time.Millisecond, "end", tcpSpec{src: netip.AddrPortFrom(addrClient, 1), dst: netip.AddrPortFrom(addrServer, 2), flags: fSYN, win: 65535}.build(), event.AppCause("connect"))
+	d.deliver(syn, 2*time.Millisecond, "p1")
+	d.finish(time.Second)
+	if err := mw.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	want := "sequenceDiagram\n" +
 		"    participant p2 as end\n" +
 		"    participant p1\n" +
 		"    participant p3 as web-1\n" +
 		"    p2->>p1: [1] SYN seq=0 win=65535\n"
-	if out != want {
-		t.Errorf("WriteMermaid =\n%s\nwant\n%s", out, want)
+	if got := buf.String(); got != want {
+		t.Errorf("diagram =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestMermaidEmpty checks the diagram of a run without rows, and without
+// hosts.
+func TestMermaidEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		hosts bool
+		want  string
+	}{
+		{true, "sequenceDiagram\n    participant client\n    participant server\n"},
+		{false, "sequenceDiagram\n    participant network\n"},
+	} {
+		tp := New()
+		if tt.hosts {
+			tp.AddHost("client", []netip.Addr{addrClient})
+			tp.AddHost("server", []netip.Addr{addrServer})
+		}
+		var buf bytes.Buffer
+		mw := tp.NewMermaidWriter(&buf, MermaidOptions{})
+		tp.AddSink(mw)
+		if err := tp.Finish(0); err != nil {
+			t.Fatal(err)
+		}
+		if err := mw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); got != tt.want {
+			t.Errorf("hosts=%v: diagram = %q, want %q", tt.hosts, got, tt.want)
+		}
 	}
 }
 
@@ -222,9 +273,14 @@ func TestMermaidText(t *testing.T) {
 	}
 }
 
-// TestMermaidGolden pins the whole diagram of the sample timeline.
+// TestMermaidGolden pins the whole diagram of the sample, with notes, in
+// each language.
 func TestMermaidGolden(t *testing.T) {
-	golden(t, "sample.mmd", []byte(mermaid(t, sampleTap(t, i18n.EN), MermaidOptions{Title: "sample"})))
+	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
+		t.Run(lang.String(), func(t *testing.T) {
+			golden(t, goldenName(lang, "mmd"), []byte(sampleMermaid(t, MermaidOptions{Title: "sample", Lang: lang, Notes: true})))
+		})
+	}
 }
 
 // TestMermaidOracle has Mermaid itself parse the sample diagrams, in both
@@ -253,7 +309,7 @@ func TestMermaidOracle(t *testing.T) {
 	var files []string
 	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for _, notes := range []bool{false, true} {
-			src := mermaid(t, sampleTap(t, lang), MermaidOptions{Title: "sample — a; b", Notes: notes})
+			src := sampleMermaid(t, MermaidOptions{Title: "sample — a; b", Lang: lang, Notes: notes})
 			f := filepath.Join(tmp, fmt.Sprintf("%s-notes-%v.mmd", lang, notes))
 			if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
@@ -316,7 +372,7 @@ func TestMermaidOracle(t *testing.T) {
 		for _, a := range got.Actors {
 			gotActors = append(gotActors, a.ID+"="+a.Name)
 		}
-		if !equal(gotActors, actors) {
+		if !slices.Equal(gotActors, actors) {
 			t.Errorf("%s: Mermaid's participants = %v, want %v", name, gotActors, actors)
 		}
 		if len(got.Messages) != len(want) {

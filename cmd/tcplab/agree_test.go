@@ -10,16 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/labs"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
 
 // The tap computes Wireshark's TCP analysis flags itself (tap.Analysis), so
-// that its notes can say what Wireshark will say. TestAnalysisAgreesWithTshark
-// checks that claim frame by frame against tshark on every built-in lab and on
-// the test labs below, which exist to produce the flags the built-in labs
-// do not.
+// that its notes can say where Wireshark sees a segment differently from
+// what really happened. TestAnalysisAgreesWithTshark checks those flags
+// frame by frame against tshark, in both captures a run writes (what was
+// sent and what was received), on every built-in lab and on the test labs
+// below, which exist to produce the flags the built-in labs do not.
 
 // agreeTestLabs are lab files, relative to this directory, run in addition
 // to the built-in labs.
@@ -29,6 +31,11 @@ var agreeTestLabs = []string{
 	"../../labs/testdata/analysis-zero-window.toml",
 	"../../labs/testdata/analysis-reorder.toml",
 	"../../labs/testdata/analysis-keepalive.toml",
+	"../../labs/testdata/truth/truth-queue-drop.toml",
+	"../../labs/testdata/truth/truth-partition-mid.toml",
+	"../../labs/testdata/truth/truth-dupack-dupdata.toml",
+	"../../labs/testdata/truth/truth-reorder.toml",
+	"../../labs/testdata/truth/truth-accept-full-ack.toml",
 }
 
 // agreeSeeds are seeds every lab also runs with, besides its own.
@@ -39,6 +46,7 @@ var agreeSeeds = []uint64{2, 3}
 type knownDifference struct {
 	lab   string // lab reference as in agreeRuns
 	seed  uint64
+	view  tap.PcapView
 	frame int
 	field string // tcp.analysis field name without the prefix
 	why   string
@@ -52,8 +60,8 @@ var knownDifferences = []knownDifference{}
 // unexercised lists the flags no lab run can produce, and why; the tap's
 // unit tests cover them with hand-built conversations.
 var unexercised = map[tap.Analysis]string{
-	tap.AckedUnseen: "tcplab captures every segment a host sends before any link can lose it, " +
-		"so an ACK never covers data missing from the capture",
+	tap.AckedUnseen: "each capture holds every segment its hosts sent (or received), " +
+		"so an ACK never covers data missing from it",
 }
 
 // agreeRun is one lab run to compare.
@@ -196,82 +204,133 @@ func TestAnalysisAgreesWithTshark(t *testing.T) {
 	// Every known difference still occurs, so the table stays honest.
 	for _, k := range knownDifferences {
 		if !slices.Contains(occurred, k) {
-			t.Errorf("known difference (%s seed %d frame %d %s: %s) no longer occurs; remove it from knownDifferences", k.lab, k.seed, k.frame, k.field, k.why)
+			t.Errorf("known difference (%s seed %d view %d frame %d %s: %s) no longer occurs; remove it from knownDifferences", k.lab, k.seed, k.view, k.frame, k.field, k.why)
 		}
 	}
 }
 
-// checkAgreement runs one lab, compares the tap's analysis with tshark's and
-// returns the flags the run produced and the known differences it hit.
+// arrivals records, in arrival order, every packet that reached a host.
+type arrivals struct {
+	tap.Collector
+	list []*tap.Arrival
+}
+
+// Arrival implements tap.ArrivalSink.
+func (a *arrivals) Arrival(_ *tap.Row, arr *tap.Arrival) error {
+	a.list = append(a.list, arr)
+	return nil
+}
+
+// checkAgreement runs one lab, compares the tap's analysis of both
+// captures with tshark's and returns the flags the run produced and the
+// known differences it hit.
 func checkAgreement(t *testing.T, tshark, dir string, run agreeRun) (tap.Analysis, []knownDifference) {
 	t.Helper()
 	lab, err := labs.Open(run.ref)
 	if err != nil {
 		t.Fatalf("labs.Open(%q) = %v", run.ref, err)
 	}
-	res, err := labs.Execute(context.Background(), lab, labs.RunOptions{Seed: run.seed})
+	res, err := labs.Prepare(lab, labs.RunOptions{Seed: run.seed})
 	if err != nil {
-		t.Fatalf("labs.Execute(%q) = %v", run.ref, err)
+		t.Fatalf("labs.Prepare(%q) = %v", run.ref, err)
 	}
-	file := filepath.Join(dir, strings.ReplaceAll(run.name(), "/", "-")+".pcapng")
-	f, err := os.Create(file)
-	if err != nil {
-		t.Fatal(err)
+	base := filepath.Join(dir, strings.ReplaceAll(run.name(), "/", "-"))
+	files := map[tap.PcapView]string{tap.ViewSent: base + ".sent.pcapng", tap.ViewReceived: base + ".recv.pcapng"}
+	var closers []func() error
+	for _, view := range []tap.PcapView{tap.ViewSent, tap.ViewReceived} {
+		f, err := os.Create(files[view])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := res.Tap.NewPcapWriter(f, view, topology.Epoch, i18n.EN)
+		res.Tap.AddSink(pw)
+		closers = append(closers, pw.Flush, f.Close)
 	}
-	if err := res.Tap.WritePcapng(f, topology.Epoch); err != nil {
-		t.Fatalf("WritePcapng: %v", err)
+	got := &arrivals{}
+	res.Tap.AddSink(got)
+	if err := res.Go(context.Background()); err != nil {
+		t.Fatalf("labs.Go(%q) = %v", run.ref, err)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
+	for _, c := range closers {
+		if err := c(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	seed := res.Seed
-	ws := tsharkAnalysis(t, tshark, file)
-
-	type frameField struct {
-		frame int
-		field string
-	}
 	known := map[frameField]knownDifference{}
 	for _, k := range knownDifferences {
 		if k.lab == run.ref && k.seed == seed {
-			known[frameField{k.frame, k.field}] = k
+			known[frameField{k.view, k.frame, k.field}] = k
 		}
 	}
+	var frames []tapFrame
+	for _, r := range got.Segments() {
+		frames = append(frames, tapFrame{no: r.No, flags: r.Analysis, dupNum: r.DupAckNum, dupOf: r.DupAckOf, row: r})
+	}
+	all, hit := compareFrames(t, tshark, files[tap.ViewSent], tap.ViewSent, seed, frames, known)
+	frames = frames[:0]
+	for _, a := range got.list {
+		frames = append(frames, tapFrame{no: a.No, flags: a.Analysis, dupNum: a.DupAckNum, dupOf: a.DupAckOf})
+	}
+	allRecv, hitRecv := compareFrames(t, tshark, files[tap.ViewReceived], tap.ViewReceived, seed, frames, known)
+	return all | allRecv, append(hit, hitRecv...)
+}
+
+type frameField struct {
+	view  tap.PcapView
+	frame int
+	field string
+}
+
+// tapFrame is what the tap's analysis says of one frame of a capture.
+type tapFrame struct {
+	no            int
+	flags         tap.Analysis
+	dupNum, dupOf int
+	row           *tap.Row // the segment's row, for messages; nil for arrivals
+}
+
+// compareFrames runs tshark on one capture and compares its analysis with
+// the tap's, frame by frame.
+func compareFrames(t *testing.T, tshark, file string, view tap.PcapView, seed uint64, frames []tapFrame, known map[frameField]knownDifference) (tap.Analysis, []knownDifference) {
+	t.Helper()
+	ws := tsharkAnalysis(t, tshark, file)
+	viewName := map[tap.PcapView]string{tap.ViewSent: "sent", tap.ViewReceived: "received"}[view]
 	var all tap.Analysis
 	var hit []knownDifference
-	segs := res.Tap.Segments()
-	for _, r := range segs {
-		all |= r.Analysis
-		w := ws[r.No]
+	isSeg := map[int]bool{}
+	for _, f := range frames {
+		isSeg[f.no] = true
+		all |= f.flags
+		w := ws[f.no]
 		for _, a := range analysisBits {
-			got, want := r.Analysis&a != 0, w.flags&a != 0
+			got, want := f.flags&a != 0, w.flags&a != 0
 			if got == want {
 				continue
 			}
-			if k, ok := known[frameField{r.No, a.String()}]; ok {
-				t.Logf("seed %d frame %d: tcp.analysis.%s: tcplab %v, tshark %v: known difference: %s", seed, r.No, a, got, want, k.why)
+			if k, ok := known[frameField{view, f.no, a.String()}]; ok {
+				t.Logf("%s capture, seed %d frame %d: tcp.analysis.%s: tcplab %v, tshark %v: known difference: %s", viewName, seed, f.no, a, got, want, k.why)
 				hit = append(hit, k)
 				continue
 			}
-			t.Errorf("seed %d frame %d (%s > %s %s seq=%d ack=%d len=%d win=%d): tcp.analysis.%s: tcplab %v, tshark %v (tcplab flags %q, tshark flags %q)",
-				seed, r.No, r.From, r.To, tap.FlagString(r.Seg.Flags), r.RelSeq, r.RelAck, r.Seg.Len, r.Seg.Win,
-				a, got, want, r.Analysis, w.flags)
+			what := ""
+			if r := f.row; r != nil {
+				what = fmt.Sprintf(" (%s > %s %s seq=%d ack=%d len=%d win=%d)", r.From, r.To, r.Seg.Flags, r.RelSeq, r.RelAck, r.Seg.Len, r.Seg.Win)
+			}
+			t.Errorf("%s capture, seed %d frame %d%s: tcp.analysis.%s: tcplab %v, tshark %v (tcplab flags %q, tshark flags %q)",
+				viewName, seed, f.no, what, a, got, want, f.flags, w.flags)
 		}
-		if w.hasDupInfo || r.DupAckNum != 0 || r.DupAckOf != 0 {
-			if r.DupAckNum != w.dupNum || r.DupAckOf != w.dupOf {
-				t.Errorf("seed %d frame %d: duplicate ACK #%d of frame %d, tshark says #%d of frame %d",
-					seed, r.No, r.DupAckNum, r.DupAckOf, w.dupNum, w.dupOf)
+		if w.hasDupInfo || f.dupNum != 0 || f.dupOf != 0 {
+			if f.dupNum != w.dupNum || f.dupOf != w.dupOf {
+				t.Errorf("%s capture, seed %d frame %d: duplicate ACK #%d of frame %d, tshark says #%d of frame %d",
+					viewName, seed, f.no, f.dupNum, f.dupOf, w.dupNum, w.dupOf)
 			}
 		}
 	}
-	// Frames that are not segment rows must carry no TCP analysis at all.
-	isSeg := map[int]bool{}
-	for _, r := range segs {
-		isSeg[r.No] = true
-	}
+	// Frames that are not segments must carry no TCP analysis at all.
 	for no, w := range ws {
 		if !isSeg[no] && (w.flags != 0 || w.hasDupInfo) {
-			t.Errorf("seed %d frame %d is not a segment row, but tshark flags it %q", seed, no, w.flags)
+			t.Errorf("%s capture, seed %d frame %d is not a segment, but tshark flags it %q", viewName, seed, no, w.flags)
 		}
 	}
 	return all, hit
