@@ -116,7 +116,7 @@ func (s *script) wakeAfter(at time.Duration) {
 		return
 	}
 	s.wakeAt = at
-	s.h.sched.At(at, s.h.index, func() {
+	s.h.at(at, func() {
 		if s.wakeAt == at {
 			s.wakeAt = -1
 		}

@@ -73,7 +73,7 @@ func (p *proc) wakeAt(at time.Duration) {
 		return
 	}
 	p.timers[at] = true
-	p.h.sched.At(at, p.h.index, func() {
+	p.h.at(at, func() {
 		delete(p.timers, at)
 		p.poll()
 	})

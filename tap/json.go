@@ -264,7 +264,11 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 		return jsonPacket{jsonRow: base, Dropped: r.Dropped != nil, DropReason: dropReason, Arrival: arrivalOf(r.Arrival), jsonNotes: notes}
 	case KindCopy, KindDrop:
 		base.No = r.No
-		return jsonCopy{jsonRow: base, Copy: r.Copy, From: r.From, To: r.To, Flags: flagNames(r.Seg.Flags), Dropped: r.Dropped != nil, DropReason: dropReason,
+		var flags segment.Flags
+		if r.Seg != nil { // nil for a copy of a packet that is not TCP
+			flags = r.Seg.Flags
+		}
+		return jsonCopy{jsonRow: base, Copy: r.Copy, From: r.From, To: r.To, Flags: flagNames(flags), Dropped: r.Dropped != nil, DropReason: dropReason,
 			Arrival: arrivalOf(r.Arrival), Counters: moves(r.Counters), jsonNotes: notes}
 	case KindState:
 		s := jsonState{

@@ -115,8 +115,8 @@ var sampleKinds = []Kind{
 	KindSegment, KindApp, // lost data
 	KindPacket, KindSegment, // not TCP, to nowhere
 	KindState, KindQueue, KindCopy, KindApp, KindQueue, // accept
-	KindTimer,                                     // TLP
-	KindCounter, KindSegment, KindDrop,            // RTO
+	KindTimer,                          // TLP
+	KindCounter, KindSegment, KindDrop, // RTO
 	KindState, KindSegment, KindSegment, KindState, KindCounter, KindApp, // refused
 	KindStall,
 }
@@ -200,9 +200,8 @@ func sampleRenderings(t *testing.T, lang i18n.Lang) map[string]string {
 		}
 		out[fmt.Sprintf("pcap view %d", view)] = strings.Join(comments, "\n")
 	}
-	_, rows := sampleRows(t)
+	tp, rows := sampleRows(t)
 	var lines []string
-	tp := sample(t).tap
 	for _, r := range rows {
 		lines = append(lines, tp.RowText(r, lang))
 	}
@@ -211,14 +210,25 @@ func sampleRenderings(t *testing.T, lang i18n.Lang) map[string]string {
 }
 
 // missingText matches what i18n and fmt write for a message they cannot
-// render: "!key[args]" for an unknown key, "%!d(string=x)" or "%!(EXTRA
-// ...)" for arguments that do not fit.
-var missingText = regexp.MustCompile(`%!|(^|[\s(:：（])![a-z]+\.`)
+// render: "!key[args]" for a key missing from the catalogues, "%!d(string=x)"
+// or "%!(EXTRA ...)" for arguments that do not fit its text, and the verb
+// itself ("%s") for a message given no arguments at all.
+var missingText = regexp.MustCompile(`%!|%(\[\d+\])?[-+# 0-9.]*[sdvqxXf]|![a-z][a-z0-9_]*\.[a-zA-Z]`)
 
 // TestSampleTexts checks every rendering of the sample, in every language,
 // for messages that did not render: a key missing from a catalogue, or
 // arguments that do not fit the text.
 func TestSampleTexts(t *testing.T) {
+	for _, bad := range []string{
+		i18n.M("no.such.key", 1).Text(i18n.ZH, nil),
+		i18n.M("seg.ack").Text(i18n.EN, nil),
+		i18n.M("seg.ack", "client").Text(i18n.EN, nil),
+		i18n.M("seg.ack", 1, 2, 3).Text(i18n.EN, nil),
+	} {
+		if !missingText.MatchString(bad) {
+			t.Fatalf("missingText does not match %q, a message that did not render", bad)
+		}
+	}
 	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for name, out := range sampleRenderings(t, lang) {
 			for i, l := range strings.Split(out, "\n") {

@@ -115,6 +115,9 @@ func (tw *TextWriter) begin() {
 	for _, c := range textColumns {
 		cols = append(cols, tw.text(i18n.M(c.key)))
 	}
+	// The first heading starts the line, as Wireshark's does, however
+	// wide its column.
+	cols[0] += strings.Repeat(" ", max(0, tw.width[0]-textWidth(cols[0])))
 	fmt.Fprintln(tw.w, tw.p.paint(sgrBold, tw.line(cols)))
 }
 
@@ -229,7 +232,11 @@ func (t *Tap) eventText(r *Row, p painter, lang i18n.Lang) string {
 		}
 		return p.paint(sgrMagenta, withNotes(s))
 	case KindCopy:
-		return withNotes(text(i18n.M("ui.copy", r.Copy, r.No, r.From, r.To, r.Seg.Flags.String())))
+		flags := ""
+		if r.Seg != nil { // nil for a copy of a packet that is not TCP
+			flags = r.Seg.Flags.String()
+		}
+		return withNotes(text(i18n.M("ui.copy", r.Copy, r.No, r.From, r.To, flags)))
 	case KindDrop:
 		s := text(i18n.M("ui.drop", r.No, r.From, r.To, r.Seg.Flags.String()))
 		if len(r.Counters) > 0 {

@@ -243,7 +243,7 @@ func TestTextHeader(t *testing.T) {
 		want string
 	}{
 		{i18n.EN, "lab\nseed 1\nhosts: client = 10.0.0.1; server = 10.0.0.2\n\n" +
-			" No.        Time  Source        Destination   Flags        Seq     Ack    Len      Win  Notes\n"},
+			"No.         Time  Source        Destination   Flags        Seq     Ack    Len      Win  Notes\n"},
 		{i18n.ZH, "lab\nseed 1\n主机：client = 10.0.0.1；server = 10.0.0.2\n\n" +
 			"编号        时间  源            目的          标志         Seq     Ack   长度     窗口  说明\n"},
 	}

@@ -107,12 +107,13 @@ func TestRunMermaid(t *testing.T) {
 		t.Errorf("%d arrows, want one per frame (%d)", arrows, frames)
 	}
 	for _, want := range []string{
-		"    Note over client: FIN_WAIT_2 → TIME_WAIT",
-		"    Note over client,server: 59.99s later (t = 60.061000 s)",
-		"    Note over client: TIME_WAIT → CLOSED",
+		`    Note over client: FIN_WAIT_2 → TIME_WAIT \(:\d+\)`,
+		`    Note over client,server: 59\.99s later \(t = 60\.061000 s\)`,
+		`    Note over client: TIME_WAIT → CLOSED \(:\d+\)`,
 	} {
-		if !slices.Contains(ls, want) {
-			t.Errorf("diagram has no line %q", want)
+		re := regexp.MustCompile("^" + want + "$")
+		if !slices.ContainsFunc(ls, re.MatchString) {
+			t.Errorf("diagram has no line matching %q", want)
 		}
 	}
 	if !strings.Contains(r.stderr, "end of run at 60.061000 s: nothing left to happen\n") {
