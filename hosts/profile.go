@@ -93,6 +93,11 @@ type Settings struct {
 	UserTimeout time.Duration
 	// Nagle enables Nagle's algorithm on every socket (TCP_NODELAY off).
 	Nagle bool
+	// NoRTOGuard turns off tcplab's RTO guard (rtoguard.go), which works
+	// around a netstack bug that can leave a sender with unacknowledged
+	// data and no retransmission timer: with it off, such a connection
+	// stays stuck, as netstack alone would leave it.
+	NoRTOGuard bool
 }
 
 // DefaultSettings returns the settings of profile p.

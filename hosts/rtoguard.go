@@ -91,7 +91,7 @@ func stalledSender(ep *tcp.Endpoint) (tcpip.Timer, time.Duration, bool) {
 // netstack has a timer again or nothing left to send.
 func (h *Host) guardRTO(t *trackedEP) {
 	ep, ok := t.ep.(*tcp.Endpoint)
-	if !ok {
+	if !ok || h.settings.NoRTOGuard {
 		return
 	}
 	_, rto, stalled := stalledSender(ep)

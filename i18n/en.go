@@ -351,4 +351,6 @@ var en = map[string]string{
 	"errno.EISCONN":      "transport endpoint is already connected",
 	"errno.EINVAL":       "invalid socket state",
 	"seg.fin.tlp": "FIN resent as a tail loss probe %s after it was last sent: %s's FIN is not acknowledged yet, and the probe asks for an ACK before the retransmission timer expires",
+	"why.notkept": "frame %[1]d reached %[2]s, which did not keep it: its ACKs still stop at seq %[3]d",
+	"seg.rst.forged.noconn": "forged RST in %[1]s's name to %[2]s, on a port pair that carries no connection: there is nothing to reset",
 }

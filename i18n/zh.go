@@ -354,4 +354,6 @@ var zh = map[string]string{
 	"errno.EISCONN":      "传输端点已经连接（EISCONN）",
 	"errno.EINVAL":       "socket 状态无效（EINVAL）",
 	"seg.fin.tlp": "FIN 作为尾部丢包探测（TLP）重发，距上次发送 %s：%s 的 FIN 还没有被确认，探测是为了在重传定时器到期之前引出一个 ACK",
+	"why.notkept": "第 %[1]d 帧到达了 %[2]s，但它没有保留这个报文段：它的 ACK 仍停在 seq %[3]d",
+	"seg.rst.forged.noconn": "冒充 %[1]s 发给 %[2]s 的伪造 RST，但这对端口上没有任何连接：没有东西可以重置",
 }

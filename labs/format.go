@@ -52,6 +52,7 @@ type tcpSpec struct {
 	Retries2        *int64    `toml:"retries2"`
 	UserTimeout     *Duration `toml:"user_timeout"`
 	Nagle           *bool     `toml:"nagle"`
+	RTOGuard        *bool     `toml:"rto_guard"`
 }
 
 // stepSpec is one [[hosts.steps]] table.

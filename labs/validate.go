@@ -219,6 +219,9 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	if t.Nagle != nil {
 		s.Nagle = *t.Nagle
 	}
+	if t.RTOGuard != nil {
+		s.NoRTOGuard = !*t.RTOGuard
+	}
 	return &s
 }
 

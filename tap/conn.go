@@ -279,6 +279,24 @@ func (r *recvState) receive(start, end uint32, win int) (fit, uint32) {
 	return f, nxt
 }
 
+// sync sets what the receiver has in order to nxt, as an ACK it sent says;
+// out-of-order ranges at or below it are forgotten.
+func (r *recvState) sync(nxt uint32) {
+	if r.started && r.nxt == nxt {
+		return
+	}
+	r.started, r.nxt = true, nxt
+	for len(r.ooo) > 0 && seqLE(r.ooo[0].end, nxt) {
+		r.ooo = r.ooo[1:]
+	}
+	if len(r.ooo) > 0 && seqLT(r.ooo[0].start, nxt) {
+		r.ooo[0].start = nxt
+	}
+	if len(r.ooo) == 0 {
+		r.ooo = nil
+	}
+}
+
 // has reports whether the receiver has [start, end): before nxt, or within
 // one out-of-order range.
 func (r *recvState) has(start, end uint32) bool {

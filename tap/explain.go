@@ -123,6 +123,9 @@ func (t *Tap) number(in *segInfo) {
 	}
 	if r.HasAck && s.Flags&segment.RST == 0 {
 		c.lastAck[d] = x
+		// A stack's ACK is its RCV.NXT: what it really has in order,
+		// whatever the model of its receive queue guessed.
+		c.rcv[d].sync(r.RelAck)
 	}
 	if s.Flags&segment.RST == 0 {
 		c.win[d], c.hasWin[d] = r.Window, true
@@ -240,7 +243,7 @@ func (t *Tap) whySynAckRetrans(in *segInfo) {
 // explainRST explains a reset: who sent it and why, from its cause.
 func (t *Tap) explainRST(in *segInfo) {
 	r, c := in.r, in.c
-	if in.spoofed {
+	if in.forged {
 		c.explainForgedRST(in)
 		return
 	}
@@ -284,6 +287,8 @@ func (c *conn) explainForgedRST(in *segInfo) {
 	rel := r.RelSeq
 	win := uint32(max(c.win[o], 0))
 	switch {
+	case !c.synSeen[0] && !c.synSeen[1] && !c.hasWin[0] && !c.hasWin[1]:
+		r.note("seg.rst.forged.noconn", in.from, in.to)
 	case rel == next:
 		c.reset = true
 		r.note("seg.rst.forged.exact", in.from, in.to, rel)
@@ -322,7 +327,7 @@ func (t *Tap) explainOther(in *segInfo) {
 		return
 	}
 	// A server in SYN_RCVD that receives the client's SYN again.
-	if in.state == event.SynRcvd && s.Len == 0 && s.Flags&segment.FIN == 0 && isAnswer && got.flags&segment.SYN != 0 {
+	if in.state == event.SynRcvd && !c.simOpen && s.Len == 0 && s.Flags&segment.FIN == 0 && isAnswer && got.flags&(segment.SYN|segment.ACK) == segment.SYN {
 		r.note("seg.synrcvd.ack", in.from, got.ref.Frame, in.to)
 		return
 	}
@@ -530,8 +535,8 @@ func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 		r.note("why.had", in.to, in.from, t.ackFate(c, o, to, in.from))
 	case rcv.has(from, to):
 		r.note("why.held", in.to, rcv.nxt, t.ackFate(c, o, 0, in.from))
-	case last != nil:
-		r.note("why.prev", last.fate(t, in.to))
+	default:
+		t.whyPrev(in, last, to)
 	}
 	// Wireshark's view, where it differs.
 	switch {
@@ -542,6 +547,21 @@ func (t *Tap) explainRetrans(in *segInfo, from, to uint32) {
 	case a&OutOfOrder != 0:
 		r.note("ws.ooo")
 	}
+}
+
+// whyPrev says what became of the transmission before a retransmission
+// of sequence space ending at to: dropped, in flight, or delivered but not
+// kept by the receiver (out of order, beyond its window), as its ACK shows.
+func (t *Tap) whyPrev(in *segInfo, last *tx, to uint32) {
+	if last == nil {
+		return
+	}
+	rcv := &in.c.rcv[in.o]
+	if last.delivered() && rcv.started && seqLT(rcv.nxt, to) && !rcv.has(to-1, to) {
+		in.r.note("why.notkept", last.frame, in.to, rcv.nxt)
+		return
+	}
+	in.r.note("why.prev", last.fate(t, in.to))
 }
 
 // ackFate describes what became of the last ACK side o sent, which did not
@@ -590,9 +610,7 @@ func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
 			} else {
 				r.note("seg.fin.retrans", len(x.txs)-1, wait, in.from)
 			}
-			if last := in.lastTx(); last != nil {
-				r.note("why.prev", last.fate(t, in.to))
-			}
+			t.whyPrev(in, in.lastTx(), c.finSeq[d]+1)
 		} else {
 			r.note("seg.fin.again", in.from)
 		}

@@ -110,12 +110,20 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 		t.add(drop)
 	}
 	c := t.conns[keyOf(s)]
-	if c == nil || r.Injected != nil && r.Injected.Spoofed {
+	if c == nil {
 		return
 	}
 	d := c.sideOf(s.Src)
 	o := 1 - d
 	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict, sack: len(s.Opts.SACK) > 0, ack: r.RelAck}
+	if r.Injected != nil {
+		// A forged segment tells nothing about what its claimed sender
+		// sent or heard; only that the receiver got it, which its answer
+		// (a challenge ACK, a RST) may be about.
+		info.start, info.end = r.RelSeq, r.RelSeq+uint32(s.Span())
+		c.arrived[o] = info
+		return
+	}
 	for _, b := range s.Opts.SACK {
 		if end := uint32(b.End - r.sackBase); seqGT(end, info.sackHigh) {
 			info.sackHigh = end

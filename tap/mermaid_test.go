@@ -131,7 +131,7 @@ func TestMermaidLabels(t *testing.T) {
 		"    Note over server: app: listen :80\n",
 		"    Note over server: accept queue 0/17, half-open 1\n",
 		"    Note over client: app: send \"a#59;b#35;c#lt;d#gt;\"\n",
-		"    Note over client: Timeouts +1 = 1, Retransmits +1 = 1\n",
+		"    Note over client: Timeouts +1 = 1\n",
 		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED by the switch: not routable: truncated IPv4 header\n",
 		"    Note over client,p1: 1.769s later (t = 2.000000 s)\n",
 		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81: connect: connection refused\n",

@@ -87,7 +87,7 @@ func playSample(d *driver) {
 
 	d.timer(221*ms, "client", c.cl, c.sv, event.TimerRTO, event.Established, 200*ms)
 	rto := event.TimerCause(event.TimerRTO)
-	d.counter(221*ms, "client", rto, event.CounterMove{Name: "Timeouts", Delta: 1, Total: 1}, event.CounterMove{Name: "Retransmits", Delta: 1, Total: 1})
+	d.counter(221*ms, "client", rto, event.CounterMove{Name: "Timeouts", Delta: 1, Total: 1})
 	again := d.send(221*ms, "client", c.c2s(fPSH|fACK, 1, 1, "a;b#c<d>"), rto)
 	d.corrupt(again, 221*ms, inServer)
 	d.arrive(again, 231*ms, "server")

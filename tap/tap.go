@@ -1,7 +1,10 @@
 package tap
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"net/netip"
 	"strconv"
 	"time"
@@ -160,6 +163,17 @@ func (t *Tap) emit(r *Row) {
 // passed to the sinks. It returns the first sink error.
 func (t *Tap) Finish(end time.Duration) error {
 	t.settleTimer(nil)
+	// Copies still on their way join the timeline at the end, in frame
+	// order.
+	refs := slices.SortedFunc(maps.Keys(t.copies), func(a, b event.Ref) int {
+		return cmp.Or(cmp.Compare(a.Frame, b.Frame), cmp.Compare(a.Copy, b.Copy))
+	})
+	for _, ref := range refs {
+		c := t.copies[ref]
+		c.At = end
+		t.queue = append(t.queue, c)
+		delete(t.copies, ref)
+	}
 	for _, r := range t.queue {
 		if !r.done {
 			r.note("seg.inflight.end", end)
@@ -217,7 +231,7 @@ func (t *Tap) Fate(f *event.Fate) {
 		delete(t.open, f.Ref)
 		t.complete(r)
 	case event.Duplicated:
-		c := &Row{Kind: KindCopy, No: r.No, Copy: f.Copy, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: r.HasAck, Window: r.Window, sackBase: r.sackBase}
+		c := &Row{Kind: KindCopy, No: r.No, Copy: f.Copy, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: r.HasAck, Window: r.Window, Injected: r.Injected, sackBase: r.sackBase}
 		t.copies[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		t.open[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		r.Notes = append(r.Notes, t.fateNote(f))
