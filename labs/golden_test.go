@@ -125,6 +125,20 @@ var undemonstrated = map[string]string{
 	"seg.reuse":                    "a script cannot bind a local port again after its connection is gone: netstack says address in use",
 	"ctr.ListenOverflowAckDrop":    "netstack drops a final ACK on a full accept queue without counting it here (only DroppedPackets)",
 	"ctr.FailedConnectionAttempts": "a refused or timed-out connect() does not move this netstack counter",
+	"ctr.ChecksumErrors":           "moves only while the stack processes a segment with a bad checksum, which a drop row explains",
+	"ctr.ListenOverflowSynDrop":    "moves only while a listener drops a SYN, which a drop row explains",
+	"cause.app.any":                "fallback: a state change caused by application work that named no socket call",
+	"cause.none":                   "fallback: every event of a run has a cause",
+	"timer.unknown":                "fallback: every timer netstack arms is identified (hosts' TestTimerKinds)",
+	"timer.none":                   "fallback: a timer row always has a timer",
+	"timer.cork":                   "a lab cannot set TCP_CORK",
+	"timer.idle.rto":               "netstack's retransmission timer, when it is really due, always resends or gives up",
+	"seg.retrans":                  "fallback: a retransmission whose cause is neither a timer nor an arriving ACK",
+	"seg.dupack.plain":             "fallback: a duplicate ACK that answers no arrival the tap knows",
+	"drop.cookie_invalid":          "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
+	"verdict.cookie_invalid":       "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
+	"why.had.acked":                "netstack does not resend data once an ACK for it has reached it",
+	"why.noack":                    "netstack acknowledges what arrives at once (no delayed ACK), so the receiver has always sent an ACK",
 }
 
 // TestAnnotationsDemonstrated checks that every annotation of the

@@ -25,7 +25,7 @@ func TestNotesAgreeWithAnalysis(t *testing.T) {
 		}
 		return false
 	}
-	retransNotes := []string{"seg.retrans", "seg.syn.retrans", "seg.synack.retrans", "seg.synack.again", "seg.fin.retrans"}
+	retransNotes := []string{"seg.retrans", "seg.syn.retrans", "seg.synack.retrans", "seg.synack.again", "seg.fin.retrans", "seg.fin.tlp"}
 	for _, ref := range goldenLabs(t) {
 		run := runLab(t, ref)
 		for _, r := range run.Segments() {
@@ -35,7 +35,7 @@ func TestNotesAgreeWithAnalysis(t *testing.T) {
 			}
 			resent := a&(tap.Retransmission|tap.FastRetransmission|tap.SpuriousRetransmission|tap.OutOfOrder) != 0
 			switch {
-			case resent && !has(r, retransNotes...) && !has(r, "seg.zwp", "seg.keepalive", "seg.synack.old", "seg.simopen", "seg.syn.spoofed", "seg.forged", "seg.rst"):
+			case resent && !has(r, retransNotes...) && !has(r, "ws.newdata", "seg.zwp", "seg.keepalive", "seg.synack.old", "seg.simopen", "seg.syn.spoofed", "seg.forged", "seg.rst"):
 				fail("flagged as resent but not explained as a retransmission")
 			case !resent && has(r, retransNotes...):
 				fail("explained as a retransmission that Wireshark would not flag")

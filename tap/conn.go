@@ -240,7 +240,7 @@ type arrivalInfo struct {
 // receive records that [start, end) reached the receiver, whose receive
 // window (as it last advertised it) is win bytes, or unknown when win < 0,
 // and how it fit. Data beyond the window is not taken.
-func (r *recvState) receive(start, end uint32, win int) (fit, uint32) {
+func (r *recvState) receive(start, end uint32, win int, fin bool) (fit, uint32) {
 	if !r.started {
 		r.started, r.nxt = true, start
 	}
@@ -259,7 +259,14 @@ func (r *recvState) receive(start, end uint32, win int) (fit, uint32) {
 	case seqLE(end, r.nxt) || r.covered(start, end):
 		return fitDuplicate, nxt
 	case seqGT(start, r.nxt):
-		r.insert(span{start, end})
+		// netstack keeps out-of-order data but not a FIN that comes
+		// before the data it ends (its ACKs show it).
+		if fin {
+			end--
+		}
+		if seqGT(end, start) {
+			r.insert(span{start, end})
+		}
 		return fitAhead, nxt
 	}
 	f := fitInOrder
@@ -279,9 +286,19 @@ func (r *recvState) receive(start, end uint32, win int) (fit, uint32) {
 	return f, nxt
 }
 
-// sync sets what the receiver has in order to nxt, as an ACK it sent says;
-// out-of-order ranges at or below it are forgotten.
-func (r *recvState) sync(nxt uint32) {
+// sync sets what the receiver has to what an ACK it sent says: in order up
+// to nxt, and, when SACK is in use, out of order exactly the SACK blocks
+// (relative, given in sack); out-of-order ranges at or below nxt are
+// forgotten.
+func (r *recvState) sync(nxt uint32, sackOK bool, sack []span) {
+	if sackOK {
+		r.ooo = r.ooo[:0]
+		for _, b := range sack {
+			if seqGT(b.end, nxt) {
+				r.insert(span{max32(b.start, nxt), b.end})
+			}
+		}
+	}
 	if r.started && r.nxt == nxt {
 		return
 	}
@@ -339,6 +356,14 @@ func (r *recvState) insert(n span) {
 		j++
 	}
 	r.ooo = slices.Replace(r.ooo, i, j, n)
+}
+
+// max32 returns the later of two sequence numbers.
+func max32(a, b uint32) uint32 {
+	if seqGT(a, b) {
+		return a
+	}
+	return b
 }
 
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }

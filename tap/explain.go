@@ -76,6 +76,8 @@ func (t *Tap) explainSent(r *Row) {
 	switch {
 	case spoofed && s.Flags&(segment.RST|segment.SYN) == 0:
 		r.note("seg.forged", s.Flags.String(), in.from)
+	case in.forged && s.Flags&(segment.RST|segment.SYN) == 0 && !c.synSeen[0] && !c.synSeen[1]:
+		r.note("seg.forged.noconn", s.Flags.String(), in.to)
 	case s.Flags&segment.RST != 0:
 		t.explainRST(in)
 	case s.Flags&segment.SYN != 0:
@@ -125,7 +127,11 @@ func (t *Tap) number(in *segInfo) {
 		c.lastAck[d] = x
 		// A stack's ACK is its RCV.NXT: what it really has in order,
 		// whatever the model of its receive queue guessed.
-		c.rcv[d].sync(r.RelAck)
+		var sack []span
+		for _, b := range s.Opts.SACK {
+			sack = append(sack, span{uint32(b.Start - c.base[o]), uint32(b.End - c.base[o])})
+		}
+		c.rcv[d].sync(r.RelAck, c.synOpts[0].SACKPerm && c.synOpts[1].SACKPerm, sack)
 	}
 	if s.Flags&segment.RST == 0 {
 		c.win[d], c.hasWin[d] = r.Window, true
@@ -164,6 +170,8 @@ func (t *Tap) explainSYN(in *segInfo) {
 	s := r.Seg
 	if s.Flags&segment.ACK == 0 {
 		switch {
+		case in.spoofed && c.handshake >= 3 && !c.over():
+			r.note("seg.syn.forged.conn", in.from, r.RelSeq, in.to)
 		case in.spoofed:
 			r.note("seg.syn.spoofed", s.Src.Addr(), in.to)
 		case in.retrans():
@@ -441,7 +449,11 @@ func (t *Tap) explainGap(in *segInfo, got arrivalInfo) {
 	if hole, ok := c.rcv[in.d].hole(); ok {
 		gap = hole.end
 	}
-	r.note("seg.ack.gap", in.from, got.start, got.end, got.ref.Frame, got.nxt, gap)
+	if got.flags&segment.FIN != 0 && got.end-got.start == 1 {
+		r.note("seg.ack.gap.fin", in.from, got.ref.Frame, got.nxt, gap)
+	} else {
+		r.note("seg.ack.gap", in.from, got.start, got.end, got.ref.Frame, got.nxt, gap)
+	}
 	t.whyMissing(in, got.nxt)
 }
 
@@ -469,7 +481,7 @@ func (t *Tap) explainData(in *segInfo) {
 			r.note("diff.zwp")
 		}
 		return
-	case in.retrans() || a&Retransmission != 0:
+	case in.retrans():
 		t.explainRetrans(in, from, to)
 	case c.finSent[o] && !c.finSent[d]:
 		if e := t.endOf(in.to, s.Dst, s.Src); e == nil || e.state == event.Closed || e.closedByApp {
@@ -481,6 +493,9 @@ func (t *Tap) explainData(in *segInfo) {
 		r.note("seg.data.psh", s.Len, in.from, from, to)
 	default:
 		r.note("seg.data", s.Len, in.from, from, to)
+	}
+	if !in.retrans() && a&Retransmission != 0 {
+		r.note("ws.newdata")
 	}
 	if a&WindowFull != 0 {
 		r.note("seg.winfull", in.from, in.to, r.InFlight)

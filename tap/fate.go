@@ -159,7 +159,7 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 				win = c.win[o]
 			}
 			info.start, info.end = r.RelSeq, r.RelSeq+span
-			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end, win)
+			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end, win, s.Flags&segment.FIN != 0)
 		}
 		switch {
 		case r.Kind != KindCopy:

@@ -31,8 +31,6 @@ func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
 		return i18n.M("cause.recv.packet", c.Ref.Frame)
 	case event.ByTimer:
 		return i18n.M("cause.timer", timerName(c))
-	case event.ByInjection:
-		return i18n.M("cause.inject", c.Rule)
 	}
 	return i18n.M("cause.none")
 }

@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"slices"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
