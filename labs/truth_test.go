@@ -1,0 +1,166 @@
+package labs
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/tap"
+)
+
+// truthCase pins what the tap says of one row of a truth lab
+// (testdata/truth): the note keys it must have and those it must not,
+// each a class of wrong explanation the tap once gave (see
+// testdata/truth/FINDINGS.md for how each was found).
+type truthCase struct {
+	lab   string
+	kind  tap.Kind // the row's kind (segment rows by frame number)
+	frame int      // frame number, for segment, copy and drop rows
+	host  string   // for other rows: the host, and
+	at    time.Duration
+	want  []string // note keys the row must have
+	not   []string // note keys it must not have
+}
+
+var truthCases = []truthCase{
+	// Class 1: RTO retransmissions after a partition dropped the ACK are
+	// not spurious from the sender's side; Wireshark's view is noted.
+	{lab: "truth-partition-acks", frame: 6, want: []string{"seg.retrans.tlp", "why.had"}},
+	{lab: "truth-partition-acks", frame: 7, want: []string{"seg.retrans.rto", "why.had", "ws.spurious"}},
+	{lab: "truth-partition-acks", frame: 9, want: []string{"seg.retrans.rto", "why.had", "ws.spurious"}},
+	{lab: "truth-partition-acks", frame: 10, want: []string{"seg.ack.dupdata"}, not: []string{"seg.winupdate"}},
+	{lab: "truth-partition-mid", frame: 15, want: []string{"seg.retrans.rto", "why.had", "ws.spurious"}},
+	{lab: "truth-partition-mid", frame: 18, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
+	// Class 2: resends of segments a full queue dropped are RACK
+	// retransmissions, not out-of-order segments.
+	{lab: "truth-queue-drop", frame: 25, want: []string{"seg.retrans.rack", "why.prev", "ws.ooo"}},
+	{lab: "truth-queue-drop", frame: 27, want: []string{"seg.retrans.rack", "why.prev", "ws.ooo"}},
+	{lab: "truth-queue-drop", frame: 35, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
+	// Class 3: no fast retransmission without duplicate ACKs reaching the
+	// sender; a real one where they do.
+	{lab: "truth-fast-retrans-none", frame: 8, want: []string{"seg.retrans.rack"}, not: []string{"seg.retrans.fast"}},
+	{lab: "truth-fast-retrans-none", frame: 9, want: []string{"seg.retrans.rack"}, not: []string{"seg.retrans.fast"}},
+	{lab: "truth-fast-retrans-lost-dupacks", frame: 13, want: []string{"seg.retrans.rto", "ws.fast"}, not: []string{"seg.retrans.fast"}},
+	{lab: "truth-fast-retrans", frame: 19, want: []string{"seg.retrans.fast", "why.prev"}},
+	// Class 4: a duplicate ACK that answers duplicate data says nothing is
+	// missing.
+	{lab: "truth-dupack-dupdata", frame: 10, want: []string{"seg.dupack.num", "seg.ack.dupcopy"}, not: []string{"seg.ack.gap"}},
+	{lab: "truth-reorder", frame: 19, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
+	// Class 5: keep-alive probes, counted from the last segment the
+	// prober heard (checked with the silence below).
+	{lab: "truth-keepalive-dropped-rst", frame: 7, want: []string{"seg.keepalive"}},
+	{lab: "truth-keepalive-vanished", frame: 8, want: []string{"seg.keepalive"}},
+	// Class 6: a final ACK dropped by a full accept queue, and the SYN-ACK
+	// retransmission it causes.
+	{lab: "truth-accept-full-ack", frame: 12, want: []string{"seg.hs3", "seg.stackdrop"}},
+	{lab: "truth-accept-full-ack", kind: tap.KindDrop, frame: 12, want: []string{"drop.ack_queue_overflow", "diff.ackdrop"}},
+	{lab: "truth-accept-full-ack", frame: 13, want: []string{"seg.synack.retrans", "why.finalack"}},
+	{lab: "truth-accept-full-ack", frame: 14, want: []string{"seg.hs3.again", "seg.stackdrop"}, not: []string{"seg.challenge"}},
+	// Class 7: a server in SYN_RCVD answering a repeated SYN is no
+	// handshake step; the client's ACK of the SYN-ACK is.
+	{lab: "truth-synrcvd-resyn", frame: 5, want: []string{"seg.synrcvd.ack"}, not: []string{"seg.hs3"}},
+	{lab: "truth-synrcvd-resyn", frame: 6, want: []string{"seg.hs3"}},
+	{lab: "truth-lost-synack", frame: 5, want: []string{"seg.synrcvd.ack"}, not: []string{"seg.hs3"}},
+	{lab: "truth-lost-synack", frame: 6, want: []string{"seg.syn.retrans", "why.synack"}},
+	// Class 8: a RST on a CLOSE_WAIT socket: EOF, then EPIPE, not
+	// ECONNRESET.
+	{lab: "truth-rst-closewait", frame: 9, want: []string{"seg.rst.closed"}},
+	{lab: "truth-rst-closewait", kind: tap.KindState, host: "server", at: 120 * time.Millisecond, want: []string{"st.closed.reset.closewait"}, not: []string{"st.closed.reset"}},
+	// The stall: the guard steps in; without it, the stall is reported.
+	{lab: "truth-bulk-orphan", kind: tap.KindTimer, host: "client", at: 4169178 * time.Microsecond, want: []string{"diff.rtoguard"}},
+	{lab: "truth-bulk-orphan-stuck", kind: tap.KindStall, host: "client", at: 3195741 * time.Microsecond, want: []string{"stall"}},
+	// Rare rows.
+	{lab: "truth-rare", kind: tap.KindCopy, frame: 6, want: []string{"copy.new"}},
+	{lab: "truth-rare", kind: tap.KindDrop, frame: 22, want: []string{"drop.discarded"}},
+	{lab: "truth-rare", frame: 24, want: []string{"seg.challenge"}},
+	{lab: "truth-rare", frame: 25, want: []string{"ws.newdata", "seg.inflight.end"}, not: []string{"seg.retrans"}},
+}
+
+// TestTruthNotes runs the truth labs and checks the note keys of their key
+// rows: the ground truth each one sets up, not English prose.
+func TestTruthNotes(t *testing.T) {
+	runs := map[string]*Run{}
+	for _, c := range truthCases {
+		run := runs[c.lab]
+		if run == nil {
+			lab, err := Open("testdata/truth/" + c.lab + ".toml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run, err = Execute(context.Background(), lab, RunOptions{KeepRows: true}); err != nil {
+				t.Fatal(err)
+			}
+			runs[c.lab] = run
+		}
+		kind := c.kind
+		if kind == 0 {
+			kind = tap.KindSegment
+		}
+		i := slices.IndexFunc(run.Rows, func(r *tap.Row) bool {
+			if r.Kind != kind {
+				return false
+			}
+			if c.host != "" {
+				return r.Host == c.host && r.At.Truncate(time.Microsecond) == c.at
+			}
+			return r.No == c.frame
+		})
+		if i < 0 {
+			t.Errorf("%s: no %s row %d%s at %v", c.lab, kind, c.frame, c.host, c.at)
+			continue
+		}
+		r := run.Rows[i]
+		for _, k := range c.want {
+			if !r.HasNote(k) {
+				t.Errorf("%s: %s: no note %s; notes %v\n  %s", c.lab, kind, k, r.NoteKeys(), run.Tap.RowText(r, 0))
+			}
+		}
+		for _, k := range c.not {
+			if r.HasNote(k) {
+				t.Errorf("%s: %s: note %s, which is wrong here\n  %s", c.lab, kind, k, run.Tap.RowText(r, 0))
+			}
+		}
+	}
+}
+
+// TestKeepaliveSilence checks that each keep-alive probe counts the
+// silence from the last segment its sender received, whatever the probes
+// and dropped RSTs in between.
+func TestKeepaliveSilence(t *testing.T) {
+	for _, tc := range []struct {
+		lab  string
+		want map[int]time.Duration // frame → silence
+	}{
+		{"truth-keepalive-dropped-rst", map[int]time.Duration{7: 30 * time.Second, 9: 40 * time.Second, 11: 50 * time.Second}},
+		{"truth-keepalive-vanished", map[int]time.Duration{6: 30 * time.Second, 7: 40 * time.Second, 8: 50 * time.Second}},
+	} {
+		lab, err := Open("testdata/truth/" + tc.lab + ".toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := Execute(context.Background(), lab, RunOptions{KeepRows: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range run.Segments() {
+			want, ok := tc.want[r.No]
+			if !ok {
+				continue
+			}
+			delete(tc.want, r.No)
+			i := slices.IndexFunc(r.Notes, func(m i18n.Msg) bool { return m.Key == "seg.keepalive" })
+			if i < 0 {
+				t.Errorf("%s frame %d: no keep-alive note: %v", tc.lab, r.No, r.NoteKeys())
+				continue
+			}
+			if got := r.Notes[i].Args[2]; got != want {
+				t.Errorf("%s frame %d: silence %v, want %v", tc.lab, r.No, got, want)
+			}
+		}
+		if len(tc.want) > 0 {
+			t.Errorf("%s: frames %v not found", tc.lab, tc.want)
+		}
+	}
+}
