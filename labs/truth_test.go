@@ -2,7 +2,10 @@ package labs
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +165,51 @@ func TestKeepaliveSilence(t *testing.T) {
 		if len(tc.want) > 0 {
 			t.Errorf("%s: frames %v not found", tc.lab, tc.want)
 		}
+	}
+}
+
+// TestBulkOrphanSeeds runs the lossy transfer that once stalled netstack
+// (seed 136) under 1000 seeds: every run must deliver everything and end
+// with nothing stuck. -short runs 30 seeds and 136.
+func TestBulkOrphanSeeds(t *testing.T) {
+	lab, err := Open("testdata/truth/truth-bulk-orphan.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := make([]uint64, 0, 1000)
+	for s := uint64(1); s <= 1000; s++ {
+		if !testing.Short() || s <= 30 || s == 136 {
+			seeds = append(seeds, s)
+		}
+	}
+	work := make(chan uint64)
+	failed := make(chan string, len(seeds))
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 2) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seed := range work {
+				run, err := Execute(context.Background(), lab, RunOptions{Seed: &seed})
+				if err != nil {
+					failed <- fmt.Sprintf("seed %d: %v", seed, err)
+					continue
+				}
+				for _, o := range Check(run) {
+					if !o.OK {
+						failed <- fmt.Sprintf("seed %d: %s: %s", seed, o.Exp, o.Message)
+					}
+				}
+			}
+		}()
+	}
+	for _, s := range seeds {
+		work <- s
+	}
+	close(work)
+	wg.Wait()
+	close(failed)
+	for f := range failed {
+		t.Error(f)
 	}
 }
