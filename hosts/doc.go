@@ -11,7 +11,7 @@
 // nginx-like keep-alive server with an idle timeout and a connection
 // limit), PoolClient (a Go http.Transport-like pooled client), EchoServer,
 // BulkSender, Sink and Holder. Every application reports what it does to
-// the Observer as App rows, labelled "[name] ..." when a host runs more
+// the observer as App events, labelled "[name] ..." when a host runs more
 // than one; scripts stop at their first error, models report it and go on.
 //
 // A Host implements topology.Node: the network's loop delivers packets to it,
@@ -20,9 +20,16 @@
 // that socket notifications queued. Only the loop goroutine calls into a
 // stack; notifications arriving on netstack goroutines only enqueue work.
 //
-// After each settle the host compares the state of every TCP endpoint it
-// knows with the last state seen and reports changes, with their cause, to
-// its Observer, using Linux state names (SYN_SENT, TIME_WAIT, ...).
+// A host always knows what it is doing: handling the arrival of a frame,
+// running one of its stack's timers (identified from the callback netstack
+// arms, timers.go), or making an application's socket call. Every packet its
+// stack sends and every state change carry that cause. After each settle the
+// host reports to its event.Observer the state changes of its TCP endpoints
+// (Linux state names), what its stack did with the packet delivered (a
+// Receipt with its verdict), the counters that moved, a listener's queues,
+// and, when a run ends idle, any endpoint left stuck. Its RTO guard
+// (rtoguard.go) works around a netstack bug that can leave a sender with
+// unacknowledged data and no retransmission timer.
 // netstack's errors never leave this package: they are converted to the
 // errno an application on Linux would see (ECONNREFUSED) and its message,
 // and every result and error is reported as an i18n message, rendered in

@@ -17,6 +17,10 @@
 // has seen.
 //
 // The package knows hosts only through the Node interface (deliver a packet,
-// settle, drain what was sent, run pending application work) and reports
-// packets, drops and alterations to an Observer.
+// settle, drain what was sent with the cause the host gave it, run pending
+// application work). It parses every packet once (internal/segment), gives
+// it a frame number, and reports it to an event.Observer as it enters the
+// switch (Sent), then everything that happens to it and to its copies
+// (Fate: dropped, with the reason and the place, delayed, held, duplicated,
+// reordered, corrupted, arrived) as typed events.
 package topology
