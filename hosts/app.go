@@ -171,7 +171,7 @@ func (s *script) step() {
 			s.started = true
 			return
 		}
-		s.h.report(s.label, st.String(), st.Action.String(), o)
+		s.h.report(s.label, code(st.String()), st.Action.String(), o)
 		s.started, s.count, s.until, s.deadline, s.preview, s.eof = false, 0, 0, 0, nil, false
 		if st.Action == Accept && st.Each != nil && o.err == nil {
 			s.spawn(st)

@@ -108,10 +108,15 @@ func failedWith(err *appErr) outcome { return outcome{err: err, bytes: -1} }
 // report passes the outcome of an application's step to the observer: the
 // step as written (code, the same in every language), the socket call op,
 // and the outcome, labelled when the host runs several applications.
-func (h *Host) report(label, step, op string, o outcome) {
+func (h *Host) report(label string, step i18n.Msg, op string, o outcome) {
 	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Result: o.res, Bytes: o.bytes}
 	if o.err != nil {
 		a.Result, a.Err, a.Errno = i18n.Msg{}, o.err.msg, o.err.errno
 	}
 	h.obs.App(a)
 }
+
+// code is a step that is code, the same in every language: a script's step
+// as written ("send \"hello\""), or a model's call and its peer ("close
+// 10.0.0.1:40000").
+func code(s string) i18n.Msg { return i18n.M("app.step", s) }

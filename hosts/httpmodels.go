@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 )
 
 // HTTPServer is a request/response server like nginx. It listens on Port
@@ -106,7 +106,7 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 				if deadline := c.idleSince + cfg.IdleTimeout; now < deadline {
 					s.wakeAt(deadline)
 				} else {
-					s.close(c, i18n.M("app.close.idle", durText(cfg.IdleTimeout)), "idle timeout")
+					s.close(c, i18n.M("app.close.idle", durText(cfg.IdleTimeout)), event.WhyIdleTimeout)
 				}
 			}
 			return
@@ -278,7 +278,7 @@ func (c *poolClient) advance(r *poolReq) {
 	case e != nil:
 		c.drop(r, "recv", e.wrapped(i18n.M("app.err.read", c.goAddrs(pc), e.msg)))
 	case r.got > 0 && (c.cfg.ResponseBytes == 0 || r.got >= c.cfg.ResponseBytes):
-		c.report(c.requestText(r), "recv", transferred(i18n.M("app.request", r.sent, r.got), r.got))
+		c.reportMsg(c.requestText(r), "recv", transferred(i18n.M("app.request", r.sent, r.got), r.got))
 		r.done = true
 		if eof {
 			c.report("close "+pc.local.String(), "close", succeeded(i18n.M("app.close.server")))
@@ -301,16 +301,17 @@ func (c *poolClient) dialFailed(e *appErr) {
 
 // requestText is the step of a request's row: "request 2 on reused
 // connection 10.0.0.1:16001→10.0.0.2:80".
-func (c *poolClient) requestText(r *poolReq) string {
-	how := "new"
-	if r.reused {
-		how = "reused"
+func (c *poolClient) requestText(r *poolReq) i18n.Msg {
+	key := "app.step.request.new"
+	switch {
+	case r.reused && r.retried:
+		key = "app.step.request.reused.retry"
+	case r.reused:
+		key = "app.step.request.reused"
+	case r.retried:
+		key = "app.step.request.new.retry"
 	}
-	retry := ""
-	if r.retried {
-		retry = " (retry)"
-	}
-	return "request " + strconv.Itoa(r.n) + retry + " on " + how + " connection " + r.conn.local.String() + "→" + c.cfg.Target.String()
+	return i18n.M(key, r.n, r.conn.local.String()+"→"+c.cfg.Target.String())
 }
 
 // goAddrs renders a connection as Go's net.OpError does: "a->b".
@@ -321,7 +322,7 @@ func (c *poolClient) goAddrs(pc *poolConn) string {
 // drop reports the error r met in the socket call op, closes its
 // connection and retries if allowed.
 func (c *poolClient) drop(r *poolReq, op string, err *appErr) {
-	c.report(c.requestText(r), op, failedWith(err))
+	c.reportMsg(c.requestText(r), op, failedWith(err))
 	c.closeSocket(r.conn.sk, "")
 	c.failed(r)
 }
@@ -371,7 +372,7 @@ func (c *poolClient) expire(now time.Duration) {
 			continue
 		}
 		c.report("close "+pc.local.String(), "close", succeeded(i18n.M("app.close.pool.idle", durText(c.cfg.IdleTimeout))))
-		c.closeSocket(pc.sk, "idle timeout")
+		c.closeSocket(pc.sk, event.WhyIdleTimeout)
 	}
 	c.idle = live
 }

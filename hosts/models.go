@@ -82,6 +82,11 @@ func (p *proc) wakeAt(at time.Duration) {
 // report sends one of the model's rows to the observer: the outcome of
 // the socket call op.
 func (p *proc) report(step, op string, o outcome) {
+	p.h.report(p.label, code(step), op, o)
+}
+
+// reportMsg is report for a step that is a sentence, in every language.
+func (p *proc) reportMsg(step i18n.Msg, op string, o outcome) {
 	p.h.report(p.label, step, op, o)
 }
 
@@ -193,7 +198,7 @@ func dialed(sk *socket) (done bool, err *appErr) {
 }
 
 // closeSocket closes sk (a FIN, or an RST if unread data is left) and
-// reports the state changes. why is the model's reason ("idle timeout"),
+// reports the state changes. why is the model's reason (event.WhyIdleTimeout),
 // or "" when it closes because its protocol says so.
 func (p *proc) closeSocket(sk *socket, why string) {
 	sk.unwatch()
@@ -362,7 +367,7 @@ func (s *server) acceptOne() bool {
 }
 
 // close closes c and reports why: result says so to the reader, cause to
-// the state rows ("idle timeout"; "close" when the protocol says so).
+// the state rows (event.WhyIdleTimeout; "close" when the protocol says so).
 func (s *server) close(c *serverConn, result i18n.Msg, cause string) {
 	s.report("close "+c.peer.String(), "close", succeeded(result))
 	if cause == "close" {

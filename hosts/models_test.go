@@ -14,7 +14,7 @@ import (
 var server80 = netip.AddrPortFrom(serverAddr, 80)
 
 // idleClose is the cause of a model's close for its idle timeout.
-var idleClose = event.Cause{Kind: event.ByApp, Op: "close", Why: "idle timeout"}
+var idleClose = event.Cause{Kind: event.ByApp, Op: "close", Why: event.WhyIdleTimeout}
 
 func modelHost(name string, addr netip.Addr, models ...Model) Config {
 	cfg := Config{Name: name, IPv4: addr}

@@ -92,7 +92,7 @@ func (r *recorder) Timer(t *event.Timer) { r.timers = append(r.timers, t) }
 // App implements event.Observer. Rows keep the form hosts used to report:
 // the step prefixed with "[label] ", the result and error in English.
 func (r *recorder) App(a *event.App) {
-	step := a.Step
+	step := a.Step.Text(i18n.EN, nil)
 	if a.Label != "" {
 		step = "[" + a.Label + "] " + step
 	}

@@ -199,7 +199,7 @@ func newHolder(p *proc, cfg Holder) func() {
 			opened++
 			sk, e := p.dial(cfg.Target)
 			if e != nil {
-				p.report(fmt.Sprintf("connect %s (%d of %d)", target, opened, cfg.Count), "connect", failedWith(e))
+				p.reportMsg(i18n.M("app.step.connect.nth", target, opened, cfg.Count), "connect", failedWith(e))
 				continue
 			}
 			conns = append(conns, &heldConn{sk: sk, n: opened})
@@ -216,16 +216,16 @@ func newHolder(p *proc, cfg Holder) func() {
 				if !ok {
 					continue
 				}
-				step := fmt.Sprintf("connect %s (%d of %d)", target, c.n, cfg.Count)
+				step := i18n.M("app.step.connect.nth", target, c.n, cfg.Count)
 				if e != nil {
-					p.report(step, "connect", failedWith(e))
+					p.reportMsg(step, "connect", failedWith(e))
 					p.closeSocket(c.sk, "")
 					c.done = true
 					continue
 				}
 				c.connected, c.since = true, now
 				c.local, _ = endpointAddrs(c.sk.ep)
-				p.report(step, "connect", succeeded(i18n.M("app.connected.hold", c.local.String())))
+				p.reportMsg(step, "connect", succeeded(i18n.M("app.connected.hold", c.local.String())))
 			}
 			if cfg.Hold <= 0 {
 				continue

@@ -264,12 +264,12 @@ func (d *driver) state(at time.Duration, host string, local, remote netip.AddrPo
 
 // app reports an application call that succeeded with result.
 func (d *driver) app(at time.Duration, host, step, op string, bytes int, result i18n.Msg) {
-	d.tap.App(&event.App{At: at, Host: host, Step: step, Op: op, Result: result, Bytes: bytes})
+	d.tap.App(&event.App{At: at, Host: host, Step: i18n.M("app.step", step), Op: op, Result: result, Bytes: bytes})
 }
 
 // appErr reports an application call that failed.
 func (d *driver) appErr(at time.Duration, host, step, op, errno string, err i18n.Msg) {
-	d.tap.App(&event.App{At: at, Host: host, Step: step, Op: op, Err: err, Errno: errno, Bytes: -1})
+	d.tap.App(&event.App{At: at, Host: host, Step: i18n.M("app.step", step), Op: op, Err: err, Errno: errno, Bytes: -1})
 }
 
 // queue reports a listener's queues.

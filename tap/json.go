@@ -287,7 +287,7 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 		return s
 	case KindApp:
 		a := r.App
-		j := jsonApp{jsonRow: base, Label: a.Label, Step: a.Step, Op: a.Op, Result: text(a.Result), Error: text(a.Err), Errno: a.Errno, jsonNotes: notes}
+		j := jsonApp{jsonRow: base, Label: a.Label, Step: text(a.Step), Op: a.Op, Result: text(a.Result), Error: text(a.Err), Errno: a.Errno, jsonNotes: notes}
 		if a.Bytes >= 0 {
 			j.Bytes = &a.Bytes
 		}

@@ -15,6 +15,8 @@ func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
 	switch c.Kind {
 	case event.ByApp:
 		switch {
+		case c.Why == event.WhyIdleTimeout:
+			return i18n.M("cause.app", i18n.M("cause.why.idle"))
 		case c.Why != "":
 			return i18n.M("cause.app", c.Why)
 		case c.Op != "":

@@ -213,7 +213,7 @@ func (t *Tap) eventText(r *Row, p painter, lang i18n.Lang) string {
 		return withNotes(s)
 	case KindApp:
 		a := r.App
-		step := a.Step
+		step := text(a.Step)
 		if a.Label != "" {
 			step = "[" + a.Label + "] " + step
 		}

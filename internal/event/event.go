@@ -59,7 +59,7 @@ type Cause struct {
 	// "send", "recv", "shutdown", "close", "abort", "set".
 	Op string
 	// Why is what made the application call Op, when it was not a step
-	// of a script: a model's own reason such as "idle timeout".
+	// of a script: a model's own reason, WhyIdleTimeout.
 	Why string
 	// Ref is the packet of ByArrival.
 	Ref Ref
@@ -68,6 +68,11 @@ type Cause struct {
 	// Rule is the injection rule of ByInjection.
 	Rule string
 }
+
+// WhyIdleTimeout is Cause.Why of a model closing a connection that was
+// idle for its idle timeout (an nginx keepalive_timeout, a pool's
+// IdleConnTimeout).
+const WhyIdleTimeout = "idle_timeout"
 
 // AppCause returns the cause "the application called op".
 func AppCause(op string) Cause { return Cause{Kind: ByApp, Op: op} }
@@ -422,9 +427,10 @@ type App struct {
 	Host string
 	// Label names the application when the host runs several ("client#2").
 	Label string
-	// Step is the step as written, such as `send "hello"` or `connect
-	// server:80`: code, the same in every language.
-	Step string
+	// Step is what the application did: a script's step as written, such
+	// as `send "hello"` or `connect server:80` (code, the same in every
+	// language), or a model's action ("request 2 on a reused connection").
+	Step i18n.Msg
 	// Op is the socket call ("connect", "send" ...), as Cause.Op.
 	Op string
 	// Result says what happened, on success.
