@@ -1,9 +1,7 @@
 package hosts
 
 import (
-	"reflect"
 	"time"
-	"unsafe"
 
 	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -31,28 +29,12 @@ import (
 // that the timeline says tcplab stepped in. It only reads netstack's
 // fields; TestRTOGuardFields fails if an upgrade renames one.
 
-// field returns v's (possibly unexported) field name, usable, or the zero
-// Value.
-func field(v reflect.Value, name string) reflect.Value {
-	for v.IsValid() && v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return reflect.Value{}
-		}
-		v = v.Elem()
-	}
-	if !v.IsValid() || v.Kind() != reflect.Struct {
-		return reflect.Value{}
-	}
-	if f := v.FieldByName(name); f.IsValid() && f.CanAddr() {
-		return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem()
-	}
-	return reflect.Value{}
-}
-
 // tcp/timer.go's timer states.
 const (
-	timerDisabled = 1
-	timerEnabled  = 2
+	timerUninitialized = 0
+	timerDisabled      = 1
+	timerEnabled       = 2
+	timerOrphaned      = 3
 )
 
 // stalledSender returns the clock timer under ep's retransmission timer and
@@ -65,26 +47,25 @@ func stalledSender(ep *tcp.Endpoint) (tcpip.Timer, time.Duration, bool) {
 	default:
 		return nil, 0, false
 	}
-	snd := field(reflect.ValueOf(ep), "snd")
-	una, nxt, rto := field(snd, "SndUna"), field(snd, "SndNxt"), field(snd, "RTO")
-	if !una.IsValid() || !nxt.IsValid() || !rto.IsValid() || una.Uint() == nxt.Uint() {
+	l, ok := netstackLayout()
+	if !ok {
 		return nil, 0, false
 	}
-	state := func(name string) int64 {
-		if st := field(field(snd, name), "state"); st.IsValid() {
-			return st.Int()
-		}
-		return -1
-	}
-	if state("resendTimer") != timerDisabled || state("probeTimer") == timerEnabled || state("reorderTimer") == timerEnabled {
+	una, nxt, ok := sendSpace(ep)
+	if !ok || una == nxt {
 		return nil, 0, false
 	}
-	tv := field(field(snd, "resendTimer"), "timer")
-	if !tv.IsValid() || tv.IsNil() {
+	resend, _ := l.timerOf(ep, resendTimer)
+	probe, _ := l.timerOf(ep, probeTimer)
+	reorder, _ := l.timerOf(ep, reorderTimer)
+	if resend.state() != timerDisabled || probe.state() == timerEnabled || reorder.state() == timerEnabled {
 		return nil, 0, false
 	}
-	t, ok := tv.Interface().(tcpip.Timer)
-	return t, time.Duration(rto.Int()), ok
+	t := resend.clock()
+	if t == nil {
+		return nil, 0, false
+	}
+	return t, senderRTO(ep), true
 }
 
 // guardRTO arms t's guard when its sender stalls, and stops it once

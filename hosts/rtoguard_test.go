@@ -2,13 +2,11 @@ package hosts
 
 import (
 	"net/netip"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/topology"
-	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -56,9 +54,13 @@ func TestRTOGuard(t *testing.T) {
 	}
 }
 
-// TestRTOGuardFields checks that the netstack fields the guard reads exist
-// and have the kinds it expects, on a connection with data in flight.
+// TestRTOGuardFields checks that the netstack fields hosts read (layout.go)
+// exist with the types it expects, and read sensible values on a
+// connection with data in flight.
 func TestRTOGuardFields(t *testing.T) {
+	if _, ok := netstackLayout(); !ok {
+		t.Fatal("netstack's layout changed: a field of tcp.Endpoint, its sender, its handshake or tcp.timer that hosts read is gone or has another type (hosts/layout.go)")
+	}
 	checked := false
 	network{
 		hosts: []netHost{
@@ -74,24 +76,19 @@ func TestRTOGuardFields(t *testing.T) {
 						continue
 					}
 					checked = true
-					snd := field(reflect.ValueOf(ep), "snd")
-					for _, name := range []string{"SndUna", "SndNxt"} {
-						if f := field(snd, name); !f.IsValid() || !f.CanUint() {
-							t.Errorf("sender field %s = %v, want an unsigned integer", name, f)
+					una, nxt, ok := sendSpace(ep)
+					if !ok || nxt-una != 5000 {
+						t.Errorf("sendSpace = [%d, %d) ok %v, want 5000 bytes in flight", una, nxt, ok)
+					}
+					if rto := senderRTO(ep); rto < 200*time.Millisecond || rto > time.Second {
+						t.Errorf("senderRTO = %v, want netstack's RTO (200ms–1s here)", rto)
+					}
+					l, _ := netstackLayout()
+					for _, f := range []timerField{resendTimer, probeTimer, reorderTimer, corkTimer, keepaliveTimer} {
+						tm, ok := l.timerOf(ep, f)
+						if st := tm.state(); !ok || st < timerUninitialized || st > timerOrphaned {
+							t.Errorf("timer %d: state %d, want one of tcp/timer.go's states", f, st)
 						}
-					}
-					if f := field(snd, "RTO"); !f.IsValid() || f.Kind() != reflect.Int64 {
-						t.Errorf("sender field RTO = %v, want a duration", f)
-					}
-					for _, name := range []string{"resendTimer", "probeTimer", "reorderTimer"} {
-						if st := field(field(snd, name), "state"); !st.IsValid() || !st.CanInt() {
-							t.Errorf("sender field %s.state = %v, want an integer", name, st)
-						}
-					}
-					// nil until the timer is first armed (a tail loss
-					// probe may go first).
-					if tv := field(field(snd, "resendTimer"), "timer"); !tv.IsValid() || tv.Type() != reflect.TypeFor[tcpip.Timer]() {
-						t.Errorf("sender field resendTimer.timer = %v, want a tcpip.Timer", tv)
 					}
 					if _, _, stalled := stalledSender(ep); stalled {
 						t.Errorf("stalledSender = stalled with data in flight and the RTO armed")

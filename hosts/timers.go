@@ -1,7 +1,6 @@
 package hosts
 
 import (
-	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -59,18 +57,14 @@ var handlerKinds = map[string]event.TimerKind{
 	tcpPkg + "(*Endpoint).timeWaitTimerExpired-fm":     event.TimerTimeWait,
 }
 
-// lazyTimers names, for each kind of netstack's lazy timers, the path of
-// the tcp.timer field in an endpoint.
-var lazyTimers = map[event.TimerKind][]string{
-	event.TimerRTO:       {"snd", "resendTimer"},
-	event.TimerTLP:       {"snd", "probeTimer"},
-	event.TimerRACK:      {"snd", "reorderTimer"},
-	event.TimerCork:      {"snd", "corkTimer"},
-	event.TimerKeepalive: {"keepalive", "timer"},
+// lazyTimers maps the kinds of netstack's lazy timers to their fields.
+var lazyTimers = map[event.TimerKind]timerField{
+	event.TimerRTO:       resendTimer,
+	event.TimerTLP:       probeTimer,
+	event.TimerRACK:      reorderTimer,
+	event.TimerCork:      corkTimer,
+	event.TimerKeepalive: keepaliveTimer,
 }
-
-// timerStateEnabled is tcp.timerStateEnabled (tcp/timer.go).
-const timerStateEnabled = 2
 
 // stackTimer is what the host knows of one timer its stack armed.
 type stackTimer struct {
@@ -182,77 +176,28 @@ func funcName(pc uintptr) string {
 	return name
 }
 
-// due reports whether a timer that woke up is really due: for netstack's
-// lazy timers, not orphaned and with its target reached; the others are
-// stopped when they are no longer wanted, so a wake-up is always due. When
-// the timer cannot be read (netstack's layout changed), it is taken as due.
+// due reports whether a timer that woke up is really due. netstack's lazy
+// timers (tcp/timer.go) wake up spuriously only when orphaned (disabled
+// with the clock timer still armed), and early when their target moved
+// later; checkExpiration ignores the first and re-arms the second. A
+// disabled timer past its target does expire (the RTO guard wakes one so).
+// The other timers are stopped when they are no longer wanted, so a
+// wake-up is always due. When the timer cannot be read, it is taken as due.
 func due(st stackTimer, now tcpip.MonotonicTime) bool {
-	path, lazy := lazyTimers[st.kind]
-	if !lazy {
+	field, lazy := lazyTimers[st.kind]
+	l, ok := netstackLayout()
+	if !lazy || !ok {
 		return true
 	}
-	v := reflect.ValueOf(st.ep).Elem()
-	for _, field := range path {
-		v = v.FieldByName(field)
-		if v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return false
-			}
-			v = v.Elem()
-		}
-		if !v.IsValid() {
-			return true
-		}
-	}
-	state, target := v.FieldByName("state"), v.FieldByName("target")
-	if !state.IsValid() || !target.IsValid() || target.NumField() != 1 {
-		return true
-	}
-	// As netstack's checkExpiration (tcp/timer.go): an orphaned timer
-	// (disabled while its clock timer ran) wakes up for nothing; any
-	// other expires once its target is reached. A disabled timer's clock
-	// timer runs only when the RTO guard (rtoguard.go) runs it.
-	if st := state.Int(); st != timerStateEnabled && st != timerDisabled {
+	t, ok := l.timerOf(st.ep, field)
+	if !ok {
 		return false
 	}
-	return !now.Before(tcpip.MonotonicTime{}.Add(time.Duration(target.Field(0).Int())))
-}
-
-// senderRTO returns the endpoint's current retransmission timeout, or 0.
-func senderRTO(ep *tcp.Endpoint) time.Duration {
-	v := reflect.ValueOf(ep).Elem().FieldByName("snd")
-	if !v.IsValid() || v.IsNil() {
-		return 0
+	switch t.state() {
+	case timerUninitialized, timerOrphaned:
+		return false
 	}
-	rto := v.Elem().FieldByName("RTO")
-	if !rto.IsValid() || rto.Kind() != reflect.Int64 {
-		return 0
-	}
-	return time.Duration(rto.Int())
-}
-
-// sendSpace returns the sequence space an endpoint has sent and not seen
-// acknowledged, [una, nxt), read from netstack's sender (or, during the
-// handshake, its SYN). ok is false when it cannot be read.
-func sendSpace(ep tcpip.Endpoint) (una, nxt seqnum.Value, ok bool) {
-	e, isTCP := ep.(*tcp.Endpoint)
-	if !isTCP || e == nil {
-		return 0, 0, false
-	}
-	v := reflect.ValueOf(e).Elem()
-	if snd := v.FieldByName("snd"); snd.IsValid() && !snd.IsNil() {
-		u, n := snd.Elem().FieldByName("SndUna"), snd.Elem().FieldByName("SndNxt")
-		if u.IsValid() && n.IsValid() && u.CanUint() && n.CanUint() {
-			return seqnum.Value(u.Uint()), seqnum.Value(n.Uint()), true
-		}
-		return 0, 0, false
-	}
-	if h := v.FieldByName("h"); h.IsValid() && !h.IsNil() {
-		if iss := h.Elem().FieldByName("iss"); iss.IsValid() && iss.CanUint() {
-			return seqnum.Value(iss.Uint()), seqnum.Value(iss.Uint()) + 1, true
-		}
-	}
-	return 0, 0, false
+	return !now.Before(t.target())
 }
 
 // ReportStalls reports every endpoint that holds sequence space it sent and
