@@ -116,6 +116,7 @@ var undemonstrated = map[string]string{
 	"cause.recv.packet":            "hosts receive only TCP segments; kept for robustness",
 	"seg.nottcp":                   "no host and no injection sends anything but TCP",
 	"sw.unroutable":                "netstack never sends a malformed IP packet",
+	"seg.fin.retrans.other":        "netstack resends a FIN only on a timer (RTO, TLP, RACK) or in recovery on an ACK; kept for a cause the tap does not know",
 	"opt.none":                     "netstack's SYNs and injected SYNs always carry an MSS option",
 	"seg.close23":                  "netstack acknowledges a FIN at once (no delayed ACK), so its own FIN never rides on that ACK",
 	"seg.fin.again":                "fallback for a FIN sent again with data; netstack resends a lone FIN",

@@ -74,6 +74,43 @@ var truthCases = []truthCase{
 	// The stall: the guard steps in; without it, the stall is reported.
 	{lab: "truth-bulk-orphan", kind: tap.KindTimer, host: "client", at: 4169178 * time.Microsecond, want: []string{"diff.rtoguard"}},
 	{lab: "truth-bulk-orphan-stuck", kind: tap.KindStall, host: "client", at: 3195741 * time.Microsecond, want: []string{"stall"}},
+	// Found by adversarial labs: probes and their answers by what was
+	// really sent (not Wireshark's guess), keep-alive and RST in
+	// TIME_WAIT, how LAST_ACK ends.
+	{lab: "truth-ka-timewait", frame: 9, want: []string{"seg.ack"}, not: []string{"seg.keepalive.ack"}},
+	{lab: "truth-ka-timewait", frame: 14, want: []string{"seg.keepalive.tw", "diff.keepalive.timewait"}},
+	{lab: "truth-ka-timewait", frame: 15, want: []string{"seg.rst.noconn", "diff.rst.timewait"}, not: []string{"seg.rst.closed.ack"}},
+	{lab: "truth-ka-timewait", kind: tap.KindState, host: "client", at: 26630 * time.Millisecond, want: []string{"st.closed.keepalive"}, not: []string{"st.closed.timewait"}},
+	{lab: "truth-fin-lost-lastack", kind: tap.KindState, host: "server", at: 1740 * time.Millisecond, want: []string{"st.closed.lastack.timeout"}, not: []string{"st.closed.lastack"}},
+	{lab: "truth-fin-lost-lastack", kind: tap.KindState, host: "client", at: 5080 * time.Millisecond, want: []string{"st.closed.finwait2"}},
+	{lab: "truth-last-ack-lost", frame: 10, want: []string{"seg.fin.tlp", "why.had"}, not: []string{"why.prev"}},
+	{lab: "truth-last-ack-lost", kind: tap.KindState, host: "server", at: 5150 * time.Millisecond, want: []string{"st.closed.timewait"}, not: []string{"st.closed.timewait.restarted"}},
+	{lab: "truth-simclose-ack-lost", frame: 12, want: []string{"seg.fin.tlp", "why.had"}},
+	{lab: "truth-simclose-ack-lost", kind: tap.KindState, host: "peer-b", at: 3320 * time.Millisecond, want: []string{"st.closed.timewait.restarted"}},
+	{lab: "truth-fin-rack", frame: 25, want: []string{"seg.fin.retrans.rack"}, not: []string{"seg.fin.retrans"}},
+	{lab: "truth-fin-recovery", frame: 37, want: []string{"seg.fin.retrans.ack"}, not: []string{"seg.fin.retrans"}},
+	{lab: "truth-zwp-lost-updates", frame: 8, want: []string{"seg.zwp", "diff.zwp"}},
+	{lab: "truth-zwp-lost-updates", frame: 9, want: []string{"seg.zwp.ack"}, not: []string{"seg.zerowin"}},
+	{lab: "truth-zwp-lost-updates", frame: 12, want: []string{"seg.zwp"}, not: []string{"seg.retrans.rto", "why.had.acked"}},
+	{lab: "truth-zwp-lost-updates", frame: 13, want: []string{"seg.zwp.ack"}, not: []string{"seg.keepalive.ack"}},
+	// Resets: refused when the first RST was lost; the RST of a closed
+	// socket; a forged RST at the receiver's exact next sequence number;
+	// a stray one before the connection exists.
+	{lab: "truth-refused-rst-lost", frame: 3, want: []string{"seg.syn.retrans", "why.synrst"}},
+	{lab: "truth-refused-rst-lost", frame: 4, want: []string{"seg.rst.refused"}, not: []string{"seg.rst.noconn"}},
+	{lab: "truth-simopen-loss", frame: 6, want: []string{"seg.synack.retrans", "why.prev"}},
+	{lab: "truth-simopen-loss", kind: tap.KindState, host: "peer-a", at: 3020 * time.Millisecond, want: []string{"st.closed.ackbeyond", "diff.ackbeyond"}, not: []string{"st.closed.orphandata"}},
+	{lab: "truth-simopen-loss", frame: 11, want: []string{"seg.rst.closed.ack"}, not: []string{"seg.rst.noconn"}},
+	{lab: "truth-pool-fin-lost", frame: 9, want: []string{"seg.data.psh"}, not: []string{"seg.data.orphan", "seg.data.halfclose"}},
+	{lab: "truth-pool-fin-lost", frame: 12, want: []string{"seg.challenge"}},
+	{lab: "truth-forged-rst-exact", frame: 5, want: []string{"seg.rst.forged.exact"}, not: []string{"seg.rst.forged.window"}},
+	{lab: "truth-stray-rst", frame: 4, want: []string{"seg.hs3"}, not: []string{"seg.challenge"}},
+	// SYN cookies for spoofed SYNs, and a connection rebuilt from data
+	// when the final ACK is lost; an old duplicate SYN.
+	{lab: "truth-cookies-always", frame: 2, want: []string{"seg.synack.cookie"}, not: []string{"seg.hs2"}},
+	{lab: "truth-cookie-ack-lost", frame: 4, want: []string{"seg.cookie.rebuilt"}},
+	{lab: "truth-old-syn-copy", kind: tap.KindCopy, frame: 1, want: []string{"copy.oldsyn"}, not: []string{"copy.had"}},
+	{lab: "truth-old-syn-copy", frame: 10, want: []string{"seg.synack.old"}},
 	// Rare rows.
 	{lab: "truth-rare", kind: tap.KindCopy, frame: 6, want: []string{"copy.new"}},
 	{lab: "truth-rare", kind: tap.KindDrop, frame: 22, want: []string{"drop.discarded"}},

@@ -56,19 +56,25 @@ type conn struct {
 	arrived [2]arrivalInfo
 	// lastAck is the last segment each side sent with an ACK, and its fate.
 	lastAck [2]*tx
+	// lastRst is the last RST each side sent, and its fate.
+	lastRst [2]*tx
 	// dupSeen counts the duplicate ACKs of the peer that reached each
 	// side since its una last moved (RFC 5681: no data, the same ACK and
 	// window, data outstanding), and winSeen is the last window of the
 	// peer that reached it.
-	dupSeen [2]int
-	winSeen [2]int
+	dupSeen  [2]int
+	winSeen  [2]int
+	winKnown [2]bool
 
 	handshake  int  // handshake steps seen: 0–3
 	simOpen    bool // both sides sent a bare SYN
+	oldSyn     bool // the connection was opened by an old duplicate SYN
+	forgedOnly bool // only forged segments were seen on it
 	synAckSent [2]bool
-	cookie     bool // the SYN-ACK was a SYN cookie
-	synAck     *tx  // the last SYN-ACK sent and its fate
-	finalAck   *tx  // side 0's last ACK of the SYN-ACK and its fate
+	cookie     bool        // the SYN-ACK was a SYN cookie
+	synAck     *tx         // the last SYN-ACK sent and its fate
+	synTxs     [2][2][]*tx // each side's SYN and SYN-ACK transmissions
+	finalAck   *tx         // side 0's last ACK of the SYN-ACK and its fate
 
 	finSent  [2]bool
 	finSeq   [2]uint32 // relative sequence number of the FIN
@@ -79,7 +85,7 @@ type conn struct {
 
 	xmits      [2]xmitList // transmissions of each side's sequence space
 	keepalives [2]int      // keep-alive probes since the side last heard its peer
-	kaPending  [2]bool     // the side's last probe is not answered yet
+	zwps       [2]int      // zero-window probes since the side last saw its peer's window open
 	lastFlags  [2]segment.Flags
 	challenge  [2]i18n.Msg // why the side owes a challenge ACK, if it does
 }
@@ -89,9 +95,27 @@ func newConn(s *segment.Segment) *conn {
 	return &conn{ends: [2]netip.AddrPort{s.Src, s.Dst}, ws: [2]int{-1, -1}, firstFin: -1}
 }
 
+// oldSynIncarnation starts tracking the connection that SYN-ACK s opens
+// in answer to an old duplicate SYN of connection c, which is over: side 0
+// is the end that sent that SYN.
+func (c *conn) oldSynIncarnation(s *segment.Segment) *conn {
+	n := &conn{ends: [2]netip.AddrPort{s.Dst, s.Src}, ws: [2]int{-1, -1}, firstFin: -1, handshake: 1, oldSyn: true}
+	old := c.sideOf(s.Dst)
+	n.base[0], n.hasBase[0], n.synSeen[0] = s.Ack-1, true, true
+	n.synOpts[0], n.ws[0] = c.synOpts[old], c.ws[old]
+	return n
+}
+
 // over reports whether the connection has ended (both FINs acknowledged, or
 // reset), so that a new SYN on the same port pair starts a new connection.
 func (c *conn) over() bool { return c.reset || (c.finAcked[0] && c.finAcked[1]) }
+
+// finHeard reports whether side d has received its peer's FIN (and
+// everything before it).
+func (c *conn) finHeard(d int) bool {
+	r := &c.rcv[d]
+	return c.finSent[1-d] && r.started && seqGT(r.nxt, c.finSeq[1-d])
+}
 
 // sideOf returns the side that sends from endpoint src.
 func (c *conn) sideOf(src netip.AddrPort) int {
@@ -235,6 +259,7 @@ type arrivalInfo struct {
 	sack       bool   // it carried SACK blocks
 	sackHigh   uint32 // the end of its highest SACK block, relative
 	ack        uint32 // its relative ACK, when it had one
+	probe      probe  // it was a keep-alive or zero-window probe
 }
 
 // receive records that [start, end) reached the receiver, whose receive

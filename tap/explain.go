@@ -2,6 +2,7 @@ package tap
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,8 +63,24 @@ func (t *Tap) explainSent(r *Row) {
 			c, reused = nil, true
 		}
 	}
+	if c != nil && s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK && c.over() && !spoofed {
+		if d := c.sideOf(s.Src); !(c.synSeen[d] && c.base[d] == s.Seq) {
+			// A SYN-ACK with a new ISN after the connection is over
+			// answers an old duplicate SYN: a new incarnation.
+			c = c.oldSynIncarnation(s)
+			t.conns[k] = c
+		}
+	}
+	if c != nil && c.forgedOnly && r.Injected == nil {
+		if s.Flags&(segment.SYN|segment.ACK) == segment.SYN {
+			c = nil // forged segments made up all that was known of it
+		} else {
+			c.forgedOnly = false // a real answer to them
+		}
+	}
 	if c == nil {
 		c = newConn(s)
+		c.forgedOnly = r.Injected != nil
 		t.conns[k] = c
 	}
 	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: r.Injected != nil}
@@ -142,7 +159,16 @@ func (t *Tap) number(in *segInfo) {
 		if in.prev == nil && seqLT(r.RelSeq, c.high[d]) {
 			// Resends what was sent as part of ranges already forgotten.
 			in.prev = &xmit{start: r.RelSeq, end: end}
+			if s.Flags&segment.SYN != 0 {
+				// A SYN-ACK of a simultaneous open whose SYN was
+				// acknowledged: its earlier SYNs are remembered.
+				in.prev.txs = slices.Clone(c.synTxs[d][synKind(s.Flags)])
+			}
 		}
+	}
+	if s.Flags&segment.SYN != 0 && s.Flags&segment.RST == 0 {
+		k := synKind(s.Flags)
+		c.synTxs[d][k] = append(c.synTxs[d][k], x)
 	}
 	if seqGT(end, c.high[d]) && r.Analysis&ZeroWindowProbe == 0 {
 		c.high[d] = end // a zero-window probe's byte is sent again later, as Wireshark counts it
@@ -151,6 +177,15 @@ func (t *Tap) number(in *segInfo) {
 	if !c.synSeen[d] && c.una[d] == 0 {
 		r.InFlight = int(c.high[d] - r.RelSeq)
 	}
+}
+
+// synKind indexes a side's SYN transmissions: 0 for a SYN, 1 for a
+// SYN-ACK.
+func synKind(f segment.Flags) int {
+	if f&segment.ACK != 0 {
+		return 1
+	}
+	return 0
 }
 
 // answers returns what arrived at the sender and made it send this
@@ -202,7 +237,7 @@ func (t *Tap) explainSYN(in *segInfo) {
 		t.whySynAckRetrans(in)
 	case c.simOpen:
 		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
-	case c.over() || c.handshake >= 3:
+	case c.oldSyn && first || c.over() || c.handshake >= 3:
 		r.note("seg.synack.old", in.from, uint32(s.Ack-1))
 	case isAnswer && a.cookie:
 		c.cookie = true
@@ -230,6 +265,8 @@ func (t *Tap) whySYNRetrans(in *segInfo) {
 		r.note("seg.syn.retrans.dropped", in.to)
 	case last.delivered() && c.synAck != nil && c.synAck.frame > last.frame:
 		r.note("why.synack", in.to, c.synAck.fate(t, in.from))
+	case last.delivered() && c.lastRst[in.o] != nil && c.lastRst[in.o].frame > last.frame:
+		r.note("why.synrst", in.to, c.lastRst[in.o].fate(t, in.from))
 	default:
 		r.note("why.prev", last.fate(t, in.to))
 	}
@@ -258,7 +295,10 @@ func (t *Tap) explainRST(in *segInfo) {
 	c.reset = true
 	prev := t.endOf(r.Host, r.Seg.Src, r.Seg.Dst)
 	a, isAnswer := in.answers()
+	c.lastRst[in.d] = r.tx
 	switch {
+	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
+		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case c.lastFlags[in.d]&segment.RST != 0:
 		// The sender reset this connection already: what it answers now
 		// (the peer's FIN, a retransmission) has no connection left.
@@ -269,16 +309,18 @@ func (t *Tap) explainRST(in *segInfo) {
 		r.note("seg.rst.unread", in.from)
 	case r.Cause.Kind == event.ByTimer:
 		r.note("seg.rst.timeout", in.from, in.to)
-	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
-		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
 		r.note("seg.rst.synack", in.from)
-	case isAnswer && prev != nil && prev.closedByApp && a.end != a.start:
+	case isAnswer && prev != nil && prev.closedByApp && (prev.state != event.Closed || prev.cause.Kind == event.ByArrival && prev.cause.Ref == a.ref):
 		was := prev.state
 		if was == event.Closed {
 			was = prev.was
 		}
-		r.note("seg.rst.closed", in.from, was)
+		if a.end == a.start {
+			r.note("seg.rst.closed.ack", in.from, was)
+		} else {
+			r.note("seg.rst.closed", in.from, was)
+		}
 	case prev == nil || prev.state == event.Closed || isAnswer && (a.verdict == event.NoSocket || a.verdict == event.Refused):
 		r.note("seg.rst.noconn", in.from)
 	default:
@@ -292,6 +334,9 @@ func (t *Tap) explainRST(in *segInfo) {
 func (c *conn) explainForgedRST(in *segInfo) {
 	r, d, o := in.r, in.d, in.o
 	next := c.high[d] // what the receiver expects next from the claimed sender
+	if c.rcv[o].started {
+		next = c.rcv[o].nxt
+	}
 	rel := r.RelSeq
 	win := uint32(max(c.win[o], 0))
 	switch {
@@ -361,8 +406,13 @@ func (t *Tap) explainOther(in *segInfo) {
 		t.explainData(in)
 	case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerKeepalive:
 		c.keepalives[d]++
-		c.kaPending[d] = true
-		r.note("seg.keepalive", c.keepalives[d], in.from, t.silence(in), r.RelSeq, in.to)
+		r.probe = keepaliveProbe
+		if in.state == event.TimeWait {
+			r.note("seg.keepalive.tw", c.keepalives[d], in.from, t.silence(in), r.RelSeq, in.to)
+			r.note("diff.keepalive.timewait")
+		} else {
+			r.note("seg.keepalive", c.keepalives[d], in.from, t.silence(in), r.RelSeq, in.to)
+		}
 		return
 	}
 
@@ -380,12 +430,11 @@ func (t *Tap) explainOther(in *segInfo) {
 	case !c.challenge[d].IsZero():
 		r.note("seg.challenge", in.from, c.challenge[d], r.RelAck)
 		c.challenge[d] = i18n.Msg{}
-	case isAnswer && got.flags&(segment.RST|segment.SYN) != 0 && got.ref.Copy == 0 && r.Analysis&DupAck == 0 && c.handshake >= 3:
+	case isAnswer && got.flags&(segment.RST|segment.SYN) != 0 && got.ref.Copy == 0 && c.handshake >= 3:
 		r.note("seg.challenge", in.from, i18n.M("seg.challenge.got", got.flags.Spoken()), r.RelAck)
-	case a&KeepAliveAck != 0 || c.kaPending[o]:
-		c.kaPending[o] = false
+	case isAnswer && got.probe == keepaliveProbe:
 		r.note("seg.keepalive.ack", in.from, r.RelAck)
-	case a&ZeroWindowProbeAck != 0:
+	case isAnswer && got.probe == zeroWindowProbe:
 		r.note("seg.zwp.ack", in.from, r.Window)
 	case s.Win == 0:
 		r.note("seg.zerowin", in.from, in.to)
@@ -467,7 +516,7 @@ func (t *Tap) whyMissing(in *segInfo, seq uint32) {
 
 // explainData explains a segment that carries data.
 func (t *Tap) explainData(in *segInfo) {
-	r, c, d, o := in.r, in.c, in.d, in.o
+	r, c, d := in.r, in.c, in.d
 	s := r.Seg
 	a := r.Analysis
 	from, to := r.RelSeq, r.RelSeq+uint32(s.Len)
@@ -475,15 +524,20 @@ func (t *Tap) explainData(in *segInfo) {
 		c.keepalives[d] = 0
 	}
 	switch {
-	case a&ZeroWindowProbe != 0 || (c.hasWin[o] && c.win[o] == 0 && s.Len == 1 && (a&KeepAlive != 0 || r.RelSeq == c.high[d]-1 && !in.retrans())):
-		r.note("seg.zwp", in.to, in.from)
-		if a&KeepAlive != 0 {
+	case s.Len == 1 && c.winKnown[d] && c.winSeen[d] == 0 && (r.Cause.Kind == event.ByTimer || in.forged):
+		// The last window of the peer that reached the sender is 0:
+		// its timer makes it probe (netstack probes on its
+		// retransmission timer, backing off like it).
+		c.zwps[d]++
+		r.probe = zeroWindowProbe
+		r.note("seg.zwp", c.zwps[d], in.to, in.from)
+		if seqLT(r.RelSeq, c.known[d]) {
 			r.note("diff.zwp")
 		}
 		return
 	case in.retrans():
 		t.explainRetrans(in, from, to)
-	case c.finSent[o] && !c.finSent[d]:
+	case c.finHeard(d) && !c.finSent[d]:
 		if e := t.endOf(in.to, s.Dst, s.Src); e == nil || e.state == event.Closed || e.closedByApp {
 			r.note("seg.data.orphan", s.Len, in.from, from, to, in.to)
 		} else {
@@ -572,6 +626,10 @@ func (t *Tap) whyPrev(in *segInfo, last *tx, to uint32) {
 		return
 	}
 	rcv := &in.c.rcv[in.o]
+	if last.delivered() && rcv.has(to-1, to) && seqLE(to, rcv.nxt) {
+		in.r.note("why.had", in.to, in.from, t.ackFate(in.c, in.o, to, in.from))
+		return
+	}
 	if last.delivered() && rcv.started && seqLT(rcv.nxt, to) && !rcv.has(to-1, to) {
 		in.r.note("why.notkept", last.frame, in.to, rcv.nxt)
 		return
@@ -615,15 +673,21 @@ func timerName(c event.Cause) i18n.Msg {
 func (t *Tap) explainFIN(in *segInfo, acksFin bool) {
 	r, c, d, o := in.r, in.c, in.d, in.o
 	if c.finSent[d] {
-		if e := t.endOf(in.to, r.Seg.Dst, r.Seg.Src); e != nil && e.state == event.TimeWait {
-			e.twRestarts++
-		}
 		if x := c.xmits[d].find(c.finSeq[d]); x != nil && len(x.txs) > 1 && r.Seg.Len == 0 && in.retrans() {
 			_, wait := in.sends()
-			if r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerTLP {
+			n := len(x.txs) - 1
+			got, isAnswer := in.answers()
+			switch {
+			case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerTLP:
 				r.note("seg.fin.tlp", wait, in.from)
-			} else {
-				r.note("seg.fin.retrans", len(x.txs)-1, wait, in.from)
+			case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRTO:
+				r.note("seg.fin.retrans", n, wait, in.from)
+			case r.Cause.Kind == event.ByTimer && r.Cause.Timer == event.TimerRACK:
+				r.note("seg.fin.retrans.rack", n, wait, in.from)
+			case isAnswer:
+				r.note("seg.fin.retrans.ack", n, wait, in.from, got.ref.Frame)
+			default:
+				r.note("seg.fin.retrans.other", n, wait, in.from)
 			}
 			t.whyPrev(in, in.lastTx(), c.finSeq[d]+1)
 		} else {
@@ -705,12 +769,25 @@ func negotiated(syn, synack segment.Options) i18n.Msg {
 	return i18n.M("seg.negotiated", mss, ws, onOff(syn.SACKPerm && synack.SACKPerm), onOff(syn.HasTS && synack.HasTS))
 }
 
-// sackNote explains the SACK blocks of an ACK.
+// sackNote explains the SACK blocks of an ACK: what the receiver holds
+// beyond its cumulative ACK, and the holes that leaves.
 func sackNote(r *Row) i18n.Msg {
-	var blocks []string
+	var blocks, holes []string
+	var spans []span
 	for _, b := range r.Seg.Opts.SACK {
-		blocks = append(blocks, fmt.Sprintf("%d–%d", uint32(b.Start-r.sackBase), uint32(b.End-r.sackBase)))
+		sp := span{uint32(b.Start - r.sackBase), uint32(b.End - r.sackBase)}
+		blocks = append(blocks, fmt.Sprintf("%d–%d", sp.start, sp.end))
+		if seqGT(sp.end, r.RelAck) {
+			spans = append(spans, sp)
+		}
 	}
-	first := uint32(r.Seg.Opts.SACK[0].Start - r.sackBase)
-	return i18n.M("seg.sack", strings.Join(blocks, ", "), r.RelAck, first)
+	slices.SortFunc(spans, func(a, b span) int { return int(int32(a.start - b.start)) })
+	next := r.RelAck
+	for _, sp := range spans {
+		if seqGT(sp.start, next) {
+			holes = append(holes, fmt.Sprintf("%d–%d", next, sp.start))
+		}
+		next = max32(next, sp.end)
+	}
+	return i18n.M("seg.sack", strings.Join(blocks, ", "), strings.Join(holes, ", "))
 }

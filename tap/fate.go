@@ -90,6 +90,15 @@ func (t *Tap) dropped(r *Row, f *event.Fate) {
 	}
 }
 
+// causedState returns the state that the arrival ref of segment s put
+// its receiver's endpoint in, or CLOSED when it changed no state.
+func (t *Tap) causedState(host string, s *segment.Segment, ref event.Ref) event.State {
+	if e := t.endOf(host, s.Dst, s.Src); e != nil && e.cause.Kind == event.ByArrival && e.cause.Ref == ref {
+		return e.state
+	}
+	return event.Closed
+}
+
 // received records that segment row r (or a copy of it) reached its
 // receiver and what the receiving stack did with it: the ground truth the
 // explainer keeps of what each side has heard, and notes on the row (and a
@@ -115,7 +124,12 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 	}
 	d := c.sideOf(s.Src)
 	o := 1 - d
-	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict, sack: len(s.Opts.SACK) > 0, ack: r.RelAck}
+	info := arrivalInfo{ref: e.Ref, flags: s.Flags, verdict: e.Verdict, sack: len(s.Opts.SACK) > 0, ack: r.RelAck, probe: r.probe}
+	for _, m := range e.Counters {
+		if m.Name == "ListenOverflowSynCookieSent" {
+			info.cookie = true
+		}
+	}
 	if r.Injected != nil {
 		// A forged segment tells nothing about what its claimed sender
 		// sent or heard; only that the receiver got it, which its answer
@@ -129,14 +143,24 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 			info.sackHigh = end
 		}
 	}
-	for _, m := range e.Counters {
-		if m.Name == "ListenOverflowSynCookieSent" {
-			info.cookie = true
-		}
-	}
 	if e.Verdict == event.Processed || e.Verdict == event.CookieAccepted {
-		c.heard[o], c.hasHeard[o] = a.At, true
-		c.keepalives[o] = 0
+		// In TIME_WAIT netstack answers what arrives without the
+		// processing that resets the keep-alive timer, ignores a RST
+		// (RFC 1337) and restarts the wait for a FIN.
+		inTimeWait := false
+		if end := t.endOf(a.Host, s.Dst, s.Src); end != nil && end.state == event.TimeWait && !(end.cause.Kind == event.ByArrival && end.cause.Ref == e.Ref) {
+			inTimeWait = true
+			switch {
+			case s.Flags&segment.RST != 0:
+				r.note("diff.rst.timewait", a.Host)
+			case s.Flags&segment.FIN != 0:
+				end.twRestarts++
+			}
+		}
+		if !inTimeWait {
+			c.heard[o], c.hasHeard[o] = a.At, true
+			c.keepalives[o] = 0
+		}
 		// An ACK without SYN is no news to an endpoint in SYN_SENT: it
 		// ignores it (RFC 793), so its sender learns nothing from it.
 		ignored := s.Flags&segment.SYN == 0 && t.stateOf(a.Host, s.Dst, s.Src) == event.SynSent
@@ -150,7 +174,10 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 				r.Window == c.winSeen[o] && seqGT(c.high[o], r.RelAck):
 				c.dupSeen[o]++
 			}
-			c.winSeen[o] = r.Window
+			if r.Window != 0 {
+				c.zwps[o] = 0
+			}
+			c.winSeen[o], c.winKnown[o] = r.Window, true
 		}
 		span := uint32(s.Span())
 		if s.Flags&segment.RST == 0 {
@@ -161,8 +188,15 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 			info.start, info.end = r.RelSeq, r.RelSeq+span
 			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end, win, s.Flags&segment.FIN != 0)
 		}
+		if e.Verdict == event.CookieAccepted && span > 0 {
+			// Not the handshake's own ACK (lost, or overtaken): this
+			// segment's ACK carried the cookie.
+			r.note("seg.cookie.rebuilt", a.Host)
+		}
 		switch {
 		case r.Kind != KindCopy:
+		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN && c.over() && t.causedState(a.Host, s, e.Ref) == event.SynRcvd:
+			r.note("copy.oldsyn", a.Host)
 		case info.fit == fitDuplicate:
 			r.note("copy.had", a.Host)
 		case info.fit != fitNone:

@@ -134,9 +134,20 @@ type Row struct {
 	// Stall is the stuck endpoint of a stall row.
 	Stall *event.Stall
 
-	done bool // the row's notes are final
-	tx   *tx  // the segment's transmission record, for its fate
+	done  bool  // the row's notes are final
+	tx    *tx   // the segment's transmission record, for its fate
+	probe probe // the segment is a probe that its receiver must answer
 }
+
+// probe says whether a segment is a probe: a keep-alive probe or a
+// zero-window probe, which its receiver answers with an ACK.
+type probe int8
+
+const (
+	notProbe probe = iota
+	keepaliveProbe
+	zeroWindowProbe
+)
 
 // Arrival is a segment (or a copy of it) reaching its receiver.
 type Arrival struct {

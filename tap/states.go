@@ -37,6 +37,17 @@ func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
 	return i18n.M("cause.none")
 }
 
+// arrivedSeg returns the segment whose arrival is cause, or nil.
+func (t *Tap) arrivedSeg(c event.Cause) *segment.Segment {
+	if c.Kind != event.ByArrival {
+		return nil
+	}
+	if r := t.open[c.Ref]; r != nil {
+		return r.Seg
+	}
+	return nil
+}
+
 // arrivedFlags returns the flags of the segment whose arrival is cause, and
 // whether the cause is an arrival.
 func (t *Tap) arrivedFlags(c event.Cause) (segment.Flags, bool) {
@@ -155,7 +166,15 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 	case op == "abort":
 		r.note("st.closed.abort")
 	case arrived && e.closedByApp && from != event.TimeWait && from != event.LastAck && from != event.Closing:
-		r.note("st.closed.orphandata")
+		if seg := t.arrivedSeg(r.Cause); seg != nil && seg.Len == 0 {
+			// netstack resets a socket closed for reading when a
+			// segment's sequence number runs past what it received,
+			// data or not.
+			r.note("st.closed.ackbeyond")
+			r.note("diff.ackbeyond")
+		} else {
+			r.note("st.closed.orphandata")
+		}
 	case op == "close" && from == event.Listen:
 		r.note("st.closed.listener")
 	case op == "close":
@@ -164,14 +183,19 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		} else {
 			r.note("st.closed.unread")
 		}
+	case timer == event.TimerKeepalive:
+		r.note("st.closed.keepalive")
+		r.note("diff.keepalive")
 	case from == event.TimeWait:
 		if e.twRestarts > 0 {
 			r.note("st.closed.timewait.restarted", held)
 		} else {
 			r.note("st.closed.timewait", held)
 		}
-	case from == event.LastAck || from == event.Closing:
+	case (from == event.LastAck || from == event.Closing) && arrived:
 		r.note("st.closed.lastack")
+	case from == event.LastAck || from == event.Closing:
+		r.note("st.closed.lastack.timeout", from)
 	case from == event.FinWait2:
 		r.note("st.closed.finwait2", held)
 	case from == event.SynSent:
@@ -180,9 +204,6 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 	case from == event.SynRcvd:
 		r.note("st.closed.synacktimeout", held)
 		r.note("diff.synackretries")
-	case timer == event.TimerKeepalive || c != nil && (c.keepalives[0] > 0 || c.keepalives[1] > 0) && timer != event.TimerUnknown:
-		r.note("st.closed.keepalive")
-		r.note("diff.keepalive")
 	case timer != event.TimerUnknown:
 		r.note("st.closed.timeout")
 	}

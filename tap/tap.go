@@ -231,7 +231,7 @@ func (t *Tap) Fate(f *event.Fate) {
 		delete(t.open, f.Ref)
 		t.complete(r)
 	case event.Duplicated:
-		c := &Row{Kind: KindCopy, No: r.No, Copy: f.Copy, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: r.HasAck, Window: r.Window, Injected: r.Injected, sackBase: r.sackBase}
+		c := &Row{Kind: KindCopy, No: r.No, Copy: f.Copy, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: r.HasAck, Window: r.Window, Injected: r.Injected, sackBase: r.sackBase, probe: r.probe}
 		t.copies[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		t.open[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		r.Notes = append(r.Notes, t.fateNote(f))
