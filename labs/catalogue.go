@@ -108,7 +108,15 @@ func Open(ref string) (*Lab, error) {
 			return nil, fmt.Errorf("no built-in lab %q and no such file (tcplab list shows the built-in labs)", ref)
 		}
 	}
-	data, err := os.ReadFile(ref)
+	f, err := os.Open(ref)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a lab file", ref)
+	}
+	data, err := readLimited(f)
 	if err != nil {
 		return nil, err
 	}

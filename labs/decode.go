@@ -3,12 +3,14 @@ package labs
 import (
 	"bytes"
 	"encoding"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -32,19 +34,36 @@ type decoder struct {
 	errs ErrorList
 }
 
-// parse decodes data into spec, reporting every problem it finds.
-func parse(file string, data []byte, spec *fileSpec) ErrorList {
+// parse decodes data into spec, reporting every problem it finds, and
+// returns the position index of data for validation.
+func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList) {
 	pos, ierr := indexPositions(data)
+	var perr *posError
+	if errors.As(ierr, &perr) && perr.tooDeep {
+		// Stop before go-toml decodes a structure this deep.
+		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}
+	}
 	var raw map[string]any
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
-		return ErrorList{syntaxError(file, err)}
+		e := syntaxError(file, err)
+		if !e.Pos.IsValid() && perr != nil {
+			e.Pos = perr.Pos
+		}
+		if !e.Pos.IsValid() {
+			e.Pos = Pos{1, 1}
+		}
+		return nil, ErrorList{e}
 	}
 	if pos == nil { // cannot happen: go-toml accepted the file
-		return ErrorList{{File: file, Msg: "the file could not be indexed: " + ierr.Error()}}
+		e := &Error{File: file, Pos: Pos{1, 1}, Msg: "the file could not be indexed: " + ierr.Error()}
+		if perr != nil && perr.Pos.IsValid() {
+			e.Pos, e.Msg = perr.Pos, "the file could not be indexed: "+perr.Msg
+		}
+		return nil, ErrorList{e}
 	}
 	d := &decoder{file: file, pos: pos}
 	d.value(reflect.ValueOf(spec).Elem(), raw, "", "")
-	return d.errs
+	return pos, d.errs
 }
 
 // syntaxError converts go-toml's parse error.
@@ -58,7 +77,7 @@ func syntaxError(file string, err error) *Error {
 }
 
 func (d *decoder) errorf(pos Pos, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, &Error{File: d.file, Pos: orStart(pos), Msg: fmt.Sprintf(format, args...)})
 }
 
 // join extends a key path.
@@ -224,7 +243,7 @@ func unknownKey(t reflect.Type, k, path string) string {
 			parts = append(parts, part)
 		}
 	}
-	msg := fmt.Sprintf("unknown key %q", strings.Join(parts, "."))
+	msg := fmt.Sprintf("unknown key %q", truncateText(strings.Join(parts, "."), 60))
 	lower := strings.ToLower(k)
 	for _, kk := range known {
 		if kk == lower {
@@ -233,6 +252,9 @@ func unknownKey(t reflect.Type, k, path string) string {
 	}
 	best, bestD := "", 3
 	for _, kk := range known {
+		if abs(len(k)-len(kk)) >= bestD {
+			continue // too far apart to be a slip, and a long key is costly
+		}
 		if dd := editDistance(k, kk); dd < bestD {
 			best, bestD = kk, dd
 		}
@@ -310,9 +332,22 @@ func describeValue(raw any) string {
 	return fmt.Sprintf("a %T", raw)
 }
 
+// truncateText shortens s to at most n bytes and an ellipsis, cutting at a
+// rune boundary.
 func truncateText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
+}
+
+// abs returns the absolute value of n.
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

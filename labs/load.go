@@ -56,12 +56,16 @@ const (
 // Load decodes and validates a lab file. file names the source in error
 // messages. The error, if any, is an ErrorList holding every problem found.
 func Load(file string, data []byte) (*Lab, error) {
+	data, err := checkSize(file, data)
+	if err != nil {
+		return nil, err
+	}
 	var spec fileSpec
-	if errs := parse(file, data, &spec); len(errs) > 0 {
+	pos, errs := parse(file, data, &spec)
+	if len(errs) > 0 {
 		// Validation would only repeat these problems in other words.
 		return nil, errs.err()
 	}
-	pos, _ := indexPositions(data)
 	v := &validator{file: file, pos: pos}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
@@ -77,14 +81,24 @@ type validator struct {
 	errs ErrorList
 }
 
-// errorf records a problem at the key path.
+// errorf records a problem at the key path; a problem of the whole file
+// (path "") is at its start.
 func (v *validator) errorf(path string, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.file, Pos: v.pos.key(path), Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
 // valuef records a problem at the value of the key path.
 func (v *validator) valuef(path string, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.file, Pos: v.pos.value(path), Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.value(path)), Msg: fmt.Sprintf(format, args...)})
+}
+
+// orStart returns p, or the start of the file when p is unknown, so that
+// every problem of a file has a position.
+func orStart(p Pos) Pos {
+	if !p.IsValid() {
+		return Pos{1, 1}
+	}
+	return p
 }
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]*$`)
@@ -113,13 +127,20 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		lab.Topic = s.Topic
 	}
 	if s.MaxEvents != nil {
-		if *s.MaxEvents <= 0 {
+		switch {
+		case *s.MaxEvents <= 0:
 			v.valuef("max_events", "max_events must be positive")
+		case *s.MaxEvents > MaxEvents:
+			v.valuef("max_events", "max_events must be at most %d", int64(MaxEvents))
 		}
-		lab.MaxEvents = int(min(*s.MaxEvents, 1<<40))
+		lab.MaxEvents = int(min(max(*s.MaxEvents, 0), MaxEvents))
 	}
 	if len(s.Hosts) == 0 {
 		v.errorf("", "a lab needs at least one [[hosts]] table")
+	}
+	if len(s.Hosts) > MaxHosts {
+		v.errorf(fmt.Sprintf("hosts.%d", MaxHosts), "a lab has %d hosts; it may have at most %d", len(s.Hosts), MaxHosts)
+		return lab
 	}
 	index := map[string]int{}
 	addrs := map[netip.Addr]string{}
@@ -149,10 +170,15 @@ func (v *validator) lab(s *fileSpec) *Lab {
 	// Steps refer to hosts by name, so resolve them once every host is known.
 	for i := range s.Hosts {
 		lab.Hosts[i].Steps = v.steps(fmt.Sprintf("hosts.%d.steps", i), s.Hosts[i].Steps, lab.Hosts)
+		apps := 0
 		for j := range s.Hosts[i].Apps {
 			if app, ok := v.app(fmt.Sprintf("hosts.%d.apps.%d", i, j), &s.Hosts[i].Apps[j], lab.Hosts); ok {
 				lab.Hosts[i].Apps = append(lab.Hosts[i].Apps, app)
+				apps += max(app.Copies, 1)
 			}
+		}
+		if apps > MaxApps {
+			v.errorf(fmt.Sprintf("hosts.%d.apps", i), "host %q runs %d applications (copies included); a host may run at most %d", s.Hosts[i].Name, apps, MaxApps)
 		}
 	}
 	lab.Links = make([]topology.Link, len(lab.Hosts))
@@ -244,6 +270,15 @@ func (v *validator) addr(path, s string, four bool, host string, seen map[netip.
 		return netip.Addr{}
 	case a.IsUnspecified() || a.IsMulticast():
 		v.valuef(path, "%s cannot be a host address", s)
+		return netip.Addr{}
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		v.valuef(path, "%s is the broadcast address, not a host address", s)
+		return netip.Addr{}
+	case a.IsLoopback():
+		v.valuef(path, "%s is a loopback address: it never leaves its host, so nothing on the switch can reach it; use an address such as %s", s, map[bool]string{true: `"10.0.0.1"`, false: `"fd00::1"`}[four])
+		return netip.Addr{}
+	case a.Zone() != "":
+		v.valuef(path, "%q has a zone (%%%s); a lab's host has one interface, so write the address without it", s, a.Zone())
 		return netip.Addr{}
 	}
 	if other, dup := seen[a]; dup {

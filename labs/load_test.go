@@ -368,12 +368,12 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "no hosts at all",
 			src:  lines(`name = "empty"`),
-			want: `x.toml: a lab needs at least one [[hosts]] table`,
+			want: `x.toml:1:1: a lab needs at least one [[hosts]] table`,
 		},
 		{
 			name: "empty file",
 			src:  "",
-			want: `x.toml: a lab needs at least one [[hosts]] table`,
+			want: `x.toml:1:1: a lab needs at least one [[hosts]] table`,
 		},
 	}
 	for _, tt := range tests {
@@ -851,6 +851,11 @@ var brokenLabs = []string{
 	lines(`[[hosts.steps]]`, `do = "x"`),
 	"name = \"x",
 	"\xff\xfe",
+	"\xef\xbb\xbf" + minimal,
+	lines(`name = "empty"`),
+	"[a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z]\n",
+	"x = [[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+	lines(`[[hosts]]`, `name = "a"`, `ipv4 = "255.255.255.255"`, `ipv6 = "fe80::1%eth0"`),
 }
 
 func FuzzLoad(f *testing.F) {
@@ -873,8 +878,17 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := err.(ErrorList); !ok {
+		list, ok := err.(ErrorList)
+		if !ok {
 			t.Fatalf("Load(%q) error = %T %v, want ErrorList", data, err, err)
+		}
+		if len(list) == 0 {
+			t.Fatalf("Load(%q) returned an empty ErrorList", data)
+		}
+		for _, e := range list {
+			if e.File != "fuzz.toml" || !e.Pos.IsValid() {
+				t.Errorf("Load(%q): error %q has no file:line:col", data, e)
+			}
 		}
 		_ = err.Error()
 	})

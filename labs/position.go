@@ -60,9 +60,19 @@ type posEntry struct {
 // tables ("hosts") records its first [[hosts]] header.
 //
 // indexPositions checks syntax only (duplicate keys and the like are left to
-// the decoder); if parsing fails it returns the parser's error prefixed with
-// "line:col: ". It does not panic on any input.
+// the decoder), and the nesting limit: a path deeper than maxDepth
+// components stops it with a *posError whose tooDeep is set. If parsing fails
+// it returns the parser's error as a *posError, at the parser's position when
+// it gives one. It does not panic on any input, and its work is linear in the
+// size of data.
 func indexPositions(data []byte) (*positions, error) {
+	p, _, err := indexPositionsCost(data)
+	return p, err
+}
+
+// indexPositionsCost is indexPositions that also returns the estimated work
+// of go-toml's duplicate check (see keyTree).
+func indexPositionsCost(data []byte) (*positions, int, error) {
 	ix := &posIndexer{
 		data:   data,
 		lines:  newLineIndex(data),
@@ -72,25 +82,57 @@ func indexPositions(data []byte) (*positions, error) {
 	var p unstable.Parser
 	p.Reset(data)
 	table := "" // path of the table the following key-values belong to
-	for p.NextExpression() {
+	node := &ix.keys.root
+	for ix.err == nil && p.NextExpression() {
 		n := p.Expression()
 		switch n.Kind {
 		case unstable.Table, unstable.ArrayTable:
-			table = ix.header(n)
+			table, node = ix.header(n)
 		case unstable.KeyValue:
-			ix.keyValue(table, n)
+			ix.keyValue(table, node, n)
 		}
+		if ix.err == nil && ix.keys.tooCostly() {
+			ix.err = &posError{Pos: ix.exprPos(n), tooDeep: true,
+				Msg: fmt.Sprintf("too many distinct keys (%d by here): checking this file for duplicate keys would take too long; a lab file needs far fewer", ix.keys.live())}
+		}
+	}
+	if ix.err != nil {
+		return nil, ix.keys.work, ix.err
 	}
 	if err := p.Error(); err != nil {
-		var perr *unstable.ParserError
-		if errors.As(err, &perr) {
-			if off, ok := subsliceOffset(data, perr.Highlight); ok {
-				return nil, fmt.Errorf("%v: %w", ix.lines.pos(off), err)
+		perr := &posError{Msg: err.Error()}
+		var uerr *unstable.ParserError
+		if errors.As(err, &uerr) {
+			if off, ok := subsliceOffset(data, uerr.Highlight); ok {
+				perr.Pos = ix.lines.pos(off)
 			}
 		}
-		return nil, err
+		return nil, ix.keys.work, perr
 	}
-	return ix.pos, nil
+	return ix.pos, ix.keys.work, nil
+}
+
+// maxDepth is how many components (keys and array indices) a path in a lab
+// file may have. The deepest path of a valid lab has 9
+// (hosts.0.apps.0.steps.0.each.0.do); the limit keeps the position index,
+// whose paths are strings, linear in the size of the file.
+const maxDepth = 24
+
+// posError is a problem indexPositions found at a position.
+type posError struct {
+	Pos Pos
+	Msg string
+	// tooDeep tells that the file nests deeper than maxDepth.
+	tooDeep bool
+}
+
+// Error implements error: "line:col: message", or the message alone when
+// the position is unknown.
+func (e *posError) Error() string {
+	if !e.Pos.IsValid() {
+		return e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
 }
 
 // key returns the position of the key at path, or the nearest existing
@@ -131,6 +173,32 @@ type posIndexer struct {
 	lines  lineIndex
 	pos    *positions
 	arrays map[string]int // elements so far of each array of tables, by path
+	keys   keyTree        // the keys as go-toml's duplicate check sees them
+	err    *posError      // the first limit the document goes past
+}
+
+// exprPos returns the position of the first key of n, an expression.
+func (ix *posIndexer) exprPos(n *unstable.Node) Pos {
+	if it := n.Key(); it.Next() {
+		return ix.lines.pos(int(it.Node().Raw.Offset))
+	}
+	return Pos{1, 1}
+}
+
+// depth returns the number of components of path.
+func depth(path string) int {
+	if path == "" {
+		return 0
+	}
+	return strings.Count(path, ".") + 1
+}
+
+// tooDeep records, once, that the path at off goes deeper than maxDepth.
+func (ix *posIndexer) tooDeep(off int, what string, n int) {
+	if ix.err == nil {
+		ix.err = &posError{Pos: ix.lines.pos(off), tooDeep: true,
+			Msg: fmt.Sprintf("%s nests %d levels deep; a lab file nests at most %d", what, n, maxDepth)}
+	}
 }
 
 // define records path's key and value positions, replacing what was there.
@@ -146,11 +214,25 @@ func (ix *posIndexer) implicit(path string, at Pos) {
 }
 
 // header records a [table] or [[array table]] header and returns the path of
-// the table that the following key-values belong to.
-func (ix *posIndexer) header(n *unstable.Node) string {
+// the table that the following key-values belong to, and its key node.
+func (ix *posIndexer) header(n *unstable.Node) (string, *keyNode) {
+	node := &ix.keys.root
 	keys := keyNodes(n)
 	if len(keys) == 0 {
-		return ""
+		return "", node
+	}
+	if len(keys) > maxDepth {
+		ix.tooDeep(int(keys[0].Raw.Offset), "this table header", len(keys))
+		return "", node
+	}
+	for i, k := range keys {
+		if c := node.children[string(k.Data)]; c != nil && i == len(keys)-1 && n.Kind == unstable.ArrayTable {
+			ix.keys.work += ix.keys.live() + 1
+			ix.keys.clear(c)
+			node = c
+		} else {
+			node = ix.keys.child(node, string(k.Data))
+		}
 	}
 
 	// The header node has no range of its own: walk back from its first key
@@ -188,12 +270,13 @@ func (ix *posIndexer) header(n *unstable.Node) string {
 			ix.implicit(path, ix.lines.pos(int(k.Raw.Offset)))
 		}
 	}
-	return path
+	return path, node
 }
 
 // keyValue records the key-value n that belongs to the table at prefix,
-// including whatever arrays and inline tables its value contains.
-func (ix *posIndexer) keyValue(prefix string, n *unstable.Node) {
+// including whatever arrays and inline tables its value contains; node is
+// the table's key node.
+func (ix *posIndexer) keyValue(prefix string, node *keyNode, n *unstable.Node) {
 	v := n.Value()
 	if !v.Valid() {
 		return // the parser never builds such a node; Key would panic on it
@@ -202,8 +285,13 @@ func (ix *posIndexer) keyValue(prefix string, n *unstable.Node) {
 	if len(keys) == 0 {
 		return
 	}
+	if d := depth(prefix) + len(keys); d > maxDepth {
+		ix.tooDeep(int(keys[0].Raw.Offset), "this key", d)
+		return
+	}
 	path := prefix
 	for i, k := range keys {
+		node = ix.keys.child(node, string(k.Data))
 		path = joinPath(path, string(k.Data))
 		if i < len(keys)-1 {
 			ix.implicit(path, ix.lines.pos(int(k.Raw.Offset)))
@@ -220,7 +308,7 @@ func (ix *posIndexer) keyValue(prefix string, n *unstable.Node) {
 		start = ix.skipBlank(start)
 	}
 	ix.define(path, ix.lines.pos(int(keys[0].Raw.Offset)), ix.lines.pos(start))
-	ix.walkValue(path, v, start)
+	ix.walkValue(path, node, v, start)
 }
 
 // keyNodes returns the parts of the (possibly dotted) key of n, a KeyValue,
@@ -233,9 +321,16 @@ func keyNodes(n *unstable.Node) []*unstable.Node {
 	return keys
 }
 
-// walkValue records the elements of v, the value at path, which starts at
-// offset start, and returns the offset just past v's end.
-func (ix *posIndexer) walkValue(path string, v *unstable.Node, start int) int {
+// walkValue records the elements of v, the value at path (whose key node is
+// node), which starts at offset start, and returns the offset just past v's end.
+func (ix *posIndexer) walkValue(path string, node *keyNode, v *unstable.Node, start int) int {
+	if ix.err != nil {
+		return start
+	}
+	if d := depth(path); d >= maxDepth && (v.Kind == unstable.Array || v.Kind == unstable.InlineTable) {
+		ix.tooDeep(start, "this value", d+1)
+		return start
+	}
 	switch v.Kind {
 	case unstable.Array:
 		off := start + 1 // past '['
@@ -252,7 +347,11 @@ func (ix *posIndexer) walkValue(path string, v *unstable.Node, start int) int {
 			p := path + "." + strconv.Itoa(i)
 			at := ix.lines.pos(s)
 			ix.define(p, at, at)
-			off = ix.walkValue(p, c, s)
+			elem := node
+			if c.Kind == unstable.Array || c.Kind == unstable.InlineTable {
+				elem = ix.keys.anonymous(node)
+			}
+			off = ix.walkValue(p, elem, c, s)
 			i++
 		}
 		return ix.closing(off, ']')
@@ -263,7 +362,7 @@ func (ix *posIndexer) walkValue(path string, v *unstable.Node, start int) int {
 			if c.Kind != unstable.KeyValue {
 				continue
 			}
-			ix.keyValue(path, c)
+			ix.keyValue(path, node, c)
 			off = int(c.Raw.Offset + c.Raw.Length)
 		}
 		return ix.closing(off, '}')

@@ -70,6 +70,17 @@ func (v *validator) count(path string, n int64, lo int64) int {
 	return int(max(min(n, 1<<31), 0))
 }
 
+// countAtMost checks a count like count does, and that it is at most hi, a
+// limit of limits.go.
+func (v *validator) countAtMost(path string, n, lo int64, hi int) int {
+	if n > int64(hi) {
+		name := path[strings.LastIndexByte(path, '.')+1:]
+		v.valuef(path, "%s %d is more than a lab may ask for (at most %d)", name, n, hi)
+		return hi
+	}
+	return v.count(path, n, lo)
+}
+
 // outages converts a link's down windows.
 func (v *validator) outages(p string, ws []windowSpec) []topology.Window {
 	var out []topology.Window

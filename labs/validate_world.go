@@ -80,7 +80,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		v.valuef(p+".name", "app name %q must start with a letter and use only letters, digits, '-' and '_'", a.Name)
 	}
 	if a.Copies != nil {
-		app.Copies = v.count(p+".copies", *a.Copies, 1)
+		app.Copies = v.countAtMost(p+".copies", *a.Copies, 1, MaxApps)
 	}
 	if a.Options != nil {
 		app.Options = v.keepalive(p+".options", *a.Options)
@@ -207,7 +207,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 	case "holder":
 		m := &hosts.Holder{Target: target, TargetName: a.To, At: at, Count: 1, Interval: dur("interval", a.Interval), Hold: dur("hold", a.Hold)}
 		if a.Count != nil {
-			m.Count = integer("count", a.Count, 1)
+			m.Count = v.countAtMost(p+".count", *a.Count, 1, MaxCount)
 		}
 		app.Model = m
 	}
@@ -311,7 +311,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 		}
 	}
 	if in.Count != nil {
-		out.Count = v.count(p+".count", *in.Count, 1)
+		out.Count = v.countAtMost(p+".count", *in.Count, 1, MaxCount)
 	}
 	if in.Interval != nil {
 		out.Interval = in.Interval.D()
