@@ -105,6 +105,9 @@ func Open(ref string) (*Lab, error) {
 	}
 	if looksLikeName(ref) {
 		if _, err := os.Stat(ref); err != nil {
+			if near := nearestBuiltin(ref); near != "" {
+				return nil, fmt.Errorf("no built-in lab %q and no such file (did you mean %q? tcplab list shows the built-in labs)", ref, near)
+			}
 			return nil, fmt.Errorf("no built-in lab %q and no such file (tcplab list shows the built-in labs)", ref)
 		}
 	}
@@ -121,4 +124,32 @@ func Open(ref string) (*Lab, error) {
 		return nil, err
 	}
 	return Load(ref, data)
+}
+
+// nearestBuiltin returns the built-in lab name closest to ref when ref is
+// probably a slip of it (an edit distance of at most 2, or a prefix of a
+// single name), or "".
+func nearestBuiltin(ref string) string {
+	files, err := builtin.ReadDir(".")
+	if err != nil {
+		return ""
+	}
+	best, bestD := "", 3
+	var prefixed []string
+	for _, f := range files {
+		name := strings.TrimSuffix(f.Name(), ".toml")
+		if strings.HasPrefix(name, ref) && ref != "" {
+			prefixed = append(prefixed, name)
+		}
+		if abs(len(name)-len(ref)) >= bestD {
+			continue
+		}
+		if d := editDistance(strings.ToLower(ref), name); d < bestD {
+			best, bestD = name, d
+		}
+	}
+	if best == "" && len(prefixed) == 1 {
+		best = prefixed[0]
+	}
+	return best
 }

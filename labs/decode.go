@@ -152,6 +152,10 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 			d.errorf(d.pos.value(path), "%s must be a string, not %s", name, describeValue(raw))
 			return
 		}
+		if r, bad := unprintable(s); bad && !payloadKeys[name] {
+			d.errorf(d.pos.value(path), "%s holds the control character %U; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)", name, r)
+			return
+		}
 		v.SetString(s)
 	case reflect.Bool:
 		b, ok := raw.(bool)
@@ -198,6 +202,25 @@ func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
 		}
 		d.value(f, m[k], p, k)
 	}
+}
+
+// payloadKeys are the string keys that hold bytes an application sends,
+// which may be anything: they are always printed quoted.
+var payloadKeys = map[string]bool{"data": true, "response": true, "request": true}
+
+// unprintable returns the first rune of s that would act on a terminal
+// rather than show: C0 controls other than tab, CR and LF, DEL, C1 controls
+// and the bidirectional overrides and isolates.
+func unprintable(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20 || r >= 0x7f && r < 0xa0,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // fieldByTag finds the field of struct v tagged key, looking into embedded

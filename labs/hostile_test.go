@@ -135,6 +135,26 @@ var hostileLabs = []struct {
 		want: `x.toml:3:8: "fe80::1%eth0" has a zone (%eth0); a lab's host has one interface, so write the address without it`,
 	},
 	{
+		name: "window-title sequence in the title",
+		src:  func() string { return topA(`title = "\u001b]0;owned\u0007"`) },
+		want: "x.toml:1:9: title holds the control character U+001B; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)",
+	},
+	{
+		name: "clear-screen sequence in the description",
+		src:  func() string { return topA(`description = """`, `line\u001b[2J`, `"""`) },
+		want: "x.toml:1:15: description holds the control character U+001B",
+	},
+	{
+		name: "C1 control in an expectation's why",
+		src:  func() string { return withA(`[[expect]]`, `state = "LISTEN"`, `host = "a"`, `why = "\u009b2J"`) },
+		want: "x.toml:7:7: why holds the control character U+009B",
+	},
+	{
+		name: "bidirectional override in the name",
+		src:  func() string { return topA(`name = "abc\u202edcba"`) },
+		want: "x.toml:1:8: name holds the control character U+202E",
+	},
+	{
 		name: "NUL bytes",
 		src:  func() string { return strings.Repeat("\x00", 1000) },
 		want: "x.toml:1:1: ",
@@ -389,5 +409,27 @@ func BenchmarkLoadLarge(b *testing.B) {
 				Load("x.toml", src)
 			}
 		})
+	}
+}
+
+func TestLoadPayloadControlCharacters(t *testing.T) {
+	src := withA(`steps = [{do = "listen", port = 80}]`, `[[hosts]]`, `name = "b"`, `ipv4 = "10.0.0.2"`,
+		`steps = [{do = "connect", to = "a:80"}, {do = "send", data = "\u001b[2J\u0000"}]`)
+	if _, err := Load("x.toml", []byte(src)); err != nil {
+		t.Errorf("Load(send data with control characters) = %v, want nil: payloads may hold any bytes", err)
+	}
+}
+
+func TestOpenSuggests(t *testing.T) {
+	tests := []struct{ ref, want string }{
+		{"handshak", `no built-in lab "handshak" and no such file (did you mean "handshake"? tcplab list shows the built-in labs)`},
+		{"Close", `no built-in lab "Close" and no such file (did you mean "close"? tcplab list shows the built-in labs)`},
+		{"keepalive-mis", `no built-in lab "keepalive-mis" and no such file (did you mean "keepalive-mismatch"? tcplab list shows the built-in labs)`},
+		{"zzzzzz", `no built-in lab "zzzzzz" and no such file (tcplab list shows the built-in labs)`},
+	}
+	for _, tc := range tests {
+		if _, err := Open(tc.ref); err == nil || err.Error() != tc.want {
+			t.Errorf("Open(%q) = %v, want %q", tc.ref, err, tc.want)
+		}
 	}
 }

@@ -31,7 +31,20 @@ type RunOptions struct {
 	// Timelines renders the text timeline in each of these languages as
 	// the run goes, as golden files hold it, for Timeline.
 	Timelines []i18n.Lang
+	// MaxMemory stops the run (Run.Cause is then ErrMemoryLimit) once the
+	// process's heap objects take more than this many bytes: 0 means
+	// DefaultMaxMemory, a negative value no limit. The heap is the whole
+	// process's, so runs at the same time share the limit.
+	MaxMemory int64
 }
+
+// DefaultMaxMemory is the heap size at which a run stops unless
+// RunOptions.MaxMemory says otherwise: a lab that needs this much is a
+// runaway (a run holds what its live connections need, a few KB each).
+const DefaultMaxMemory = 4 << 30
+
+// ErrMemoryLimit is Run.Cause when a run was stopped at its memory limit.
+var ErrMemoryLimit = errors.New("the run reached its memory limit")
 
 // Run is a lab run: the network built from a lab, what it recorded, and
 // how it ended.
@@ -52,8 +65,13 @@ type Run struct {
 	Rows []*tap.Row
 	// Frames is the number of packets that entered the switch.
 	Frames int
+	// Cause is why an interrupted run (Result.Reason Interrupted) stopped:
+	// the cause of its context's cancellation (context.Canceled for
+	// Ctrl-C), or ErrMemoryLimit.
+	Cause error
 
 	net       *topology.Network
+	maxMemory int64
 	hosts     []*hosts.Host
 	check     *checker
 	keep      *tap.Collector
@@ -71,6 +89,12 @@ type timeline struct {
 // injections, and a tap that checks the lab's expectations as rows are
 // released. Add the writers you want to run.Tap, then call Go.
 func Prepare(lab *Lab, opts RunOptions) (*Run, error) {
+	return PrepareContext(context.Background(), lab, opts)
+}
+
+// PrepareContext is Prepare, stopped with ctx's error when ctx is cancelled
+// while the network is built.
+func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
 	seed := lab.Seed
 	if opts.Seed != nil {
 		seed = *opts.Seed
@@ -80,10 +104,14 @@ func Prepare(lab *Lab, opts RunOptions) (*Run, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	tp := tap.New()
-	run := &Run{Lab: lab, Seed: seed, Tap: tp, Counters: map[string]map[string]uint64{}}
+	run := &Run{Lab: lab, Seed: seed, Tap: tp, Counters: map[string]map[string]uint64{}, maxMemory: cmp.Or(opts.MaxMemory, DefaultMaxMemory)}
 	run.net = topology.New(seed, tp, log)
 	run.net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
 	for i, cfg := range lab.Hosts {
+		if err := ctx.Err(); err != nil {
+			run.close()
+			return nil, err
+		}
 		cfg.Seed = seed
 		var addrs []netip.Addr
 		for _, a := range []netip.Addr{cfg.IPv4, cfg.IPv6} {
@@ -151,11 +179,19 @@ func (run *Run) Go(ctx context.Context) error {
 	for _, h := range run.hosts {
 		h.Start()
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if run.maxMemory > 0 {
+		defer watchMemory(run.maxMemory, cancel)()
+	}
 	res, err := run.net.Run(ctx, run.Lab.TimeLimit)
 	if err != nil {
 		return err
 	}
 	run.Result = res
+	if res.Reason == topology.Interrupted {
+		run.Cause = context.Cause(ctx)
+	}
 	if res.Reason == topology.Idle {
 		for _, h := range run.hosts {
 			h.ReportStalls(res.End)
@@ -189,12 +225,12 @@ func (run *Run) close() {
 	run.hosts = nil
 }
 
-// Execute prepares the lab's network and runs it (Prepare, then Go), and
-// returns what was recorded: with opts.KeepRows, the whole timeline in
-// Rows. Whatever stopped the run, the returned Run holds a complete,
+// Execute prepares the lab's network and runs it (PrepareContext, then
+// Go), and returns what was recorded: with opts.KeepRows, the whole timeline
+// in Rows. Whatever stopped the run, the returned Run holds a complete,
 // consistent record up to that point.
 func Execute(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error) {
-	run, err := Prepare(lab, opts)
+	run, err := PrepareContext(ctx, lab, opts)
 	if err != nil {
 		return nil, err
 	}

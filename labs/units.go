@@ -26,8 +26,8 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // Rate is a line rate in bits per second, written as "100Mbit/s", "1Gbps",
-// "56kbit" or "9600bit/s"; a bare number is rejected, because its unit
-// would be a guess.
+// "56kbit" or "9600bit/s", or as tc writes it ("1mbit", "10gbit"); a bare
+// number is rejected, because its unit would be a guess.
 type Rate struct{ bps int64 }
 
 // BitsPerSecond returns the rate.
@@ -36,12 +36,25 @@ func (r Rate) BitsPerSecond() int64 { return r.bps }
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (r *Rate) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
+	if num, ok := strings.CutSuffix(s, "bps"); ok && (strings.HasSuffix(num, "m") || strings.HasSuffix(num, "g")) {
+		return fmt.Errorf("rate %q is ambiguous: tc reads \"mbps\" as megabytes per second, most people as megabits; write \"100Mbit/s\" (or tc's \"100mbit\")", b)
+	}
 	s = strings.TrimSuffix(s, "/s")
 	s = strings.TrimSuffix(s, "ps")
+	// tc's units ("kbit", "mbit", "gbit", "tbit") in any case.
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"tbit", 1e12}, {"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}} {
+		if len(s) > len(u.suffix) && strings.EqualFold(s[len(s)-len(u.suffix):], u.suffix) {
+			s = s[:len(s)-len(u.suffix)] + map[string]string{"tbit": "Tbit", "gbit": "Gbit", "mbit": "Mbit", "kbit": "kbit"}[u.suffix]
+			break
+		}
+	}
 	units := []struct {
 		suffix string
 		mult   float64
-	}{{"Gbit", 1e9}, {"Mbit", 1e6}, {"kbit", 1e3}, {"Kbit", 1e3}, {"bit", 1}, {"Gb", 1e9}, {"Mb", 1e6}, {"kb", 1e3}, {"Kb", 1e3}, {"b", 1}}
+	}{{"Tbit", 1e12}, {"Gbit", 1e9}, {"Mbit", 1e6}, {"kbit", 1e3}, {"Kbit", 1e3}, {"bit", 1}, {"Gb", 1e9}, {"Mb", 1e6}, {"kb", 1e3}, {"Kb", 1e3}, {"b", 1}}
 	for _, u := range units {
 		if num, ok := strings.CutSuffix(s, u.suffix); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
@@ -52,7 +65,7 @@ func (r *Rate) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("invalid rate %q (use a number with a unit: \"100Mbit/s\", \"1Gbps\", \"56kbit\")", b)
+	return fmt.Errorf("invalid rate %q (use a number with a unit: \"100Mbit/s\", \"1Gbps\", \"56kbit\", \"1mbit\")", b)
 }
 
 // Size is a number of bytes, written as an integer (1460) or a string with

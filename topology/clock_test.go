@@ -540,7 +540,8 @@ func TestRunStops(t *testing.T) {
 			want: Result{Reason: Interrupted},
 		},
 		{
-			// The loop polls the context every 1024 events.
+			// The loop checks the context before every event: the event
+			// that cancels is the last.
 			name:  "cancelled while running",
 			limit: time.Hour,
 			setup: func(n *Network, cancel func()) {
@@ -554,7 +555,7 @@ func TestRunStops(t *testing.T) {
 				}
 				n.Schedule(0, -1, tick)
 			},
-			want: Result{End: 1023 * time.Millisecond, Reason: Interrupted, Events: 1024},
+			want: Result{End: 2 * time.Millisecond, Reason: Interrupted, Events: 3},
 		},
 	}
 	for _, tt := range tests {

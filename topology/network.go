@@ -217,10 +217,17 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 	}
 	var res Result
 	n.settle() // initial work queued before the run (applications' first steps)
+	done := ctx.Done()
 	for {
-		if res.Events&1023 == 0 && ctx.Err() != nil {
+		// Checked before every event: one event can take milliseconds when
+		// a host holds thousands of connections, and Ctrl-C must stop the
+		// run at once. A receive from a nil or open channel costs
+		// nanoseconds.
+		select {
+		case <-done:
 			res.Reason = Interrupted
-			break
+			return res, nil
+		default:
 		}
 		// Between events every stack is at rest, so nothing else can push
 		// an event between this check and pop.
