@@ -154,3 +154,15 @@ func (t *timeValue) decodeRaw(v any) string {
 	t.pattern = s
 	return ""
 }
+
+// ParseSize parses a size as lab files write it: bytes ("1460") or a
+// number with a unit ("64KB", "512MiB", "4GiB").
+func ParseSize(s string) (int64, error) {
+	if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil && n >= 0 {
+		return n, nil
+	}
+	if n, ok := parseSize(s); ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("invalid size %q (use bytes or a unit: 1460, \"64KB\", \"512MiB\", \"4GiB\")", s)
+}

@@ -3,8 +3,9 @@ package main
 import (
 	"bufio"
 	"encoding/xml"
+	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -56,8 +57,8 @@ func junitReport(items []*testItem, wall time.Duration) junitSuites {
 	suite := junitSuite{Name: "tcplab", Time: seconds(wall)}
 	for _, it := range items {
 		c := junitCase{Name: it.ref, Classname: "tcplab", File: it.file}
-		if it.file != "" {
-			c.Classname = filepath.ToSlash(filepath.Dir(it.file))
+		if dir := filepath.Dir(it.file); it.file != "" && dir != "." {
+			c.Classname = filepath.ToSlash(dir)
 		}
 		if it.lab != nil {
 			c.Name = it.lab.Name
@@ -104,22 +105,15 @@ func junitReport(items []*testItem, wall time.Duration) junitSuites {
 	}
 }
 
-// writeJUnit writes the JUnit XML report to f, which it closes.
-func writeJUnit(f *os.File, items []*testItem, wall time.Duration) error {
-	w := bufio.NewWriter(f)
-	w.WriteString(xml.Header)
-	enc := xml.NewEncoder(w)
+// writeJUnit writes the JUnit XML report to w.
+func writeJUnit(w io.Writer, items []*testItem, wall time.Duration) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(xml.Header)
+	enc := xml.NewEncoder(bw)
 	enc.Indent("", "  ")
 	eerr := enc.Encode(junitReport(items, wall))
-	w.WriteString("\n")
-	ferr := w.Flush()
-	cerr := f.Close()
-	for _, err := range []error{eerr, ferr, cerr} {
-		if err != nil {
-			return fmt.Errorf("write %s: %w", f.Name(), err)
-		}
-	}
-	return nil
+	bw.WriteString("\n")
+	return errors.Join(eerr, bw.Flush())
 }
 
 // seconds renders a duration as JUnit's time attribute: "0.123".

@@ -52,6 +52,19 @@ func (e env) lookup(key string) string {
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C stops the run and lets tcplab write what it
+	// recorded; from then on the signals act as usual, so a second Ctrl-C
+	// quits at once.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop()
+			fmt.Fprintln(os.Stderr, "tcplab: interrupted; writing what was recorded (Ctrl-C again quits at once)")
+		case <-done:
+		}
+	}()
 	return execute(ctx, os.Args[1:], env{
 		stdout:   os.Stdout,
 		stderr:   os.Stderr,
@@ -111,7 +124,9 @@ exported as a pcapng file for Wireshark.`,
   tcplab run ./my-lab.toml --seed 7`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
-	root.AddCommand(newRunCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e))
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newRunCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e), newManCmd(e))
 	return root
 }

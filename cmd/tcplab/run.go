@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ type runOptions struct {
 	notes     bool
 	explain   bool
 	maxEvents int
+	maxMemory int64
+	// pcapSet says --pcap was given, even as "".
+	pcapSet bool
 }
 
 // runFormats are the values of --format, in the order help lists them.
@@ -102,11 +106,11 @@ column headings and the end line in Chinese.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.lab = args[0]
-			opts.seedSet = cmd.Flags().Changed("seed")
+			opts.pcapSet = cmd.Flags().Changed("pcap")
 			return runRun(cmd.Context(), e, opts)
 		},
 	}
-	cmd.Flags().Uint64Var(&opts.seed, "seed", 0, "seed for every random choice (default: the lab's seed)")
+	addRunFlags(cmd.Flags(), &opts.seed, &opts.seedSet, &opts.maxEvents, &opts.maxMemory, "seed for every random choice (default: the lab's seed)")
 	cmd.Flags().StringVar(&opts.pcap, "pcap", "", "also write a pcapng capture to `FILE`")
 	cmd.Flags().StringVar(&opts.pcapAt, "pcap-at", "send", "capture point of --pcap: `POINT` is "+strings.Join(pcapPoints, ", "))
 	cmd.Flags().StringVar(&opts.format, "format", "text", "print the timeline in `FORMAT`: "+strings.Join(runFormats, ", "))
@@ -115,7 +119,8 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().BoolVar(&opts.noColor, "no-color", false, "never colour the text timeline")
 	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
 	cmd.Flags().BoolVar(&opts.explain, "explain", false, "first print what the lab shows and what to look for (on stderr with json and mermaid)")
-	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
+	completeFlags(cmd)
+	cmd.ValidArgsFunction = completeLabs
 	return cmd
 }
 
@@ -133,9 +138,6 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if opts.color && opts.noColor {
 		return &exitError{exitInvalid, fmt.Errorf("--color and --no-color contradict each other")}
 	}
-	if opts.maxEvents < 0 {
-		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
-	}
 	if opts.notes && opts.format != "mermaid" {
 		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
 	}
@@ -143,7 +145,10 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if err != nil {
 		return &exitError{exitInvalid, err}
 	}
-	ro := labs.RunOptions{MaxEvents: opts.maxEvents}
+	if err := checkPcapPath(opts, lab); err != nil {
+		return &exitError{exitInvalid, err}
+	}
+	ro := labs.RunOptions{MaxEvents: opts.maxEvents, MaxMemory: opts.maxMemory}
 	if opts.seedSet {
 		ro.Seed = &opts.seed
 	}
@@ -154,14 +159,18 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	r, err := labs.Prepare(lab, ro)
+	// A write error stops the run at once rather than at its end.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r, err := labs.PrepareContext(ctx, lab, ro)
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	caps, err := openCaptures(r, opts.pcap, opts.pcapAt, lang)
+	caps, err := openCaptures(r, opts.pcap, opts.pcapAt, lang, cancel)
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
+	e.stdout = &stopWriter{w: e.stdout, what: "standard output", stop: cancel}
 	out := &output{e: e, r: r, lang: lang, explain: opts.explain}
 	if err := out.start(opts.format, useColor(e, opts), opts.notes); err != nil {
 		caps.close()
@@ -175,6 +184,9 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	}
 	if err != nil {
 		return &exitError{exitFailure, err}
+	}
+	if werr := writeFailed(r.Cause); werr != nil {
+		return &exitError{exitFailure, fmt.Errorf("%s: stopped at %s of virtual time: %w", lab.Name, fmtVirtual(r.Result.End), werr)}
 	}
 	if r.Result.Reason != topology.Interrupted {
 		out.outs = labs.Check(r)
@@ -195,6 +207,10 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	case topology.EventLimit:
 		return &exitError{exitFailure, fmt.Errorf("%s: %w; output was written up to %s", lab.Name, labs.ErrRunaway, fmtVirtual(r.Result.End))}
 	case topology.Interrupted:
+		if errors.Is(r.Cause, labs.ErrMemoryLimit) {
+			return &exitError{exitFailure, fmt.Errorf("%s: %s at %s of virtual time after %s (a runaway lab? --max-memory raises the limit); output was written up to there",
+				lab.Name, memoryLimitText(opts.maxMemory), fmtVirtual(r.Result.End), plural(r.Result.Events, "event"))}
+		}
 		return &exitError{exitInterrupted, fmt.Errorf("%s: interrupted at %s of virtual time; output was written up to there", lab.Name, fmtVirtual(r.Result.End))}
 	}
 	if failed > 0 {
@@ -227,24 +243,22 @@ type captures struct {
 // openCaptures creates the files of --pcap at the capture point at (send,
 // recv or both) before the run starts, so that a bad path fails at once,
 // and adds their writers to the run's tap.
-func openCaptures(r *labs.Run, path, at string, lang i18n.Lang) (*captures, error) {
+func openCaptures(r *labs.Run, path, at string, lang i18n.Lang, stop context.CancelCauseFunc) (*captures, error) {
 	c := &captures{}
 	if path == "" {
 		return c, nil
 	}
-	views := map[string][]tap.PcapView{"send": {tap.ViewSent}, "recv": {tap.ViewReceived}, "both": {tap.ViewSent, tap.ViewReceived}}[at]
-	for i, view := range views {
-		file := path
-		if i > 0 {
-			ext := filepath.Ext(path)
-			file = strings.TrimSuffix(path, ext) + ".recv" + ext
+	for i, file := range pcapFiles(path, at) {
+		view := tap.ViewSent
+		if at == "recv" || i > 0 {
+			view = tap.ViewReceived
 		}
 		f, err := os.Create(file)
 		if err != nil {
 			c.close()
 			return nil, err
 		}
-		w := bufio.NewWriterSize(f, 1<<16)
+		w := bufio.NewWriterSize(&stopWriter{w: f, what: file, stop: stop}, 1<<16)
 		pw := r.Tap.NewPcapWriter(w, view, topology.Epoch, lang)
 		r.Tap.AddSink(pw)
 		c.files = append(c.files, file)
@@ -266,12 +280,44 @@ func (c *captures) close() error {
 		errs = append(errs, f.Close())
 		for _, err := range errs {
 			if err != nil && first == nil {
-				first = fmt.Errorf("write %s: %w", c.files[i], err)
+				first = withPath(c.files[i], err)
 			}
 		}
 	}
 	c.closers = nil
 	return first
+}
+
+// pcapFiles returns the files --pcap FILE --pcap-at at writes: FILE, and
+// with both the received view beside it.
+func pcapFiles(path, at string) []string {
+	if at != "both" {
+		return []string{path}
+	}
+	ext := filepath.Ext(path)
+	return []string{path, strings.TrimSuffix(path, ext) + ".recv" + ext}
+}
+
+// checkPcapPath refuses a --pcap that would write nowhere useful or over
+// the lab being run.
+func checkPcapPath(opts *runOptions, lab *labs.Lab) error {
+	switch {
+	case !opts.pcapSet:
+		return nil
+	case opts.pcap == "":
+		return errors.New("--pcap needs a file name")
+	case opts.pcap == "-":
+		return errors.New("--pcap -: standard output holds the timeline; give the capture a file name")
+	}
+	for _, f := range pcapFiles(opts.pcap, opts.pcapAt) {
+		if st, err := os.Stat(f); err == nil && st.IsDir() {
+			return fmt.Errorf("--pcap %s is a directory", f)
+		}
+		if !labs.IsBuiltin(opts.lab) && sameFile(f, lab.File) {
+			return fmt.Errorf("--pcap %s would overwrite the lab file being run", f)
+		}
+	}
+	return nil
 }
 
 // fmtVirtual renders virtual time as seconds: "60.011000 s".

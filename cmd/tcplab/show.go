@@ -13,7 +13,8 @@ func newShowCmd(e env) *cobra.Command {
 start of your own lab.`,
 		Example: `  tcplab show close
   tcplab show close > my-close.toml && tcplab run my-close.toml`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeBuiltins,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := labs.BuiltinSource(args[0])
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,14 @@ type testOptions struct {
 	update    bool
 	jobs      int
 	maxEvents int
+	maxMemory int64
+	format    string
+	// junitSet says --junit was given, even as "".
+	junitSet bool
 }
+
+// testFormats are the values of test's --format.
+var testFormats = []string{"text", "json"}
 
 func newTestCmd(e env) *cobra.Command {
 	opts := &testOptions{}
@@ -72,25 +80,32 @@ seed. A failure is shown once, with the seeds it happened under.
 The exit status is 0 when every lab passes, 1 when any expectation or golden
 timeline fails (or a lab runs away), 2 when a lab is invalid or the command
 line is wrong, 130 when interrupted (the report and the JUnit file are still
-written for the labs that finished).`,
+written for the labs that finished; a second Ctrl-C quits at once).
+
+--format json prints one JSON object per lab, with the result of each
+expectation, then a summary object, instead of the text report (the shape
+is in docs/OUTPUT.md).`,
 		Example: `  tcplab test
   tcplab test ci/labs/
   tcplab test ci/labs/ --junit report.xml
   tcplab test keepalive-mismatch backlog-overflow --seeds 20
   tcplab test ./my-incident.toml --seed 7
-  tcplab test ci/labs/ --update && git diff ci/labs/testdata`,
+  tcplab test ci/labs/ --update && git diff ci/labs/testdata
+  tcplab test ci/labs/ --format json | jq -c 'select(.kind == "lab") | [.lab, .status]'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.refs = args
-			opts.seedSet = cmd.Flags().Changed("seed")
+			opts.junitSet = cmd.Flags().Changed("junit")
 			return runTest(cmd.Context(), e, opts)
 		},
+		ValidArgsFunction: completeLabs,
 	}
-	cmd.Flags().Uint64Var(&opts.seed, "seed", 0, "run every lab with seed `N` instead of its own")
+	addRunFlags(cmd.Flags(), &opts.seed, &opts.seedSet, &opts.maxEvents, &opts.maxMemory, "run every lab with seed N instead of its own")
 	cmd.Flags().IntVar(&opts.seeds, "seeds", 1, "run every lab under `N` seeds: its own (or --seed) and the N-1 after it")
 	cmd.Flags().StringVar(&opts.junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	cmd.Flags().BoolVar(&opts.update, "update", false, "rewrite the golden timelines (English and Chinese) of the given lab files")
 	cmd.Flags().IntVar(&opts.jobs, "jobs", runtime.GOMAXPROCS(0), "run `N` labs at once")
-	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
+	cmd.Flags().StringVar(&opts.format, "format", "text", "print the report in `FORMAT`: "+strings.Join(testFormats, ", "))
+	completeFlags(cmd, testFormats...)
 	return cmd
 }
 
@@ -137,8 +152,12 @@ type seedResult struct {
 	// or never started because of the interruption, did not.
 	finished bool
 	virtual  time.Duration
-	wall     time.Duration
-	checked  bool
+	// start and end are when the run started and ended, for the lab's
+	// wall time (runs of one lab overlap).
+	start, end time.Time
+	checked    bool
+	// held tells, per expectation of the lab, whether it held.
+	held []bool
 	// failures are the failed expectations and golden comparisons, and
 	// why the run could not complete.
 	failures []testFailure
@@ -186,17 +205,27 @@ func (it *testItem) status() status {
 	return st
 }
 
-// totals sums the lab's runs: virtual time covered, wall time taken, runs
-// finished.
+// totals sums the lab's runs: virtual time covered, runs finished, and the
+// wall time from the start of its first run to the end of its last (its
+// runs overlap when they run in parallel, so their times do not add up).
 func (it *testItem) totals() (virtual, wall time.Duration, finished int) {
+	var first, last time.Time
 	for _, r := range it.runs {
 		virtual += r.virtual
-		wall += r.wall
 		if r.finished {
 			finished++
 		}
+		if r.start.IsZero() {
+			continue
+		}
+		if first.IsZero() || r.start.Before(first) {
+			first = r.start
+		}
+		if r.end.After(last) {
+			last = r.end
+		}
 	}
-	return virtual, wall, finished
+	return virtual, last.Sub(first), finished
 }
 
 // mergedFailure is a failure with the seeds it happened under.
@@ -279,13 +308,16 @@ func pluralWord(n int, noun string) string {
 type testJob struct{ item, run int }
 
 func runTest(ctx context.Context, e env, opts *testOptions) error {
+	if err := checkFormat(opts.format, testFormats); err != nil {
+		return err
+	}
 	switch {
 	case opts.seeds < 1 || opts.seeds > maxSeeds:
 		return &exitError{exitInvalid, fmt.Errorf("--seeds must be between 1 and %d, not %d", maxSeeds, opts.seeds)}
 	case opts.jobs < 1:
 		return &exitError{exitInvalid, fmt.Errorf("--jobs must be at least 1, not %d", opts.jobs)}
-	case opts.maxEvents < 0:
-		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
+	case opts.junitSet && opts.junit == "":
+		return &exitError{exitInvalid, errors.New("--junit needs a file name")}
 	case opts.update && opts.seedSet:
 		return &exitError{exitInvalid, fmt.Errorf("--update writes golden timelines under each lab's own seed; drop --seed")}
 	case opts.update && len(opts.refs) == 0:
@@ -322,16 +354,12 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 			jobs = append(jobs, testJob{i, k})
 		}
 	}
-	// Create the JUnit file now, so that a path that cannot be written is
-	// an error before any lab runs.
-	var junit *os.File
+	// Check the JUnit file's place now, so that a path that cannot be
+	// written is an error before any lab runs.
 	if opts.junit != "" {
-		f, err := os.Create(opts.junit)
-		if err != nil {
+		if err := checkJUnitPath(opts.junit, items); err != nil {
 			return &exitError{exitInvalid, fmt.Errorf("--junit: %w", err)}
 		}
-		junit = f
-		defer junit.Close()
 	}
 
 	start := time.Now() // wall time for the report only
@@ -339,14 +367,20 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 	for _, it := range items {
 		width = max(width, len(it.ref))
 	}
-	rep := &testReport{e: e, items: items, width: width, update: opts.update}
+	rep := &testReport{e: e, items: items, width: width, update: opts.update, json: opts.format == "json"}
 	rep.run(ctx, jobs, opts)
 	wall := time.Since(start)
 
 	sum := rep.summary(wall)
-	fmt.Fprintln(e.stdout, sum.line)
-	if junit != nil {
-		if err := writeJUnit(junit, items, wall); err != nil {
+	if opts.format == "json" {
+		if err := json.NewEncoder(e.stdout).Encode(sum.json); err != nil {
+			return &exitError{exitFailure, err}
+		}
+	} else {
+		fmt.Fprintln(e.stdout, sum.line)
+	}
+	if opts.junit != "" {
+		if err := writeFileAtomic(opts.junit, func(w io.Writer) error { return writeJUnit(w, items, wall) }); err != nil {
 			return &exitError{exitFailure, err}
 		}
 	}
@@ -379,7 +413,7 @@ func collectLabs(refs []string) []*testItem {
 		seen[key] = true
 		it := &testItem{ref: ref, file: file}
 		open := ref
-		if file != "" && !strings.ContainsRune(file, os.PathSeparator) {
+		if file != "" && !strings.ContainsRune(file, os.PathSeparator) && !strings.HasSuffix(file, ".toml") {
 			open = "." + string(os.PathSeparator) + file // a path, never a built-in name
 		}
 		it.lab, it.invalid = labs.Open(open)
@@ -470,6 +504,7 @@ type testReport struct {
 	items   []*testItem
 	width   int
 	update  bool
+	json    bool // one JSON object per lab instead of the text report
 	printed int
 }
 
@@ -556,6 +591,10 @@ func (it *testItem) checked(update bool) string {
 
 func (rep *testReport) print(it *testItem) {
 	w := rep.e.stdout
+	if rep.json {
+		json.NewEncoder(w).Encode(it.json())
+		return
+	}
 	st := it.status()
 	if it.invalid != nil {
 		fmt.Fprintf(w, "%-4s  %s\n", st.word(), it.ref)
@@ -574,19 +613,19 @@ func (rep *testReport) print(it *testItem) {
 func fmtCovered(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
 // runOne runs one lab under one seed and checks it.
-func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) seedResult {
-	res := seedResult{seed: seed}
+func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) (res seedResult) {
+	res.seed = seed
 	if ctx.Err() != nil {
 		return res
 	}
-	start := time.Now() // wall time for the report only
-	ro := labs.RunOptions{Seed: &seed, MaxEvents: opts.maxEvents}
+	res.start = time.Now() // wall time for the report only
+	defer func() { res.end = time.Now() }()
+	ro := labs.RunOptions{Seed: &seed, MaxEvents: opts.maxEvents, MaxMemory: opts.maxMemory}
 	goldens := it.file != "" && seed == it.lab.Seed && (opts.update || hasGolden(it.file))
 	if goldens {
 		ro.Timelines = labs.GoldenLangs
 	}
 	run, err := labs.Execute(ctx, it.lab, ro)
-	res.wall = time.Since(start)
 	if err != nil {
 		res.finished = true
 		res.failures = []testFailure{{summary: err.Error(), key: "error:" + err.Error(), kind: "error", detail: "      ERR  " + err.Error() + "\n"}}
@@ -595,6 +634,11 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 	res.virtual = run.Result.End
 	switch run.Result.Reason {
 	case topology.Interrupted:
+		if errors.Is(run.Cause, labs.ErrMemoryLimit) {
+			res.finished = true
+			msg := fmt.Sprintf("%s at %s of virtual time after %s (a runaway lab? --max-memory raises the limit)", memoryLimitText(opts.maxMemory), fmtCovered(run.Result.End), plural(run.Result.Events, "event"))
+			res.failures = []testFailure{{summary: msg, key: "memory", kind: "error", detail: "      ERR  " + msg + "\n"}}
+		}
 		return res
 	case topology.EventLimit:
 		res.finished = true
@@ -607,6 +651,9 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) s
 	res.finished = true
 	outs := labs.Check(run)
 	res.checked = len(it.lab.Expect) > 0
+	for _, o := range outs[:min(len(outs), len(it.lab.Expect))] {
+		res.held = append(res.held, o.OK)
+	}
 	for _, o := range outs {
 		if !o.OK {
 			var b bytes.Buffer
@@ -677,6 +724,7 @@ func indentLines(s, indent string) string {
 // testSummary counts the labs' results.
 type testSummary struct {
 	line   string
+	json   jsonTestSummary
 	counts [statusInvalid + 1]int
 }
 
@@ -707,5 +755,8 @@ func (rep *testReport) summary(wall time.Duration) testSummary {
 	}
 	s.line = fmt.Sprintf("%s: %s (%s, %s of virtual time in %s wall)",
 		plural(len(rep.items), "lab"), strings.Join(parts, ", "), plural(runs, "run"), fmtCovered(virtual), wall.Round(time.Millisecond))
+	s.json = jsonTestSummary{Kind: "summary", Labs: len(rep.items), Passed: s.counts[statusPass], Failed: s.counts[statusFail],
+		Errors: s.counts[statusError], Invalid: s.counts[statusInvalid], Skipped: s.counts[statusSkip], Interrupted: s.counts[statusInterrupted],
+		Runs: runs, VirtualNS: int64(virtual), WallNS: int64(wall)}
 	return s
 }

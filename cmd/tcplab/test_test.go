@@ -64,6 +64,7 @@ type junit struct {
 			} `xml:"failure"`
 			Error *struct {
 				Message string `xml:"message,attr"`
+				Text    string `xml:",chardata"`
 			} `xml:"error"`
 			Skipped *struct {
 				Message string `xml:"message,attr"`
@@ -250,9 +251,9 @@ func TestTestExitCodes(t *testing.T) {
 		{[]string{"test", "--seeds", "0"}, exitInvalid, "--seeds must be between 1 and 10000"},
 		{[]string{"test", "--seeds", "10001"}, exitInvalid, "--seeds must be between 1 and 10000"},
 		{[]string{"test", "--seed", "18446744073709551615", "--seeds", "2", "close"}, exitInvalid, "do not fit in 64 bits"},
-		{[]string{"test", "--max-events", "-1"}, exitInvalid, "--max-events must not be negative"},
+		{[]string{"test", "--max-events", "-1"}, exitInvalid, "the event budget is a whole number from 1 to 1099511627776"},
 		{[]string{"test", "--update"}, exitInvalid, "--update needs lab files or directories"},
-		{[]string{"test", "--junit", filepath.Join(empty, "no", "such", "dir.xml"), "close"}, exitInvalid, "--junit: open"},
+		{[]string{"test", "--junit", filepath.Join(empty, "no", "such", "dir.xml"), "close"}, exitInvalid, "--junit: cannot write into"},
 		{[]string{"test", "--jobs", "0"}, exitInvalid, "--jobs must be at least 1"},
 		{[]string{"test", "--update", "handshake"}, exitInvalid, "built-in lab compiled into tcplab"},
 		{[]string{"test", "--update", "--seed", "3", "../../labs"}, exitInvalid, "drop --seed"},
@@ -306,11 +307,13 @@ func TestTestArguments(t *testing.T) {
 }
 
 // TestTestJUnitValidXML checks that the JUnit report stays well-formed XML
-// whatever a lab's texts hold (control characters, an ANSI colour code).
+// whatever a lab's texts hold (markup, a CDATA end); control characters are
+// refused when the lab is loaded, and the report of that error is
+// well-formed too.
 func TestTestJUnitValidXML(t *testing.T) {
 	dir := labDir(t, map[string]string{
 		"odd.toml": builtinText(t, "handshake",
-			"why = \"handshake 1/3: one SYN from the client\"", "why = \"bell\\u0007 esc\\u001b[31m red <&> ]]> end\"",
+			"why = \"handshake 1/3: one SYN from the client\"", "why = \"red <&> ]]> end\"",
 			"segment = \"client > server SYN,!ACK\"\ncount = 1", "segment = \"client > server SYN,!ACK\"\ncount = 2"),
 	})
 	report := filepath.Join(t.TempDir(), "junit.xml")
@@ -327,6 +330,24 @@ func TestTestJUnitValidXML(t *testing.T) {
 	}
 	if f := j.Suites[0].Cases[0].Failure; f == nil || !strings.Contains(f.Text, "red <&> ]]> end") {
 		t.Errorf("failure text lost: %+v", f)
+	}
+
+	dir = labDir(t, map[string]string{
+		"bell.toml": builtinText(t, "handshake", "why = \"handshake 1/3: one SYN from the client\"", "why = \"bell\\u0007 esc\\u001b[31m red\""),
+	})
+	if r := tcplab(t, "test", "--junit", report, dir); r.code != exitInvalid || strings.ContainsAny(r.stdout, "\a\x1b") {
+		t.Fatalf("exit %d, want %d and no control characters in the report\n%q", r.code, exitInvalid, r.stdout)
+	}
+	data, err = os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j2 junit
+	if err := xml.Unmarshal(data, &j2); err != nil {
+		t.Fatalf("JUnit report is not well-formed: %v\n%q", err, data)
+	}
+	if e := j2.Suites[0].Cases[0].Error; e == nil || !strings.Contains(e.Text, "why holds the control character U+0007") {
+		t.Errorf("JUnit error = %+v, want the control character named", e)
 	}
 }
 
