@@ -30,8 +30,9 @@ func (s *stopWriter) Write(p []byte) (int, error) {
 	if err != nil {
 		s.err = withPath(s.what, err)
 		s.stop(&writeError{s.err})
+		return n, s.err
 	}
-	return n, err
+	return n, nil
 }
 
 // writeError is the cause of a run stopped by a failed write.

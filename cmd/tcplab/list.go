@@ -94,6 +94,7 @@ func runList(e env, opts *listOptions) error {
 		width = max(width, len(en.Name))
 	}
 	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
 	first := true
 	for _, t := range labs.ListTopics {
 		if opts.topic != "" && t.Name != opts.topic {

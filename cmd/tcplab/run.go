@@ -182,11 +182,11 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if cerr := caps.close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return &exitError{exitFailure, err}
-	}
 	if werr := writeFailed(r.Cause); werr != nil {
 		return &exitError{exitFailure, fmt.Errorf("%s: stopped at %s of virtual time: %w", lab.Name, fmtVirtual(r.Result.End), werr)}
+	}
+	if err != nil {
+		return &exitError{exitFailure, err}
 	}
 	if r.Result.Reason != topology.Interrupted {
 		out.outs = labs.Check(r)

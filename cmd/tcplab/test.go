@@ -592,7 +592,9 @@ func (it *testItem) checked(update bool) string {
 func (rep *testReport) print(it *testItem) {
 	w := rep.e.stdout
 	if rep.json {
-		json.NewEncoder(w).Encode(it.json())
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(it.json())
 		return
 	}
 	st := it.status()

@@ -85,6 +85,7 @@ func runValidate(e env, opts *validateOptions) error {
 	}
 	items := collectLabs(opts.refs)
 	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
 	bad := 0
 	for _, it := range items {
 		if it.invalid != nil {
