@@ -273,6 +273,15 @@ func TestOpenHostile(t *testing.T) {
 	}
 }
 
+// largeSize is the size of the largeLabs files: just under MaxFileSize, a
+// quarter of it with -short (every case still meets its limit).
+func largeSize() int {
+	if testing.Short() {
+		return MaxFileSize / 4
+	}
+	return MaxFileSize
+}
+
 // largeLabs are files just under MaxFileSize of the shapes that cost the
 // loader most per byte; they must load (or fail with positioned errors) in
 // time and memory linear in their size.
@@ -284,7 +293,7 @@ var largeLabs = []struct {
 	{"100,000 distinct tables", func() string {
 		var b strings.Builder
 		b.WriteString(lines(hostA...))
-		for i := 0; b.Len() < MaxFileSize-20; i++ {
+		for i := 0; b.Len() < largeSize()-20; i++ {
 			fmt.Fprintf(&b, "[t%d]\n", i)
 		}
 		return b.String()
@@ -292,7 +301,7 @@ var largeLabs = []struct {
 	{"30,000 steps", func() string {
 		var b strings.Builder
 		b.WriteString(lines(hostA...))
-		for b.Len() < MaxFileSize-60 {
+		for b.Len() < largeSize()-60 {
 			b.WriteString("[[hosts.steps]]\ndo = \"sleep\"\nfor = \"1s\"\n")
 		}
 		return b.String()
@@ -300,7 +309,7 @@ var largeLabs = []struct {
 	{"20,000 expectations", func() string {
 		var b strings.Builder
 		b.WriteString(lines(hostA...))
-		for b.Len() < MaxFileSize-60 {
+		for b.Len() < largeSize()-60 {
 			b.WriteString("[[expect]]\nsegment = \"a > a SYN\"\nmin = 1\n")
 		}
 		return b.String()
@@ -308,7 +317,7 @@ var largeLabs = []struct {
 	{"one inline table of 100,000 keys", func() string {
 		var b strings.Builder
 		b.WriteString("x = {")
-		for i := 0; b.Len() < MaxFileSize-40; i++ {
+		for i := 0; b.Len() < largeSize()-40; i++ {
 			fmt.Fprintf(&b, "k%d=1,", i)
 		}
 		b.WriteString("z=1}\n")
@@ -317,7 +326,7 @@ var largeLabs = []struct {
 	{"50,000 inline tables in an array", func() string {
 		var b strings.Builder
 		b.WriteString("x = [")
-		for i := 0; b.Len() < MaxFileSize-40; i++ {
+		for i := 0; b.Len() < largeSize()-40; i++ {
 			fmt.Fprintf(&b, "{k%d=1},", i)
 		}
 		b.WriteString("{}]\n")
@@ -328,7 +337,7 @@ var largeLabs = []struct {
 		for i := range 20000 {
 			fmt.Fprintf(&b, "k%d = 1\n", i)
 		}
-		for b.Len() < MaxFileSize-10 {
+		for b.Len() < largeSize()-10 {
 			b.WriteString("[[a]]\n")
 		}
 		return b.String()
@@ -336,7 +345,7 @@ var largeLabs = []struct {
 	{"50,000 bad values", func() string {
 		var b strings.Builder
 		b.WriteString(lines(hostA...))
-		for b.Len() < MaxFileSize-60 {
+		for b.Len() < largeSize()-60 {
 			b.WriteString("[[links]]\nhost = 5\nloss = \"high\"\n")
 		}
 		return b.String()

@@ -288,7 +288,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "bad rate",
 			src:  withA(``, `[[links]]`, `host = "a"`, `rate = "fast"`),
-			want: `x.toml:7:8: invalid rate "fast" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit")`,
+			want: `x.toml:7:8: invalid rate "fast" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit", "1mbit")`,
 		},
 		{
 			name: "wrong type string for integer",
@@ -338,12 +338,12 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "NaN rate",
 			src:  withA(`[[links]]`, `host = "a"`, `rate = "NaNbit"`),
-			want: `x.toml:6:8: invalid rate "NaNbit" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit")`,
+			want: `x.toml:6:8: invalid rate "NaNbit" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit", "1mbit")`,
 		},
 		{
 			name: "rate below 1 bit/s",
 			src:  withA(`[[links]]`, `host = "a"`, `rate = "0.5bit"`),
-			want: `x.toml:6:8: invalid rate "0.5bit" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit")`,
+			want: `x.toml:6:8: invalid rate "0.5bit" (use a number with a unit: "100Mbit/s", "1Gbps", "56kbit", "1mbit")`,
 		},
 		{
 			name: "port 0 in an address target",

@@ -160,7 +160,9 @@ func tsharkAnalysis(t *testing.T, tshark, file string) map[int]tsharkFrame {
 // TestAnalysisAgreesWithTshark runs every built-in lab and the test labs,
 // with several seeds, and checks that for every frame of the capture the
 // tap's analysis flags, duplicate-ACK number and duplicated frame are
-// exactly tshark's, apart from knownDifferences.
+// exactly tshark's, apart from knownDifferences. tshark runs once per lab,
+// over all its captures merged (mergeCaptures); with -short, once over
+// every lab.
 func TestAnalysisAgreesWithTshark(t *testing.T) {
 	tshark := needTool(t, "tshark")
 	dir := t.TempDir()
@@ -174,12 +176,41 @@ func TestAnalysisAgreesWithTshark(t *testing.T) {
 	}
 	runs := agreeRuns(t)
 	results := make([]result, len(runs))
-	t.Run("runs", func(t *testing.T) {
-		for i, run := range runs {
-			t.Run(run.name(), func(t *testing.T) {
+	// groups are the runs tshark reads at once: each lab's, or all.
+	var names []string
+	groups := map[string][]int{}
+	for i, run := range runs {
+		name := strings.TrimSuffix(filepath.Base(run.ref), ".toml")
+		if testing.Short() {
+			name = "all"
+		}
+		if _, ok := groups[name]; !ok {
+			names = append(names, name)
+		}
+		groups[name] = append(groups[name], i)
+	}
+	t.Run("labs", func(t *testing.T) {
+		for _, name := range names {
+			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				flags, known := checkAgreement(t, tshark, dir, run)
-				results[i] = result{true, flags, known}
+				var caps []agreeCapture
+				for _, i := range groups[name] {
+					caps = append(caps, captureRun(t, dir, i, runs[i])...)
+				}
+				files := make([]string, len(caps))
+				for k, c := range caps {
+					files[k] = c.file
+				}
+				merged := filepath.Join(dir, name+".merged.pcapng")
+				offsets, counts := mergeCaptures(t, merged, files)
+				ws := tsharkAnalysis(t, tshark, merged)
+				for k, c := range caps {
+					flags, hit := compareFrames(t, splitFrames(ws, offsets[k], counts[k]), c.view, c.seed, c.frames, c.known)
+					r := &results[c.run]
+					r.ran = true
+					r.flags |= flags
+					r.known = append(r.known, hit...)
+				}
 			})
 		}
 	})
@@ -228,10 +259,20 @@ func (a *arrivals) Arrival(_ *tap.Row, arr *tap.Arrival) error {
 	return nil
 }
 
-// checkAgreement runs one lab, compares the tap's analysis of both
-// captures with tshark's and returns the flags the run produced and the
-// known differences it hit.
-func checkAgreement(t *testing.T, tshark, dir string, run agreeRun) (tap.Analysis, []knownDifference) {
+// agreeCapture is one capture of one run, with what the tap said of each
+// of its frames.
+type agreeCapture struct {
+	run    int // index in agreeRuns
+	file   string
+	view   tap.PcapView
+	seed   uint64
+	frames []tapFrame
+	known  map[frameField]knownDifference
+}
+
+// captureRun runs one lab, writes both its captures (what was sent and
+// what was received) and returns them with the tap's analysis of each.
+func captureRun(t *testing.T, dir string, index int, run agreeRun) []agreeCapture {
 	t.Helper()
 	lab, err := labs.Open(run.ref)
 	if err != nil {
@@ -270,17 +311,15 @@ func checkAgreement(t *testing.T, tshark, dir string, run agreeRun) (tap.Analysi
 			known[frameField{k.view, k.frame, k.field}] = k
 		}
 	}
-	var frames []tapFrame
+	sent := agreeCapture{run: index, file: files[tap.ViewSent], view: tap.ViewSent, seed: seed, known: known}
 	for _, r := range got.Segments() {
-		frames = append(frames, tapFrame{no: r.No, flags: r.Analysis, dupNum: r.DupAckNum, dupOf: r.DupAckOf, row: r})
+		sent.frames = append(sent.frames, tapFrame{no: r.No, flags: r.Analysis, dupNum: r.DupAckNum, dupOf: r.DupAckOf, row: r})
 	}
-	all, hit := compareFrames(t, tshark, files[tap.ViewSent], tap.ViewSent, seed, frames, known)
-	frames = frames[:0]
+	recv := agreeCapture{run: index, file: files[tap.ViewReceived], view: tap.ViewReceived, seed: seed, known: known}
 	for _, a := range got.list {
-		frames = append(frames, tapFrame{no: a.No, flags: a.Analysis, dupNum: a.DupAckNum, dupOf: a.DupAckOf})
+		recv.frames = append(recv.frames, tapFrame{no: a.No, flags: a.Analysis, dupNum: a.DupAckNum, dupOf: a.DupAckOf})
 	}
-	allRecv, hitRecv := compareFrames(t, tshark, files[tap.ViewReceived], tap.ViewReceived, seed, frames, known)
-	return all | allRecv, append(hit, hitRecv...)
+	return []agreeCapture{sent, recv}
 }
 
 type frameField struct {
@@ -297,11 +336,10 @@ type tapFrame struct {
 	row           *tap.Row // the segment's row, for messages; nil for arrivals
 }
 
-// compareFrames runs tshark on one capture and compares its analysis with
-// the tap's, frame by frame.
-func compareFrames(t *testing.T, tshark, file string, view tap.PcapView, seed uint64, frames []tapFrame, known map[frameField]knownDifference) (tap.Analysis, []knownDifference) {
+// compareFrames compares tshark's analysis of one capture, ws, with the
+// tap's, frame by frame.
+func compareFrames(t *testing.T, ws map[int]tsharkFrame, view tap.PcapView, seed uint64, frames []tapFrame, known map[frameField]knownDifference) (tap.Analysis, []knownDifference) {
 	t.Helper()
-	ws := tsharkAnalysis(t, tshark, file)
 	viewName := map[tap.PcapView]string{tap.ViewSent: "sent", tap.ViewReceived: "received"}[view]
 	var all tap.Analysis
 	var hit []knownDifference
