@@ -40,6 +40,33 @@ host = "client"
 min = 1
 `
 
+// flood is a runaway for the memory limit: 100,000 spoofed SYNs sent at one
+// instant over a one-second link, so that the tap holds a row for each
+// until it arrives.
+const flood = `name = "flood"
+time_limit = "10s"
+
+[[hosts]]
+name = "server"
+ipv4 = "10.0.0.2"
+steps = [{do = "listen", port = 80}]
+
+[[hosts]]
+name = "attacker"
+ipv4 = "10.0.0.66"
+
+[[links]]
+host = "attacker"
+latency = "1s"
+
+[[inject]]
+via = "attacker"
+from = "10.9.0.0/16"
+to = "server:80"
+flags = "SYN"
+count = 100000
+`
+
 // promptly is how long an interrupted command may take to return: long
 // enough for a busy machine, far shorter than the run would take.
 const promptly = 10 * time.Second
@@ -127,9 +154,9 @@ func TestRunInterrupted(t *testing.T) {
 // TestRunMemoryLimit checks that a runaway stopped at its memory limit is
 // a failed run with a message that says so.
 func TestRunMemoryLimit(t *testing.T) {
-	file := filepath.Join(labDir(t, map[string]string{"endless.toml": endless}), "endless.toml")
+	file := filepath.Join(labDir(t, map[string]string{"flood.toml": flood}), "flood.toml")
 	r := tcplab(t, "run", file, "--max-memory", "16MiB", "--format", "json")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "endless: stopped at the memory limit (16MiB of heap) at ") ||
+	if r.code != exitFailure || !strings.Contains(r.stderr, "flood: stopped at the memory limit (16MiB of heap) at ") ||
 		!strings.Contains(r.stderr, "--max-memory raises the limit") {
 		t.Errorf("exit %d, want %d with the memory limit said\n%s", r.code, exitFailure, r.stderr)
 	}
