@@ -88,3 +88,31 @@ func jsonFieldNames(t reflect.Type) []string {
 	}
 	return names
 }
+
+// TestOutputDocCommands checks that docs/OUTPUT.md documents every field
+// of the JSON forms of list, validate and test.
+func TestOutputDocCommands(t *testing.T) {
+	b, err := os.ReadFile("../../docs/OUTPUT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for kind, v := range map[string]any{"list": jsonListLab{}, "validate": jsonValidated{}, "test": jsonTestLab{}, "summary": jsonTestSummary{}} {
+		sec, ok := docObjectSection(doc, kind)
+		if !ok {
+			t.Errorf("docs/OUTPUT.md: no section for the %q object (a heading \"### `%s` — ...\")", kind, kind)
+			continue
+		}
+		for _, f := range jsonFieldNames(reflect.TypeOf(v)) {
+			if !strings.Contains(sec, "`"+f+"`") {
+				t.Errorf("docs/OUTPUT.md: the section of the %q object does not document field `%s`", kind, f)
+			}
+		}
+	}
+	test, _ := docObjectSection(doc, "test")
+	for s := statusPass; s <= statusInvalid; s++ {
+		if !strings.Contains(test, "`"+s.name()+"`") {
+			t.Errorf("docs/OUTPUT.md: the test object's status `%s` is not documented", s.name())
+		}
+	}
+}
