@@ -27,6 +27,12 @@ type socket struct {
 	watched bool
 	opts    Options
 	err     *appErr // the error the socket failed with, once taken from it
+	// For a model's sockets: the order the model opened it in, whether
+	// it is in its proc's ready list (guarded by the host's mu), and the
+	// model's connection it belongs to.
+	seq   uint64
+	ready bool
+	owner any
 }
 
 // notifyMask is what wakes an application up.
@@ -145,6 +151,11 @@ func (s *script) step() {
 		first := !s.started
 		s.h.act(st.Action.String(), "")
 		o, blocked := s.try(st)
+		for _, sk := range s.sockets {
+			if sk.ep != nil {
+				s.h.touch(sk.ep) // the order is the tracker's, not the map's
+			}
+		}
 		if first {
 			// State changes a step makes synchronously (connect's SYN,
 			// close's FIN) are attributed to it right away.
@@ -542,6 +553,7 @@ func (s *script) wait(st *Step) (outcome, bool) {
 func (h *Host) forget(ep tcpip.Endpoint) {
 	if t, ok := h.known[ep]; ok {
 		t.done = true
+		h.markDirty(t)
 	}
 }
 

@@ -92,6 +92,14 @@ func (c *hostClock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
 // what it does to the timer, and reports the timer when it is really due.
 func (h *Host) timerFired(st stackTimer, f func()) {
 	h.setCause(event.TimerCause(st.kind))
+	if st.ep != nil {
+		h.touch(st.ep)
+	} else {
+		h.allDirty = true // a timer of an endpoint the host cannot name
+	}
+	if st.ep == nil || st.kind == event.TimerHandshake {
+		h.touchListeners() // a half-open connection may give up
+	}
 	if st.ep != nil && due(st, h.clock.NowMonotonic()) {
 		local, remote := endpointAddrs(st.ep)
 		t := &event.Timer{At: h.now(), Host: h.name, Local: local, Remote: remote, Kind: st.kind, State: linuxState(tcp.EndpointState(st.ep.State()))}

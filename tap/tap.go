@@ -58,6 +58,7 @@ type Tap struct {
 	timer   *Row // a timer row waiting to see whether its timer did anything
 	frames  int  // frames seen
 	release int  // rows released
+	sweepAt int  // the number of connections at which to forget old ones (evict.go)
 
 	err error // the first error a sink returned
 }
@@ -200,6 +201,9 @@ func (t *Tap) Sent(e *event.Sent) {
 		r.From, r.To = t.endpoint(e.Seg.Src), t.endpoint(e.Seg.Dst)
 		r.Analysis, r.DupAckNum, r.DupAckOf = t.sent.analyze(r.No, r.At, r.Seg)
 		t.explainSent(r)
+		if len(t.conns) >= max(t.sweepAt, sweepMin) {
+			t.sweep(e.At)
+		}
 	}
 	if e.Injected != nil {
 		t.explainInjected(r, e.Injected)

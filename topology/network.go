@@ -95,11 +95,20 @@ type Network struct {
 	ports   []*port
 	byAddr  map[netip.Addr]int
 	touched []bool
+	// touchedList holds the touched nodes' indices, spare a list to reuse.
+	touchedList, spare []int
 
 	faults     []*fault
 	injections []string          // names, in order added
 	flows      map[flowKey]*flow // read only by injections
 	conns      map[connKey]int   // connection numbers, for Fault.Connection
+	// Only what a rule can ask for is remembered, so that memory follows
+	// the rules, not the traffic: the directions an injection continues
+	// (flowWatch), and the numbers of connections up to the highest one
+	// a fault selects (maxConn); later connections are only counted.
+	flowWatch map[flowKey]bool
+	maxConn   int
+	connCount int
 
 	// MaxEvents bounds a run; zero means DefaultMaxEvents.
 	MaxEvents int
@@ -119,13 +128,14 @@ func New(seed uint64, obs event.Observer, log *slog.Logger) *Network {
 		obs = event.Nop{}
 	}
 	return &Network{
-		sched:  &Scheduler{},
-		seed:   seed,
-		obs:    obs,
-		log:    log,
-		byAddr: map[netip.Addr]int{},
-		flows:  map[flowKey]*flow{},
-		conns:  map[connKey]int{},
+		sched:     &Scheduler{},
+		seed:      seed,
+		obs:       obs,
+		log:       log,
+		byAddr:    map[netip.Addr]int{},
+		flows:     map[flowKey]*flow{},
+		conns:     map[connKey]int{},
+		flowWatch: map[flowKey]bool{},
 	}
 }
 
@@ -216,7 +226,13 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		maxEvents = DefaultMaxEvents
 	}
 	var res Result
-	n.settle() // initial work queued before the run (applications' first steps)
+	// Work queued before the run: the applications' first steps.
+	for i, p := range n.ports {
+		if p.node.RunPending() {
+			n.touch(i)
+		}
+	}
+	n.settle()
 	for {
 		if res.Events&1023 == 0 && ctx.Err() != nil {
 			res.Reason = Interrupted
@@ -239,7 +255,7 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		e := n.sched.pop()
 		res.End = e.at
 		if e.owner >= 0 {
-			n.touched[e.owner] = true
+			n.touch(e.owner)
 		}
 		e.fn()
 		res.Events++
@@ -252,25 +268,35 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 // application work, until nothing changes. Nodes settle one at a time, in
 // index order, so that the order of everything they do is deterministic.
 func (n *Network) settle() {
-	for {
-		for i, p := range n.ports {
-			if !n.touched[i] {
-				continue
-			}
+	for len(n.touchedList) > 0 {
+		// Nodes are visited in port order, whatever order touched them:
+		// the order of what they send must not depend on it.
+		list := n.touchedList
+		slices.Sort(list)
+		n.touchedList = n.spare[:0]
+		for _, i := range list {
 			n.touched[i] = false
+			p := n.ports[i]
 			p.node.Settle()
 			p.node.Drain(func(pkt []byte, cause event.Cause) { n.send(i, pkt, cause, nil) })
 		}
-		progress := false
-		for i, p := range n.ports {
-			if p.node.RunPending() {
-				n.touched[i] = true
-				progress = true
+		// Only a node that was touched can have application work: its
+		// stack's notifications queue it, and they come from what the
+		// node itself just did.
+		for _, i := range list {
+			if n.ports[i].node.RunPending() {
+				n.touch(i)
 			}
 		}
-		if !progress {
-			return
-		}
+		n.spare = list
+	}
+}
+
+// touch marks node i as having work to settle.
+func (n *Network) touch(i int) {
+	if !n.touched[i] {
+		n.touched[i] = true
+		n.touchedList = append(n.touchedList, i)
 	}
 }
 
