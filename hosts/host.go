@@ -88,10 +88,10 @@ type trackedEP struct {
 	local, remote netip.AddrPort
 	state         event.State
 	done          bool
-	seq           uint64 // order of discovery
-	dirty         bool   // in the host's dirty list
-	gone          bool   // forgotten: CLOSED and released by its application
-	listening     bool   // in the host's listener list
+	seq           uint64      // order of discovery
+	dirty         bool        // in the host's dirty list
+	gone          bool        // forgotten: CLOSED and released by its application
+	listening     bool        // in the host's listener list
 	queue         [3]int      // a listener's last reported queues
 	guard         tcpip.Timer // the armed RTO guard, if any (rtoguard.go)
 }
