@@ -70,14 +70,17 @@ type Host struct {
 	// the event touched (dirty), or every one (allDirty), and the
 	// listeners, whose queues any arrival or timer may change. removed
 	// counts the entries of tracked forgotten since it was compacted.
-	dirty     []*trackedEP
-	allDirty  bool
-	listeners []*trackedEP
-	removed   int
-	seq       uint64
+	dirty      []*trackedEP
+	spareDirty []*trackedEP // the list being checked, reused
+	allDirty   bool
+	listeners  []*trackedEP
+	removed    int
+	seq        uint64
 
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
-	pending []func()
+	pending []pendingWork
+	// sparePending is the list RunPending ran last, for reuse.
+	sparePending []pendingWork
 }
 
 var _ topology.Node = (*Host)(nil)
@@ -299,6 +302,14 @@ func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 	h.nic.deliver(pkt)
 }
 
+// tcpipAddr converts an address without allocating.
+func tcpipAddr(a netip.Addr) tcpip.Address {
+	if a.Is4() {
+		return tcpip.AddrFrom4(a.As4())
+	}
+	return tcpip.AddrFrom16(a.As16())
+}
+
 // lookup returns the endpoint an arriving segment is for: the connection
 // of its 4-tuple, else a listener on its port, else nil.
 func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
@@ -308,9 +319,9 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 	}
 	id := stack.TransportEndpointID{
 		LocalPort:     seg.Dst.Port(),
-		LocalAddress:  tcpip.AddrFromSlice(seg.Dst.Addr().AsSlice()),
+		LocalAddress:  tcpipAddr(seg.Dst.Addr()),
 		RemotePort:    seg.Src.Port(),
-		RemoteAddress: tcpip.AddrFromSlice(seg.Src.Addr().AsSlice()),
+		RemoteAddress: tcpipAddr(seg.Src.Addr()),
 	}
 	te := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID)
 	if ep, ok := te.(*tcp.Endpoint); ok && ep != nil {
@@ -369,12 +380,19 @@ func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
 func (h *Host) RunPending() bool {
 	h.mu.Lock()
 	work := h.pending
-	h.pending = nil
+	h.pending = h.sparePending[:0]
 	h.mu.Unlock()
-	for _, fn := range work {
+	for _, w := range work {
+		h.mu.Lock()
+		*w.poked = false
+		h.mu.Unlock()
 		h.act("", "")
-		fn()
+		w.run()
 	}
+	clear(work)
+	h.mu.Lock()
+	h.sparePending = work
+	h.mu.Unlock()
 	return len(work) > 0
 }
 
@@ -439,9 +457,9 @@ func (h *Host) checkStates() {
 			if len(h.dirty) == 0 {
 				return
 			}
-			list = slices.Clone(h.dirty)
-			clear(h.dirty)
-			h.dirty = h.dirty[:0]
+			list = h.dirty
+			h.dirty = h.spareDirty[:0]
+			h.spareDirty = list
 			slices.SortFunc(list, func(a, b *trackedEP) int { return cmp.Compare(a.seq, b.seq) })
 		}
 		listenerClosed := false

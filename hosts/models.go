@@ -23,6 +23,7 @@ type Model interface{ modelName() string }
 // newModel returns the function that starts model m on the host.
 func (h *Host) newModel(m Model, label string, opts Options) func() {
 	p := &proc{h: h, label: label, opts: opts, timers: map[time.Duration]bool{}}
+	p.pollFn = p.runPoll
 	switch m := m.(type) {
 	case HTTPServer:
 		return newHTTPServer(p, m)
@@ -61,6 +62,7 @@ type proc struct {
 	label  string
 	opts   Options // the app's socket options, after the host's defaults
 	poll   func()
+	pollFn func()                 // runPoll, made once
 	poked  bool                   // guarded by h.mu
 	timers map[time.Duration]bool // wake-ups already scheduled
 	// ready lists the sockets with news since the model last took them
@@ -72,7 +74,10 @@ type proc struct {
 }
 
 // notify runs on netstack goroutines: it only queues a poll.
-func (p *proc) notify(waiter.EventMask) { p.h.poke(&p.poked, func() { p.poll() }) }
+func (p *proc) notify(waiter.EventMask) { p.h.poke(&p.poked, p.pollFn) }
+
+// runPoll runs the model's poll (which it may replace as it goes).
+func (p *proc) runPoll() { p.poll() }
 
 // watch makes sk's notifications put it in the ready list and queue a
 // poll, and numbers it.

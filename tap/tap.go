@@ -59,6 +59,8 @@ type Tap struct {
 	frames  int  // frames seen
 	release int  // rows released
 	sweepAt int  // the number of connections at which to forget old ones (evict.go)
+	// endpoints caches the names of endpoints: "client:40000".
+	endpoints map[netip.AddrPort]string
 
 	err error // the first error a sink returned
 }
@@ -75,6 +77,8 @@ func New() *Tap {
 		recv:   newAnalyzer(),
 		conns:  map[connKey]*conn{},
 		ends:   map[endKey]*endState{},
+
+		endpoints: map[netip.AddrPort]string{},
 	}
 }
 
@@ -115,7 +119,15 @@ func (t *Tap) Names(a netip.Addr) string { return t.byAddr[a] }
 
 // endpoint renders an address and port with the host's name.
 func (t *Tap) endpoint(ap netip.AddrPort) string {
-	return t.Name(ap.Addr()) + ":" + strconv.Itoa(int(ap.Port()))
+	if s, ok := t.endpoints[ap]; ok {
+		return s
+	}
+	s := t.Name(ap.Addr()) + ":" + strconv.Itoa(int(ap.Port()))
+	if len(t.endpoints) >= 4096 {
+		clear(t.endpoints) // a cache of the live connections' endpoints
+	}
+	t.endpoints[ap] = s
+	return s
 }
 
 // add appends a row to the timeline; it is released when it and every row

@@ -95,6 +95,9 @@ type Network struct {
 	ports   []*port
 	byAddr  map[netip.Addr]int
 	touched []bool
+	// forwardFn and arriveFn are n.forward and n.arrive, made once.
+	forwardFn, arriveFn func(*packet)
+	debug               bool // the log takes debug records
 	// touchedList holds the touched nodes' indices, spare a list to reuse.
 	touchedList, spare []int
 
@@ -127,7 +130,7 @@ func New(seed uint64, obs event.Observer, log *slog.Logger) *Network {
 	if obs == nil {
 		obs = event.Nop{}
 	}
-	return &Network{
+	n := &Network{
 		sched:     &Scheduler{},
 		seed:      seed,
 		obs:       obs,
@@ -137,6 +140,9 @@ func New(seed uint64, obs event.Observer, log *slog.Logger) *Network {
 		conns:     map[connKey]int{},
 		flowWatch: map[flowKey]bool{},
 	}
+	n.forwardFn, n.arriveFn = n.forward, n.arrive
+	n.debug = log.Enabled(context.Background(), slog.LevelDebug)
+	return n
 }
 
 // Frames returns the number of packets that entered the switch so far.
@@ -257,7 +263,7 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		if e.owner >= 0 {
 			n.touch(e.owner)
 		}
-		e.fn()
+		e.run()
 		res.Events++
 		n.settle()
 	}
@@ -309,6 +315,8 @@ type packet struct {
 	// entered is when it entered the link it is crossing, so that an
 	// outage that starts while it is on the link drops it.
 	entered time.Duration
+	// to is the receiver's port, once the switch has routed it.
+	to int
 	// copies counts the copies made of the frame so far, shared by the
 	// frame and its copies so that each new copy gets the next number.
 	copies *int
@@ -343,12 +351,14 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Host: src.name, Dir: event.Out}, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(src.out, -1, p, n.forward)
+	n.cross(src.out, -1, p, n.forwardFn)
 }
 
 // fate reports what happened to a packet.
 func (n *Network) fate(f *event.Fate) {
-	n.log.Debug(f.Kind.String(), "frame", f.Ref.Frame, "copy", f.Ref.Copy, "place", f.Place.String())
+	if n.debug {
+		n.log.Debug(f.Kind.String(), "frame", f.Ref.Frame, "copy", f.Ref.Copy, "place", f.Place.String())
+	}
 	n.obs.Fate(f)
 }
 
@@ -373,11 +383,11 @@ func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
 		at += im.reorder
 		n.fate(&event.Fate{Kind: event.Reordered, Ref: p.ref, At: now, Place: d.place, Delay: im.reorder})
 	}
-	n.sched.At(at, owner, func() { arrive(p) })
+	n.sched.atPacket(at, owner, p, arrive)
 	if im.duplicate {
 		c := p.copyOf()
 		n.fate(&event.Fate{Kind: event.Duplicated, Ref: p.ref, At: now, Place: d.place, Copy: c.ref.Copy})
-		n.sched.At(at, owner, func() { arrive(c) })
+		n.sched.atPacket(at, owner, c, arrive)
 	}
 }
 
@@ -446,14 +456,19 @@ func (n *Network) toHost(p *packet, to int) {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(port.in, to, p, func(p *packet) {
-		now := n.sched.now
-		// A packet still on the receiver's link when it went down is lost.
-		if w, ok := cutWhile(port.down, p.entered, now); ok {
-			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
-			return
-		}
-		n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
-		port.node.Deliver(p.data, p.seg, p.ref)
-	})
+	p.to = to
+	n.cross(port.in, to, p, n.arriveFn)
+}
+
+// arrive delivers p at the end of its receiver's link, unless the link
+// went down while p was on it.
+func (n *Network) arrive(p *packet) {
+	now := n.sched.now
+	port := n.ports[p.to]
+	if w, ok := cutWhile(port.down, p.entered, now); ok {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
+		return
+	}
+	n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
+	port.node.Deliver(p.data, p.seg, p.ref)
 }
