@@ -142,7 +142,18 @@ func classify(f func()) stackTimer {
 var timerHandlerName = regexp.MustCompile(`^` + regexp.QuoteMeta(tcpPkg) + `.*\btimerHandler\.func\d+$`)
 
 // isTimerHandler reports whether code name is a timerHandler closure.
-func isTimerHandler(name string) bool { return timerHandlerName.MatchString(name) }
+func isTimerHandler(name string) bool {
+	if v, ok := handlerNames.Load(name); ok {
+		return v.(bool)
+	}
+	is := timerHandlerName.MatchString(name)
+	handlerNames.Store(name, is)
+	return is
+}
+
+// handlerNames caches isTimerHandler by name: timers are armed on every
+// connection, and a regular expression per arming was measurable.
+var handlerNames sync.Map // string → bool
 
 // closureWords returns the words of the closure object of f: its code
 // pointer, then its captured variables, as far as the code's name says

@@ -23,10 +23,10 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // BenchmarkConns runs bench/peer/conns.toml: 1,000 sequential short
-// connections (handshake, 1 KB each way, close) with the timeline
-// rendered and the capture written, as bench/peer.sh measures it.
+// connections (handshake, 1 KB each way, close) with the capture written
+// and no timeline, as bench/peer.sh measures it.
 func BenchmarkConns(b *testing.B) {
-	benchLab(b, "../bench/peer/conns.toml", true)
+	benchLab(b, "../bench/peer/conns.toml", false)
 }
 
 // BenchmarkPeerBulk runs bench/peer/bulk.toml, the 10 MB transfer of
