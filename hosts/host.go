@@ -467,9 +467,13 @@ func (h *Host) checkStates() {
 			t.dirty = false
 			st := linuxState(tcp.EndpointState(t.ep.State()))
 			if st != t.state {
-				local, remote := endpointAddrs(t.ep)
-				if local.IsValid() {
-					t.local, t.remote = local, remote
+				if !t.remote.IsValid() || t.remote.Port() == 0 || !t.local.IsValid() || t.local.Addr().IsUnspecified() {
+					// Not connected when last seen: the addresses
+					// may have been given since.
+					local, remote := endpointAddrs(t.ep)
+					if local.IsValid() {
+						t.local, t.remote = local, remote
+					}
 				}
 				h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
 				if t.state == event.Listen && st == event.Closed {
