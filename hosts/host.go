@@ -61,6 +61,8 @@ type Host struct {
 	// a timer, or an application call. Packets the stack sends and state
 	// changes are attributed to it.
 	cause    event.Cause
+	emu      event.Emulation // what the next timer to fire emulates (linux_syn.go)
+	linux    linuxEdge       // the linux profile's emulation (linux_*.go)
 	arrival  *arrival // the packet delivered in this event, until its receipt
 	counters []watchedCounter
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
@@ -326,7 +328,9 @@ func (h *Host) Settle() {
 	h.checkStates()
 	moved := h.movedCounters()
 	if a != nil {
-		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: h.verdict(a, moved), Counters: reported(moved)})
+		v := h.verdict(a, moved)
+		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
+		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
 		return
 	}
 	h.reportCounters(moved)
@@ -376,6 +380,7 @@ func (h *Host) checkStates() {
 				t.local, t.remote = local, remote
 			}
 			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
+			h.linuxStateChange(t.state, st) // Linux's counters (linux_counters.go)
 			t.state = st
 		}
 		h.guardRTO(t)

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"fmt"
 	"github.com/tcplab/tcplab/hosts"
 	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/internal/segment"
@@ -29,5 +30,24 @@ func normalize(rec *Record) {
 // linuxSysctls returns the sysctls of the settings only the linux profile
 // has.
 func linuxSysctls(s *hosts.Settings) []string {
-	return nil
+	l := s.Linux
+	if l.Kernel == "" {
+		return nil
+	}
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	return []string{
+		"net.ipv4.tcp_syn_retries=" + fmt.Sprint(l.SynRetries),
+		"net.ipv4.tcp_syn_linear_timeouts=" + fmt.Sprint(l.SynLinearTimeouts),
+		"net.ipv4.tcp_synack_retries=" + fmt.Sprint(l.SynAckRetries),
+		"net.ipv4.tcp_abort_on_overflow=" + b(l.AbortOnOverflow),
+		"net.ipv4.tcp_dsack=" + b(l.DSACK),
+		"net.ipv4.tcp_window_scaling=" + b(l.WindowScaling),
+		fmt.Sprintf("net.ipv4.ip_local_port_range=%d %d", l.PortLow, l.PortHigh),
+		"net.ipv4.tcp_tw_reuse=" + fmt.Sprint(l.TWReuse),
+	}
 }

@@ -30,6 +30,8 @@ var scenarios = []scenario{
 	{lab: "linux-close"},
 	{lab: "linux-refused"},
 	{lab: "linux-rst-closed"},
+	{lab: "linux-syn-blackhole-4", times: 200 * time.Millisecond},
+	{lab: "linux-syn-blackhole-0", times: 200 * time.Millisecond},
 }
 
 // kernelRequired reports whether a kernel run must not be skipped: in CI

@@ -209,6 +209,11 @@ func (t *Tap) explainSYN(in *segInfo) {
 			r.note("seg.syn.forged.conn", in.from, r.RelSeq, in.to)
 		case in.spoofed:
 			r.note("seg.syn.spoofed", s.Src.Addr(), in.to)
+		case in.retrans() && r.Cause.Emu == event.EmuSynSchedule:
+			n, wait := in.sends()
+			r.note("seg.syn.retrans.linux", n, wait, in.to)
+			t.whySYNRetrans(in)
+			r.note("diff.synschedule")
 		case in.retrans():
 			n, wait := in.sends()
 			r.note("seg.syn.retrans", n, wait, in.to)

@@ -198,9 +198,15 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		r.note("st.closed.lastack.timeout", from)
 	case from == event.FinWait2:
 		r.note("st.closed.finwait2", held)
+	case from == event.SynSent && r.Cause.Emu == event.EmuSynSchedule:
+		r.note("st.closed.syntimeout", held)
+		r.note("diff.synretries.emu")
 	case from == event.SynSent:
 		r.note("st.closed.syntimeout", held)
 		r.note("diff.synretries")
+	case from == event.SynRcvd && r.Cause.Emu == event.EmuSynSchedule:
+		r.note("st.closed.synacktimeout", held)
+		r.note("diff.synackretries.emu")
 	case from == event.SynRcvd:
 		r.note("st.closed.synacktimeout", held)
 		r.note("diff.synackretries")

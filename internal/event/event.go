@@ -67,6 +67,44 @@ type Cause struct {
 	Timer TimerKind
 	// Rule is the injection rule of ByInjection.
 	Rule string
+	// Emu says what tcplab did in place of netstack to behave as Linux
+	// does (the linux profile): zero when netstack acted alone.
+	Emu Emulation
+}
+
+// Emulation is something tcplab does at a host's edge, in place of
+// netstack, to behave as Linux does under the linux profile
+// (hosts/linux_*.go). The rows it shows on say so.
+type Emulation uint8
+
+// What tcplab emulates.
+const (
+	// EmuNone: netstack acted alone.
+	EmuNone Emulation = iota
+	// EmuSynSchedule: a SYN or SYN-ACK retransmission timer on Linux's
+	// schedule (tcp_syn_linear_timeouts, tcp_syn_retries,
+	// tcp_synack_retries).
+	EmuSynSchedule
+	// EmuBareRST: Linux's bare RST (no ACK flag, no options, seq = the
+	// segment's ACK) for a segment that reaches a socket its application
+	// has closed; netstack sends RST,ACK.
+	EmuBareRST
+	// EmuAbortOnOverflow: a RST for a handshake's final ACK that found
+	// the accept queue full (tcp_abort_on_overflow = 1).
+	EmuAbortOnOverflow
+	// EmuDelayedAck: an ACK that Linux's delayed-ACK timer sends, held
+	// back by tcplab (netstack acknowledges at once).
+	EmuDelayedAck
+)
+
+var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "delayed_ack"}
+
+// String returns the emulation's short name: "syn_schedule".
+func (e Emulation) String() string {
+	if int(e) < len(emuNames) {
+		return emuNames[e]
+	}
+	return fmt.Sprintf("Emulation(%d)", int(e))
 }
 
 // WhyIdleTimeout is Cause.Why of a model closing a connection that was
@@ -369,9 +407,13 @@ const (
 	// Refused: a listener had no connection for it (an ACK or data for a
 	// connection that is gone) and answered it with a RST.
 	Refused
+	// HalfOpenOverflow is a SYN to a listener whose SYN queue (its
+	// half-open connections) is full, with tcp_syncookies = 0: dropped,
+	// as Linux does (emulated by tcplab; netstack would send a cookie).
+	HalfOpenOverflow
 )
 
-var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused"}
+var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused", "half_open_overflow"}
 
 // String returns the verdict's short name: "processed", "bad_checksum".
 func (v Verdict) String() string {

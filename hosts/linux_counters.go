@@ -1,0 +1,49 @@
+package hosts
+
+import (
+	"github.com/tcplab/tcplab/internal/event"
+)
+
+// linuxEdge is what the linux profile's emulation keeps per host.
+type linuxEdge struct {
+}
+
+// Counters as Linux keeps them. netstack's counters differ from Linux's
+// MIBs in places; under the linux profile the host moves them as Linux
+// would:
+//
+//   - a connection that goes from SYN_SENT or SYN_RCVD straight to CLOSED
+//     (refused, reset, timed out) counts as FailedConnectionAttempts, as
+//     Linux's TcpAttemptFails does; netstack counts only a connect that
+//     fails at once;
+//   - a SYN or SYN-ACK retransmission counts in Retransmits (Linux:
+//     TcpRetransSegs) and Timeouts (TcpExtTCPTimeouts);
+//   - a final ACK dropped on a full accept queue counts in
+//     ListenOverflowAckDrop (Linux: ListenOverflows), which netstack moves
+//     only on its cookie path.
+
+// synRetransmitted counts a SYN or SYN-ACK retransmission.
+func (h *Host) synRetransmitted() {
+	tcp := h.stack.Stats().TCP
+	tcp.Retransmits.Increment()
+	tcp.Timeouts.Increment()
+}
+
+// linuxStateChange counts a state change as Linux would; the host calls it
+// for every state change it reports.
+func (h *Host) linuxStateChange(from, to event.State) {
+	if !h.settings.emulates() || to != event.Closed {
+		return
+	}
+	if from == event.SynSent || from == event.SynRcvd {
+		h.stack.Stats().TCP.FailedConnectionAttempts.Increment()
+	}
+}
+
+// linuxAckDropped counts a final ACK netstack dropped on a full accept
+// queue without counting it.
+func (h *Host) linuxAckDropped() {
+	if h.settings.emulates() {
+		h.stack.Stats().TCP.ListenOverflowAckDrop.Increment()
+	}
+}
