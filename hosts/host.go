@@ -63,7 +63,7 @@ type Host struct {
 	cause    event.Cause
 	emu      event.Emulation // what the next timer to fire emulates (linux_syn.go)
 	linux    linuxEdge       // the linux profile's emulation (linux_*.go)
-	arrival  *arrival // the packet delivered in this event, until its receipt
+	arrival  *arrival        // the packet delivered in this event, until its receipt
 	counters []watchedCounter
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
 	known    map[tcpip.Endpoint]*trackedEP

@@ -164,7 +164,7 @@ var en = map[string]string{
 
 	// Where netstack differs from Linux.
 	"diff.cookie":             "netstack: cookie SYN-ACKs carry no window scale or SACK (Linux keeps them in the timestamp)",
-	"diff.synretries": "netstack: 7 SYNs at 0, 1, 3, 7, 15, 31, 63 s, giving up at 127 s, not configurable (Linux 6.5 and later with its defaults: 11 SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s, giving up at 131 s)",
+	"diff.synretries":         "netstack: 7 SYNs at 0, 1, 3, 7, 15, 31, 63 s, giving up at 127 s, not configurable (Linux 6.5 and later with its defaults: 11 SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s, giving up at 131 s)",
 	"diff.synackretries":      "netstack: 6 SYN-ACK retries, giving up near 127 s (Linux: tcp_synack_retries=5, 63 s)",
 	"diff.zwp":                "netstack probes by resending the last acknowledged byte (seq = next-1), which Wireshark shows as a keep-alive; Linux sends no data at seq = next-1",
 	"diff.keepalive":          "netstack sends no RST when keep-alive gives up; Linux sends one",
@@ -376,8 +376,8 @@ var en = map[string]string{
 	"app.step.connect.nth":          "connect %s (%d of %d)",
 	"cause.why.idle":                "idle timeout",
 	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
-	"seg.syn.retrans.linux": "SYN retransmitted (#%d): no SYN-ACK from %[3]s within %[2]s; Linux waits 1 s for each of the first tcp_syn_linear_timeouts retransmissions, then doubles the wait",
-	"diff.synschedule": "netstack alone retransmits a SYN after 1, 2, 4 ... s and gives up at 127 s; tcplab times netstack's handshake timer as Linux does (emulated by tcplab)",
-	"diff.synretries.emu": "Linux gives up at the first timeout once (2^(tcp_syn_retries+1) − 1) s have passed since the first SYN; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone gives up at 127 s)",
+	"seg.syn.retrans.linux":  "SYN retransmitted (#%d): no SYN-ACK from %[3]s within %[2]s; Linux waits 1 s for each of the first tcp_syn_linear_timeouts retransmissions, then doubles the wait",
+	"diff.synschedule":       "netstack alone retransmits a SYN after 1, 2, 4 ... s and gives up at 127 s; tcplab times netstack's handshake timer as Linux does (emulated by tcplab)",
+	"diff.synretries.emu":    "Linux gives up at the first timeout once (2^(tcp_syn_retries+1) − 1) s have passed since the first SYN; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone gives up at 127 s)",
 	"diff.synackretries.emu": "Linux drops a half-open connection at the timeout after its tcp_synack_retries-th SYN-ACK retransmission; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone retries 6 times and gives up at 127 s)",
 }

@@ -167,7 +167,7 @@ var zh = map[string]string{
 
 	// Where netstack differs from Linux.
 	"diff.cookie":             "netstack：SYN cookie 的 SYN-ACK 不带窗口扩大和 SACK 选项（Linux 把它们编码在时间戳里）",
-	"diff.synretries": "netstack：在 0、1、3、7、15、31、63 s 共发 7 个 SYN，127 s 放弃，不可配置（Linux 6.5 及以后的默认值：在 0、1、2、3、4、5、7、11、19、35、67 s 共发 11 个 SYN，131 s 放弃）",
+	"diff.synretries":         "netstack：在 0、1、3、7、15、31、63 s 共发 7 个 SYN，127 s 放弃，不可配置（Linux 6.5 及以后的默认值：在 0、1、2、3、4、5、7、11、19、35、67 s 共发 11 个 SYN，131 s 放弃）",
 	"diff.synackretries":      "netstack：SYN-ACK 重传 6 次，约 127 s 后放弃（Linux：tcp_synack_retries=5，63 s）",
 	"diff.zwp":                "netstack 的探测方式是重发最后一个已被确认的字节（seq = next-1），Wireshark 会把它显示为 keep-alive；Linux 则在 seq = next-1 处发送不带数据的报文段",
 	"diff.keepalive":          "netstack 在保活探测失败、放弃连接时不发 RST；Linux 会发",
@@ -379,8 +379,8 @@ var zh = map[string]string{
 	"app.step.connect.nth":          "connect %s（第 %d 个，共 %d 个）",
 	"cause.why.idle":                "空闲超时",
 	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
-	"seg.syn.retrans.linux": "SYN 超时重传（第 %[1]d 次）：%[2]s 内没有收到 %[3]s 的 SYN-ACK；Linux 在前 tcp_syn_linear_timeouts 次重传时每次只等 1 s，之后等待时间翻倍",
-	"diff.synschedule": "netstack 自己会在 1、2、4……s 后重传 SYN，127 s 时放弃；tcplab 按 Linux 的时间表驱动 netstack 的握手定时器（由 tcplab 模拟）",
-	"diff.synretries.emu": "Linux 在距第一个 SYN 已过 (2^(tcp_syn_retries+1) − 1) s 之后的第一次超时放弃；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己在 127 s 放弃）",
+	"seg.syn.retrans.linux":  "SYN 超时重传（第 %[1]d 次）：%[2]s 内没有收到 %[3]s 的 SYN-ACK；Linux 在前 tcp_syn_linear_timeouts 次重传时每次只等 1 s，之后等待时间翻倍",
+	"diff.synschedule":       "netstack 自己会在 1、2、4……s 后重传 SYN，127 s 时放弃；tcplab 按 Linux 的时间表驱动 netstack 的握手定时器（由 tcplab 模拟）",
+	"diff.synretries.emu":    "Linux 在距第一个 SYN 已过 (2^(tcp_syn_retries+1) − 1) s 之后的第一次超时放弃；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己在 127 s 放弃）",
 	"diff.synackretries.emu": "Linux 在第 tcp_synack_retries 次重传 SYN-ACK 之后的下一次超时丢弃半连接；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己重传 6 次，127 s 放弃）",
 }

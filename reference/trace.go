@@ -102,16 +102,16 @@ func parseTraceLine(line string) (change, bool) {
 
 // kernelStates maps the kernel's state names to tcplab's.
 var kernelStates = map[string]event.State{
-	"TCP_ESTABLISHED": event.Established,
-	"TCP_SYN_SENT":    event.SynSent,
-	"TCP_SYN_RECV":    event.SynRcvd,
-	"TCP_FIN_WAIT1":   event.FinWait1,
-	"TCP_FIN_WAIT2":   event.FinWait2,
-	"TCP_TIME_WAIT":   event.TimeWait,
-	"TCP_CLOSE":       event.Closed,
-	"TCP_CLOSE_WAIT":  event.CloseWait,
-	"TCP_LAST_ACK":    event.LastAck,
-	"TCP_LISTEN":      event.Listen,
-	"TCP_CLOSING":     event.Closing,
+	"TCP_ESTABLISHED":  event.Established,
+	"TCP_SYN_SENT":     event.SynSent,
+	"TCP_SYN_RECV":     event.SynRcvd,
+	"TCP_FIN_WAIT1":    event.FinWait1,
+	"TCP_FIN_WAIT2":    event.FinWait2,
+	"TCP_TIME_WAIT":    event.TimeWait,
+	"TCP_CLOSE":        event.Closed,
+	"TCP_CLOSE_WAIT":   event.CloseWait,
+	"TCP_LAST_ACK":     event.LastAck,
+	"TCP_LISTEN":       event.Listen,
+	"TCP_CLOSING":      event.Closing,
 	"TCP_NEW_SYN_RECV": event.SynRcvd,
 }
