@@ -94,6 +94,9 @@ type arrival struct {
 	to     *trackedEP
 	toEP   tcpip.Endpoint
 	before event.State
+	// linuxVerdict is set when the linux profile dropped the packet
+	// before netstack saw it (linux_edge.go).
+	linuxVerdict event.Verdict
 }
 
 // procsMu serialises stack creation, during which GOMAXPROCS is 1.
@@ -273,6 +276,9 @@ func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 		}
 	}
 	h.arrival = a
+	if pkt = h.linuxDeliver(pkt, a); pkt == nil {
+		return // dropped as Linux would (linux_edge.go); Settle reports it
+	}
 	h.nic.deliver(pkt)
 }
 
@@ -328,7 +334,10 @@ func (h *Host) Settle() {
 	h.checkStates()
 	moved := h.movedCounters()
 	if a != nil {
-		v := h.verdict(a, moved)
+		v := a.linuxVerdict
+		if v == 0 {
+			v = h.verdict(a, moved)
+		}
 		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
 		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
 		return
@@ -338,7 +347,7 @@ func (h *Host) Settle() {
 
 // Drain implements topology.Node.
 func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
-	for _, p := range h.nic.take() {
+	for _, p := range h.linuxOutbound(h.nic.take()) { // as Linux would send them (linux_edge.go)
 		emit(p.data, p.cause)
 	}
 }

@@ -2,10 +2,20 @@ package hosts
 
 import (
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // linuxEdge is what the linux profile's emulation keeps per host.
 type linuxEdge struct {
+	// lastData is the last segment with data or a FIN that arrived, for
+	// the bare RST that may answer it.
+	lastData       segment.Segment
+	lastDataClosed bool // its endpoint was closed by its application
+	// restore puts back what linuxDeliver changed for one arrival.
+	restore func()
+	// quiet stops linuxStateChange from counting while tcplab itself
+	// resets a half-open connection (abortOnOverflow).
+	quiet bool
 }
 
 // Counters as Linux keeps them. netstack's counters differ from Linux's
@@ -32,7 +42,7 @@ func (h *Host) synRetransmitted() {
 // linuxStateChange counts a state change as Linux would; the host calls it
 // for every state change it reports.
 func (h *Host) linuxStateChange(from, to event.State) {
-	if !h.settings.emulates() || to != event.Closed {
+	if !h.settings.emulates() || to != event.Closed || h.linux.quiet {
 		return
 	}
 	if from == event.SynSent || from == event.SynRcvd {

@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"github.com/tcplab/tcplab/internal/segment"
 	"slices"
 
 	"github.com/tcplab/tcplab/internal/event"
@@ -20,9 +21,37 @@ func (h *Host) linuxReceipt(a *arrival, v event.Verdict, moved []event.CounterMo
 	if !h.settings.emulates() {
 		return moved
 	}
+	if h.linux.restore != nil {
+		h.linux.restore()
+		h.linux.restore = nil
+	}
 	if v == event.AckQueueOverflow && !slices.ContainsFunc(moved, func(m event.CounterMove) bool { return m.Name == "ListenOverflowAckDrop" }) {
 		h.linuxAckDropped()
 		moved = append(moved, h.movedCounters()...)
 	}
+	if v == event.AckQueueOverflow && h.settings.Linux.AbortOnOverflow && a.seg != nil {
+		h.abortOnOverflow(a.seg)
+		moved = append(moved, h.movedCounters()...)
+	}
 	return moved
+}
+
+// abortOnOverflow does what Linux does with tcp_abort_on_overflow = 1 when
+// a handshake's final ACK finds the accept queue full (tcp_check_req's
+// embryonic reset): it answers the ACK with a bare RST (seq = the ACK's
+// acknowledgement number) and forgets the half-open connection. netstack
+// dropped the ACK and keeps its SYN_RCVD endpoint, so the host sends the
+// RST and resets that endpoint with a RST of the peer's, delivered to its
+// own stack only.
+func (h *Host) abortOnOverflow(s *segment.Segment) {
+	c := h.cause
+	c.Emu = event.EmuAbortOnOverflow
+	h.setCause(c)
+	h.nic.send(rstPacket(s.Dst, s.Src, uint32(s.Ack), nil, 0), c)
+	h.nic.deliver(rstPacket(s.Src, s.Dst, uint32(s.Seq), nil, 0))
+	h.stack.Pause()
+	h.stack.Resume()
+	h.linux.quiet = true // Linux counts no failed attempt for it
+	h.checkStates()
+	h.linux.quiet = false
 }

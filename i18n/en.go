@@ -376,8 +376,14 @@ var en = map[string]string{
 	"app.step.connect.nth":          "connect %s (%d of %d)",
 	"cause.why.idle":                "idle timeout",
 	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
-	"seg.syn.retrans.linux":  "SYN retransmitted (#%d): no SYN-ACK from %[3]s within %[2]s; Linux waits 1 s for each of the first tcp_syn_linear_timeouts retransmissions, then doubles the wait",
-	"diff.synschedule":       "netstack alone retransmits a SYN after 1, 2, 4 ... s and gives up at 127 s; tcplab times netstack's handshake timer as Linux does (emulated by tcplab)",
-	"diff.synretries.emu":    "Linux gives up at the first timeout once (2^(tcp_syn_retries+1) − 1) s have passed since the first SYN; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone gives up at 127 s)",
-	"diff.synackretries.emu": "Linux drops a half-open connection at the timeout after its tcp_synack_retries-th SYN-ACK retransmission; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone retries 6 times and gives up at 127 s)",
+	"seg.syn.retrans.linux":      "SYN retransmitted (#%d): no SYN-ACK from %[3]s within %[2]s; Linux waits 1 s for each of the first tcp_syn_linear_timeouts retransmissions, then doubles the wait",
+	"diff.synschedule":           "netstack alone retransmits a SYN after 1, 2, 4 ... s and gives up at 127 s; tcplab times netstack's handshake timer as Linux does (emulated by tcplab)",
+	"diff.synretries.emu":        "Linux gives up at the first timeout once (2^(tcp_syn_retries+1) − 1) s have passed since the first SYN; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone gives up at 127 s)",
+	"diff.synackretries.emu":     "Linux drops a half-open connection at the timeout after its tcp_synack_retries-th SYN-ACK retransmission; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone retries 6 times and gives up at 127 s)",
+	"verdict.half_open_overflow": "SYN queue full, tcp_syncookies = 0",
+	"drop.half_open_overflow":    "%[1]s drops the %[2]s (frame %[3]d) from %[4]s on arrival: its SYN queue already holds backlog+1 half-open connections and tcp_syncookies = 0, so Linux sends neither a SYN-ACK nor a cookie; the client will retransmit (emulated by tcplab: netstack would answer with a SYN cookie)",
+	"diff.bare.rst":              "Linux answers this segment from the socket layer (tcp_v4_send_reset): a bare RST, no ACK flag, no options, seq = the segment's ACK; netstack's RST,ACK with timestamps was rewritten (emulated by tcplab)",
+	"seg.rst.overflow":           "RST: %[1]s's accept queue is full when %[2]s's final ACK arrives, and tcp_abort_on_overflow = 1: %[1]s resets the connection instead of dropping the ACK; %[2]s, already ESTABLISHED, learns it at its next read or write (ECONNRESET)",
+	"diff.abortoverflow":         "netstack has no tcp_abort_on_overflow: it would drop the ACK and retransmit its SYN-ACK; tcplab sends Linux's RST and resets netstack's half-open connection (emulated by tcplab)",
+	"st.closed.abortoverflow":    "the half-open connection is forgotten: its final ACK found the accept queue full and tcp_abort_on_overflow = 1 answered it with a RST (emulated by tcplab)",
 }

@@ -379,8 +379,14 @@ var zh = map[string]string{
 	"app.step.connect.nth":          "connect %s（第 %d 个，共 %d 个）",
 	"cause.why.idle":                "空闲超时",
 	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
-	"seg.syn.retrans.linux":  "SYN 超时重传（第 %[1]d 次）：%[2]s 内没有收到 %[3]s 的 SYN-ACK；Linux 在前 tcp_syn_linear_timeouts 次重传时每次只等 1 s，之后等待时间翻倍",
-	"diff.synschedule":       "netstack 自己会在 1、2、4……s 后重传 SYN，127 s 时放弃；tcplab 按 Linux 的时间表驱动 netstack 的握手定时器（由 tcplab 模拟）",
-	"diff.synretries.emu":    "Linux 在距第一个 SYN 已过 (2^(tcp_syn_retries+1) − 1) s 之后的第一次超时放弃；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己在 127 s 放弃）",
-	"diff.synackretries.emu": "Linux 在第 tcp_synack_retries 次重传 SYN-ACK 之后的下一次超时丢弃半连接；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己重传 6 次，127 s 放弃）",
+	"seg.syn.retrans.linux":      "SYN 超时重传（第 %[1]d 次）：%[2]s 内没有收到 %[3]s 的 SYN-ACK；Linux 在前 tcp_syn_linear_timeouts 次重传时每次只等 1 s，之后等待时间翻倍",
+	"diff.synschedule":           "netstack 自己会在 1、2、4……s 后重传 SYN，127 s 时放弃；tcplab 按 Linux 的时间表驱动 netstack 的握手定时器（由 tcplab 模拟）",
+	"diff.synretries.emu":        "Linux 在距第一个 SYN 已过 2^(tcp_syn_retries+1) − 1 秒之后的第一次超时放弃；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己在 127 s 放弃）",
+	"diff.synackretries.emu":     "Linux 在第 tcp_synack_retries 次重传 SYN-ACK 之后的下一次超时丢弃半连接；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己重传 6 次，127 s 放弃）",
+	"verdict.half_open_overflow": "SYN 队列已满，且 tcp_syncookies = 0",
+	"drop.half_open_overflow":    "%[1]s 收到来自 %[4]s 的 %[2]s（帧 %[3]d）后直接丢弃：它的 SYN 队列已有 backlog+1 个半连接，且 tcp_syncookies = 0，Linux 既不回 SYN-ACK 也不发 cookie；客户端会重传（由 tcplab 模拟：netstack 会回一个 SYN cookie）",
+	"diff.bare.rst":              "Linux 在套接字层直接回应这个报文段（tcp_v4_send_reset）：一个光秃秃的 RST，没有 ACK 标志、没有选项，seq 取该报文段的 ACK 号；netstack 发出的带时间戳的 RST,ACK 已被改写（由 tcplab 模拟）",
+	"seg.rst.overflow":           "RST：%[2]s 的第三次握手 ACK 到达时，%[1]s 的全连接队列已满，且 tcp_abort_on_overflow = 1：%[1]s 直接重置连接，而不是丢弃这个 ACK；已经 ESTABLISHED 的 %[2]s 在下一次读写时才得知（ECONNRESET）",
+	"diff.abortoverflow":         "netstack 没有 tcp_abort_on_overflow：它会丢弃这个 ACK 并重传 SYN-ACK；tcplab 发出 Linux 的 RST，并重置 netstack 的半连接（由 tcplab 模拟）",
+	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tcplab/tcplab/hosts"
 	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/topology"
 	"golang.org/x/sys/unix"
 )
 
@@ -78,7 +79,9 @@ type kernelRun struct {
 // of real time and returns what happened. The lab may use IPv4 hosts with
 // step scripts (no models), up to 250 hosts; links without impairments;
 // no faults and no injections. A connect to an address no host owns goes
-// into a black hole. Run needs what Available checks.
+// into a black hole; a fault rule that drops everything from one host to
+// another (from and to, nothing else) is a one-way partition. Run needs
+// what Available checks.
 func Run(ctx context.Context, lab *labs.Lab) (*Record, error) {
 	if err := supported(lab); err != nil {
 		return nil, err
@@ -114,8 +117,13 @@ func Run(ctx context.Context, lab *labs.Lab) (*Record, error) {
 
 // supported checks that the lab uses only what a kernel run can do.
 func supported(lab *labs.Lab) error {
-	if len(lab.Faults) > 0 || len(lab.Injections) > 0 {
-		return errors.New("reference: faults and injections are not supported")
+	if len(lab.Injections) > 0 {
+		return errors.New("reference: injections are not supported")
+	}
+	for _, f := range lab.Faults {
+		if f.Action != topology.FaultDrop || f.From == "" || f.To == "" || f != (topology.Fault{Name: f.Name, Action: f.Action, From: f.From, To: f.To}) {
+			return fmt.Errorf("reference: fault %s: only drop rules with from and to and nothing else (a one-way partition) are supported", f.Name)
+		}
 	}
 	if len(lab.Hosts) > 199 {
 		return errors.New("reference: too many hosts")
@@ -271,7 +279,11 @@ func (r *kernelRun) setup(holes int) error {
 		}
 		for j, o := range r.lab.Hosts {
 			if j != i {
-				cmds = append(cmds, []string{"ip", "-n", ns, "neigh", "replace", r.toRun[o.IPv4].String(), "lladdr", mac(j + 1), "dev", "eth0", "nud", "permanent"})
+				m := mac(j + 1)
+				if r.partitioned(h.Name, o.Name) {
+					m = mac(250) // nobody's: the bridge floods it, every host ignores it
+				}
+				cmds = append(cmds, []string{"ip", "-n", ns, "neigh", "replace", r.toRun[o.IPv4].String(), "lladdr", m, "dev", "eth0", "nud", "permanent"})
 			}
 		}
 		for k := range holes {
@@ -288,6 +300,17 @@ func (r *kernelRun) setup(holes int) error {
 		}
 	}
 	return nil
+}
+
+// partitioned reports whether a fault rule drops everything from one host
+// to another.
+func (r *kernelRun) partitioned(from, to string) bool {
+	for _, f := range r.lab.Faults {
+		if f.From == from && f.To == to {
+			return true
+		}
+	}
+	return false
 }
 
 // teardown removes what setup made and closes every socket.
@@ -332,7 +355,7 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	}
 	defer tr.remove()
 	pcap := filepath.Join(dir, "sent.pcap")
-	dump := exec.Command("ip", "netns", "exec", r.sw, "tcpdump", "-i", "any", "-Q", "in", "-n", "-U", "-w", pcap, "tcp")
+	dump := exec.Command("ip", "netns", "exec", r.sw, "tcpdump", "-i", "any", "-Q", "in", "-n", "-U", "--immediate-mode", "-w", pcap, "tcp")
 	stderr, err := dump.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -386,6 +409,12 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 		}
 	}
 	time.Sleep(time.Until(r.deadline))
+	if os.Getenv("REFDEBUG") != "" {
+		for _, ns := range append(r.ns, r.sw) {
+			out, _ := exec.Command("sh", "-c", "ip -n "+ns+" neigh; ip -n "+ns+" -s link; ip netns exec "+ns+" ss -tan").CombinedOutput()
+			fmt.Fprintf(os.Stderr, "== %s\n%s", ns, out)
+		}
+	}
 	end := time.Since(r.start)
 	time.Sleep(20 * time.Millisecond) // frames in the capture's buffer
 	dump.Process.Signal(unix.SIGINT)
@@ -394,10 +423,22 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	counters := map[string]map[string]uint64{}
+	for i, h := range r.lab.Hosts {
+		out, err := exec.Command("ip", "netns", "exec", r.ns[i], "cat", "/proc/net/snmp", "/proc/net/netstat").Output()
+		if err != nil {
+			return nil, fmt.Errorf("counters of %s: %v", h.Name, err)
+		}
+		counters[h.Name] = parseSNMP(string(out))
+	}
 	r.teardownSockets()
 	r.wg.Wait()
-	rec := &Record{End: end}
+	rec := &Record{End: end, Counters: counters}
 	frames, err := readPcap(pcap)
+	if os.Getenv("REFDEBUG") != "" {
+		data, _ := os.ReadFile(pcap)
+		os.WriteFile("/tmp/ref-debug.pcap", data, 0o644)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -453,4 +494,29 @@ func (r *kernelRun) inNamespace(host int, a hosts.App) {
 		s := &script{r: r, host: host, steps: a.Steps, socks: map[string]int{}, opts: map[string]hosts.Options{}}
 		s.run()
 	}
+}
+
+// parseSNMP reads /proc/net/snmp and /proc/net/netstat: pairs of lines,
+// "Tcp: names..." then "Tcp: values...", into "TcpName" → value for the Tcp
+// and TcpExt groups.
+func parseSNMP(text string) map[string]uint64 {
+	out := map[string]uint64{}
+	lines := strings.Split(text, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || len(names) != len(values) || names[0] != values[0] {
+			continue
+		}
+		group := strings.TrimSuffix(names[0], ":")
+		if group != "Tcp" && group != "TcpExt" {
+			continue
+		}
+		for j := 1; j < len(names); j++ {
+			var v uint64
+			fmt.Sscan(values[j], &v)
+			out[group+names[j]] = v
+		}
+		i++
+	}
+	return out
 }

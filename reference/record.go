@@ -78,8 +78,25 @@ type Record struct {
 	Segs   []Seg
 	States []StateChange
 	Errors []AppError
+	// Counters holds each host's counters at the end, by host and by
+	// Linux's name ("TcpAttemptFails", "TcpExtSyncookiesSent").
+	Counters map[string]map[string]uint64
 	// End is how long the run lasted.
 	End time.Duration
+}
+
+// linuxCounters maps Linux's counter names to netstack's: a Linux counter
+// is the sum of the netstack counters listed.
+var linuxCounters = map[string][]string{
+	"TcpAttemptFails":       {"FailedConnectionAttempts"},
+	"TcpEstabResets":        {"EstablishedResets"},
+	"TcpOutRsts":            {"ResetsSent"},
+	"TcpRetransSegs":        {"Retransmits"},
+	"TcpOutSegs":            {"SegmentsSent"},
+	"TcpExtTCPTimeouts":     {"Timeouts"},
+	"TcpExtListenOverflows": {"ListenOverflowSynDrop", "ListenOverflowAckDrop"},
+	"TcpExtSyncookiesSent":  {"ListenOverflowSynCookieSent"},
+	"TcpExtSyncookiesRecv":  {"ListenOverflowSynCookieRcvd"},
 }
 
 // conns numbers connections by their address pair and knows each side's
@@ -169,7 +186,16 @@ func FromRun(run *labs.Run) *Record {
 		}
 	}
 	c := newConns(names)
-	rec := &Record{End: run.Result.End}
+	rec := &Record{End: run.Result.End, Counters: map[string]map[string]uint64{}}
+	for host, counters := range run.Counters {
+		m := map[string]uint64{}
+		for name, sum := range linuxCounters {
+			for _, n := range sum {
+				m[name] += counters[n]
+			}
+		}
+		rec.Counters[host] = m
+	}
 	for _, r := range run.Rows {
 		switch r.Kind {
 		case tap.KindSegment:
@@ -197,6 +223,9 @@ type Options struct {
 	Times time.Duration
 	// Until, when positive, ignores what happened after it on both sides.
 	Until time.Duration
+	// Counters are the counters to compare, by Linux's names (see
+	// linuxCounters), on every host.
+	Counters []string
 }
 
 // Compare lists the differences between a kernel's record and tcplab's:
@@ -237,6 +266,13 @@ func Compare(linux, tcplab *Record, opts Options) []string {
 			}
 			m[k] = append(m[k], s.To.String())
 		}
+		for k, path := range m {
+			// A handshake that never completes is a request socket in
+			// Linux, which has no states of its own.
+			if len(path) >= 2 && path[0] == "LISTEN" && path[1] == "SYN_RCVD" && !slices.Contains(path, "ESTABLISHED") {
+				delete(m, k)
+			}
+		}
 		return m
 	}
 	lp, tp := paths(linux), paths(tcplab)
@@ -256,6 +292,13 @@ func Compare(linux, tcplab *Record, opts Options) []string {
 	}
 	if a, b := errs(linux), errs(tcplab); !slices.Equal(a, b) {
 		diffs = append(diffs, fmt.Sprintf("application errors differ: linux %v; tcplab %v", a, b))
+	}
+	for _, host := range unionKeys(linux.Counters, tcplab.Counters) {
+		for _, name := range opts.Counters {
+			if a, b := linux.Counters[host][name], tcplab.Counters[host][name]; a != b {
+				diffs = append(diffs, fmt.Sprintf("%s %s: linux %d, tcplab %d", host, name, a, b))
+			}
+		}
 	}
 	return diffs
 }

@@ -18,6 +18,8 @@ type scenario struct {
 	lab string // under labs/testdata/linux
 	// times compares segment times within this tolerance.
 	times time.Duration
+	// counters are the counters to compare, by Linux's names.
+	counters []string
 	// differs lists the differences tcplab does not remove, each stated
 	// on the rows where it shows: the comparison must find a difference,
 	// and tcplab's timeline must carry every note key listed.
@@ -30,8 +32,10 @@ var scenarios = []scenario{
 	{lab: "linux-close"},
 	{lab: "linux-refused"},
 	{lab: "linux-rst-closed"},
-	{lab: "linux-syn-blackhole-4", times: 200 * time.Millisecond},
-	{lab: "linux-syn-blackhole-0", times: 200 * time.Millisecond},
+	{lab: "linux-syn-blackhole-4", times: 200 * time.Millisecond, counters: []string{"TcpAttemptFails", "TcpRetransSegs"}},
+	{lab: "linux-syn-blackhole-0", times: 200 * time.Millisecond, counters: []string{"TcpAttemptFails", "TcpRetransSegs"}},
+	{lab: "linux-synqueue-cookies0", counters: []string{"TcpExtSyncookiesSent"}},
+	{lab: "linux-synqueue-cookies1", counters: []string{"TcpExtSyncookiesSent"}},
 }
 
 // kernelRequired reports whether a kernel run must not be skipped: in CI
@@ -70,7 +74,7 @@ func TestAgainstLinux(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tcplab run: %v", err)
 			}
-			diffs := Compare(linux, FromRun(run), Options{Times: sc.times, Until: lab.TimeLimit})
+			diffs := Compare(linux, FromRun(run), Options{Times: sc.times, Until: lab.TimeLimit, Counters: sc.counters})
 			if len(sc.differs) == 0 {
 				for _, d := range diffs {
 					t.Errorf("%s: linux and tcplab differ: %s", sc.lab, d)

@@ -301,7 +301,13 @@ func (t *Tap) explainRST(in *segInfo) {
 	prev := t.endOf(r.Host, r.Seg.Src, r.Seg.Dst)
 	a, isAnswer := in.answers()
 	c.lastRst[in.d] = r.tx
+	if r.Cause.Emu == event.EmuBareRST {
+		defer r.note("diff.bare.rst")
+	}
 	switch {
+	case r.Cause.Emu == event.EmuAbortOnOverflow:
+		r.note("seg.rst.overflow", in.from, in.to)
+		r.note("diff.abortoverflow")
 	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case c.lastFlags[in.d]&segment.RST != 0:

@@ -144,6 +144,8 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		timer = r.Cause.Timer
 	}
 	switch {
+	case r.Cause.Emu == event.EmuAbortOnOverflow && from == event.SynRcvd:
+		r.note("st.closed.abortoverflow")
 	case arrived && flags&segment.RST != 0:
 		switch from {
 		case event.SynSent:
