@@ -13,6 +13,14 @@ type linuxEdge struct {
 	lastDataClosed bool // its endpoint was closed by its application
 	// restore puts back what linuxDeliver changed for one arrival.
 	restore func()
+	// synAcks are the last SYN-ACK sent on each connection, and lastSyn
+	// the last SYN that arrived, for Linux's answer to a repeated SYN
+	// (linux_edge.go).
+	synAcks    map[connKey][]byte
+	lastSyn    segment.Segment
+	lastSynRef event.Ref
+	// acks follows Linux's delayed ACK per connection (linux_delack.go).
+	acks map[connKey]*delack
 	// quiet stops linuxStateChange from counting while tcplab itself
 	// resets a half-open connection (abortOnOverflow).
 	quiet bool
@@ -22,10 +30,11 @@ type linuxEdge struct {
 // MIBs in places; under the linux profile the host moves them as Linux
 // would:
 //
-//   - a connection that goes from SYN_SENT or SYN_RCVD straight to CLOSED
-//     (refused, reset, timed out) counts as FailedConnectionAttempts, as
-//     Linux's TcpAttemptFails does; netstack counts only a connect that
-//     fails at once;
+//   - a connect that goes from SYN_SENT straight to CLOSED (refused,
+//     reset, timed out) counts as FailedConnectionAttempts, as Linux's
+//     TcpAttemptFails does; netstack counts only a connect that fails at
+//     once. (A half-open connection that a listener forgets is a request
+//     socket in Linux, which counts nothing: measured on 6.18.)
 //   - a SYN or SYN-ACK retransmission counts in Retransmits (Linux:
 //     TcpRetransSegs) and Timeouts (TcpExtTCPTimeouts);
 //   - a final ACK dropped on a full accept queue counts in
@@ -45,7 +54,7 @@ func (h *Host) linuxStateChange(from, to event.State) {
 	if !h.settings.emulates() || to != event.Closed || h.linux.quiet {
 		return
 	}
-	if from == event.SynSent || from == event.SynRcvd {
+	if from == event.SynSent {
 		h.stack.Stats().TCP.FailedConnectionAttempts.Increment()
 	}
 }

@@ -44,6 +44,10 @@ func (h *Host) linuxDeliver(pkt []byte, a *arrival) []byte {
 			return nil
 		}
 	}
+	h.linuxArrived(a)
+	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN {
+		h.linux.lastSyn, h.linux.lastSynRef = *s, a.ref
+	}
 	if s.Flags&segment.ACK != 0 && s.Len > 0 || s.Flags&segment.FIN != 0 {
 		// For the bare RST that may answer it: the endpoint is gone from
 		// the tracked ones by the time the RST leaves.
@@ -126,9 +130,17 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 		if err != nil {
 			continue
 		}
+		h.linuxSent(p, &s)
 		switch {
+		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
+			if h.linux.synAcks == nil {
+				h.linux.synAcks = map[connKey][]byte{}
+			}
+			h.linux.synAcks[connKey{s.Src, s.Dst}] = p.data
 		case s.Flags&segment.RST != 0:
 			h.linuxRST(p, &s)
+		case s.Len == 0 && s.Flags == segment.ACK && p.cause.Kind == event.ByArrival:
+			h.linuxSynAgain(p, &s)
 		case !h.settings.Linux.WindowScaling && s.Flags&segment.SYN != 0:
 			stripWindowScale(p.data, &s)
 		}
@@ -149,4 +161,20 @@ func (h *Host) linuxRST(p *outbound, s *segment.Segment) {
 	}
 	p.data = rstPacket(s.Src, s.Dst, uint32(d.Ack), nil, 0)
 	p.cause.Emu = event.EmuBareRST
+}
+
+// linuxSynAgain turns netstack's bare ACK answering a repeated SYN in
+// SYN_RCVD into Linux's answer, its SYN-ACK again (tcp_check_req:
+// inet_rtx_syn_ack).
+func (h *Host) linuxSynAgain(p *outbound, s *segment.Segment) {
+	d := &h.linux.lastSyn
+	if d.Flags&(segment.SYN|segment.ACK) != segment.SYN || d.Dst != s.Src || d.Src != s.Dst || h.linux.lastSynRef != p.cause.Ref {
+		return
+	}
+	synAck, ok := h.linux.synAcks[connKey{s.Src, s.Dst}]
+	if !ok {
+		return
+	}
+	p.data = slices.Clone(synAck)
+	p.cause.Emu = event.EmuSynAckAgain
 }

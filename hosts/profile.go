@@ -230,6 +230,11 @@ func (s *Settings) socketDefaults() Options {
 	if s.UserTimeout != 0 {
 		o.UserTimeout = ptr(s.UserTimeout)
 	}
+	if s.emulates() && s.Linux.DelayedAck {
+		// netstack starts every socket with TCP_QUICKACK on (and ignores
+		// it); Linux's delayed ACK reads it as the application set it.
+		o.QuickAck = ptr(false)
+	}
 	return o
 }
 

@@ -386,4 +386,6 @@ var en = map[string]string{
 	"seg.rst.overflow":           "RST: %[1]s's accept queue is full when %[2]s's final ACK arrives, and tcp_abort_on_overflow = 1: %[1]s resets the connection instead of dropping the ACK; %[2]s, already ESTABLISHED, learns it at its next read or write (ECONNRESET)",
 	"diff.abortoverflow":         "netstack has no tcp_abort_on_overflow: it would drop the ACK and retransmit its SYN-ACK; tcplab sends Linux's RST and resets netstack's half-open connection (emulated by tcplab)",
 	"st.closed.abortoverflow":    "the half-open connection is forgotten: its final ACK found the accept queue full and tcp_abort_on_overflow = 1 answered it with a RST (emulated by tcplab)",
+	"diff.delack":                "Linux would not send this ACK yet (delayed ACK): outside quick-ack mode it waits up to 40 ms for data or a FIN of %s's to carry it; netstack acknowledges at once, and tcplab does not hold the ACK back",
+	"diff.synack.again":          "netstack answers a repeated SYN in SYN_RCVD with a bare ACK; Linux repeats its SYN-ACK (inet_rtx_syn_ack), which tcplab sends in its place (emulated by tcplab)",
 }

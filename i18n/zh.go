@@ -389,4 +389,6 @@ var zh = map[string]string{
 	"seg.rst.overflow":           "RST：%[2]s 的第三次握手 ACK 到达时，%[1]s 的全连接队列已满，且 tcp_abort_on_overflow = 1：%[1]s 直接重置连接，而不是丢弃这个 ACK；已经 ESTABLISHED 的 %[2]s 在下一次读写时才得知（ECONNRESET）",
 	"diff.abortoverflow":         "netstack 没有 tcp_abort_on_overflow：它会丢弃这个 ACK 并重传 SYN-ACK；tcplab 发出 Linux 的 RST，并重置 netstack 的半连接（由 tcplab 模拟）",
 	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
+	"diff.delack":                "Linux 此时还不会发这个 ACK（延迟确认）：不在快速确认模式时，它最多等 40 ms，让 %s 的数据或 FIN 捎带它；netstack 立即确认，tcplab 没有把这个 ACK 扣下",
+	"diff.synack.again":          "netstack 在 SYN_RCVD 收到重复的 SYN 时只回一个 ACK；Linux 会重发 SYN-ACK（inet_rtx_syn_ack），tcplab 用它替换了 netstack 的 ACK（由 tcplab 模拟）",
 }

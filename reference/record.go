@@ -143,9 +143,10 @@ func (c *conns) seg(at time.Duration, s *segment.Segment) Seg {
 		delete(c.isn, s.Dst)
 	}
 	if s.Flags&segment.SYN != 0 {
-		if _, known := c.isn[s.Src]; !known {
-			c.isn[s.Src] = s.Seq
-		}
+		// A SYN-ACK with a new ISN answers a SYN that a listener took for
+		// a new connection (the half-open one before it was forgotten):
+		// its numbers count from the new ISN.
+		c.isn[s.Src] = s.Seq
 	}
 	out := Seg{At: at, Conn: id, From: c.name(s.Src.Addr()), To: c.name(s.Dst.Addr()), Flags: s.Flags, Len: int(s.Len), TS: s.Opts.HasTS}
 	if base, known := c.isn[s.Src]; known {
@@ -223,6 +224,10 @@ type Options struct {
 	Times time.Duration
 	// Until, when positive, ignores what happened after it on both sides.
 	Until time.Duration
+	// Unordered, when positive, compares the segments of a connection sent
+	// within the same span of this length as a set: which of two timers
+	// due at the same instant fires first is chance on a kernel.
+	Unordered time.Duration
 	// Counters are the counters to compare, by Linux's names (see
 	// linuxCounters), on every host.
 	Counters []string
@@ -244,6 +249,18 @@ func Compare(linux, tcplab *Record, opts Options) []string {
 		return m
 	}
 	ls, ts := segs(linux), segs(tcplab)
+	if opts.Unordered > 0 {
+		for _, m := range []map[int][]Seg{ls, ts} {
+			for _, list := range m {
+				slices.SortStableFunc(list, func(a, b Seg) int {
+					if x, y := a.At/opts.Unordered, b.At/opts.Unordered; x != y {
+						return int(x - y)
+					}
+					return strings.Compare(a.key(), b.key())
+				})
+			}
+		}
+	}
 	for _, id := range unionKeys(ls, ts) {
 		a, b := ls[id], ts[id]
 		same := len(a) == len(b)

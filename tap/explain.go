@@ -236,6 +236,9 @@ func (t *Tap) explainSYN(in *segInfo) {
 		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
 	case in.retrans() && isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.synack.again", in.from, a.ref.Frame, in.to)
+		if r.Cause.Emu == event.EmuSynAckAgain {
+			r.note("diff.synack.again")
+		}
 	case in.retrans():
 		n, wait := in.sends()
 		r.note("seg.synack.retrans", n, wait, in.to)
@@ -464,6 +467,9 @@ func (t *Tap) explainOther(in *segInfo) {
 	}
 	if s.Flags&segment.FIN == 0 && len(s.Opts.SACK) > 0 {
 		r.Notes = append(r.Notes, sackNote(r))
+	}
+	if r.Cause.Diff == event.DiffDelayedAck {
+		r.note("diff.delack", in.from)
 	}
 }
 

@@ -70,7 +70,24 @@ type Cause struct {
 	// Emu says what tcplab did in place of netstack to behave as Linux
 	// does (the linux profile): zero when netstack acted alone.
 	Emu Emulation
+	// Diff says where Linux would have acted otherwise and tcplab does
+	// not emulate it (the linux profile): zero when no difference is
+	// known.
+	Diff Difference
 }
+
+// Difference is something Linux would have done otherwise, which tcplab
+// does not emulate; the rows it shows on say so.
+type Difference uint8
+
+// Differences tcplab knows.
+const (
+	// DiffNone: none known.
+	DiffNone Difference = iota
+	// DiffDelayedAck: Linux would have delayed this ACK (up to 40 ms),
+	// hoping data or a FIN would carry it.
+	DiffDelayedAck
+)
 
 // Emulation is something tcplab does at a host's edge, in place of
 // netstack, to behave as Linux does under the linux profile
@@ -92,12 +109,12 @@ const (
 	// EmuAbortOnOverflow: a RST for a handshake's final ACK that found
 	// the accept queue full (tcp_abort_on_overflow = 1).
 	EmuAbortOnOverflow
-	// EmuDelayedAck: an ACK that Linux's delayed-ACK timer sends, held
-	// back by tcplab (netstack acknowledges at once).
-	EmuDelayedAck
+	// EmuSynAckAgain: the SYN-ACK repeated in answer to a repeated SYN in
+	// SYN_RCVD, where netstack sends a bare ACK.
+	EmuSynAckAgain
 )
 
-var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "delayed_ack"}
+var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "syn_ack_again"}
 
 // String returns the emulation's short name: "syn_schedule".
 func (e Emulation) String() string {
