@@ -45,8 +45,8 @@ func (h *Host) linuxDeliver(pkt []byte, a *arrival) []byte {
 		}
 	}
 	h.linuxArrived(a)
-	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN {
-		h.linux.lastSyn, h.linux.lastSynRef = *s, a.ref
+	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN && a.before == event.SynRcvd {
+		h.linux.lastSyn, h.linux.lastSynRef = *s, a.ref // a repeated SYN to a half-open connection
 	}
 	if s.Flags&segment.ACK != 0 && s.Len > 0 || s.Flags&segment.FIN != 0 {
 		// For the bare RST that may answer it: the endpoint is gone from

@@ -112,7 +112,7 @@ func (s *Settings) validateLinux() error {
 	l := &s.Linux
 	if !s.emulates() {
 		if *l != (LinuxSettings{}) {
-			return fmt.Errorf("Linux's settings (kernel, tcp_syn_retries ...) need the linux profile")
+			return fmt.Errorf("the settings of Linux (kernel, tcp_syn_retries ...) need the linux profile")
 		}
 		return nil
 	}

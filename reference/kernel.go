@@ -409,12 +409,6 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 		}
 	}
 	time.Sleep(time.Until(r.deadline))
-	if os.Getenv("REFDEBUG") != "" {
-		for _, ns := range append(r.ns, r.sw) {
-			out, _ := exec.Command("sh", "-c", "ip -n "+ns+" neigh; ip -n "+ns+" -s link; ip netns exec "+ns+" ss -tan").CombinedOutput()
-			fmt.Fprintf(os.Stderr, "== %s\n%s", ns, out)
-		}
-	}
 	end := time.Since(r.start)
 	time.Sleep(20 * time.Millisecond) // frames in the capture's buffer
 	dump.Process.Signal(unix.SIGINT)
@@ -435,10 +429,6 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	r.wg.Wait()
 	rec := &Record{End: end, Counters: counters}
 	frames, err := readPcap(pcap)
-	if os.Getenv("REFDEBUG") != "" {
-		data, _ := os.ReadFile(pcap)
-		os.WriteFile("/tmp/ref-debug.pcap", data, 0o644)
-	}
 	if err != nil {
 		return nil, err
 	}
