@@ -388,8 +388,7 @@ func (h *Host) checkStates() {
 			if local.IsValid() {
 				t.local, t.remote = local, remote
 			}
-			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
-			h.linuxStateChange(t.state, st) // Linux's counters (linux_counters.go)
+			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.linuxStateChange(t, st)}) // linux_counters.go
 			t.state = st
 		}
 		h.guardRTO(t)

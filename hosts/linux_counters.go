@@ -3,6 +3,7 @@ package hosts
 import (
 	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/internal/segment"
+	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 // linuxEdge is what the linux profile's emulation keeps per host.
@@ -48,15 +49,24 @@ func (h *Host) synRetransmitted() {
 	tcp.Timeouts.Increment()
 }
 
-// linuxStateChange counts a state change as Linux would; the host calls it
-// for every state change it reports.
-func (h *Host) linuxStateChange(from, to event.State) {
+// linuxStateChange counts a state change of t to st as Linux would, and
+// returns the cause to report it with: the host's, marked where Linux
+// would differ. The host calls it for every state change it reports.
+func (h *Host) linuxStateChange(t *trackedEP, to event.State) event.Cause {
+	c := h.cause
 	if !h.settings.emulates() || to != event.Closed || h.linux.quiet {
-		return
+		return c
 	}
-	if from == event.SynSent {
+	if t.state == event.SynSent {
 		h.stack.Stats().TCP.FailedConnectionAttempts.Increment()
 	}
+	if c.Kind == event.ByTimer && c.Timer == event.TimerRTO && t.state != event.SynSent && t.state != event.SynRcvd {
+		var ut tcpip.TCPUserTimeoutOption
+		if t.ep.GetSockOpt(&ut) == nil && ut == 0 {
+			c.Diff = event.DiffRetries2 // netstack counts retransmissions, Linux time
+		}
+	}
+	return c
 }
 
 // linuxAckDropped counts a final ACK netstack dropped on a full accept

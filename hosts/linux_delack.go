@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
 	"net/netip"
 	"time"
 
@@ -48,6 +49,16 @@ type delack struct {
 	// decision for it.
 	pending bool
 	delay   bool
+	// dup says the arrival was data the host had already acknowledged,
+	// which Linux reports with a D-SACK block.
+	dup bool
+	// ack is the last acknowledgement number the host sent.
+	ack    seqnum.Value
+	hasAck bool
+	// peerMSS is the MSS the peer's SYN offered; sizeNoted is set once a
+	// full-sized segment has said how Linux would fill it.
+	peerMSS   int
+	sizeNoted bool
 }
 
 // connKey names a connection by the host's and the peer's address.
@@ -57,7 +68,7 @@ type connKey struct{ local, remote netip.AddrPort }
 // established connection, which Linux acknowledges at once or later.
 func (h *Host) linuxArrived(a *arrival) {
 	s := a.seg
-	if !h.settings.Linux.DelayedAck || s.Flags&(segment.SYN|segment.RST) != 0 || s.Len == 0 && s.Flags&segment.FIN == 0 {
+	if s.Flags&segment.RST != 0 {
 		return
 	}
 	if h.linux.acks == nil {
@@ -69,12 +80,20 @@ func (h *Host) linuxArrived(a *arrival) {
 		d = &delack{mss: 1460}
 		h.linux.acks[k] = d
 	}
+	if s.Flags&segment.SYN != 0 {
+		d.peerMSS = s.Opts.MSS
+		return
+	}
+	if s.Len == 0 && s.Flags&segment.FIN == 0 {
+		return
+	}
 	now := h.now()
 	quickAck := false
 	if ep, ok := a.toEP.(*tcp.Endpoint); ok {
 		quickAck = ep.SocketOptions().GetQuickAck()
 	}
 	d.pending, d.delay = true, false
+	d.dup = s.Len > 0 && d.hasAck && s.End().LessThanEq(d.ack)
 	if s.Len > 0 {
 		if !d.started {
 			d.started, d.quick = true, maxQuickAcks
@@ -84,6 +103,9 @@ func (h *Host) linuxArrived(a *arrival) {
 		if s.Len > d.mss {
 			d.mss = s.Len
 		}
+	}
+	if !h.settings.Linux.DelayedAck {
+		return
 	}
 	switch {
 	case s.Flags&segment.FIN != 0 && a.before != event.Established:
@@ -107,13 +129,21 @@ func (h *Host) linuxSent(p *outbound, s *segment.Segment) {
 	if s.Len > 0 && d.started && h.now()-d.lrcv < delackMin {
 		d.pingpong = true // data sent within the ATO of data received
 	}
+	if s.Len > 0 && !d.sizeNoted && d.peerMSS > 0 && s.Len == d.peerMSS-40 && s.Opts.HasTS {
+		d.sizeNoted = true // the first full-sized segment says so; the rest are alike
+		p.cause.Diff = event.DiffSegmentSize
+	}
 	if s.Flags&segment.ACK == 0 || s.Flags&(segment.SYN|segment.RST) != 0 {
 		return
 	}
 	pureAck := s.Len == 0 && s.Flags&segment.FIN == 0
-	if pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival {
+	switch {
+	case pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival:
 		p.cause.Diff = event.DiffDelayedAck
+	case pureAck && d.pending && d.dup && h.settings.Linux.DSACK && p.cause.Kind == event.ByArrival:
+		p.cause.Diff = event.DiffDSACK
 	}
+	d.ack, d.hasAck = s.Ack, true
 	d.pending, d.delay, d.unacked = false, false, 0
 	if d.quick > 0 {
 		d.quick--

@@ -388,4 +388,7 @@ var en = map[string]string{
 	"st.closed.abortoverflow":    "the half-open connection is forgotten: its final ACK found the accept queue full and tcp_abort_on_overflow = 1 answered it with a RST (emulated by tcplab)",
 	"diff.delack":                "Linux would not send this ACK yet (delayed ACK): outside quick-ack mode it waits up to 40 ms for data or a FIN of %s's to carry it; netstack acknowledges at once, and tcplab does not hold the ACK back",
 	"diff.synack.again":          "netstack answers a repeated SYN in SYN_RCVD with a bare ACK; Linux repeats its SYN-ACK (inet_rtx_syn_ack), which tcplab sends in its place (emulated by tcplab)",
+	"diff.dsack":                 "Linux would add a D-SACK block to this ACK, reporting the duplicate data %s received (tcp_dsack = 1); netstack never sends D-SACK",
+	"diff.segsize":               "netstack fills a segment with MSS − 40 bytes (%d of MSS %d), leaving room for options it does not send; Linux sends MSS − the options it carries (%d with timestamps), so it needs fewer segments",
+	"diff.retries2":              "netstack gives up after retries2 retransmissions, counting a tail loss probe as one; Linux gives up when their time budget runs out (tcp_retries2 = 15: about 924.6 s with a 200 ms RTO), so the two give up at different times",
 }

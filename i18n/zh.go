@@ -391,4 +391,7 @@ var zh = map[string]string{
 	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
 	"diff.delack":                "Linux 此时还不会发这个 ACK（延迟确认）：不在快速确认模式时，它最多等 40 ms，让 %s 的数据或 FIN 捎带它；netstack 立即确认，tcplab 没有把这个 ACK 扣下",
 	"diff.synack.again":          "netstack 在 SYN_RCVD 收到重复的 SYN 时只回一个 ACK；Linux 会重发 SYN-ACK（inet_rtx_syn_ack），tcplab 用它替换了 netstack 的 ACK（由 tcplab 模拟）",
+	"diff.dsack":                 "Linux 会在这个 ACK 里加一个 D-SACK 块，报告 %s 收到的重复数据（tcp_dsack = 1）；netstack 从不发送 D-SACK",
+	"diff.segsize":               "netstack 每个报文段只装 MSS − 40 字节（MSS %[2]d 中的 %[1]d），为它并不发送的选项留出空间；Linux 装 MSS − 实际选项长度（带时间戳时为 %[3]d），所需报文段更少",
+	"diff.retries2":              "netstack 在重传 retries2 次后放弃，尾部丢失探测也算一次；Linux 按这些重传的时间预算放弃（tcp_retries2 = 15：RTO 为 200 ms 时约 924.6 s），两者放弃的时间不同",
 }

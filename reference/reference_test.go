@@ -156,6 +156,7 @@ func TestScenariosCoverLabs(t *testing.T) {
 	notScenarios := map[string]string{
 		"linux-abort-on-overflow-0": "needs one lost SYN-ACK (a fault rule with nth), which a kernel run cannot do",
 		"linux-abort-on-overflow-1": "needs one lost SYN-ACK (a fault rule with nth), which a kernel run cannot do",
+		"linux-retries2":            "needs a link outage (no netem here) and minutes of real time",
 	}
 	files, _ := filepath.Glob(filepath.Join("..", "labs", "testdata", "linux", "*.toml"))
 	for _, f := range files {

@@ -468,8 +468,11 @@ func (t *Tap) explainOther(in *segInfo) {
 	if s.Flags&segment.FIN == 0 && len(s.Opts.SACK) > 0 {
 		r.Notes = append(r.Notes, sackNote(r))
 	}
-	if r.Cause.Diff == event.DiffDelayedAck {
+	switch r.Cause.Diff {
+	case event.DiffDelayedAck:
 		r.note("diff.delack", in.from)
+	case event.DiffDSACK:
+		r.note("diff.dsack", in.from)
 	}
 }
 
@@ -567,6 +570,10 @@ func (t *Tap) explainData(in *segInfo) {
 	}
 	if !in.retrans() && a&Retransmission != 0 {
 		r.note("ws.newdata")
+	}
+	if r.Cause.Diff == event.DiffSegmentSize {
+		mss := c.synOpts[in.o].MSS
+		r.note("diff.segsize", s.Len, mss, mss-12)
 	}
 	if a&WindowFull != 0 {
 		r.note("seg.winfull", in.from, in.to, r.InFlight)

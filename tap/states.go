@@ -214,6 +214,9 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		r.note("diff.synackretries")
 	case timer != event.TimerUnknown:
 		r.note("st.closed.timeout")
+		if r.Cause.Diff == event.DiffRetries2 {
+			r.note("diff.retries2")
+		}
 	}
 }
 

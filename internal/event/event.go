@@ -87,6 +87,17 @@ const (
 	// DiffDelayedAck: Linux would have delayed this ACK (up to 40 ms),
 	// hoping data or a FIN would carry it.
 	DiffDelayedAck
+	// DiffDSACK: Linux would have put a D-SACK block in this ACK of data
+	// that arrived again (tcp_dsack).
+	DiffDSACK
+	// DiffSegmentSize: Linux would have put more data in this full-sized
+	// segment: MSS minus the options it carries, where netstack leaves
+	// room for 40 bytes of options.
+	DiffSegmentSize
+	// DiffRetries2: the connection gave up after tcp_retries2
+	// retransmissions, where Linux gives up when their time budget runs
+	// out.
+	DiffRetries2
 )
 
 // Emulation is something tcplab does at a host's edge, in place of
