@@ -27,6 +27,12 @@ type socket struct {
 	watched bool
 	opts    Options
 	err     *appErr // the error the socket failed with, once taken from it
+	// For a model's sockets: the order the model opened it in, whether
+	// it is in its proc's ready list (guarded by the host's mu), and the
+	// model's connection it belongs to.
+	seq   uint64
+	ready bool
+	owner any
 }
 
 // notifyMask is what wakes an application up.
@@ -66,6 +72,7 @@ func (sk *socket) failure() *appErr {
 // a scheduled wake-up arrives.
 type script struct {
 	h       *Host
+	stepFn  func() // step, made once
 	label   string // prefix of the script's App rows; "" for none
 	steps   []Step
 	rounds  int // how many times the steps run (Repeat)
@@ -86,11 +93,13 @@ type script struct {
 }
 
 func newScript(h *Host, label string, steps []Step, rounds int) *script {
-	return &script{h: h, label: label, steps: steps, rounds: max(rounds, 1), round: 1, sockets: map[string]*socket{}, wakeAt: -1}
+	s := &script{h: h, label: label, steps: steps, rounds: max(rounds, 1), round: 1, sockets: map[string]*socket{}, wakeAt: -1}
+	s.stepFn = s.step
+	return s
 }
 
 // notify runs on netstack goroutines: it only queues a wake-up.
-func (s *script) notify(waiter.EventMask) { s.h.poke(&s.poked, s.step) }
+func (s *script) notify(waiter.EventMask) { s.h.poke(&s.poked, s.stepFn) }
 
 // poke queues run on the loop once, however many notifications arrive
 // before it runs. *poked (guarded by h.mu) tells whether it is queued. It
@@ -102,12 +111,13 @@ func (h *Host) poke(poked *bool, run func()) {
 		return
 	}
 	*poked = true
-	h.pending = append(h.pending, func() {
-		h.mu.Lock()
-		*poked = false
-		h.mu.Unlock()
-		run()
-	})
+	h.pending = append(h.pending, pendingWork{poked, run})
+}
+
+// pendingWork is application work queued by poke.
+type pendingWork struct {
+	poked *bool
+	run   func()
 }
 
 // wakeAfter schedules one wake-up at time at, unless one is already due then.
@@ -145,6 +155,11 @@ func (s *script) step() {
 		first := !s.started
 		s.h.act(st.Action.String(), "")
 		o, blocked := s.try(st)
+		for _, sk := range s.sockets {
+			if sk.ep != nil {
+				s.h.touch(sk.ep) // the order is the tracker's, not the map's
+			}
+		}
 		if first {
 			// State changes a step makes synchronously (connect's SYN,
 			// close's FIN) are attributed to it right away.
@@ -542,6 +557,7 @@ func (s *script) wait(st *Step) (outcome, bool) {
 func (h *Host) forget(ep tcpip.Endpoint) {
 	if t, ok := h.known[ep]; ok {
 		t.done = true
+		h.markDirty(t)
 	}
 }
 

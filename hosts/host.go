@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,9 +68,21 @@ type Host struct {
 	counters []watchedCounter
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
 	known    map[tcpip.Endpoint]*trackedEP
+	// What the state tracker looks at after an event: only the endpoints
+	// the event touched (dirty), or every one (allDirty), and the
+	// listeners, whose queues any arrival or timer may change. removed
+	// counts the entries of tracked forgotten since it was compacted.
+	dirty      []*trackedEP
+	spareDirty []*trackedEP // the list being checked, reused
+	allDirty   bool
+	listeners  []*trackedEP
+	removed    int
+	seq        uint64
 
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
-	pending []func()
+	pending []pendingWork
+	// sparePending is the list RunPending ran last, for reuse.
+	sparePending []pendingWork
 }
 
 var _ topology.Node = (*Host)(nil)
@@ -80,6 +93,10 @@ type trackedEP struct {
 	local, remote netip.AddrPort
 	state         event.State
 	done          bool
+	seq           uint64      // order of discovery
+	dirty         bool        // in the host's dirty list
+	gone          bool        // forgotten: CLOSED and released by its application
+	listening     bool        // in the host's listener list
 	queue         [3]int      // a listener's last reported queues
 	guard         tcpip.Timer // the armed RTO guard, if any (rtoguard.go)
 }
@@ -109,8 +126,12 @@ var procsMu sync.Mutex
 func newStack(opts stack.Options) *stack.Stack {
 	procsMu.Lock()
 	defer procsMu.Unlock()
-	prev := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(prev)
+	// Setting GOMAXPROCS stops the world: only when it is not 1 already
+	// (tcplab run sets it once for the whole run).
+	if runtime.GOMAXPROCS(0) != 1 {
+		prev := runtime.GOMAXPROCS(1)
+		defer runtime.GOMAXPROCS(prev)
+	}
 	return stack.New(opts)
 }
 
@@ -273,13 +294,28 @@ func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 			a.toEP = ep
 			a.to = h.known[ep]
 			a.before = linuxState(tcp.EndpointState(ep.State()))
+			h.touch(ep)
 		}
+	}
+	// A listener's queues change only through a segment for it or for
+	// one of its handshakes (a SYN, a final ACK, a RST), not through
+	// the traffic of established connections.
+	if a.toEP == nil || a.before == event.Listen || a.before == event.SynRcvd || a.before == event.Closed {
+		h.touchListeners()
 	}
 	h.arrival = a
 	if pkt = h.linuxDeliver(pkt, a); pkt == nil {
 		return // dropped as Linux would (linux_edge.go); Settle reports it
 	}
 	h.nic.deliver(pkt)
+}
+
+// tcpipAddr converts an address without allocating.
+func tcpipAddr(a netip.Addr) tcpip.Address {
+	if a.Is4() {
+		return tcpip.AddrFrom4(a.As4())
+	}
+	return tcpip.AddrFrom16(a.As16())
 }
 
 // lookup returns the endpoint an arriving segment is for: the connection
@@ -291,9 +327,9 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 	}
 	id := stack.TransportEndpointID{
 		LocalPort:     seg.Dst.Port(),
-		LocalAddress:  tcpip.AddrFromSlice(seg.Dst.Addr().AsSlice()),
+		LocalAddress:  tcpipAddr(seg.Dst.Addr()),
 		RemotePort:    seg.Src.Port(),
-		RemoteAddress: tcpip.AddrFromSlice(seg.Src.Addr().AsSlice()),
+		RemoteAddress: tcpipAddr(seg.Src.Addr()),
 	}
 	te := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID)
 	if ep, ok := te.(*tcp.Endpoint); ok && ep != nil {
@@ -323,6 +359,7 @@ func (h *Host) Settle() {
 	if a != nil {
 		h.stack.Pause()
 		h.stack.Resume()
+		h.linuxRestore() // what linuxDeliver changed for this packet (linux_edge.go)
 		if a.seg != nil {
 			// A SYN makes a half-open child, a cookie ACK a connection:
 			// the stack registers it under the segment's 4-tuple.
@@ -357,12 +394,19 @@ func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
 func (h *Host) RunPending() bool {
 	h.mu.Lock()
 	work := h.pending
-	h.pending = nil
+	h.pending = h.sparePending[:0]
 	h.mu.Unlock()
-	for _, fn := range work {
+	for _, w := range work {
+		h.mu.Lock()
+		*w.poked = false
+		h.mu.Unlock()
 		h.act("", "")
-		fn()
+		w.run()
 	}
+	clear(work)
+	h.mu.Lock()
+	h.sparePending = work
+	h.mu.Unlock()
 	return len(work) > 0
 }
 
@@ -371,40 +415,123 @@ func (h *Host) track(ep tcpip.Endpoint, from event.State) {
 	if _, ok := h.known[ep]; ok {
 		return
 	}
-	t := &trackedEP{ep: ep, state: from}
+	h.seq++
+	t := &trackedEP{ep: ep, state: from, seq: h.seq}
 	t.local, t.remote = endpointAddrs(ep)
 	h.known[ep] = t
 	h.tracked = append(h.tracked, t)
+	h.markDirty(t)
 }
 
-// checkStates compares every endpoint's state with the last one reported,
-// and reports the changes with the host's current cause.
+// touch marks ep as touched by the current event: the state tracker checks
+// it at the next settle.
+func (h *Host) touch(ep tcpip.Endpoint) {
+	if t, ok := h.known[ep]; ok {
+		h.markDirty(t)
+	}
+}
+
+func (h *Host) markDirty(t *trackedEP) {
+	if !t.dirty && !t.gone {
+		t.dirty = true
+		h.dirty = append(h.dirty, t)
+	}
+}
+
+// touchListeners marks every listener: an arrival or a timer may change
+// its queues (a SYN, a final ACK, a half-open connection that gives up).
+func (h *Host) touchListeners() {
+	for _, t := range h.listeners {
+		h.markDirty(t)
+	}
+}
+
+// checkStates compares the state of every endpoint the event touched with
+// the last one reported, and reports the changes with the host's current
+// cause, in the order the endpoints were discovered. Only touched
+// endpoints are read, so an event costs what it touched, not what the host
+// holds: arrivals touch their 4-tuple's endpoint, timers their endpoint,
+// application calls their sockets, and all of them the listeners.
 func (h *Host) checkStates() {
-	live := h.tracked[:0]
-	for _, t := range h.tracked {
-		st := linuxState(tcp.EndpointState(t.ep.State()))
-		if st != t.state {
-			local, remote := endpointAddrs(t.ep)
-			if local.IsValid() {
-				t.local, t.remote = local, remote
+	for {
+		var list []*trackedEP
+		if h.allDirty {
+			h.allDirty = false
+			for _, t := range h.dirty {
+				t.dirty = false
 			}
-			h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.linuxStateChange(t, st)}) // linux_counters.go
-			t.state = st
+			h.dirty = h.dirty[:0]
+			list = make([]*trackedEP, 0, len(h.tracked))
+			for _, t := range h.tracked {
+				if !t.gone {
+					list = append(list, t)
+				}
+			}
+		} else {
+			if len(h.dirty) == 0 {
+				return
+			}
+			list = h.dirty
+			h.dirty = h.spareDirty[:0]
+			h.spareDirty = list
+			slices.SortFunc(list, func(a, b *trackedEP) int { return cmp.Compare(a.seq, b.seq) })
 		}
-		h.guardRTO(t)
-		if st == event.Closed && t.done {
-			delete(h.known, t.ep)
-			continue
+		listenerClosed := false
+		for _, t := range list {
+			t.dirty = false
+			st := linuxState(tcp.EndpointState(t.ep.State()))
+			if st != t.state {
+				if !t.remote.IsValid() || t.remote.Port() == 0 || !t.local.IsValid() || t.local.Addr().IsUnspecified() {
+					// Not connected when last seen: the addresses
+					// may have been given since.
+					local, remote := endpointAddrs(t.ep)
+					if local.IsValid() {
+						t.local, t.remote = local, remote
+					}
+				}
+				h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.linuxStateChange(t, st)}) // linux_counters.go
+				if t.state == event.Listen && st == event.Closed {
+					// Closing a listener resets the connections in
+					// its queues: endpoints nothing else touched.
+					listenerClosed = true
+				}
+				t.state = st
+			}
+			h.guardRTO(t)
+			switch {
+			case st == event.Listen && !t.listening:
+				t.listening = true
+				h.listeners = append(h.listeners, t)
+			case st != event.Listen && t.listening:
+				t.listening = false
+				h.listeners = slices.DeleteFunc(h.listeners, func(l *trackedEP) bool { return l == t })
+			}
+			if st == event.Closed && t.done {
+				t.gone = true
+				delete(h.known, t.ep)
+				h.removed++
+			}
 		}
-		live = append(live, t)
+		h.compact()
+		for _, t := range list {
+			if t.state == event.Listen {
+				h.checkQueue(t)
+			}
+		}
+		if !listenerClosed {
+			return
+		}
+		h.allDirty = true
 	}
-	clear(h.tracked[len(live):])
-	h.tracked = live
-	for _, t := range live {
-		if t.state == event.Listen {
-			h.checkQueue(t)
-		}
+}
+
+// compact drops forgotten endpoints from tracked once they are half of it.
+func (h *Host) compact() {
+	if h.removed < 64 || h.removed < len(h.tracked)/2 {
+		return
 	}
+	h.tracked = slices.DeleteFunc(h.tracked, func(t *trackedEP) bool { return t.gone })
+	h.removed = 0
 }
 
 // endpointAddrs returns an endpoint's local and remote address and port.

@@ -104,7 +104,7 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 				s.close(c, i18n.M("app.close.peer"), "close")
 			case c.got == 0 && cfg.IdleTimeout > 0:
 				if deadline := c.idleSince + cfg.IdleTimeout; now < deadline {
-					s.wakeAt(deadline)
+					s.wakeConn(c, deadline)
 				} else {
 					s.close(c, i18n.M("app.close.idle", durText(cfg.IdleTimeout)), event.WhyIdleTimeout)
 				}

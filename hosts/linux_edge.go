@@ -178,3 +178,12 @@ func (h *Host) linuxSynAgain(p *outbound, s *segment.Segment) {
 	p.data = slices.Clone(synAck)
 	p.cause.Emu = event.EmuSynAckAgain
 }
+
+// linuxRestore puts back what linuxDeliver changed for the packet just
+// processed (a listener's capacity), before anything reads it.
+func (h *Host) linuxRestore() {
+	if h.linux.restore != nil {
+		h.linux.restore()
+		h.linux.restore = nil
+	}
+}

@@ -21,10 +21,6 @@ func (h *Host) linuxReceipt(a *arrival, v event.Verdict, moved []event.CounterMo
 	if !h.settings.emulates() {
 		return moved
 	}
-	if h.linux.restore != nil {
-		h.linux.restore()
-		h.linux.restore = nil
-	}
 	if v == event.AckQueueOverflow && !slices.ContainsFunc(moved, func(m event.CounterMove) bool { return m.Name == "ListenOverflowAckDrop" }) {
 		h.linuxAckDropped()
 		moved = append(moved, h.movedCounters()...)
@@ -47,10 +43,14 @@ func (h *Host) abortOnOverflow(s *segment.Segment) {
 	c := h.cause
 	c.Emu = event.EmuAbortOnOverflow
 	h.setCause(c)
+	child := h.lookup(s) // found before the RST unregisters it
 	h.nic.send(rstPacket(s.Dst, s.Src, uint32(s.Ack), nil, 0), c)
 	h.nic.deliver(rstPacket(s.Src, s.Dst, uint32(s.Seq), nil, 0))
 	h.stack.Pause()
 	h.stack.Resume()
+	if child != nil {
+		h.touch(child) // the state tracker reads only what an event touched
+	}
 	h.linux.quiet = true // Linux counts no failed attempt for it
 	h.checkStates()
 	h.linux.quiet = false

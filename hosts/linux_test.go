@@ -23,7 +23,7 @@ func TestLinuxFields(t *testing.T) {
 	if _, capacity, _, ok := acceptQueue(ep); !ok || capacity != 7 {
 		t.Errorf("after setListenCapacity(7): capacity %d (ok %v), want 7", capacity, ok)
 	}
-	h.linux.restore()
+	h.linuxRestore()
 	if _, capacity, _, _ := acceptQueue(ep); capacity != 3 {
 		t.Errorf("after restore: capacity %d, want 3", capacity)
 	}

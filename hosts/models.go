@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
@@ -22,6 +23,7 @@ type Model interface{ modelName() string }
 // newModel returns the function that starts model m on the host.
 func (h *Host) newModel(m Model, label string, opts Options) func() {
 	p := &proc{h: h, label: label, opts: opts, timers: map[time.Duration]bool{}}
+	p.pollFn = p.runPoll
 	switch m := m.(type) {
 	case HTTPServer:
 		return newHTTPServer(p, m)
@@ -60,12 +62,72 @@ type proc struct {
 	label  string
 	opts   Options // the app's socket options, after the host's defaults
 	poll   func()
+	pollFn func()                 // runPoll, made once
 	poked  bool                   // guarded by h.mu
 	timers map[time.Duration]bool // wake-ups already scheduled
+	// ready lists the sockets with news since the model last took them
+	// (guarded by h.mu), so that a model with many connections serves
+	// the ones that changed, not all of them; sockets counts the
+	// sockets opened, to order them.
+	ready   []*socket
+	sockets uint64
 }
 
 // notify runs on netstack goroutines: it only queues a poll.
-func (p *proc) notify(waiter.EventMask) { p.h.poke(&p.poked, func() { p.poll() }) }
+func (p *proc) notify(waiter.EventMask) { p.h.poke(&p.poked, p.pollFn) }
+
+// runPoll runs the model's poll (which it may replace as it goes).
+func (p *proc) runPoll() { p.poll() }
+
+// watch makes sk's notifications put it in the ready list and queue a
+// poll, and numbers it.
+func (p *proc) watch(sk *socket) {
+	p.sockets++
+	sk.seq = p.sockets
+	sk.watch(func(waiter.EventMask) {
+		p.h.mu.Lock()
+		if !sk.ready {
+			sk.ready = true
+			p.ready = append(p.ready, sk)
+		}
+		p.h.mu.Unlock()
+		p.notify(0)
+	})
+}
+
+// markReady puts sk in the ready list, as a notification would (for a
+// connection's own timer).
+func (p *proc) markReady(sk *socket) {
+	p.h.mu.Lock()
+	if !sk.ready {
+		sk.ready = true
+		p.ready = append(p.ready, sk)
+	}
+	p.h.mu.Unlock()
+}
+
+// takeReady returns the sockets with news since the last call, in the
+// order they were opened.
+func (p *proc) takeReady() []*socket {
+	p.h.mu.Lock()
+	r := p.ready
+	p.ready = nil
+	for _, sk := range r {
+		sk.ready = false
+	}
+	p.h.mu.Unlock()
+	slices.SortFunc(r, func(a, b *socket) int { return cmp.Compare(a.seq, b.seq) })
+	return r
+}
+
+// wakeSocket schedules, once per instant, making sk ready and polling at
+// time at: a connection's own timer.
+func (p *proc) wakeSocket(sk *socket, at time.Duration) {
+	p.h.at(at, func() {
+		p.markReady(sk)
+		p.poll()
+	})
+}
 
 // wakeAt schedules a poll at time at, once however often it is asked for.
 func (p *proc) wakeAt(at time.Duration) {
@@ -92,8 +154,11 @@ func (p *proc) reportMsg(step i18n.Msg, op string, o outcome) {
 
 // did reports the state changes the model's call op just made, with op as
 // their cause.
-func (p *proc) did(op string) {
+func (p *proc) did(op string, eps ...tcpip.Endpoint) {
 	p.h.act(op, "")
+	for _, ep := range eps {
+		p.h.touch(ep)
+	}
 	p.h.checkStates()
 }
 
@@ -109,7 +174,7 @@ func (p *proc) open(v6 bool) (*socket, *appErr) {
 		return nil, e
 	}
 	sk.ep = ep
-	sk.watch(p.notify)
+	p.watch(sk)
 	return sk, nil
 }
 
@@ -138,7 +203,11 @@ func (p *proc) listen(port uint16, backlog int) *socket {
 			e = errnoErr(err)
 		}
 	}
-	p.did("listen")
+	if sk != nil {
+		p.did("listen", sk.ep)
+	} else {
+		p.did("listen")
+	}
 	if e != nil {
 		p.report(step, "listen", failedWith(e))
 		return nil
@@ -158,7 +227,7 @@ func (p *proc) accept(l *socket) (*socket, netip.AddrPort, *appErr) {
 		return nil, netip.AddrPort{}, errnoErr(e)
 	}
 	sk := &socket{ep: ep, wq: wq}
-	sk.watch(p.notify)
+	p.watch(sk)
 	p.h.track(ep, event.SynRcvd)
 	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != nil {
 		return sk, addrPort(peer.Addr, peer.Port), e
@@ -174,7 +243,7 @@ func (p *proc) dial(addr netip.AddrPort) (*socket, *appErr) {
 	}
 	p.h.act("connect", "")
 	err := sk.ep.Connect(fullAddress(addr))
-	p.did("connect")
+	p.did("connect", sk.ep)
 	if _, ok := err.(*tcpip.ErrConnectStarted); ok || err == nil {
 		return sk, nil
 	}
@@ -294,6 +363,7 @@ type server struct {
 	max      int           // accept no more while open == max (0: no limit)
 	acceptAt time.Duration // accept nothing before
 	full     bool          // the limit was reported
+	closed   int           // closed connections still in conns
 	serve    func(c *serverConn)
 }
 
@@ -310,6 +380,7 @@ type serverConn struct {
 	idleSince  time.Duration // last activity, for the idle timeout
 	echo       []byte        // received bytes not yet echoed
 	eof        bool          // the peer has closed its side
+	wake       time.Duration // the connection's own wake-up, if any
 }
 
 // start listens and starts polling.
@@ -319,18 +390,33 @@ func (s *server) start(port uint16, backlog int) {
 	s.step()
 }
 
-// step serves every connection, then accepts what is waiting.
+// step serves the connections with news (a notification, or their own
+// timer), then accepts what is waiting.
 func (s *server) step() {
 	if s.l == nil {
 		return
 	}
-	for _, c := range s.conns {
-		s.serve(c)
+	for _, sk := range s.takeReady() {
+		if c, ok := sk.owner.(*serverConn); ok && !c.closed {
+			s.serve(c)
+		}
 	}
 	for s.acceptOne() {
 		s.serve(s.conns[len(s.conns)-1])
 	}
-	s.conns = slices.DeleteFunc(s.conns, func(c *serverConn) bool { return c.closed })
+	if s.closed > 64 && s.closed > len(s.conns)/2 {
+		s.conns = slices.DeleteFunc(s.conns, func(c *serverConn) bool { return c.closed })
+		s.closed = 0
+	}
+}
+
+// wakeConn serves c again at time at, once per time asked.
+func (s *server) wakeConn(c *serverConn, at time.Duration) {
+	if c.wake == at {
+		return
+	}
+	c.wake = at
+	s.wakeSocket(c.sk, at)
 }
 
 // acceptOne accepts one connection if one is waiting and the server is
@@ -359,9 +445,11 @@ func (s *server) acceptOne() bool {
 	if sk == nil {
 		return false
 	}
-	s.did("accept")
+	s.did("accept", s.l.ep, sk.ep)
 	s.report("accept", "accept", succeeded(i18n.M("app.accepted", peer.String())))
-	s.conns = append(s.conns, &serverConn{sk: sk, peer: peer, idleSince: now})
+	c := &serverConn{sk: sk, peer: peer, idleSince: now}
+	sk.owner = c
+	s.conns = append(s.conns, c)
 	s.open++
 	return true
 }
@@ -375,6 +463,7 @@ func (s *server) close(c *serverConn, result i18n.Msg, cause string) {
 	}
 	s.closeSocket(c.sk, cause)
 	c.closed = true
+	s.closed++
 	s.open--
 	s.full = false
 }
@@ -384,6 +473,7 @@ func (s *server) fail(c *serverConn, step, op string, err *appErr) {
 	s.report(step+" "+c.peer.String(), op, failedWith(err))
 	s.closeSocket(c.sk, "")
 	c.closed = true
+	s.closed++
 	s.open--
 	s.full = false
 }

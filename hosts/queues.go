@@ -3,6 +3,8 @@ package hosts
 import (
 	"reflect"
 	"slices"
+	"sync"
+	"unsafe"
 
 	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/internal/segment"
@@ -156,20 +158,50 @@ func (h *Host) checkQueue(t *trackedEP) {
 // layout changed.
 func acceptQueue(ep tcpip.Endpoint) (waiting, capacity, halfOpen int, ok bool) {
 	e, isTCP := ep.(*tcp.Endpoint)
-	if !isTCP || e == nil {
+	l := acceptQueueLayout()
+	if !isTCP || e == nil || !l.ok {
 		return 0, 0, 0, false
 	}
-	q := reflect.ValueOf(e).Elem().FieldByName("acceptQueue")
-	if !q.IsValid() {
-		return 0, 0, 0, false
-	}
-	list, pending, size := q.FieldByName("endpoints"), q.FieldByName("pendingEndpoints"), q.FieldByName("capacity")
-	if !list.IsValid() || !pending.IsValid() || !size.IsValid() {
-		return 0, 0, 0, false
-	}
-	n := list.FieldByName("len")
-	if !n.IsValid() || n.Kind() != reflect.Int || pending.Kind() != reflect.Map || size.Kind() != reflect.Int {
-		return 0, 0, 0, false
-	}
-	return int(n.Int()), int(size.Int()), pending.Len(), true
+	q := unsafe.Add(unsafe.Pointer(e), l.queue)
+	waiting = *(*int)(unsafe.Add(q, l.len))
+	capacity = *(*int)(unsafe.Add(q, l.capacity))
+	halfOpen = reflect.NewAt(l.pendingType, unsafe.Add(q, l.pending)).Elem().Len()
+	return waiting, capacity, halfOpen, true
+}
+
+// aqLayout locates a listener's accept queue in netstack's Endpoint:
+// acceptQueue.endpoints.len, acceptQueue.capacity and the map
+// acceptQueue.pendingEndpoints, found once by reflection and then read at
+// their offsets (a listener's queues are read after every event that may
+// change them).
+type aqLayout struct {
+	ok                            bool
+	queue, len, capacity, pending uintptr
+	pendingType                   reflect.Type
+}
+
+var (
+	aqOnce sync.Once
+	aq     aqLayout
+)
+
+func acceptQueueLayout() *aqLayout {
+	aqOnce.Do(func() {
+		q, found := reflect.TypeFor[tcp.Endpoint]().FieldByName("acceptQueue")
+		if !found || q.Type.Kind() != reflect.Struct {
+			return
+		}
+		list, ok1 := q.Type.FieldByName("endpoints")
+		pending, ok2 := q.Type.FieldByName("pendingEndpoints")
+		size, ok3 := q.Type.FieldByName("capacity")
+		if !ok1 || !ok2 || !ok3 || list.Type.Kind() != reflect.Struct || pending.Type.Kind() != reflect.Map || size.Type.Kind() != reflect.Int {
+			return
+		}
+		n, ok4 := list.Type.FieldByName("len")
+		if !ok4 || n.Type.Kind() != reflect.Int {
+			return
+		}
+		aq = aqLayout{ok: true, queue: q.Offset, len: list.Offset + n.Offset, capacity: size.Offset, pending: pending.Offset, pendingType: pending.Type}
+	})
+	return &aq
 }

@@ -187,11 +187,11 @@ type heldConn struct {
 	connected bool
 	since     time.Duration
 	done      bool
+	waking    bool // its hold's end is scheduled
 }
 
 func newHolder(p *proc, cfg Holder) func() {
 	target := cmp.Or(cfg.TargetName, cfg.Target.String())
-	var conns []*heldConn
 	opened := 0
 	p.poll = func() {
 		now := p.h.now()
@@ -202,13 +202,15 @@ func newHolder(p *proc, cfg Holder) func() {
 				p.reportMsg(i18n.M("app.step.connect.nth", target, opened, cfg.Count), "connect", failedWith(e))
 				continue
 			}
-			conns = append(conns, &heldConn{sk: sk, n: opened})
+			c := &heldConn{sk: sk, n: opened}
+			sk.owner = c
 		}
 		if opened < cfg.Count {
 			p.wakeAt(cfg.At + time.Duration(opened)*cfg.Interval)
 		}
-		for _, c := range conns {
-			if c.done {
+		for _, sk := range p.takeReady() {
+			c, ok := sk.owner.(*heldConn)
+			if !ok || c.done {
 				continue
 			}
 			if !c.connected {
@@ -231,7 +233,10 @@ func newHolder(p *proc, cfg Holder) func() {
 				continue
 			}
 			if now < c.since+cfg.Hold {
-				p.wakeAt(c.since + cfg.Hold)
+				if !c.waking {
+					c.waking = true
+					p.wakeSocket(c.sk, c.since+cfg.Hold)
+				}
 				continue
 			}
 			p.report("close "+c.local.String(), "close", succeeded(i18n.M("app.closed.held", durText(cfg.Hold))))

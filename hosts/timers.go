@@ -97,6 +97,14 @@ func (h *Host) timerFired(st stackTimer, f func()) {
 	c := event.TimerCause(st.kind)
 	c.Emu, h.emu = h.emu, event.EmuNone // set by an emulated timer (linux_syn.go)
 	h.setCause(c)
+	if st.ep != nil {
+		h.touch(st.ep)
+	} else {
+		h.allDirty = true // a timer of an endpoint the host cannot name
+	}
+	if st.ep == nil || st.kind == event.TimerHandshake {
+		h.touchListeners() // a half-open connection may give up
+	}
 	if st.ep != nil && due(st, h.clock.NowMonotonic()) {
 		local, remote := endpointAddrs(st.ep)
 		t := &event.Timer{At: h.now(), Host: h.name, Local: local, Remote: remote, Kind: st.kind, State: linuxState(tcp.EndpointState(st.ep.State()))}
@@ -139,7 +147,18 @@ func classify(f func()) stackTimer {
 var timerHandlerName = regexp.MustCompile(`^` + regexp.QuoteMeta(tcpPkg) + `.*\btimerHandler\.func\d+$`)
 
 // isTimerHandler reports whether code name is a timerHandler closure.
-func isTimerHandler(name string) bool { return timerHandlerName.MatchString(name) }
+func isTimerHandler(name string) bool {
+	if v, ok := handlerNames.Load(name); ok {
+		return v.(bool)
+	}
+	is := timerHandlerName.MatchString(name)
+	handlerNames.Store(name, is)
+	return is
+}
+
+// handlerNames caches isTimerHandler by name: timers are armed on every
+// connection, and a regular expression per arming was measurable.
+var handlerNames sync.Map // string → bool
 
 // closureWords returns the words of the closure object of f: its code
 // pointer, then its captured variables, as far as the code's name says

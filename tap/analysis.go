@@ -176,9 +176,14 @@ func leSeq(a, b uint32) bool { return int32(a-b) <= 0 } // LE_SEQ
 // what was sent and one over what was received.
 type analyzer struct {
 	flows map[flowKey]*flowAnalysis
+	// bases are the base sequence numbers of forgotten conversations
+	// (evict.go), by direction.
+	bases map[flowKey]uint32
 }
 
-func newAnalyzer() *analyzer { return &analyzer{flows: map[flowKey]*flowAnalysis{}} }
+func newAnalyzer() *analyzer {
+	return &analyzer{flows: map[flowKey]*flowAnalysis{}, bases: map[flowKey]uint32{}}
+}
 
 // newConversation starts the analysis of a conversation whose first segment
 // goes from src to dst, replacing any earlier one on the same port pair.
@@ -213,6 +218,14 @@ func (t *analyzer) analyze(no int, at time.Duration, s *segment.Segment) (a Anal
 	fwd := t.flows[flowKey{s.Src, s.Dst}]
 	if fwd == nil {
 		fwd = t.newConversation(s.Src, s.Dst)
+		if base, ok := t.bases[flowKey{s.Src, s.Dst}]; ok {
+			// A conversation on this port pair was forgotten: only its
+			// base sequence number matters now.
+			delete(t.bases, flowKey{s.Src, s.Dst})
+			if s.Flags&segment.SYN != 0 {
+				fwd.baseSeq, fwd.baseSet = base, true
+			}
+		}
 	}
 	// A SYN with a new ISN on a port pair already seen starts a new
 	// conversation. A SYN with the same ISN is a retransmission; nextseq

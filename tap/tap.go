@@ -58,6 +58,9 @@ type Tap struct {
 	timer   *Row // a timer row waiting to see whether its timer did anything
 	frames  int  // frames seen
 	release int  // rows released
+	sweepAt int  // the number of connections at which to forget old ones (evict.go)
+	// endpoints caches the names of endpoints: "client:40000".
+	endpoints map[netip.AddrPort]string
 
 	err error // the first error a sink returned
 }
@@ -74,6 +77,8 @@ func New() *Tap {
 		recv:   newAnalyzer(),
 		conns:  map[connKey]*conn{},
 		ends:   map[endKey]*endState{},
+
+		endpoints: map[netip.AddrPort]string{},
 	}
 }
 
@@ -114,7 +119,15 @@ func (t *Tap) Names(a netip.Addr) string { return t.byAddr[a] }
 
 // endpoint renders an address and port with the host's name.
 func (t *Tap) endpoint(ap netip.AddrPort) string {
-	return t.Name(ap.Addr()) + ":" + strconv.Itoa(int(ap.Port()))
+	if s, ok := t.endpoints[ap]; ok {
+		return s
+	}
+	s := t.Name(ap.Addr()) + ":" + strconv.Itoa(int(ap.Port()))
+	if len(t.endpoints) >= 4096 {
+		clear(t.endpoints) // a cache of the live connections' endpoints
+	}
+	t.endpoints[ap] = s
+	return s
 }
 
 // add appends a row to the timeline; it is released when it and every row
@@ -200,6 +213,9 @@ func (t *Tap) Sent(e *event.Sent) {
 		r.From, r.To = t.endpoint(e.Seg.Src), t.endpoint(e.Seg.Dst)
 		r.Analysis, r.DupAckNum, r.DupAckOf = t.sent.analyze(r.No, r.At, r.Seg)
 		t.explainSent(r)
+		if len(t.conns) >= max(t.sweepAt, sweepMin) {
+			t.sweep(e.At)
+		}
 	}
 	if e.Injected != nil {
 		t.explainInjected(r, e.Injected)

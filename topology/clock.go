@@ -18,9 +18,33 @@ var Epoch = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
 type entry struct {
 	at    time.Duration
 	seq   uint64
-	fn    func()
 	owner int // index of the node the event touches, or -1
 	index int // position in the heap, -1 when not queued
+	// What to run: fn; or, for a packet reaching the end of a pipe (the
+	// most frequent event, scheduled without a closure), arrive(pkt); or
+	// timer t's function.
+	fn     func()
+	pkt    *packet
+	arrive func(*packet)
+	t      *timer
+}
+
+// run runs the event.
+func (e *entry) run() {
+	switch {
+	case e.pkt != nil:
+		e.arrive(e.pkt)
+	case e.t != nil:
+		t := e.t
+		t.s.mu.Lock()
+		if t.ev == e {
+			t.ev = nil
+		}
+		t.s.mu.Unlock()
+		t.f()
+	default:
+		e.fn()
+	}
 }
 
 type eventHeap []*entry
@@ -79,6 +103,14 @@ func (s *Scheduler) At(at time.Duration, owner int, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pushLocked(&entry{at: max(at, s.now), fn: fn, owner: owner})
+}
+
+// atPacket schedules arrive(p) at virtual time at on behalf of owner: a
+// packet reaching the end of a pipe.
+func (s *Scheduler) atPacket(at time.Duration, owner int, p *packet, arrive func(*packet)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pushLocked(&entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive})
 }
 
 func (s *Scheduler) pushLocked(e *entry) {
@@ -182,15 +214,7 @@ func (t *timer) Reset(d time.Duration) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	t.stopLocked()
-	ev := &entry{at: t.s.now + max(d, 0), owner: t.owner}
-	ev.fn = func() {
-		t.s.mu.Lock()
-		if t.ev == ev {
-			t.ev = nil
-		}
-		t.s.mu.Unlock()
-		t.f()
-	}
+	ev := &entry{at: t.s.now + max(d, 0), owner: t.owner, t: t}
 	t.ev = ev
 	t.s.pushLocked(ev)
 }

@@ -345,7 +345,7 @@ func TestTimerStopAfterPop(t *testing.T) {
 	if tm.Stop() {
 		t.Errorf("Stop() on a popped timer = true, want false")
 	}
-	e.fn()
+	e.run()
 	if !ran {
 		t.Errorf("popped timer did not run")
 	}

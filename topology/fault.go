@@ -161,6 +161,7 @@ func (n *Network) AddFault(f Fault) error {
 		f.Name = fmt.Sprintf("faults[%d]", len(n.faults)+1)
 	}
 	n.faults = append(n.faults, &fault{Fault: f})
+	n.maxConn = max(n.maxConn, f.Connection)
 	return nil
 }
 

@@ -153,6 +153,13 @@ func (n *Network) AddInjection(i Injection) error {
 	n.injections = append(n.injections, i.Name)
 	// The random source derives from the name only, so adding another
 	// injection does not change this one's draws.
+	if (i.Seq != SeqAbsolute || i.AckNext) && !i.SrcPrefix.IsValid() {
+		// The switch remembers the sequence numbers this injection
+		// continues, both ways.
+		src, dst := netip.AddrPortFrom(i.Src.Addr().Unmap(), i.Src.Port()), netip.AddrPortFrom(i.Dst.Addr().Unmap(), i.Dst.Port())
+		n.flowWatch[flowKey{src: src, dst: dst}] = true
+		n.flowWatch[flowKey{src: dst, dst: src}] = true
+	}
 	in := &injection{Injection: i, via: via, rng: n.rng("inject", i.Name)}
 	in.Payload = append([]byte(nil), i.Payload...)
 	for k := range max(i.Count, 1) {

@@ -95,11 +95,23 @@ type Network struct {
 	ports   []*port
 	byAddr  map[netip.Addr]int
 	touched []bool
+	// forwardFn and arriveFn are n.forward and n.arrive, made once.
+	forwardFn, arriveFn func(*packet)
+	debug               bool // the log takes debug records
+	// touchedList holds the touched nodes' indices, spare a list to reuse.
+	touchedList, spare []int
 
 	faults     []*fault
 	injections []string          // names, in order added
 	flows      map[flowKey]*flow // read only by injections
 	conns      map[connKey]int   // connection numbers, for Fault.Connection
+	// Only what a rule can ask for is remembered, so that memory follows
+	// the rules, not the traffic: the directions an injection continues
+	// (flowWatch), and the numbers of connections up to the highest one
+	// a fault selects (maxConn); later connections are only counted.
+	flowWatch map[flowKey]bool
+	maxConn   int
+	connCount int
 
 	// MaxEvents bounds a run; zero means DefaultMaxEvents.
 	MaxEvents int
@@ -118,15 +130,19 @@ func New(seed uint64, obs event.Observer, log *slog.Logger) *Network {
 	if obs == nil {
 		obs = event.Nop{}
 	}
-	return &Network{
-		sched:  &Scheduler{},
-		seed:   seed,
-		obs:    obs,
-		log:    log,
-		byAddr: map[netip.Addr]int{},
-		flows:  map[flowKey]*flow{},
-		conns:  map[connKey]int{},
+	n := &Network{
+		sched:     &Scheduler{},
+		seed:      seed,
+		obs:       obs,
+		log:       log,
+		byAddr:    map[netip.Addr]int{},
+		flows:     map[flowKey]*flow{},
+		conns:     map[connKey]int{},
+		flowWatch: map[flowKey]bool{},
 	}
+	n.forwardFn, n.arriveFn = n.forward, n.arrive
+	n.debug = log.Enabled(context.Background(), slog.LevelDebug)
+	return n
 }
 
 // Frames returns the number of packets that entered the switch so far.
@@ -216,7 +232,13 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		maxEvents = DefaultMaxEvents
 	}
 	var res Result
-	n.settle() // initial work queued before the run (applications' first steps)
+	// Work queued before the run: the applications' first steps.
+	for i, p := range n.ports {
+		if p.node.RunPending() {
+			n.touch(i)
+		}
+	}
+	n.settle()
 	for {
 		if res.Events&1023 == 0 && ctx.Err() != nil {
 			res.Reason = Interrupted
@@ -239,9 +261,9 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 		e := n.sched.pop()
 		res.End = e.at
 		if e.owner >= 0 {
-			n.touched[e.owner] = true
+			n.touch(e.owner)
 		}
-		e.fn()
+		e.run()
 		res.Events++
 		n.settle()
 	}
@@ -252,25 +274,35 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 // application work, until nothing changes. Nodes settle one at a time, in
 // index order, so that the order of everything they do is deterministic.
 func (n *Network) settle() {
-	for {
-		for i, p := range n.ports {
-			if !n.touched[i] {
-				continue
-			}
+	for len(n.touchedList) > 0 {
+		// Nodes are visited in port order, whatever order touched them:
+		// the order of what they send must not depend on it.
+		list := n.touchedList
+		slices.Sort(list)
+		n.touchedList = n.spare[:0]
+		for _, i := range list {
 			n.touched[i] = false
+			p := n.ports[i]
 			p.node.Settle()
 			p.node.Drain(func(pkt []byte, cause event.Cause) { n.send(i, pkt, cause, nil) })
 		}
-		progress := false
-		for i, p := range n.ports {
-			if p.node.RunPending() {
-				n.touched[i] = true
-				progress = true
+		// Only a node that was touched can have application work: its
+		// stack's notifications queue it, and they come from what the
+		// node itself just did.
+		for _, i := range list {
+			if n.ports[i].node.RunPending() {
+				n.touch(i)
 			}
 		}
-		if !progress {
-			return
-		}
+		n.spare = list
+	}
+}
+
+// touch marks node i as having work to settle.
+func (n *Network) touch(i int) {
+	if !n.touched[i] {
+		n.touched[i] = true
+		n.touchedList = append(n.touchedList, i)
 	}
 }
 
@@ -283,6 +315,8 @@ type packet struct {
 	// entered is when it entered the link it is crossing, so that an
 	// outage that starts while it is on the link drops it.
 	entered time.Duration
+	// to is the receiver's port, once the switch has routed it.
+	to int
 	// copies counts the copies made of the frame so far, shared by the
 	// frame and its copies so that each new copy gets the next number.
 	copies *int
@@ -317,12 +351,14 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Host: src.name, Dir: event.Out}, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(src.out, -1, p, n.forward)
+	n.cross(src.out, -1, p, n.forwardFn)
 }
 
 // fate reports what happened to a packet.
 func (n *Network) fate(f *event.Fate) {
-	n.log.Debug(f.Kind.String(), "frame", f.Ref.Frame, "copy", f.Ref.Copy, "place", f.Place.String())
+	if n.debug {
+		n.log.Debug(f.Kind.String(), "frame", f.Ref.Frame, "copy", f.Ref.Copy, "place", f.Place.String())
+	}
 	n.obs.Fate(f)
 }
 
@@ -347,11 +383,11 @@ func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
 		at += im.reorder
 		n.fate(&event.Fate{Kind: event.Reordered, Ref: p.ref, At: now, Place: d.place, Delay: im.reorder})
 	}
-	n.sched.At(at, owner, func() { arrive(p) })
+	n.sched.atPacket(at, owner, p, arrive)
 	if im.duplicate {
 		c := p.copyOf()
 		n.fate(&event.Fate{Kind: event.Duplicated, Ref: p.ref, At: now, Place: d.place, Copy: c.ref.Copy})
-		n.sched.At(at, owner, func() { arrive(c) })
+		n.sched.atPacket(at, owner, c, arrive)
 	}
 }
 
@@ -420,14 +456,19 @@ func (n *Network) toHost(p *packet, to int) {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
-	n.cross(port.in, to, p, func(p *packet) {
-		now := n.sched.now
-		// A packet still on the receiver's link when it went down is lost.
-		if w, ok := cutWhile(port.down, p.entered, now); ok {
-			n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
-			return
-		}
-		n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
-		port.node.Deliver(p.data, p.seg, p.ref)
-	})
+	p.to = to
+	n.cross(port.in, to, p, n.arriveFn)
+}
+
+// arrive delivers p at the end of its receiver's link, unless the link
+// went down while p was on it.
+func (n *Network) arrive(p *packet) {
+	now := n.sched.now
+	port := n.ports[p.to]
+	if w, ok := cutWhile(port.down, p.entered, now); ok {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
+		return
+	}
+	n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
+	port.node.Deliver(p.data, p.seg, p.ref)
 }

@@ -69,23 +69,31 @@ func connOf(s *segment.Segment) connKey {
 // segment), which it returns.
 func (n *Network) track(s *segment.Segment) int {
 	k := flowKey{src: s.Src, dst: s.Dst}
-	f := n.flows[k]
-	if f == nil {
-		f = &flow{}
-		n.flows[k] = f
+	if n.flowWatch[k] {
+		f := n.flows[k]
+		if f == nil {
+			f = &flow{}
+			n.flows[k] = f
+		}
+		f.next, f.hasNext = s.End(), true
+		if s.Flags&segment.ACK != 0 && (!f.hasAck || f.ack.LessThan(s.Ack)) {
+			f.ack, f.hasAck = s.Ack, true
+		}
+		if s.Flags&segment.SYN != 0 {
+			f.isn, f.hasISN = s.Seq, true
+		}
 	}
-	f.next, f.hasNext = s.End(), true
-	if s.Flags&segment.ACK != 0 && (!f.hasAck || f.ack.LessThan(s.Ack)) {
-		f.ack, f.hasAck = s.Ack, true
-	}
-	if s.Flags&segment.SYN != 0 {
-		f.isn, f.hasISN = s.Seq, true
+	if n.maxConn == 0 {
+		return 0
 	}
 	c := connOf(s)
-	id, ok := n.conns[c]
-	if !ok {
-		id = len(n.conns) + 1
-		n.conns[c] = id
+	if id, ok := n.conns[c]; ok {
+		return id
 	}
-	return id
+	if n.connCount < n.maxConn {
+		n.connCount++
+		n.conns[c] = n.connCount
+		return n.connCount
+	}
+	return n.maxConn + 1 // a later connection: no fault selects it
 }

@@ -28,6 +28,8 @@ type output struct {
 	// explain adds what the lab shows and checks ahead of the timeline
 	// (--explain): in the text form's header, on stderr in the others.
 	explain bool
+	// quiet renders no timeline (--quiet): the end line and outcomes only.
+	quiet bool
 
 	format  string
 	text    *tap.TextWriter
@@ -47,6 +49,9 @@ func (o *output) start(format string, color, notes bool) error {
 	r := o.r
 	switch format {
 	case "text":
+		if o.quiet {
+			return nil
+		}
 		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit}
 		if r.Lab.Title != "" {
 			h.Title += " — " + r.Lab.Title
@@ -102,11 +107,13 @@ func (o *output) finish() error {
 	r := o.r
 	switch o.format {
 	case "text":
-		if err := o.text.Flush(); err != nil {
-			return err
-		}
 		w := bufio.NewWriter(o.e.stdout)
-		fmt.Fprintln(w)
+		if !o.quiet {
+			if err := o.text.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		}
 		o.endLine(w)
 		o.outcomes(w)
 		return w.Flush()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ type runOptions struct {
 	noColor   bool
 	notes     bool
 	explain   bool
+	quiet     bool
 	maxEvents int
 }
 
@@ -85,6 +87,10 @@ bullet per expectation with its reason and the check itself. In the text
 form this is part of the header on standard output; with json and mermaid
 it goes to standard error, so standard output stays machine-readable.
 
+--quiet prints no timeline: only the end line and the expectations'
+results (with --pcap, the capture is still written). It is the fastest
+way to check a lab or to capture a long run.
+
 The text form is in colour when standard output is a terminal and NO_COLOR
 is not set; --color and --no-color decide instead. --lang zh prints notes,
 column headings and the end line in Chinese.`,
@@ -98,6 +104,7 @@ column headings and the end line in Chinese.`,
   tcplab run close --format mermaid --notes
   tcplab run handshake --lang zh
   tcplab run handshake --color | less -R
+  tcplab run loss-recovery --quiet --pcap loss.pcapng
   tcplab run handshake --no-color`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,6 +122,7 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().BoolVar(&opts.noColor, "no-color", false, "never colour the text timeline")
 	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
 	cmd.Flags().BoolVar(&opts.explain, "explain", false, "first print what the lab shows and what to look for (on stderr with json and mermaid)")
+	cmd.Flags().BoolVar(&opts.quiet, "quiet", false, "print no timeline, only the end line and the expectations' results")
 	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
 	return cmd
 }
@@ -135,6 +143,9 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	}
 	if opts.maxEvents < 0 {
 		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
+	}
+	if opts.quiet && (opts.format != "text" || opts.explain || opts.notes) {
+		return &exitError{exitInvalid, errors.New("--quiet prints no timeline: it goes with neither --format, --explain nor --notes")}
 	}
 	if opts.notes && opts.format != "mermaid" {
 		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
@@ -162,7 +173,7 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	out := &output{e: e, r: r, lang: lang, explain: opts.explain}
+	out := &output{e: e, r: r, lang: lang, explain: opts.explain, quiet: opts.quiet}
 	if err := out.start(opts.format, useColor(e, opts), opts.notes); err != nil {
 		caps.close()
 		return &exitError{exitFailure, err}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# peer.sh — tcplab against ns-3, side by side, on the same scenarios.
+#
+# Builds tcplab and the ns-3 programs of ../shared/bench/ns3 (NS3 overrides
+# that folder), then runs each scenario RUNS times (default 11), tcplab and
+# ns-3 alternating so that both see the same machine load, and prints per
+# scenario the median wall time and CPU time (user+sys) of each side and
+# the ratio tcplab / ns-3. Whole processes are timed, as a user would run
+# them: start-up, setup, the run, writing the capture.
+#
+#   bash bench/peer.sh                  # every scenario, 11 runs each
+#   RUNS=3 bash bench/peer.sh bulk_loss0 conns
+#
+# Scenarios (tcplab's labs are in bench/peer/):
+#   bulk_loss0   10 MB over 100 Mbit/s, 10 ms one way, no loss, pcap on
+#   bulk_loss1   the same with 1% loss both ways, pcap on
+#   bulk_text    bulk_loss0 with tcplab's text timeline rendered to /dev/null
+#   conns        1,000 sequential connections (handshake, 1 KB each way,
+#                close) over 1 ms, pcap on
+#   idle         one connection idle for 2 h
+#
+# tcplab runs with --quiet (no timeline; the capture with every segment's
+# explanation as its comment is still written) except in bulk_text.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-11}
+NS3=${NS3:-../shared/bench/ns3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+go build -o "$tmp/tcplab" ./cmd/tcplab
+bash "$NS3/build.sh" >/dev/null
+nsbin=$NS3/build
+if [ ! -w "$NS3" ]; then nsbin=${TMPDIR:-/tmp}/ns3bench/build; fi
+
+sed 's/^loss = 0.0$/loss = 0.01/' bench/peer/bulk.toml >"$tmp/bulk1.toml"
+
+# name | tcplab command | ns-3 command
+SCEN=(
+	"bulk_loss0|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
+	"bulk_loss1|run $tmp/bulk1.toml --quiet --pcap $tmp/t.pcapng|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0.01 --pcap=1 --pcapPrefix=$tmp/ns"
+	"bulk_text|run bench/peer/bulk.toml --pcap $tmp/t.pcapng|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
+	"conns|run bench/peer/conns.toml --quiet --pcap $tmp/t.pcapng|$nsbin/conns --n=1000 --req=1024 --resp=1024 --delay=1 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
+	"idle|run bench/peer/idle.toml --quiet --pcap $tmp/t.pcapng|$nsbin/idle --idle=7200 --delay=10 --loss=0 --traceState=0"
+)
+want=("$@")
+
+# timed CMD... : runs CMD, prints "wall_s cpu_s"; fails if CMD fails.
+timed() {
+	local t0 t1
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || {
+		echo "peer.sh: $* failed:" >&2
+		cat "$tmp/err" >&2
+		exit 1
+	}
+	t1=$(date +%s%N)
+	read -r usr sys <"$tmp/time"
+	awk -v w=$((t1 - t0)) -v u="$usr" -v s="$sys" 'BEGIN { printf "%.4f %.2f\n", w / 1e9, u + s }'
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+printf '%-11s %11s %11s %8s   %11s %11s %8s\n' scenario tcplab-wall ns3-wall ratio tcplab-cpu ns3-cpu ratio
+for s in "${SCEN[@]}"; do
+	IFS='|' read -r name tcmd ncmd <<<"$s"
+	if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
+	: >"$tmp/t" && : >"$tmp/n"
+	for _ in $(seq 1 "$RUNS"); do
+		# shellcheck disable=SC2086
+		timed "$tmp/tcplab" $tcmd >>"$tmp/t"
+		# shellcheck disable=SC2086
+		timed $ncmd >>"$tmp/n"
+	done
+	tw=$(cut -d' ' -f1 "$tmp/t" | median)
+	tc=$(cut -d' ' -f2 "$tmp/t" | median)
+	nw=$(cut -d' ' -f1 "$tmp/n" | median)
+	nc=$(cut -d' ' -f2 "$tmp/n" | median)
+	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" 'BEGIN {
+		printf "%-11s %10.3fs %10.3fs %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, tc, nc, (nc > 0 ? tc / nc : 0) }'
+done
+echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3"

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# scale.sh — how tcplab's cost grows with connections, hosts and SYNs.
+#
+# Generates labs of growing size and runs each with `tcplab run --quiet`,
+# printing wall time, CPU time, peak RSS, events and CPU per event. The
+# cost of an event should stay flat as the lab grows: each event costs what
+# it touches, not what the lab holds.
+#
+#   bash bench/scale.sh              # every family
+#   bash bench/scale.sh conns hosts  # some of them
+#
+# Families:
+#   conns   N connections held open on one server (100 ... 10,000)
+#   hosts   N client hosts, one 100-byte exchange each (100 ... 3,000)
+#   flood   N spoofed SYNs against one listener (10,000, 100,000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/tcplab" ./cmd/tcplab
+families=("$@")
+[ ${#families[@]} -gt 0 ] || families=(conns hosts flood)
+
+conns() { # N
+	cat <<EOT
+name = "conns-$1"
+title = "$1 connections held open on one server"
+time_limit = "1h"
+max_events = 200000000
+[[hosts]]
+name = "server"
+ipv4 = "10.1.0.2"
+  [[hosts.apps]]
+  model = "sink"
+  port = 9000
+  backlog = 65535
+[[hosts]]
+name = "client"
+ipv4 = "10.1.0.1"
+  [[hosts.apps]]
+  model = "holder"
+  to = "server:9000"
+  count = $1
+  interval = "1ms"
+[[links]]
+host = "client"
+latency = "1ms"
+EOT
+}
+
+hosts() { # N
+	cat <<EOT
+name = "hosts-$1"
+title = "$1 client hosts, one exchange each"
+time_limit = "1h"
+max_events = 200000000
+[[hosts]]
+name = "server"
+ipv4 = "10.0.0.1"
+  [[hosts.apps]]
+  model = "echo-server"
+  port = 9000
+  backlog = 4096
+EOT
+	for ((i = 0; i < $1; i++)); do
+		a=$((i + 2))
+		cat <<EOT
+[[hosts]]
+name = "c$i"
+ipv4 = "10.$((1 + a / 65536)).$(((a / 256) % 256)).$((a % 256))"
+  [[hosts.steps]]
+  do = "connect"
+  to = "server:9000"
+  [[hosts.steps]]
+  do = "send"
+  bytes = 100
+  [[hosts.steps]]
+  do = "recv"
+  bytes = 100
+  [[hosts.steps]]
+  do = "close"
+EOT
+	done
+}
+
+flood() { # N
+	cat <<EOT
+name = "flood-$1"
+title = "$1 spoofed SYNs against one listener"
+time_limit = "1h"
+max_events = 200000000
+[[hosts]]
+name = "server"
+ipv4 = "10.0.0.2"
+  [[hosts.steps]]
+  do = "listen"
+  port = 80
+  backlog = 128
+[[hosts]]
+name = "attacker"
+ipv4 = "10.0.0.66"
+[[inject]]
+name = "flood"
+via = "attacker"
+at = "10ms"
+from = "10.9.0.0/16"
+to = "server:80"
+flags = "SYN"
+count = $1
+interval = "10us"
+EOT
+}
+
+sizes_conns=(100 1000 3000 10000)
+sizes_hosts=(100 1000 3000)
+sizes_flood=(10000 100000)
+
+printf '%-14s %9s %9s %10s %10s %12s\n' lab wall cpu peak-RSS events cpu/event
+for f in "${families[@]}"; do
+	declare -n sizes="sizes_$f"
+	for n in "${sizes[@]}"; do
+		"$f" "$n" >"$tmp/lab.toml"
+		t0=$(date +%s%N)
+		/usr/bin/time -f '%U %S %M' -o "$tmp/time" "$tmp/tcplab" run "$tmp/lab.toml" --quiet >/dev/null 2>"$tmp/err" || {
+			cat "$tmp/err" >&2
+			exit 1
+		}
+		t1=$(date +%s%N)
+		read -r usr sys rss <"$tmp/time"
+		events=$(sed -n 's/.*(\([0-9]*\) events.*/\1/p' "$tmp/err")
+		awk -v l="$f-$n" -v w=$((t1 - t0)) -v u="$usr" -v s="$sys" -v r="$rss" -v e="$events" 'BEGIN {
+			printf "%-14s %8.2fs %8.2fs %7d MB %10d %10.1fµs\n", l, w / 1e9, u + s, r / 1024, e, (u + s) / e * 1e6 }'
+	done
+done
