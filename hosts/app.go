@@ -606,6 +606,9 @@ func mergeOptions(a, b Options) Options {
 	if b.UserTimeout != nil {
 		a.UserTimeout = b.UserTimeout
 	}
+	if b.QuickAck != nil {
+		a.QuickAck = b.QuickAck
+	}
 	return a
 }
 
@@ -623,6 +626,9 @@ func applyOptions(ep tcpip.Endpoint, o Options) *appErr {
 	}
 	if o.RecvBuffer != nil {
 		so.SetReceiveBufferSize(int64(*o.RecvBuffer), true)
+	}
+	if o.QuickAck != nil {
+		so.SetQuickAck(*o.QuickAck) // netstack keeps it; the linux profile's delayed ACK reads it
 	}
 	var errs []tcpip.Error
 	if o.KeepIdle != nil {

@@ -62,7 +62,9 @@ type Host struct {
 	// a timer, or an application call. Packets the stack sends and state
 	// changes are attributed to it.
 	cause    event.Cause
-	arrival  *arrival // the packet delivered in this event, until its receipt
+	emu      event.Emulation // what the next timer to fire emulates (linux_syn.go)
+	linux    linuxEdge       // the linux profile's emulation (linux_*.go)
+	arrival  *arrival        // the packet delivered in this event, until its receipt
 	counters []watchedCounter
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
 	known    map[tcpip.Endpoint]*trackedEP
@@ -109,6 +111,9 @@ type arrival struct {
 	to     *trackedEP
 	toEP   tcpip.Endpoint
 	before event.State
+	// linuxVerdict is set when the linux profile dropped the packet
+	// before netstack saw it (linux_edge.go).
+	linuxVerdict event.Verdict
 }
 
 // procsMu serialises stack creation, during which GOMAXPROCS is 1.
@@ -299,6 +304,9 @@ func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 		h.touchListeners()
 	}
 	h.arrival = a
+	if pkt = h.linuxDeliver(pkt, a); pkt == nil {
+		return // dropped as Linux would (linux_edge.go); Settle reports it
+	}
 	h.nic.deliver(pkt)
 }
 
@@ -351,6 +359,7 @@ func (h *Host) Settle() {
 	if a != nil {
 		h.stack.Pause()
 		h.stack.Resume()
+		h.linuxRestore() // what linuxDeliver changed for this packet (linux_edge.go)
 		if a.seg != nil {
 			// A SYN makes a half-open child, a cookie ACK a connection:
 			// the stack registers it under the segment's 4-tuple.
@@ -362,7 +371,12 @@ func (h *Host) Settle() {
 	h.checkStates()
 	moved := h.movedCounters()
 	if a != nil {
-		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: h.verdict(a, moved), Counters: reported(moved)})
+		v := a.linuxVerdict
+		if v == 0 {
+			v = h.verdict(a, moved)
+		}
+		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
+		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
 		return
 	}
 	h.reportCounters(moved)
@@ -370,7 +384,7 @@ func (h *Host) Settle() {
 
 // Drain implements topology.Node.
 func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
-	for _, p := range h.nic.take() {
+	for _, p := range h.linuxOutbound(h.nic.take()) { // as Linux would send them (linux_edge.go)
 		emit(p.data, p.cause)
 	}
 }
@@ -475,7 +489,7 @@ func (h *Host) checkStates() {
 						t.local, t.remote = local, remote
 					}
 				}
-				h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.cause})
+				h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.linuxStateChange(t, st)}) // linux_counters.go
 				if t.state == event.Listen && st == event.Closed {
 					// Closing a listener resets the connections in
 					// its queues: endpoints nothing else touched.

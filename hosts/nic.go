@@ -60,6 +60,14 @@ func (n *nic) deliver(data []byte) {
 	pkt.DecRef()
 }
 
+// send queues a packet the host itself makes (the linux profile's
+// emulation), as if the stack had written it.
+func (n *nic) send(data []byte, c event.Cause) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.out = append(n.out, outbound{data: data, cause: c})
+}
+
 // take returns and clears the outbound queue.
 func (n *nic) take() []outbound {
 	n.mu.Lock()

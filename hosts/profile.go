@@ -60,7 +60,8 @@ type Settings struct {
 	// its accept queue, as Linux does; netstack's own listen holds n.
 	BacklogPlusOne bool
 	// SynCookies is net.ipv4.tcp_syncookies: 1 sends cookies when the SYN
-	// queue is full, 2 always. netstack cannot turn cookies off (0).
+	// queue is full, 2 always; 0 (linux profile only) drops the SYN
+	// instead, which tcplab emulates (linux_queue.go).
 	SynCookies int
 	// FinTimeout is how long an orphaned connection stays in FIN_WAIT_2
 	// (net.ipv4.tcp_fin_timeout).
@@ -98,6 +99,10 @@ type Settings struct {
 	// data and no retransmission timer: with it off, such a connection
 	// stays stuck, as netstack alone would leave it.
 	NoRTOGuard bool
+
+	// Linux holds the settings only the linux profile has, where tcplab
+	// emulates Linux at the host's edge (hosts/linux_*.go).
+	Linux LinuxSettings
 }
 
 // DefaultSettings returns the settings of profile p.
@@ -117,21 +122,24 @@ func DefaultSettings(p Profile) Settings {
 		Retries2:          tcp.MaxRetries,
 	}
 	if p == Linux {
-		s.Somaxconn = 4096
 		s.BacklogPlusOne = true
 		s.Congestion = "cubic"
 		s.Nagle = true
+		s.SetKernel(DefaultKernel)
 	}
 	return s
 }
 
 // Validate reports settings netstack cannot honour.
 func (s *Settings) Validate() error {
+	if err := s.validateLinux(); err != nil {
+		return err
+	}
 	switch {
-	case s.SynCookies == 0:
-		return fmt.Errorf("syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1 or 2)")
-	case s.SynCookies != 1 && s.SynCookies != 2:
-		return fmt.Errorf("syncookies must be 1 or 2, not %d", s.SynCookies)
+	case s.SynCookies == 0 && s.Profile != Linux:
+		return fmt.Errorf("syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1 or 2, or the linux profile, where tcplab emulates 0)")
+	case s.SynCookies < 0 || s.SynCookies > 2:
+		return fmt.Errorf("syncookies must be 0, 1 or 2, not %d", s.SynCookies)
 	case s.Somaxconn < 0:
 		return fmt.Errorf("somaxconn %d is negative", s.Somaxconn)
 	case s.Congestion != "reno" && s.Congestion != "cubic":
@@ -192,12 +200,13 @@ func (s *Settings) apply(st *stack.Stack) error {
 	if s.RecvBuffer > 0 {
 		opts = append(opts, &tcpip.TCPReceiveBufferSizeRangeOption{Min: tcp.MinBufferSize, Default: s.RecvBuffer, Max: tcp.MaxBufferSize})
 	}
+	opts = append(opts, s.linuxOptions()...) // linux_settings.go
 	for _, o := range opts {
 		if e := st.SetTransportProtocolOption(tcp.ProtocolNumber, o); e != nil {
 			return fmt.Errorf("TCP setting %T: %v", o, e)
 		}
 	}
-	return nil
+	return s.applyLinux(st) // linux_settings.go
 }
 
 // socketDefaults returns the options every socket of the host starts with.
@@ -220,6 +229,11 @@ func (s *Settings) socketDefaults() Options {
 	}
 	if s.UserTimeout != 0 {
 		o.UserTimeout = ptr(s.UserTimeout)
+	}
+	if s.emulates() && s.Linux.DelayedAck {
+		// netstack starts every socket with TCP_QUICKACK on (and ignores
+		// it); Linux's delayed ACK reads it as the application set it.
+		o.QuickAck = ptr(false)
 	}
 	return o
 }

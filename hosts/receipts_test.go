@@ -94,7 +94,7 @@ func TestReceiptBadChecksum(t *testing.T) {
 					{clientHost(connectPeer), link},
 					{serverHost(listen80, accept), tt.link},
 				},
-				limit: 4 * time.Second,
+				limit: 3500 * time.Millisecond, // SYNs at 0, 1, 2, 3 s (Linux's schedule), each delivered 5 ms later
 			}.run(t)
 			sent := rec.sentBy(tt.sender, tt.flags)
 			if len(sent) < 2 {
@@ -135,7 +135,7 @@ func TestReceiptQueueOverflow(t *testing.T) {
 		// a's connection fills the queue; b's SYNs are dropped.
 		rec, _ := network{
 			hosts: []netHost{server(1), client("a", a, 0, near), client("b", b, time.Second, near)},
-			limit: 5 * time.Second,
+			limit: 4500 * time.Millisecond, // b's SYNs at 1, 2, 3, 4 s (Linux's schedule)
 		}.run(t)
 		aSYN, aACK := rec.sentBy("a", segment.SYN), rec.sentBy("a", segment.ACK)
 		if len(aSYN) != 1 || len(aACK) != 1 {

@@ -150,6 +150,10 @@ type Options struct {
 	// UserTimeout is TCP_USER_TIMEOUT: how long sent data may stay
 	// unacknowledged before the connection is dropped.
 	UserTimeout *time.Duration
+	// QuickAck is TCP_QUICKACK: on, the socket acknowledges at once
+	// instead of delaying its ACKs (until Linux's delayed-ACK logic turns
+	// quick-ack mode off again); off, it leaves quick-ack mode.
+	QuickAck *bool
 }
 
 // Step is one action of a host's application script. Steps run in order;
@@ -298,6 +302,9 @@ func (o Options) String() string {
 	}
 	if o.UserTimeout != nil {
 		add("user_timeout", *o.UserTimeout)
+	}
+	if o.QuickAck != nil {
+		add("quickack", *o.QuickAck)
 	}
 	return strings.Join(parts, " ")
 }

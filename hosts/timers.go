@@ -85,13 +85,18 @@ var _ tcpip.Clock = (*hostClock)(nil)
 // AfterFunc implements tcpip.Clock.AfterFunc.
 func (c *hostClock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
 	st := classify(f)
+	if st.kind == event.TimerHandshake && st.ep != nil && c.h.settings.emulates() {
+		return c.h.newSynTimer(st, d, f) // Linux's schedule (linux_syn.go)
+	}
 	return c.Clock.AfterFunc(d, func() { c.h.timerFired(st, f) })
 }
 
 // timerFired runs a timer's callback on the loop goroutine, attributing
 // what it does to the timer, and reports the timer when it is really due.
 func (h *Host) timerFired(st stackTimer, f func()) {
-	h.setCause(event.TimerCause(st.kind))
+	c := event.TimerCause(st.kind)
+	c.Emu, h.emu = h.emu, event.EmuNone // set by an emulated timer (linux_syn.go)
+	h.setCause(c)
 	if st.ep != nil {
 		h.touch(st.ep)
 	} else {

@@ -164,7 +164,7 @@ var en = map[string]string{
 
 	// Where netstack differs from Linux.
 	"diff.cookie":             "netstack: cookie SYN-ACKs carry no window scale or SACK (Linux keeps them in the timestamp)",
-	"diff.synretries":         "netstack: 7 SYNs, giving up near 127 s, not configurable (Linux: tcp_syn_retries=6, also about 127 s)",
+	"diff.synretries":         "netstack: 7 SYNs at 0, 1, 3, 7, 15, 31, 63 s, giving up at 127 s, not configurable (Linux 6.5 and later with its defaults: 11 SYNs at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s, giving up at 131 s)",
 	"diff.synackretries":      "netstack: 6 SYN-ACK retries, giving up near 127 s (Linux: tcp_synack_retries=5, 63 s)",
 	"diff.zwp":                "netstack probes by resending the last acknowledged byte (seq = next-1), which Wireshark shows as a keep-alive; Linux sends no data at seq = next-1",
 	"diff.keepalive":          "netstack sends no RST when keep-alive gives up; Linux sends one",
@@ -375,4 +375,20 @@ var en = map[string]string{
 	"app.step.request.reused.retry": "request %d (retry) on reused connection %s",
 	"app.step.connect.nth":          "connect %s (%d of %d)",
 	"cause.why.idle":                "idle timeout",
+	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
+	"seg.syn.retrans.linux":      "SYN retransmitted (#%d): no SYN-ACK from %[3]s within %[2]s; Linux waits 1 s for each of the first tcp_syn_linear_timeouts retransmissions, then doubles the wait",
+	"diff.synschedule":           "netstack alone retransmits a SYN after 1, 2, 4 ... s and gives up at 127 s; tcplab times netstack's handshake timer as Linux does (emulated by tcplab)",
+	"diff.synretries.emu":        "Linux gives up at the first timeout once (2^(tcp_syn_retries+1) − 1) s have passed since the first SYN; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone gives up at 127 s)",
+	"diff.synackretries.emu":     "Linux drops a half-open connection at the timeout after its tcp_synack_retries-th SYN-ACK retransmission; tcplab ended netstack's handshake there (emulated by tcplab; netstack alone retries 6 times and gives up at 127 s)",
+	"verdict.half_open_overflow": "SYN queue full, tcp_syncookies = 0",
+	"drop.half_open_overflow":    "%[1]s drops the %[2]s (frame %[3]d) from %[4]s on arrival: its SYN queue already holds backlog+1 half-open connections and tcp_syncookies = 0, so Linux sends neither a SYN-ACK nor a cookie; the client will retransmit (emulated by tcplab: netstack would answer with a SYN cookie)",
+	"diff.bare.rst":              "Linux answers this segment from the socket layer (tcp_v4_send_reset): a bare RST, no ACK flag, no options, seq = the segment's ACK; netstack's RST,ACK with timestamps was rewritten (emulated by tcplab)",
+	"seg.rst.overflow":           "RST: %[1]s's accept queue is full when %[2]s's final ACK arrives, and tcp_abort_on_overflow = 1: %[1]s resets the connection instead of dropping the ACK; %[2]s, already ESTABLISHED, learns it at its next read or write (ECONNRESET)",
+	"diff.abortoverflow":         "netstack has no tcp_abort_on_overflow: it would drop the ACK and retransmit its SYN-ACK; tcplab sends Linux's RST and resets netstack's half-open connection (emulated by tcplab)",
+	"st.closed.abortoverflow":    "the half-open connection is forgotten: its final ACK found the accept queue full and tcp_abort_on_overflow = 1 answered it with a RST (emulated by tcplab)",
+	"diff.delack":                "Linux would not send this ACK yet (delayed ACK): outside quick-ack mode it waits up to 40 ms for data or a FIN of %s's to carry it; netstack acknowledges at once, and tcplab does not hold the ACK back",
+	"diff.synack.again":          "netstack answers a repeated SYN in SYN_RCVD with a bare ACK; Linux repeats its SYN-ACK (inet_rtx_syn_ack), which tcplab sends in its place (emulated by tcplab)",
+	"diff.dsack":                 "Linux would add a D-SACK block to this ACK, reporting the duplicate data %s received (tcp_dsack = 1); netstack never sends D-SACK",
+	"diff.segsize":               "netstack fills a segment with MSS − 40 bytes (%d of MSS %d), leaving room for options it does not send; Linux sends MSS − the options it carries (%d with timestamps), so it needs fewer segments",
+	"diff.retries2":              "netstack gives up after retries2 retransmissions, counting a tail loss probe as one; Linux gives up when their time budget runs out (tcp_retries2 = 15: about 924.6 s with a 200 ms RTO), so the two give up at different times",
 }

@@ -167,7 +167,7 @@ var zh = map[string]string{
 
 	// Where netstack differs from Linux.
 	"diff.cookie":             "netstack：SYN cookie 的 SYN-ACK 不带窗口扩大和 SACK 选项（Linux 把它们编码在时间戳里）",
-	"diff.synretries":         "netstack：一共发 7 个 SYN，约 127 s 后放弃，不可配置（Linux：tcp_syn_retries=6，同样约 127 s）",
+	"diff.synretries":         "netstack：在 0、1、3、7、15、31、63 s 共发 7 个 SYN，127 s 放弃，不可配置（Linux 6.5 及以后的默认值：在 0、1、2、3、4、5、7、11、19、35、67 s 共发 11 个 SYN，131 s 放弃）",
 	"diff.synackretries":      "netstack：SYN-ACK 重传 6 次，约 127 s 后放弃（Linux：tcp_synack_retries=5，63 s）",
 	"diff.zwp":                "netstack 的探测方式是重发最后一个已被确认的字节（seq = next-1），Wireshark 会把它显示为 keep-alive；Linux 则在 seq = next-1 处发送不带数据的报文段",
 	"diff.keepalive":          "netstack 在保活探测失败、放弃连接时不发 RST；Linux 会发",
@@ -378,4 +378,20 @@ var zh = map[string]string{
 	"app.step.request.reused.retry": "在复用的连接 %[2]s 上重试第 %[1]d 个请求",
 	"app.step.connect.nth":          "connect %s（第 %d 个，共 %d 个）",
 	"cause.why.idle":                "空闲超时",
+	// The linux profile (hosts/linux_*.go): what tcplab emulates and where it cannot.
+	"seg.syn.retrans.linux":      "SYN 超时重传（第 %[1]d 次）：%[2]s 内没有收到 %[3]s 的 SYN-ACK；Linux 在前 tcp_syn_linear_timeouts 次重传时每次只等 1 s，之后等待时间翻倍",
+	"diff.synschedule":           "netstack 自己会在 1、2、4……s 后重传 SYN，127 s 时放弃；tcplab 按 Linux 的时间表驱动 netstack 的握手定时器（由 tcplab 模拟）",
+	"diff.synretries.emu":        "Linux 在距第一个 SYN 已过 2^(tcp_syn_retries+1) − 1 秒之后的第一次超时放弃；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己在 127 s 放弃）",
+	"diff.synackretries.emu":     "Linux 在第 tcp_synack_retries 次重传 SYN-ACK 之后的下一次超时丢弃半连接；tcplab 在这一刻结束 netstack 的握手（由 tcplab 模拟；netstack 自己重传 6 次，127 s 放弃）",
+	"verdict.half_open_overflow": "SYN 队列已满，且 tcp_syncookies = 0",
+	"drop.half_open_overflow":    "%[1]s 收到来自 %[4]s 的 %[2]s（帧 %[3]d）后直接丢弃：它的 SYN 队列已有 backlog+1 个半连接，且 tcp_syncookies = 0，Linux 既不回 SYN-ACK 也不发 cookie；客户端会重传（由 tcplab 模拟：netstack 会回一个 SYN cookie）",
+	"diff.bare.rst":              "Linux 在套接字层直接回应这个报文段（tcp_v4_send_reset）：一个光秃秃的 RST，没有 ACK 标志、没有选项，seq 取该报文段的 ACK 号；netstack 发出的带时间戳的 RST,ACK 已被改写（由 tcplab 模拟）",
+	"seg.rst.overflow":           "RST：%[2]s 的第三次握手 ACK 到达时，%[1]s 的全连接队列已满，且 tcp_abort_on_overflow = 1：%[1]s 直接重置连接，而不是丢弃这个 ACK；已经 ESTABLISHED 的 %[2]s 在下一次读写时才得知（ECONNRESET）",
+	"diff.abortoverflow":         "netstack 没有 tcp_abort_on_overflow：它会丢弃这个 ACK 并重传 SYN-ACK；tcplab 发出 Linux 的 RST，并重置 netstack 的半连接（由 tcplab 模拟）",
+	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
+	"diff.delack":                "Linux 此时还不会发这个 ACK（延迟确认）：不在快速确认模式时，它最多等 40 ms，让 %s 的数据或 FIN 捎带它；netstack 立即确认，tcplab 没有把这个 ACK 扣下",
+	"diff.synack.again":          "netstack 在 SYN_RCVD 收到重复的 SYN 时只回一个 ACK；Linux 会重发 SYN-ACK（inet_rtx_syn_ack），tcplab 用它替换了 netstack 的 ACK（由 tcplab 模拟）",
+	"diff.dsack":                 "Linux 会在这个 ACK 里加一个 D-SACK 块，报告 %s 收到的重复数据（tcp_dsack = 1）；netstack 从不发送 D-SACK",
+	"diff.segsize":               "netstack 每个报文段只装 MSS − 40 字节（MSS %[2]d 中的 %[1]d），为它并不发送的选项留出空间；Linux 装 MSS − 实际选项长度（带时间戳时为 %[3]d），所需报文段更少",
+	"diff.retries2":              "netstack 在重传 retries2 次后放弃，尾部丢失探测也算一次；Linux 按这些重传的时间预算放弃（tcp_retries2 = 15：RTO 为 200 ms 时约 924.6 s），两者放弃的时间不同",
 }

@@ -53,6 +53,17 @@ type tcpSpec struct {
 	UserTimeout     *Duration `toml:"user_timeout"`
 	Nagle           *bool     `toml:"nagle"`
 	RTOGuard        *bool     `toml:"rto_guard"`
+	// Settings of the linux profile (validate_linux.go).
+	Kernel            *string  `toml:"kernel"`
+	SynRetries        *int64   `toml:"tcp_syn_retries"`
+	SynLinearTimeouts *int64   `toml:"tcp_syn_linear_timeouts"`
+	SynAckRetries     *int64   `toml:"tcp_synack_retries"`
+	AbortOnOverflow   *int64   `toml:"tcp_abort_on_overflow"`
+	DSACK             *int64   `toml:"tcp_dsack"`
+	WindowScaling     *int64   `toml:"tcp_window_scaling"`
+	PortRange         *[]int64 `toml:"ip_local_port_range"`
+	TWReuse           *int64   `toml:"tcp_tw_reuse"`
+	DelayedAck        *bool    `toml:"delayed_ack"`
 }
 
 // stepSpec is one [[hosts.steps]] table.
@@ -78,6 +89,7 @@ type stepSpec struct {
 	SendBuffer *Size  `toml:"send_buffer"`
 	RecvBuffer *Size  `toml:"recv_buffer"`
 	MSS        *int64 `toml:"mss"`
+	QuickAck   *bool  `toml:"quickack"`
 }
 
 // appSpec is one [[hosts.apps]] table: a script or a ready-made model.

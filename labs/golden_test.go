@@ -35,6 +35,11 @@ func goldenLabs(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	files = append(files, truth...)
+	linux, err := filepath.Glob("testdata/linux/*.toml") // the Linux reference scenarios (reference/)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, linux...)
 	for _, f := range files {
 		if b := filepath.Base(f); b != "bulk.toml" && b != "reno-loss.toml" {
 			refs = append(refs, f)
@@ -114,33 +119,32 @@ func TestGoldenFile(t *testing.T) {
 // reason. TestAnnotationsDemonstrated fails when one of them starts to
 // appear (remove it from here) or when any other annotation has no lab.
 var undemonstrated = map[string]string{
-	"cause.recv.packet":            "hosts receive only TCP segments; kept for robustness",
-	"seg.nottcp":                   "no host and no injection sends anything but TCP",
-	"sw.unroutable":                "netstack never sends a malformed IP packet",
-	"seg.fin.retrans.other":        "netstack resends a FIN only on a timer (RTO, TLP, RACK) or in recovery on an ACK; kept for a cause the tap does not know",
-	"opt.none":                     "netstack's SYNs and injected SYNs always carry an MSS option",
-	"seg.close23":                  "netstack acknowledges a FIN at once (no delayed ACK), so its own FIN never rides on that ACK",
-	"seg.fin.again":                "fallback for a FIN sent again with data; netstack resends a lone FIN",
-	"seg.rst.timeout":              "netstack sends no RST when it gives up on a connection (retransmissions, user timeout, keep-alive)",
-	"st.closed.rst.timewait":       "netstack ignores a RST in TIME_WAIT (RFC 1337)",
-	"st.closed.early":              "a script's connect waits until established or failed, so no lab closes a socket in SYN_SENT",
-	"seg.reuse":                    "a script cannot bind a local port again after its connection is gone: netstack says address in use",
-	"ctr.ListenOverflowAckDrop":    "netstack drops a final ACK on a full accept queue without counting it here (only DroppedPackets)",
-	"ctr.FailedConnectionAttempts": "a refused or timed-out connect() does not move this netstack counter",
-	"ctr.ChecksumErrors":           "moves only while the stack processes a segment with a bad checksum, which a drop row explains",
-	"ctr.ListenOverflowSynDrop":    "moves only while a listener drops a SYN, which a drop row explains",
-	"cause.app.any":                "fallback: a state change caused by application work that named no socket call",
-	"cause.none":                   "fallback: every event of a run has a cause",
-	"timer.unknown":                "fallback: every timer netstack arms is identified (hosts' TestTimerKinds)",
-	"timer.none":                   "fallback: a timer row always has a timer",
-	"timer.cork":                   "a lab cannot set TCP_CORK",
-	"timer.idle.rto":               "netstack's retransmission timer, when it is really due, always resends or gives up",
-	"seg.retrans":                  "fallback: a retransmission whose cause is neither a timer nor an arriving ACK",
-	"seg.dupack.plain":             "fallback: a duplicate ACK that answers no arrival the tap knows",
-	"drop.cookie_invalid":          "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
-	"verdict.cookie_invalid":       "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
-	"why.had.acked":                "netstack does not resend data once an ACK for it has reached it",
-	"why.noack":                    "netstack acknowledges what arrives at once (no delayed ACK), so the receiver has always sent an ACK",
+	"cause.recv.packet":         "hosts receive only TCP segments; kept for robustness",
+	"seg.nottcp":                "no host and no injection sends anything but TCP",
+	"sw.unroutable":             "netstack never sends a malformed IP packet",
+	"seg.fin.retrans.other":     "netstack resends a FIN only on a timer (RTO, TLP, RACK) or in recovery on an ACK; kept for a cause the tap does not know",
+	"opt.none":                  "netstack's SYNs and injected SYNs always carry an MSS option",
+	"seg.close23":               "netstack acknowledges a FIN at once (no delayed ACK), so its own FIN never rides on that ACK",
+	"seg.fin.again":             "fallback for a FIN sent again with data; netstack resends a lone FIN",
+	"seg.rst.timeout":           "netstack sends no RST when it gives up on a connection (retransmissions, user timeout, keep-alive)",
+	"st.closed.rst.timewait":    "netstack ignores a RST in TIME_WAIT (RFC 1337)",
+	"st.closed.early":           "a script's connect waits until established or failed, so no lab closes a socket in SYN_SENT",
+	"seg.reuse":                 "a script cannot bind a local port again after its connection is gone: netstack says address in use",
+	"ctr.ListenOverflowAckDrop": "netstack drops a final ACK on a full accept queue without counting it here (only DroppedPackets)",
+	"ctr.ChecksumErrors":        "moves only while the stack processes a segment with a bad checksum, which a drop row explains",
+	"ctr.ListenOverflowSynDrop": "moves only while a listener drops a SYN, which a drop row explains",
+	"cause.app.any":             "fallback: a state change caused by application work that named no socket call",
+	"cause.none":                "fallback: every event of a run has a cause",
+	"timer.unknown":             "fallback: every timer netstack arms is identified (hosts' TestTimerKinds)",
+	"timer.none":                "fallback: a timer row always has a timer",
+	"timer.cork":                "a lab cannot set TCP_CORK",
+	"timer.idle.rto":            "netstack's retransmission timer, when it is really due, always resends or gives up",
+	"seg.retrans":               "fallback: a retransmission whose cause is neither a timer nor an arriving ACK",
+	"seg.dupack.plain":          "fallback: a duplicate ACK that answers no arrival the tap knows",
+	"drop.cookie_invalid":       "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
+	"verdict.cookie_invalid":    "netstack answers an ACK that is no valid SYN cookie with a RST even when it uses cookies (verdict refused)",
+	"why.had.acked":             "netstack does not resend data once an ACK for it has reached it",
+	"why.noack":                 "netstack acknowledges what arrives at once (no delayed ACK), so the receiver has always sent an ACK",
 }
 
 // TestAnnotationsDemonstrated checks that every annotation of the

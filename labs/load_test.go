@@ -273,7 +273,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "set without options",
 			src:  withA(`  [[hosts.steps]]`, `  do = "set"`),
-			want: `x.toml:4:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout)`,
+			want: `x.toml:4:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout, quickack)`,
 		},
 		{
 			name: "bad set options",
@@ -505,7 +505,7 @@ func TestLoadManyErrors(t *testing.T) {
 		t.Errorf("Load(twelveErrors) =\n%s\nwant\n%s", got, want)
 	}
 	last := []string{
-		`x.toml:25:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout)`,
+		`x.toml:25:3: set needs at least one option (nodelay, keepalive, keepalive_idle, keepalive_interval, keepalive_count, send_buffer, recv_buffer, mss, user_timeout, quickack)`,
 		`x.toml:30:8: target "nowhere:80" names host "nowhere", which is not defined`,
 	}
 	for i, w := range last {

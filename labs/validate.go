@@ -176,15 +176,20 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 			*dst = int(b)
 		}
 	}
+	v.linuxSettings(tp, t, &s) // first: a kernel version sets defaults the other keys override
 	integer("somaxconn", t.Somaxconn, &s.Somaxconn, 1)
 	if t.SynCookies != nil {
 		switch *t.SynCookies {
 		case 1, 2:
 			s.SynCookies = int(*t.SynCookies)
 		case 0:
-			v.valuef(tp+".syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always)")
+			if prof == hosts.Linux {
+				s.SynCookies = 0
+			} else {
+				v.valuef(tp+".syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always; the linux profile emulates 0)")
+			}
 		default:
-			v.valuef(tp+".syncookies", "syncookies must be 1 or 2, not %d", *t.SynCookies)
+			v.valuef(tp+".syncookies", "syncookies must be 0, 1 or 2, not %d", *t.SynCookies)
 		}
 	}
 	dur("fin_timeout", t.FinTimeout, &s.FinTimeout, time.Second)
@@ -259,7 +264,7 @@ var stepKeys = map[hosts.Action][]string{
 	hosts.Set:     optionKeys,
 }
 
-var optionKeys = []string{"nodelay", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_count", "send_buffer", "recv_buffer", "mss", "user_timeout"}
+var optionKeys = []string{"nodelay", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_count", "send_buffer", "recv_buffer", "mss", "user_timeout", "quickack"}
 
 // step converts one application step.
 func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step, bool) {
@@ -423,6 +428,7 @@ func (v *validator) options(p string, s *stepSpec) hosts.Options {
 		m := v.count(p+".mss", *s.MSS, 1)
 		o.MSS = &m
 	}
+	o.QuickAck = s.QuickAck
 	return o
 }
 
@@ -484,5 +490,6 @@ func (s *stepSpec) present() []string {
 	add("recv_buffer", s.RecvBuffer != nil)
 	add("mss", s.MSS != nil)
 	add("user_timeout", s.UserTimeout != nil)
+	add("quickack", s.QuickAck != nil)
 	return out
 }

@@ -209,6 +209,11 @@ func (t *Tap) explainSYN(in *segInfo) {
 			r.note("seg.syn.forged.conn", in.from, r.RelSeq, in.to)
 		case in.spoofed:
 			r.note("seg.syn.spoofed", s.Src.Addr(), in.to)
+		case in.retrans() && r.Cause.Emu == event.EmuSynSchedule:
+			n, wait := in.sends()
+			r.note("seg.syn.retrans.linux", n, wait, in.to)
+			t.whySYNRetrans(in)
+			r.note("diff.synschedule")
 		case in.retrans():
 			n, wait := in.sends()
 			r.note("seg.syn.retrans", n, wait, in.to)
@@ -231,6 +236,9 @@ func (t *Tap) explainSYN(in *segInfo) {
 		r.note("seg.simopen.synack", in.from, in.to, uint32(s.Ack), uint32(s.Ack-1))
 	case in.retrans() && isAnswer && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.synack.again", in.from, a.ref.Frame, in.to)
+		if r.Cause.Emu == event.EmuSynAckAgain {
+			r.note("diff.synack.again")
+		}
 	case in.retrans():
 		n, wait := in.sends()
 		r.note("seg.synack.retrans", n, wait, in.to)
@@ -296,7 +304,13 @@ func (t *Tap) explainRST(in *segInfo) {
 	prev := t.endOf(r.Host, r.Seg.Src, r.Seg.Dst)
 	a, isAnswer := in.answers()
 	c.lastRst[in.d] = r.tx
+	if r.Cause.Emu == event.EmuBareRST {
+		defer r.note("diff.bare.rst")
+	}
 	switch {
+	case r.Cause.Emu == event.EmuAbortOnOverflow:
+		r.note("seg.rst.overflow", in.from, in.to)
+		r.note("diff.abortoverflow")
 	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case c.lastFlags[in.d]&segment.RST != 0:
@@ -454,6 +468,12 @@ func (t *Tap) explainOther(in *segInfo) {
 	if s.Flags&segment.FIN == 0 && len(s.Opts.SACK) > 0 {
 		r.Notes = append(r.Notes, sackNote(r))
 	}
+	switch r.Cause.Diff {
+	case event.DiffDelayedAck:
+		r.note("diff.delack", in.from)
+	case event.DiffDSACK:
+		r.note("diff.dsack", in.from)
+	}
 }
 
 // silence returns how long the sender of a keep-alive probe has heard
@@ -550,6 +570,10 @@ func (t *Tap) explainData(in *segInfo) {
 	}
 	if !in.retrans() && a&Retransmission != 0 {
 		r.note("ws.newdata")
+	}
+	if r.Cause.Diff == event.DiffSegmentSize {
+		mss := c.synOpts[in.o].MSS
+		r.note("diff.segsize", s.Len, mss, mss-12)
 	}
 	if a&WindowFull != 0 {
 		r.note("seg.winfull", in.from, in.to, r.InFlight)

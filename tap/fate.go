@@ -76,6 +76,7 @@ var verdicts = map[event.Verdict][2]string{
 	event.AckQueueOverflow: {"verdict.ack_queue_overflow", "drop.ack_queue_overflow"},
 	event.CookieInvalid:    {"verdict.cookie_invalid", "drop.cookie_invalid"},
 	event.Discarded:        {"verdict.discarded", "drop.discarded"},
+	event.HalfOpenOverflow: {"verdict.half_open_overflow", "drop.half_open_overflow"},
 }
 
 // verdictMsg renders why a stack dropped a packet.

@@ -144,6 +144,8 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		timer = r.Cause.Timer
 	}
 	switch {
+	case r.Cause.Emu == event.EmuAbortOnOverflow && from == event.SynRcvd:
+		r.note("st.closed.abortoverflow")
 	case arrived && flags&segment.RST != 0:
 		switch from {
 		case event.SynSent:
@@ -198,14 +200,23 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		r.note("st.closed.lastack.timeout", from)
 	case from == event.FinWait2:
 		r.note("st.closed.finwait2", held)
+	case from == event.SynSent && r.Cause.Emu == event.EmuSynSchedule:
+		r.note("st.closed.syntimeout", held)
+		r.note("diff.synretries.emu")
 	case from == event.SynSent:
 		r.note("st.closed.syntimeout", held)
 		r.note("diff.synretries")
+	case from == event.SynRcvd && r.Cause.Emu == event.EmuSynSchedule:
+		r.note("st.closed.synacktimeout", held)
+		r.note("diff.synackretries.emu")
 	case from == event.SynRcvd:
 		r.note("st.closed.synacktimeout", held)
 		r.note("diff.synackretries")
 	case timer != event.TimerUnknown:
 		r.note("st.closed.timeout")
+		if r.Cause.Diff == event.DiffRetries2 {
+			r.note("diff.retries2")
+		}
 	}
 }
 

@@ -296,7 +296,7 @@ func (t *Tap) Receipt(e *event.Receipt) {
 // isDrop reports whether a verdict means the stack dropped the packet.
 func isDrop(v event.Verdict) bool {
 	switch v {
-	case event.BadChecksum, event.SynQueueOverflow, event.AckQueueOverflow, event.CookieInvalid, event.Discarded:
+	case event.BadChecksum, event.SynQueueOverflow, event.AckQueueOverflow, event.CookieInvalid, event.Discarded, event.HalfOpenOverflow:
 		return true
 	}
 	return false

@@ -160,7 +160,7 @@ func TestTestJUnit(t *testing.T) {
 		"b-fail.toml:40:1: segment \"client > server SYN,!ACK\" (exactly 2)",
 		"why: handshake 1/3: one SYN from the client",
 		"found 1, expected exactly 2",
-		"client:59433 → server:80 SYN seq=0",
+		"client:46449 → server:80 SYN seq=0",
 		"d-bad.toml:2:1: unknown key \"bogus\"",
 	} {
 		if !strings.Contains(r.stdout, s) {
@@ -193,7 +193,7 @@ func TestTestJUnit(t *testing.T) {
 	f := cases[1].Failure
 	if f == nil || f.Type != "expectation" ||
 		!strings.Contains(f.Message, "b-fail.toml:40:1") || !strings.Contains(f.Message, "found 1, expected exactly 2") ||
-		!strings.Contains(f.Text, "client:59433 → server:80 SYN seq=0") {
+		!strings.Contains(f.Text, "client:46449 → server:80 SYN seq=0") {
 		t.Errorf("failing case's failure: %+v", f)
 	}
 	if c := cases[2]; c.Skipped == nil || c.Failure != nil {

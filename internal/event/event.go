@@ -67,6 +67,72 @@ type Cause struct {
 	Timer TimerKind
 	// Rule is the injection rule of ByInjection.
 	Rule string
+	// Emu says what tcplab did in place of netstack to behave as Linux
+	// does (the linux profile): zero when netstack acted alone.
+	Emu Emulation
+	// Diff says where Linux would have acted otherwise and tcplab does
+	// not emulate it (the linux profile): zero when no difference is
+	// known.
+	Diff Difference
+}
+
+// Difference is something Linux would have done otherwise, which tcplab
+// does not emulate; the rows it shows on say so.
+type Difference uint8
+
+// Differences tcplab knows.
+const (
+	// DiffNone: none known.
+	DiffNone Difference = iota
+	// DiffDelayedAck: Linux would have delayed this ACK (up to 40 ms),
+	// hoping data or a FIN would carry it.
+	DiffDelayedAck
+	// DiffDSACK: Linux would have put a D-SACK block in this ACK of data
+	// that arrived again (tcp_dsack).
+	DiffDSACK
+	// DiffSegmentSize: Linux would have put more data in this full-sized
+	// segment: MSS minus the options it carries, where netstack leaves
+	// room for 40 bytes of options.
+	DiffSegmentSize
+	// DiffRetries2: the connection gave up after tcp_retries2
+	// retransmissions, where Linux gives up when their time budget runs
+	// out.
+	DiffRetries2
+)
+
+// Emulation is something tcplab does at a host's edge, in place of
+// netstack, to behave as Linux does under the linux profile
+// (hosts/linux_*.go). The rows it shows on say so.
+type Emulation uint8
+
+// What tcplab emulates.
+const (
+	// EmuNone: netstack acted alone.
+	EmuNone Emulation = iota
+	// EmuSynSchedule: a SYN or SYN-ACK retransmission timer on Linux's
+	// schedule (tcp_syn_linear_timeouts, tcp_syn_retries,
+	// tcp_synack_retries).
+	EmuSynSchedule
+	// EmuBareRST: Linux's bare RST (no ACK flag, no options, seq = the
+	// segment's ACK) for a segment that reaches a socket its application
+	// has closed; netstack sends RST,ACK.
+	EmuBareRST
+	// EmuAbortOnOverflow: a RST for a handshake's final ACK that found
+	// the accept queue full (tcp_abort_on_overflow = 1).
+	EmuAbortOnOverflow
+	// EmuSynAckAgain: the SYN-ACK repeated in answer to a repeated SYN in
+	// SYN_RCVD, where netstack sends a bare ACK.
+	EmuSynAckAgain
+)
+
+var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "syn_ack_again"}
+
+// String returns the emulation's short name: "syn_schedule".
+func (e Emulation) String() string {
+	if int(e) < len(emuNames) {
+		return emuNames[e]
+	}
+	return fmt.Sprintf("Emulation(%d)", int(e))
 }
 
 // WhyIdleTimeout is Cause.Why of a model closing a connection that was
@@ -369,9 +435,13 @@ const (
 	// Refused: a listener had no connection for it (an ACK or data for a
 	// connection that is gone) and answered it with a RST.
 	Refused
+	// HalfOpenOverflow is a SYN to a listener whose SYN queue (its
+	// half-open connections) is full, with tcp_syncookies = 0: dropped,
+	// as Linux does (emulated by tcplab; netstack would send a cookie).
+	HalfOpenOverflow
 )
 
-var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused"}
+var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused", "half_open_overflow"}
 
 // String returns the verdict's short name: "processed", "bad_checksum".
 func (v Verdict) String() string {

@@ -1,0 +1,78 @@
+package hosts
+
+import (
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
+	"gvisor.dev/gvisor/pkg/tcpip"
+)
+
+// linuxEdge is what the linux profile's emulation keeps per host.
+type linuxEdge struct {
+	// lastData is the last segment with data or a FIN that arrived, for
+	// the bare RST that may answer it.
+	lastData       segment.Segment
+	lastDataClosed bool // its endpoint was closed by its application
+	// restore puts back what linuxDeliver changed for one arrival.
+	restore func()
+	// synAcks are the last SYN-ACK sent on each connection, and lastSyn
+	// the last SYN that arrived, for Linux's answer to a repeated SYN
+	// (linux_edge.go).
+	synAcks    map[connKey][]byte
+	lastSyn    segment.Segment
+	lastSynRef event.Ref
+	// acks follows Linux's delayed ACK per connection (linux_delack.go).
+	acks map[connKey]*delack
+	// quiet stops linuxStateChange from counting while tcplab itself
+	// resets a half-open connection (abortOnOverflow).
+	quiet bool
+}
+
+// Counters as Linux keeps them. netstack's counters differ from Linux's
+// MIBs in places; under the linux profile the host moves them as Linux
+// would:
+//
+//   - a connect that goes from SYN_SENT straight to CLOSED (refused,
+//     reset, timed out) counts as FailedConnectionAttempts, as Linux's
+//     TcpAttemptFails does; netstack counts only a connect that fails at
+//     once. (A half-open connection that a listener forgets is a request
+//     socket in Linux, which counts nothing: measured on 6.18.)
+//   - a SYN or SYN-ACK retransmission counts in Retransmits (Linux:
+//     TcpRetransSegs) and Timeouts (TcpExtTCPTimeouts);
+//   - a final ACK dropped on a full accept queue counts in
+//     ListenOverflowAckDrop (Linux: ListenOverflows), which netstack moves
+//     only on its cookie path.
+
+// synRetransmitted counts a SYN or SYN-ACK retransmission.
+func (h *Host) synRetransmitted() {
+	tcp := h.stack.Stats().TCP
+	tcp.Retransmits.Increment()
+	tcp.Timeouts.Increment()
+}
+
+// linuxStateChange counts a state change of t to st as Linux would, and
+// returns the cause to report it with: the host's, marked where Linux
+// would differ. The host calls it for every state change it reports.
+func (h *Host) linuxStateChange(t *trackedEP, to event.State) event.Cause {
+	c := h.cause
+	if !h.settings.emulates() || to != event.Closed || h.linux.quiet {
+		return c
+	}
+	if t.state == event.SynSent {
+		h.stack.Stats().TCP.FailedConnectionAttempts.Increment()
+	}
+	if c.Kind == event.ByTimer && c.Timer == event.TimerRTO && t.state != event.SynSent && t.state != event.SynRcvd {
+		var ut tcpip.TCPUserTimeoutOption
+		if t.ep.GetSockOpt(&ut) == nil && ut == 0 {
+			c.Diff = event.DiffRetries2 // netstack counts retransmissions, Linux time
+		}
+	}
+	return c
+}
+
+// linuxAckDropped counts a final ACK netstack dropped on a full accept
+// queue without counting it.
+func (h *Host) linuxAckDropped() {
+	if h.settings.emulates() {
+		h.stack.Stats().TCP.ListenOverflowAckDrop.Increment()
+	}
+}
