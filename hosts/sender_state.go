@@ -37,8 +37,8 @@ type sndLayout struct {
 
 	// in sender (through its embedded TCPSenderState)
 	cwnd, ssthresh, mss, outstanding, sackedOut uintptr
-	sndWnd, sndUna, sndNxt, rto, srtt, rttVar     uintptr
-	rttInited, recovery                           uintptr
+	sndWnd, sndUna, sndNxt, rto, srtt, rttVar   uintptr
+	rttInited, recovery                         uintptr
 
 	rcvNxt, rcvAcc uintptr // in receiver (TCPReceiverState)
 }
