@@ -10,6 +10,7 @@ import (
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/report"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
@@ -30,6 +31,7 @@ type output struct {
 	explain bool
 
 	format  string
+	html    *report.Writer
 	text    *tap.TextWriter
 	json    *tap.JSONWriter
 	mermaid *tap.MermaidWriter
@@ -91,6 +93,11 @@ func (o *output) start(format string, color, notes bool) error {
 		}
 		o.mermaid = r.Tap.NewMermaidWriter(o.e.stdout, tap.MermaidOptions{Title: title, Notes: notes, Lang: o.lang})
 		r.Tap.AddSink(o.mermaid)
+	case "html":
+		if err := o.explainOnStderr(); err != nil {
+			return err
+		}
+		o.html = newReport(r, o.lang)
 	}
 	return nil
 }
@@ -126,6 +133,10 @@ func (o *output) finish() error {
 		}
 	case "mermaid":
 		if err := o.mermaid.Flush(); err != nil {
+			return err
+		}
+	case "html":
+		if err := writeReport(o.e.stdout, o.html, r, o.outs, o.checked); err != nil {
 			return err
 		}
 	}

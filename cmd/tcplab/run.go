@@ -35,7 +35,7 @@ type runOptions struct {
 }
 
 // runFormats are the values of --format, in the order help lists them.
-var runFormats = []string{"text", "json", "mermaid"}
+var runFormats = []string{"text", "json", "mermaid", "html"}
 
 // pcapPoints are the values of --pcap-at.
 var pcapPoints = []string{"send", "recv", "both"}
@@ -74,8 +74,12 @@ the same segment seen twice looks like a retransmission to it.
            (the shape is in docs/OUTPUT.md)
   mermaid  a Mermaid sequence diagram: one arrow per segment, notes for state
            changes and application steps
+  html     one self-contained HTML page, written when the run ends: a ladder
+           diagram with state bands, per-connection graphs (time-sequence,
+           cwnd, bytes in flight, RTT, windows, queues), the expectations,
+           and an English/Chinese switch; it needs no network to open
 
-With json and mermaid, standard output holds nothing else: the end line and
+With json, mermaid and html, standard output holds nothing else: the end line and
 the expectations' results go to standard error. The exit status is the same
 in every form.
 
@@ -96,6 +100,7 @@ column headings and the end line in Chinese.`,
   tcplab run handshake --format json | jq -r 'select(.kind == "segment") | "\(.no) \(.flags | join(","))"'
   tcplab run close --format mermaid > close.mmd
   tcplab run close --format mermaid --notes
+  tcplab run keepalive-mismatch --format html > keepalive.html
   tcplab run handshake --lang zh
   tcplab run handshake --color | less -R
   tcplab run handshake --no-color`,
