@@ -194,7 +194,8 @@ func (h *Host) senderState(pkt []byte) *event.SenderState {
 		proto, src, dst, payload = ipv4.ProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), ip.Payload()
 	case header.IPv6Version:
 		ip := header.IPv6(pkt)
-		if !ip.IsValid(len(pkt)) || ip.TransportProtocol() != header.TCPProtocolNumber {
+		// netstack's TCP sends no IPv6 extension headers.
+		if !ip.IsValid(len(pkt)) || tcpip.TransportProtocolNumber(ip.NextHeader()) != header.TCPProtocolNumber {
 			return nil
 		}
 		proto, src, dst, payload = ipv6.ProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), ip.Payload()

@@ -82,9 +82,6 @@ func (s *series) coarsen() {
 	}
 }
 
-// exact reports whether the series still holds every value as added.
-func (s *series) exact() bool { return s.width == 0 }
-
 // span returns the first and last time of the series.
 func (s *series) span() (from, to time.Duration, ok bool) {
 	if len(s.pts) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,23 @@ import (
 	"github.com/tcplab/tcplab/report"
 	"github.com/tcplab/tcplab/topology"
 )
+
+// executeTest runs a lab for tcplab test: with an HTML directory, a report
+// writer joins the run of the lab's first seed.
+func executeTest(ctx context.Context, it *testItem, seed uint64, ro labs.RunOptions, dir string) (*labs.Run, *report.Writer, error) {
+	r, err := labs.Prepare(it.lab, ro)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rw *report.Writer
+	if dir != "" && seed == it.seeds[0] {
+		rw = newReport(r, i18n.EN)
+	}
+	if err := r.Go(ctx); err != nil {
+		return nil, nil, err
+	}
+	return r, rw, nil
+}
 
 // newReport adds an HTML report writer to the run's tap.
 func newReport(r *labs.Run, lang i18n.Lang) *report.Writer {
