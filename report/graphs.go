@@ -35,12 +35,16 @@ type line struct {
 	class string
 	label string // message key of the legend
 	kind  lineKind
+	// free lines do not set the scale: they are clipped to it (the
+	// window's right edge, far above the data on a fast link).
+	free bool
 }
 
 // chart draws one graph: lines over virtual time, with axes and a legend.
 type chart struct {
 	names    i18n.Namer
 	id       string // what it shows: tseq, cwnd, inflight, rtt, rwnd, queue
+	serial   int    // its number on the page
 	conn     int
 	title    i18n.Msg
 	from, to time.Duration
@@ -53,7 +57,7 @@ func (c *chart) svg() string {
 	from, to := c.from, c.to
 	for _, l := range c.lines {
 		a, b, ok := l.s.bounds()
-		if !ok {
+		if !ok || l.free {
 			continue
 		}
 		if !any {
@@ -71,6 +75,7 @@ func (c *chart) svg() string {
 	if hi <= lo {
 		hi = lo + 1
 	}
+	hi += (hi - lo) * 0.06 // room above the highest value
 	if to <= from {
 		to = from + time.Millisecond
 	}
@@ -85,6 +90,7 @@ func (c *chart) svg() string {
 		fmt.Fprintf(&b, `<text class="gtitle l-%s" x="%d" y="16">%s</text>`, lang, plotLeft, esc(c.title.Text(lang, c.names)))
 		_ = i
 	}
+	fmt.Fprintf(&b, `<clipPath id="clip-%s-%d"><rect x="%d" y="%d" width="%.0f" height="%.0f"/></clipPath>`, c.id, c.serial, plotLeft, plotTop, pw, ph)
 	fmt.Fprintf(&b, `<rect class="plot" x="%d" y="%d" width="%.0f" height="%.0f"/>`, plotLeft, plotTop, pw, ph)
 	for _, v := range yt {
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%.0f" y1="%.1f" y2="%.1f"/><text class="tick" x="%d" y="%.1f" text-anchor="end">%s</text>`,
@@ -106,7 +112,7 @@ func (c *chart) svg() string {
 		if len(l.s.pts) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, `<path class="ln %s" d="%s"/>`, l.class, path(l, x, y, to))
+		fmt.Fprintf(&b, `<path class="ln %s" clip-path="url(#clip-%s-%d)" d="%s"/>`, l.class, c.id, c.serial, path(l, x, y, to))
 	}
 	lx := float64(graphW - plotRight)
 	for i := len(c.lines) - 1; i >= 0; i-- {
@@ -166,6 +172,7 @@ func path(l line, x func(time.Duration) float64, y func(float64) float64, to tim
 // appeared.
 func (w *Writer) graphs() string {
 	var b strings.Builder
+	serial := 0
 	for _, c := range w.conns {
 		if c.id > maxConns {
 			break
@@ -178,23 +185,23 @@ func (w *Writer) graphs() string {
 			if f == nil || !f.sent {
 				continue
 			}
-			if f.data.n > 0 {
+			if f.bytes > 0 {
 				mk("tseq", i18n.M("out.report.tseq", f.from, f.to),
-					line{f.wnd, "wnd", "out.report.l.wnd", stepLine},
-					line{f.ack, "ackl", "out.report.l.ack", stepLine},
-					line{f.data, "data", "out.report.l.data", ranges},
-					line{f.resent, "resent", "out.report.l.resent", ranges},
-					line{f.drops, "drop", "out.report.l.drop", crosses})
+					line{f.wnd, "wnd", "out.report.l.wnd", stepLine, true},
+					line{f.ack, "ackl", "out.report.l.ack", stepLine, false},
+					line{f.data, "data", "out.report.l.data", ranges, false},
+					line{f.resent, "resent", "out.report.l.resent", ranges, false},
+					line{f.drops, "drop", "out.report.l.drop", crosses, false})
 			}
 		}
 		for _, f := range c.flows {
 			if f == nil || f.cwnd.n == 0 {
 				continue
 			}
-			mk("cwnd", i18n.M("out.report.cwnd", f.from), line{f.cwnd, "cwnd", "out.report.l.cwnd", stepLine}, line{f.ssthresh, "ssthresh", "out.report.l.ssthresh", stepLine})
-			mk("inflight", i18n.M("out.report.inflight", f.from), line{f.inflight, "inflight", "out.report.l.inflight", stepLine})
-			mk("rtt", i18n.M("out.report.rtt", f.from), line{f.srtt, "srtt", "out.report.l.srtt", stepLine}, line{f.rttvar, "rttvar", "out.report.l.rttvar", stepLine}, line{f.rto, "rto", "out.report.l.rto", stepLine})
-			mk("rwnd", i18n.M("out.report.rwnd", f.from), line{f.rcvwnd, "rcvwnd", "out.report.l.rcvwnd", stepLine}, line{f.win, "win", "out.report.l.win", stepLine})
+			mk("cwnd", i18n.M("out.report.cwnd", f.from), line{f.cwnd, "cwnd", "out.report.l.cwnd", stepLine, false}, line{f.ssthresh, "ssthresh", "out.report.l.ssthresh", stepLine, false})
+			mk("inflight", i18n.M("out.report.inflight", f.from), line{f.inflight, "inflight", "out.report.l.inflight", stepLine, false})
+			mk("rtt", i18n.M("out.report.rtt", f.from), line{f.srtt, "srtt", "out.report.l.srtt", stepLine, false}, line{f.rttvar, "rttvar", "out.report.l.rttvar", stepLine, false}, line{f.rto, "rto", "out.report.l.rto", stepLine, false})
+			mk("rwnd", i18n.M("out.report.rwnd", f.from), line{f.rcvwnd, "rcvwnd", "out.report.l.rcvwnd", stepLine, false}, line{f.win, "win", "out.report.l.win", stepLine, false})
 		}
 		for _, l := range w.listens {
 			if l.c == c {
@@ -203,13 +210,15 @@ func (w *Writer) graphs() string {
 				mk = func(id string, title i18n.Msg, lines ...line) {
 					charts = append(charts, &chart{names: w.t.Names, id: id, conn: c.id, title: title, from: from, to: from, lines: lines})
 				}
-				mk("queue", i18n.M("out.report.queue", l.addr, l.host), line{l.capacity, "qcapl", "out.report.l.cap", stepLine},
-					line{l.waiting, "qwaitl", "out.report.l.waiting", stepLine}, line{l.half, "qhalfl", "out.report.l.half", stepLine})
+				mk("queue", i18n.M("out.report.queue", l.addr, l.host), line{l.capacity, "qcapl", "out.report.l.cap", stepLine, false},
+					line{l.waiting, "qwaitl", "out.report.l.waiting", stepLine, false}, line{l.half, "qhalfl", "out.report.l.half", stepLine, false})
 			}
 		}
 		fmt.Fprintf(&b, `<section class="conn" data-c="%d"><h3>%s</h3>`, c.id, esc(c.label))
 		drawn := 0
 		for _, ch := range charts {
+			serial++
+			ch.serial = serial
 			if s := ch.svg(); s != "" {
 				b.WriteString(s)
 				drawn++

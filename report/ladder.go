@@ -142,7 +142,7 @@ func (l *ladder) layout() {
 	for i := range n {
 		l.partX = append(l.partX, ladderLeft+150+float64(i)*space)
 	}
-	l.width = l.partX[n-1] + 210
+	l.width = l.partX[n-1] + 270
 	l.rowY = make([]float64, len(l.rows))
 	for i, r := range l.rows {
 		k := l.tickOf(tick{l.partOf(i), r.At})
@@ -157,7 +157,7 @@ func (l *ladder) draw() string {
 	l.layout()
 	b := &l.b
 	fmt.Fprintf(b, `<svg id="ladder" xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f">`, l.width, l.height, l.width, l.height)
-	b.WriteString(`<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="context-stroke"/></marker></defs>`)
+	b.WriteString(`<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="context-stroke"/></marker></defs>`)
 	l.drawBreaks()
 	for i, name := range l.w.parts {
 		x := l.partX[i]

@@ -252,6 +252,7 @@ type conn struct {
 type flow struct {
 	from, to string
 	sent     bool
+	bytes    int // payload sent, retransmissions included
 	maxEnd   float64
 	data     *series // seq ranges at send time: first seq, last = end; marked when resent
 	resent   *series // retransmitted ranges
@@ -303,6 +304,7 @@ func (w *Writer) segment(r *tap.Row) {
 		f, back = back, f
 	}
 	f.sent = true
+	f.bytes += r.Seg.Len
 	at := r.At
 	flags := r.Seg.Flags
 	space := r.Seg.Len
