@@ -439,4 +439,6 @@ var en = map[string]string{
 	"out.report.f.notes":      "explanation",
 	"out.report.f.none":       "none",
 	"out.report.inflight.end": "still on its way at the end",
+	"ui.queue.steps":          "queues of %s: accept queue %s (of %d), half-open %s",
+	"out.col.what":            "Segment or event — notes",
 }

@@ -442,4 +442,6 @@ var zh = map[string]string{
 	"out.report.f.notes":      "说明",
 	"out.report.f.none":       "无",
 	"out.report.inflight.end": "运行结束时仍在途中",
+	"ui.queue.steps":          "%s 的队列：全连接队列 %s（容量 %d），半连接 %s 个",
+	"out.col.what":            "报文段或事件 — 说明",
 }

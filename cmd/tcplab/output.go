@@ -29,6 +29,9 @@ type output struct {
 	// explain adds what the lab shows and checks ahead of the timeline
 	// (--explain): in the text form's header, on stderr in the others.
 	explain bool
+	// width and compact shape the text form (--width, --compact).
+	width   int
+	compact bool
 
 	format  string
 	html    *report.Writer
@@ -49,7 +52,7 @@ func (o *output) start(format string, color, notes bool) error {
 	r := o.r
 	switch format {
 	case "text":
-		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit}
+		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit, Width: o.width, Compact: o.compact, Fold: true}
 		if r.Lab.Title != "" {
 			h.Title += " — " + r.Lab.Title
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ type runOptions struct {
 	notes     bool
 	explain   bool
 	maxEvents int
+	width     int
+	widthSet  bool
+	compact   bool
 }
 
 // runFormats are the values of --format, in the order help lists them.
@@ -90,7 +94,13 @@ form this is part of the header on standard output; with json and mermaid
 it goes to standard error, so standard output stays machine-readable.
 
 The text form is in colour when standard output is a terminal and NO_COLOR
-is not set; --color and --no-color decide instead. --lang zh prints notes,
+is not set; --color and --no-color decide instead. It fits the terminal's
+width (else $COLUMNS, else 100 columns): notes wrap under their row,
+aligned, and when the columns themselves do not fit, each row becomes No.,
+Time and one text that wraps. --width N sets the width (0: no limit, one
+line per row); --compact keeps one line per row, cut to the width, with a
+segment's first note. A listener's queue rows at one instant are merged
+into one, and a counter row is folded into the segment its cause sent. --lang zh prints notes,
 column headings and the end line in Chinese.`,
 		Example: `  tcplab run handshake
   tcplab run handshake --explain
@@ -103,11 +113,15 @@ column headings and the end line in Chinese.`,
   tcplab run keepalive-mismatch --format html > keepalive.html
   tcplab run handshake --lang zh
   tcplab run handshake --color | less -R
-  tcplab run handshake --no-color`,
+  tcplab run handshake --no-color
+  tcplab run backlog-overflow --width 80
+  tcplab run loss-recovery --compact
+  tcplab run handshake --width 0 > handshake.txt`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.lab = args[0]
 			opts.seedSet = cmd.Flags().Changed("seed")
+			opts.widthSet = cmd.Flags().Changed("width")
 			return runRun(cmd.Context(), e, opts)
 		},
 	}
@@ -121,6 +135,8 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
 	cmd.Flags().BoolVar(&opts.explain, "explain", false, "first print what the lab shows and what to look for (on stderr with json and mermaid)")
 	cmd.Flags().IntVar(&opts.maxEvents, "max-events", 0, "stop a runaway lab after `N` events (default 20000000)")
+	cmd.Flags().IntVar(&opts.width, "width", 0, "fit the text timeline in `N` columns, notes wrapped under their rows; 0 for no limit (default: the terminal's width, else $COLUMNS, else 100)")
+	cmd.Flags().BoolVar(&opts.compact, "compact", false, "text timeline with one line per row, cut to the width, and a segment's first note only")
 	return cmd
 }
 
@@ -140,6 +156,12 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	}
 	if opts.maxEvents < 0 {
 		return &exitError{exitInvalid, fmt.Errorf("--max-events must not be negative")}
+	}
+	if (opts.widthSet || opts.compact) && opts.format != "text" {
+		return &exitError{exitInvalid, fmt.Errorf("--width and --compact shape the text timeline; they do not apply to --format %s", opts.format)}
+	}
+	if opts.width < 0 {
+		return &exitError{exitInvalid, fmt.Errorf("--width must not be negative")}
 	}
 	if opts.notes && opts.format != "mermaid" {
 		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
@@ -167,7 +189,7 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if err != nil {
 		return &exitError{exitFailure, err}
 	}
-	out := &output{e: e, r: r, lang: lang, explain: opts.explain}
+	out := &output{e: e, r: r, lang: lang, explain: opts.explain, width: textWidth(e, opts), compact: opts.compact}
 	if err := out.start(opts.format, useColor(e, opts), opts.notes); err != nil {
 		caps.close()
 		return &exitError{exitFailure, err}
@@ -219,6 +241,21 @@ func useColor(e env, opts *runOptions) bool {
 		return false
 	}
 	return e.terminal && e.lookup("NO_COLOR") == "" && e.lookup("TERM") != "dumb"
+}
+
+// textWidth is the width the text timeline fits in: --width, else the
+// terminal's, else $COLUMNS, else 100.
+func textWidth(e env, opts *runOptions) int {
+	if opts.widthSet {
+		return opts.width
+	}
+	if e.width > 0 {
+		return e.width
+	}
+	if n, err := strconv.Atoi(e.lookup("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 100
 }
 
 // captures are the pcapng files a run writes as it goes.
