@@ -158,6 +158,7 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		known: map[tcpip.Endpoint]*trackedEP{},
 	}
 	h.clock = &hostClock{Clock: clock, h: h}
+	h.nic.snap = h.senderState
 	s := newStack(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{
 			ipv4.NewProtocol,
@@ -383,9 +384,9 @@ func (h *Host) Settle() {
 }
 
 // Drain implements topology.Node.
-func (h *Host) Drain(emit func(pkt []byte, cause event.Cause)) {
+func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState)) {
 	for _, p := range h.linuxOutbound(h.nic.take()) { // as Linux would send them (linux_edge.go)
-		emit(p.data, p.cause)
+		emit(p.data, p.cause, p.sender)
 	}
 }
 

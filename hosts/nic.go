@@ -21,12 +21,16 @@ type nic struct {
 	dispatcher stack.NetworkDispatcher
 	cause      event.Cause // what the host is doing: outbound packets get it
 	out        []outbound
+	// snap reads the sending endpoint's state for a packet being written
+	// (sender_state.go); nil reads nothing.
+	snap func(pkt []byte) *event.SenderState
 }
 
 // outbound is a packet the stack sent and why.
 type outbound struct {
-	data  []byte
-	cause event.Cause
+	data   []byte
+	cause  event.Cause
+	sender *event.SenderState
 }
 
 // setCause sets the cause of the packets written from now on.
@@ -86,7 +90,11 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		for _, part := range pkt.AsSlices() {
 			b = append(b, part...)
 		}
-		n.out = append(n.out, outbound{data: b, cause: n.cause})
+		o := outbound{data: b, cause: n.cause}
+		if n.snap != nil {
+			o.sender = n.snap(b)
+		}
+		n.out = append(n.out, o)
 	}
 	return pkts.Len(), nil
 }

@@ -42,6 +42,7 @@ type packet struct {
 	src, dst netip.AddrPort
 	cause    event.Cause // why the host sent it
 	dropped  string      // why the network dropped it; "" if it did not
+	sender   *event.SenderState
 }
 
 type stateChange struct {
@@ -63,7 +64,7 @@ func (r *recorder) Sent(s *event.Sent) {
 	if s.Frame != len(r.packets)+1 || s.Copy != 0 {
 		panic(fmt.Sprintf("Sent(%v) after %d frames", s.Ref, len(r.packets)))
 	}
-	p := packet{ref: s.Ref, at: s.At, host: s.From, seg: s.Seg, cause: s.Cause}
+	p := packet{ref: s.Ref, at: s.At, host: s.From, seg: s.Seg, cause: s.Cause, sender: s.Sender}
 	if s.Seg != nil {
 		p.flags, p.payload, p.src, p.dst = s.Seg.Flags, s.Seg.Len, s.Seg.Src, s.Seg.Dst
 	}

@@ -54,7 +54,48 @@ type jsonSegment struct {
 	Dropped    bool         `json:"dropped"`
 	DropReason string       `json:"drop_reason,omitempty"`
 	Arrival    *jsonArrival `json:"arrival,omitempty"`
+	Sender     *jsonSender  `json:"sender,omitempty"`
 	jsonNotes
+}
+
+// jsonSender is the sending endpoint's own state when it wrote a segment.
+type jsonSender struct {
+	Cwnd        int    `json:"cwnd"`
+	Ssthresh    *int   `json:"ssthresh,omitempty"`
+	MSS         int    `json:"mss"`
+	Outstanding int    `json:"outstanding"`
+	SackedOut   int    `json:"sacked_out"`
+	SndUna      uint32 `json:"snd_una"`
+	SndNxt      uint32 `json:"snd_nxt"`
+	SndWnd      uint32 `json:"snd_wnd"`
+	SRTTNS      *int64 `json:"srtt_ns,omitempty"`
+	RTTVarNS    *int64 `json:"rttvar_ns,omitempty"`
+	RTONS       int64  `json:"rto_ns"`
+	RcvWnd      uint32 `json:"rcv_wnd"`
+	Recovery    bool   `json:"recovery"`
+}
+
+// noSsthresh is the slow-start threshold from which a stack has none yet:
+// netstack starts at the largest int.
+const noSsthresh = 1 << 31
+
+func senderOf(r *Row) *jsonSender {
+	s := r.Sender
+	if s == nil {
+		return nil
+	}
+	j := &jsonSender{Cwnd: s.Cwnd, MSS: s.MSS, Outstanding: s.Outstanding, SackedOut: s.SackedOut,
+		SndUna: r.SenderSeq(s.SndUna), SndNxt: r.SenderSeq(s.SndNxt), SndWnd: s.SndWnd,
+		RTONS: int64(s.RTO), RcvWnd: s.RcvWnd, Recovery: s.Recovery}
+	if s.Ssthresh < noSsthresh {
+		th := s.Ssthresh
+		j.Ssthresh = &th
+	}
+	if s.RTTValid {
+		srtt, v := int64(s.SRTT), int64(s.RTTVar)
+		j.SRTTNS, j.RTTVarNS = &srtt, &v
+	}
+	return j
 }
 
 type jsonPacket struct {
@@ -249,6 +290,7 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 			Dropped:    r.Dropped != nil,
 			DropReason: dropReason,
 			Arrival:    arrivalOf(r.Arrival),
+			Sender:     senderOf(r),
 			jsonNotes:  notes,
 		}
 		if r.HasAck {

@@ -102,6 +102,10 @@ type Row struct {
 	// Injected says how an injection rule forged the segment; nil for a
 	// segment a stack sent.
 	Injected *event.Injected
+	// Sender is the sending endpoint's own state (congestion window, RTT
+	// estimate, windows) when its stack wrote the segment; nil when it
+	// has none (a SYN, a SYN-ACK, a RST for no socket, a forged segment).
+	Sender *event.SenderState
 	// Dropped is the fate of a segment the network dropped; nil if it
 	// was not dropped.
 	Dropped *event.Fate
@@ -176,6 +180,17 @@ func (r *Row) OptText() string {
 		return ""
 	}
 	return r.Seg.Opts.Text(r.sackBase)
+}
+
+// SenderSeq returns a sequence number of the segment's sender relative to
+// its initial sequence number, as RelSeq is: for the Sender snapshot's
+// SND.UNA and SND.NXT.
+func (r *Row) SenderSeq(v seqnum.Value) uint32 {
+	if r.Seg == nil {
+		return uint32(v)
+	}
+	isn := uint32(r.Seg.Seq) - r.RelSeq
+	return uint32(v) - isn
 }
 
 // NoteKeys returns the catalogue keys of the row's notes, in order.

@@ -203,7 +203,7 @@ func (t *Tap) Released() int { return t.release }
 // Sent implements event.Observer.
 func (t *Tap) Sent(e *event.Sent) {
 	t.frames++
-	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected}
+	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender}
 	if e.Seg == nil {
 		r.Kind = KindPacket
 		r.note("seg.nottcp", e.ParseErr.Error())

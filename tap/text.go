@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,19 @@ type Header struct {
 	// MaxTime is the latest virtual time a row can have (the lab's time
 	// limit), which sets the width of the Time column; 0 means 999 s.
 	MaxTime time.Duration
+	// Width is the width of the listing in terminal columns; 0 means no
+	// limit (every row on one line, as golden timelines hold it). Within
+	// a width, a row's notes wrap under it, aligned with the column they
+	// start in; when the columns themselves do not fit, a row is written
+	// as No., Time and one text that wraps.
+	Width int
+	// Compact writes every row on one line, cut to Width with "…", with
+	// only a segment's first note.
+	Compact bool
+	// Fold merges a listener's queue rows at one instant (with the
+	// application steps between them) into one row, and folds a counter
+	// row into the segment row its cause then sends, as a note.
+	Fold bool
 }
 
 // TextWriter writes the timeline as an aligned listing in the spirit of
@@ -46,6 +60,14 @@ type TextWriter struct {
 	p     painter
 	width []int
 	begun bool
+	// narrow says the columns do not fit in Header.Width: rows are
+	// written as No., Time and one flowing text.
+	narrow bool
+	// queues are queue rows held to be merged (Header.Fold), with the
+	// application rows of their host at the same instant written
+	// meanwhile; counter is a counter row held to be folded.
+	queues  []*Row
+	counter *Row
 }
 
 var _ Sink = (*TextWriter)(nil)
@@ -78,7 +100,21 @@ func (t *Tap) NewTextWriter(w io.Writer, h Header) *TextWriter {
 	for i, c := range textColumns {
 		tw.width[i] = max(tw.width[i], textWidth(tw.text(i18n.M(c.key))))
 	}
+	tw.narrow = h.Width > 0 && tw.column(len(textColumns)-1) > h.Width-minText
 	return tw
+}
+
+// minText is the least room a text that wraps should have on its lines;
+// a column that leaves less is not used to align wrapped lines.
+const minText = 30
+
+// column returns where column i starts.
+func (tw *TextWriter) column(i int) int {
+	n := 0
+	for _, w := range tw.width[:i] {
+		n += w + 2
+	}
+	return n
 }
 
 // text renders one message in the writer's language.
@@ -92,10 +128,10 @@ func (tw *TextWriter) begin() {
 	tw.begun = true
 	h := tw.h
 	if h.Title != "" {
-		fmt.Fprintln(tw.w, tw.p.paint(sgrBold, h.Title))
+		tw.headLine(h.Title, sgrBold)
 	}
 	for _, l := range h.Lines {
-		fmt.Fprintln(tw.w, l)
+		tw.headLine(l, "")
 	}
 	var hosts []string
 	for _, hst := range tw.t.hosts {
@@ -106,7 +142,7 @@ func (tw *TextWriter) begin() {
 		hosts = append(hosts, hst.name+" = "+strings.Join(as, ", "))
 	}
 	if len(hosts) > 0 {
-		fmt.Fprintln(tw.w, tw.text(i18n.M("out.hosts", strings.Join(hosts, tw.text(i18n.M("out.hosts.sep"))))))
+		tw.headLine(tw.text(i18n.M("out.hosts", strings.Join(hosts, tw.text(i18n.M("out.hosts.sep"))))), "")
 	}
 	if h.Title != "" || len(h.Lines) > 0 || len(hosts) > 0 {
 		fmt.Fprintln(tw.w)
@@ -118,7 +154,27 @@ func (tw *TextWriter) begin() {
 	// The first heading starts the line, as Wireshark's does, however
 	// wide its column.
 	cols[0] += strings.Repeat(" ", max(0, tw.width[0]-textWidth(cols[0])))
+	if tw.narrow {
+		head := cols[0] + "  " + strings.Repeat(" ", max(0, tw.width[1]-textWidth(cols[1]))) + cols[1] + "  "
+		fmt.Fprintln(tw.w, tw.p.paint(sgrBold, head+truncate(tw.text(i18n.M("out.col.what")), tw.h.Width-textWidth(head))))
+		return
+	}
 	fmt.Fprintln(tw.w, tw.p.paint(sgrBold, tw.line(cols)))
+}
+
+// headLine writes a line of the header, painted, wrapped at the width
+// with further lines indented by two columns.
+func (tw *TextWriter) headLine(l, sgr string) {
+	if tw.h.Width == 0 || textWidth(l) <= tw.h.Width {
+		fmt.Fprintln(tw.w, tw.p.paint(sgr, l))
+		return
+	}
+	for i, part := range wrap(l, tw.h.Width, tw.h.Width-2) {
+		if i > 0 {
+			part = "  " + part
+		}
+		fmt.Fprintln(tw.w, tw.p.paint(sgr, part))
+	}
 }
 
 // line aligns cells in the columns. Cells are padded by their visible
@@ -142,24 +198,190 @@ func (tw *TextWriter) line(c []string) string {
 	return strings.TrimRight(b.String(), " ")
 }
 
-// Row implements Sink: it writes one line.
+// Row implements Sink: it writes the row, on one line or, within a width,
+// on as many as its notes need. With Header.Fold, queue and counter rows
+// may wait for the rows after them.
 func (tw *TextWriter) Row(r *Row) error {
 	tw.begin()
-	if r.Kind == KindSegment {
-		fmt.Fprintln(tw.w, tw.line(tw.t.segmentCells(r, tw.p, tw.h.Lang)))
+	if !tw.h.Fold {
+		return tw.write(r, nil, "")
+	}
+	if c := tw.counter; c != nil {
+		tw.counter = nil
+		if r.Kind == KindSegment && r.Host == c.Host && r.At == c.At && r.Cause == c.Cause {
+			tw.flushQueues()
+			return tw.write(r, []i18n.Msg{i18n.M("ui.counters", counterText(c.Counters))}, "")
+		}
+		tw.flushQueues()
+		tw.write(c, nil, "")
+	}
+	if len(tw.queues) > 0 {
+		q := tw.queues[0]
+		switch {
+		case r.Kind == KindQueue && r.At == q.At && r.Host == q.Host && r.Local == q.Local:
+			tw.queues = append(tw.queues, r)
+			return nil
+		case r.Kind == KindApp && r.At == q.At && r.Host == q.Host:
+			return tw.write(r, nil, "")
+		}
+		tw.flushQueues()
+	}
+	switch r.Kind {
+	case KindQueue:
+		tw.queues = []*Row{r}
+		return nil
+	case KindCounter:
+		tw.counter = r
 		return nil
 	}
+	return tw.write(r, nil, "")
+}
+
+// flushQueues writes the queue rows held, as one row that shows how the
+// queues went at that instant.
+func (tw *TextWriter) flushQueues() {
+	qs := tw.queues
+	tw.queues = nil
+	if len(qs) == 0 {
+		return
+	}
+	last := qs[len(qs)-1]
+	if len(qs) == 1 {
+		tw.write(last, nil, "")
+		return
+	}
+	var waiting, half []string
+	for _, q := range qs {
+		w, h := strconv.Itoa(q.Waiting), strconv.Itoa(q.HalfOpen)
+		if len(waiting) == 0 || waiting[len(waiting)-1] != w {
+			waiting = append(waiting, w)
+		}
+		if len(half) == 0 || half[len(half)-1] != h {
+			half = append(half, h)
+		}
+	}
+	text := tw.text(i18n.M("ui.queue.steps", tw.t.connText(last.Local, netip.AddrPort{}), strings.Join(waiting, " → "), last.Capacity, strings.Join(half, " → ")))
+	tw.write(last, nil, text)
+}
+
+// write writes one row, with extra notes after its own; text, when not
+// empty, replaces the text of a row other than a segment.
+func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
+	notes := tw.notes(r, extra)
 	at := fmtTime(r.At)
 	lead := strings.Repeat(" ", tw.width[0]-1) + tw.p.paint(sgrDim, "·") + "  " +
 		strings.Repeat(" ", max(0, tw.width[1]-len(at))) + at + "  "
+	if r.Kind == KindSegment {
+		cells := tw.t.segmentCells(r, tw.p, tw.h.Lang)
+		cells[9] = tw.paintNotes(r, notes)
+		if tw.h.Width == 0 {
+			fmt.Fprintln(tw.w, tw.line(cells))
+			return nil
+		}
+		if tw.narrow {
+			head := tw.line(cells[:2]) + "  "
+			seg := cells[2] + " → " + cells[3] + "  " + cells[4] + "  seq=" + cells[5]
+			if cells[6] != "" {
+				seg += " ack=" + cells[6]
+			}
+			seg += " len=" + cells[7] + " win=" + cells[8]
+			tw.flow(head, seg, cells[9])
+			return nil
+		}
+		head := tw.line(cells[:9])
+		head += strings.Repeat(" ", max(0, tw.column(9)-textWidth(head)))
+		tw.flow(head, "", cells[9])
+		return nil
+	}
 	host := r.Host + strings.Repeat(" ", max(0, tw.width[2]-textWidth(r.Host)))
-	_, err := fmt.Fprintln(tw.w, lead+host+"  "+tw.t.eventText(r, tw.p, tw.h.Lang))
-	return err
+	if text == "" {
+		text = tw.t.eventBody(r, tw.p, tw.h.Lang)
+	}
+	body := tw.t.paintEvent(r, tw.p, text, notes)
+	if tw.h.Width == 0 {
+		_, err := fmt.Fprintln(tw.w, lead+host+"  "+body)
+		return err
+	}
+	if tw.narrow {
+		tw.flow(lead, strings.TrimRight(host, " ")+"  "+body, "")
+		return nil
+	}
+	tw.flow(lead+host+"  ", body, "")
+	return nil
 }
 
-// Flush writes the header if no row came, and flushes the listing.
+// notes renders a row's notes and extra notes; with Compact, a segment's
+// first note only.
+func (tw *TextWriter) notes(r *Row, extra []i18n.Msg) string {
+	msgs := r.Notes
+	if len(extra) > 0 {
+		msgs = append(slices.Clip(msgs), extra...)
+	}
+	if tw.h.Compact && r.Kind == KindSegment && len(msgs) > 1 {
+		msgs = msgs[:1]
+	}
+	return i18n.Join(msgs, tw.h.Lang, tw.t.Names)
+}
+
+// paintNotes paints a segment's notes as segmentCells does.
+func (tw *TextWriter) paintNotes(r *Row, notes string) string {
+	switch {
+	case r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict):
+		return tw.p.paint(sgrRed, notes)
+	case r.Analysis&badTCP != 0:
+		return tw.p.paint(sgrYellow, notes)
+	}
+	return notes
+}
+
+// flow writes head, then text and notes (joined by two spaces) after it,
+// within Header.Width: wrapped, each further line indented to where the
+// text starts when that leaves room enough, else under the Time column;
+// with Compact, cut to one line.
+func (tw *TextWriter) flow(head, text, notes string) {
+	body := text
+	if notes != "" {
+		if body != "" {
+			body += "  "
+		}
+		body += notes
+	}
+	width, start := tw.h.Width, textWidth(head)
+	if tw.h.Compact {
+		fmt.Fprintln(tw.w, strings.TrimRight(head+truncate(body, width-start), " "))
+		return
+	}
+	indent := start
+	if indent > width-minText {
+		indent = tw.column(1)
+	}
+	first := width - start
+	lines := wrap(body, first, width-indent)
+	if first < minText/2 && start > indent {
+		// The head leaves almost no room: start the text on the next line.
+		fmt.Fprintln(tw.w, strings.TrimRight(head, " "))
+		lines = wrap(body, width-indent, width-indent)
+		head = strings.Repeat(" ", indent)
+	}
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintln(tw.w, strings.TrimRight(head+l, " "))
+			continue
+		}
+		fmt.Fprintln(tw.w, strings.TrimRight(strings.Repeat(" ", indent)+l, " "))
+	}
+}
+
+// Flush writes the header if no row came, and the rows held, and flushes
+// the listing.
 func (tw *TextWriter) Flush() error {
 	tw.begin()
+	if c := tw.counter; c != nil {
+		tw.counter = nil
+		tw.flushQueues()
+		tw.write(c, nil, "")
+	}
+	tw.flushQueues()
 	return tw.w.Flush()
 }
 
@@ -197,20 +419,21 @@ func (t *Tap) segmentCells(r *Row, p painter, lang i18n.Lang) []string {
 // and a stall in red, queue and counter rows in magenta, a packet that is
 // not TCP dimmed.
 func (t *Tap) eventText(r *Row, p painter, lang i18n.Lang) string {
+	return t.paintEvent(r, p, t.eventBody(r, p, lang), t.NoteText(r, lang))
+}
+
+// eventBody renders what a row other than a segment says before its
+// notes, with the colours of its parts (a state's transition in cyan, a
+// failed application step in red).
+func (t *Tap) eventBody(r *Row, p painter, lang i18n.Lang) string {
 	text := func(m i18n.Msg) string { return m.Text(lang, t.Names) }
-	withNotes := func(s string) string {
-		if n := t.NoteText(r, lang); n != "" {
-			s += " — " + n
-		}
-		return s
-	}
 	switch r.Kind {
 	case KindState:
 		s := p.paint(sgrCyan, r.FromState.String()+" → "+r.ToState.String()) + "  " + t.connText(r.Local, r.Remote)
 		if !r.CauseMsg.IsZero() {
 			s += " " + text(i18n.M("ui.cause", r.CauseMsg))
 		}
-		return withNotes(s)
+		return s
 	case KindApp:
 		a := r.App
 		step := text(a.Step)
@@ -222,33 +445,55 @@ func (t *Tap) eventText(r *Row, p painter, lang i18n.Lang) string {
 		}
 		return text(i18n.M("ui.app", step, a.Result))
 	case KindPacket:
-		return p.paint(sgrDim, text(i18n.M("ui.frame", r.No, i18n.Msg{}))+t.NoteText(r, lang))
+		return text(i18n.M("ui.frame", r.No, i18n.Msg{}))
 	case KindQueue:
-		return p.paint(sgrMagenta, withNotes(text(i18n.M("ui.queue", t.connText(r.Local, netip.AddrPort{}), r.Waiting, r.Capacity, r.HalfOpen))))
+		return text(i18n.M("ui.queue", t.connText(r.Local, netip.AddrPort{}), r.Waiting, r.Capacity, r.HalfOpen))
 	case KindCounter:
 		s := text(i18n.M("ui.counters", counterText(r.Counters)))
 		if !r.CauseMsg.IsZero() {
 			s += " " + text(i18n.M("ui.cause", r.CauseMsg))
 		}
-		return p.paint(sgrMagenta, withNotes(s))
+		return s
 	case KindCopy:
 		flags := ""
 		if r.Seg != nil { // nil for a copy of a packet that is not TCP
 			flags = r.Seg.Flags.String()
 		}
-		return withNotes(text(i18n.M("ui.copy", r.Copy, r.No, r.From, r.To, flags)))
+		return text(i18n.M("ui.copy", r.Copy, r.No, r.From, r.To, flags))
 	case KindDrop:
 		s := text(i18n.M("ui.drop", r.No, r.From, r.To, r.Seg.Flags.String()))
 		if len(r.Counters) > 0 {
 			s += " " + text(i18n.M("ui.cause", i18n.M("ui.counters", counterText(r.Counters))))
 		}
-		return p.paint(sgrRed, withNotes(s))
+		return s
 	case KindTimer:
-		return withNotes(text(i18n.M("ui.timer", timerName(r.Cause), t.connText(r.Local, r.Remote))))
+		return text(i18n.M("ui.timer", timerName(r.Cause), t.connText(r.Local, r.Remote)))
 	case KindStall:
-		return p.paint(sgrRed, withNotes(text(i18n.M("ui.stall", t.connText(r.Local, r.Remote)))))
+		return text(i18n.M("ui.stall", t.connText(r.Local, r.Remote)))
 	}
-	return withNotes("")
+	return ""
+}
+
+// paintEvent joins a row's body and notes (" — " between them) and paints
+// the whole as its kind wants: a frame that is not TCP dimmed, queue and
+// counter rows in magenta, drops and stalls in red. An application row
+// shows no notes.
+func (t *Tap) paintEvent(r *Row, p painter, body, notes string) string {
+	withNotes := body
+	if notes != "" {
+		withNotes += " — " + notes
+	}
+	switch r.Kind {
+	case KindApp:
+		return body
+	case KindPacket:
+		return p.paint(sgrDim, body+notes)
+	case KindQueue, KindCounter:
+		return p.paint(sgrMagenta, withNotes)
+	case KindDrop, KindStall:
+		return p.paint(sgrRed, withNotes)
+	}
+	return withNotes
 }
 
 // counterText renders counter moves: "ListenOverflowSynDrop +1 = 3, ...".

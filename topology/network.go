@@ -27,7 +27,7 @@ type Node interface {
 	Settle()
 	// Drain passes each packet the node has sent since the last call to
 	// emit, in order, with what made the node send it.
-	Drain(emit func(pkt []byte, cause event.Cause))
+	Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState))
 	// RunPending runs queued application work and reports whether any ran.
 	RunPending() bool
 }
@@ -291,7 +291,9 @@ func (n *Network) settle() {
 			n.touched[i] = false
 			p := n.ports[i]
 			p.node.Settle()
-			p.node.Drain(func(pkt []byte, cause event.Cause) { n.send(i, pkt, cause, nil) })
+			p.node.Drain(func(pkt []byte, cause event.Cause, sender *event.SenderState) {
+				n.send(i, pkt, cause, nil, sender)
+			})
 		}
 		// Only a node that was touched can have application work: its
 		// stack's notifications queue it, and they come from what the
@@ -341,11 +343,11 @@ func (p *packet) copyOf() *packet {
 // send takes a packet from node i into the switch: it gets the next frame
 // number, is parsed once and reported to the observer with its cause (and,
 // for a forged one, how it was made).
-func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected) {
+func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState) {
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
 	n.frames++
 	p := &packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: new(int)}
-	ev := &event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj}
+	ev := &event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj, Sender: sender}
 	if seg, err := segment.Parse(data); err == nil {
 		p.seg = &seg
 		ev.Seg = p.seg

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/labs"
+	"github.com/tcplab/tcplab/report"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 )
@@ -30,8 +31,12 @@ type output struct {
 	explain bool
 	// quiet renders no timeline (--quiet): the end line and outcomes only.
 	quiet bool
+	// width and compact shape the text form (--width, --compact).
+	width   int
+	compact bool
 
 	format  string
+	html    *report.Writer
 	text    *tap.TextWriter
 	json    *tap.JSONWriter
 	mermaid *tap.MermaidWriter
@@ -52,7 +57,7 @@ func (o *output) start(format string, color, notes bool) error {
 		if o.quiet {
 			return nil
 		}
-		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit}
+		h := tap.Header{Title: r.Lab.Name, Color: color, Lang: o.lang, MaxTime: r.Lab.TimeLimit, Width: o.width, Compact: o.compact, Fold: true}
 		if r.Lab.Title != "" {
 			h.Title += " — " + r.Lab.Title
 		}
@@ -96,6 +101,11 @@ func (o *output) start(format string, color, notes bool) error {
 		}
 		o.mermaid = r.Tap.NewMermaidWriter(o.e.stdout, tap.MermaidOptions{Title: title, Notes: notes, Lang: o.lang})
 		r.Tap.AddSink(o.mermaid)
+	case "html":
+		if err := o.explainOnStderr(); err != nil {
+			return err
+		}
+		o.html = newReport(r, o.lang)
 	}
 	return nil
 }
@@ -133,6 +143,10 @@ func (o *output) finish() error {
 		}
 	case "mermaid":
 		if err := o.mermaid.Flush(); err != nil {
+			return err
+		}
+	case "html":
+		if err := writeReport(o.e.stdout, o.html, r, o.outs, o.checked); err != nil {
 			return err
 		}
 	}

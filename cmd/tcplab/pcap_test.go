@@ -44,11 +44,18 @@ type cliRun struct {
 	stdout, stderr string
 }
 
-// tcplab runs the command line in-process through execute, as main does.
+// tcplab runs the command line in-process through execute, as main does,
+// with COLUMNS=1000 so that the text timeline keeps one line per row.
 func tcplab(t *testing.T, args ...string) cliRun {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := execute(context.Background(), args, env{stdout: &stdout, stderr: &stderr})
+	wide := func(k string) string {
+		if k == "COLUMNS" {
+			return "1000"
+		}
+		return ""
+	}
+	code := execute(context.Background(), args, env{stdout: &stdout, stderr: &stderr, getenv: wide})
 	r := cliRun{args: args, code: code, stdout: stdout.String(), stderr: stderr.String()}
 	if strings.Contains(r.stderr, "panic") {
 		t.Fatalf("execute(%q): stderr mentions a panic:\n%s", args, r.stderr)

@@ -37,6 +37,8 @@ type env struct {
 	// terminal says stdout is a terminal, where the text timeline is in
 	// colour unless NO_COLOR is set.
 	terminal bool
+	// width is the terminal's width in columns when stdout is one, else 0.
+	width int
 	// getenv reads the environment; nil reads an empty one.
 	getenv func(string) string
 }
@@ -65,12 +67,16 @@ func run() int {
 		case <-done:
 		}
 	}()
-	return execute(ctx, os.Args[1:], env{
+	e := env{
 		stdout:   os.Stdout,
 		stderr:   os.Stderr,
 		terminal: term.IsTerminal(int(os.Stdout.Fd())),
 		getenv:   os.Getenv,
-	})
+	}
+	if e.terminal {
+		e.width, _, _ = term.GetSize(int(os.Stdout.Fd()))
+	}
+	return execute(ctx, os.Args[1:], e)
 }
 
 // execute runs the command line args and returns the exit code.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,10 +38,13 @@ type runOptions struct {
 	maxMemory int64
 	// pcapSet says --pcap was given, even as "".
 	pcapSet bool
+	width     int
+	widthSet  bool
+	compact   bool
 }
 
 // runFormats are the values of --format, in the order help lists them.
-var runFormats = []string{"text", "json", "mermaid"}
+var runFormats = []string{"text", "json", "mermaid", "html"}
 
 // pcapPoints are the values of --pcap-at.
 var pcapPoints = []string{"send", "recv", "both"}
@@ -79,8 +83,12 @@ the same segment seen twice looks like a retransmission to it.
            (the shape is in docs/OUTPUT.md)
   mermaid  a Mermaid sequence diagram: one arrow per segment, notes for state
            changes and application steps
+  html     one self-contained HTML page, written when the run ends: a ladder
+           diagram with state bands, per-connection graphs (time-sequence,
+           cwnd, bytes in flight, RTT, windows, queues), the expectations,
+           and an English/Chinese switch; it needs no network to open
 
-With json and mermaid, standard output holds nothing else: the end line and
+With json, mermaid and html, standard output holds nothing else: the end line and
 the expectations' results go to standard error. The exit status is the same
 in every form.
 
@@ -95,7 +103,13 @@ results (with --pcap, the capture is still written). It is the fastest
 way to check a lab or to capture a long run.
 
 The text form is in colour when standard output is a terminal and NO_COLOR
-is not set; --color and --no-color decide instead. --lang zh prints notes,
+is not set; --color and --no-color decide instead. It fits the terminal's
+width (else $COLUMNS, else 100 columns): notes wrap under their row,
+aligned, and when the columns themselves do not fit, each row becomes No.,
+Time and one text that wraps. --width N sets the width (0: no limit, one
+line per row); --compact keeps one line per row, cut to the width, with a
+segment's first note. A listener's queue rows at one instant are merged
+into one, and a counter row is folded into the segment its cause sent. --lang zh prints notes,
 column headings and the end line in Chinese.`,
 		Example: `  tcplab run handshake
   tcplab run handshake --explain
@@ -105,14 +119,19 @@ column headings and the end line in Chinese.`,
   tcplab run handshake --format json | jq -r 'select(.kind == "segment") | "\(.no) \(.flags | join(","))"'
   tcplab run close --format mermaid > close.mmd
   tcplab run close --format mermaid --notes
+  tcplab run keepalive-mismatch --format html > keepalive.html
   tcplab run handshake --lang zh
   tcplab run handshake --color | less -R
   tcplab run loss-recovery --quiet --pcap loss.pcapng
-  tcplab run handshake --no-color`,
+  tcplab run handshake --no-color
+  tcplab run backlog-overflow --width 80
+  tcplab run loss-recovery --compact
+  tcplab run handshake --width 0 > handshake.txt`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.lab = args[0]
 			opts.pcapSet = cmd.Flags().Changed("pcap")
+			opts.widthSet = cmd.Flags().Changed("width")
 			return runRun(cmd.Context(), e, opts)
 		},
 	}
@@ -126,6 +145,8 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().BoolVar(&opts.notes, "notes", false, "with --format mermaid: draw each segment's note too")
 	cmd.Flags().BoolVar(&opts.explain, "explain", false, "first print what the lab shows and what to look for (on stderr with json and mermaid)")
 	cmd.Flags().BoolVar(&opts.quiet, "quiet", false, "print no timeline, only the end line and the expectations' results")
+	cmd.Flags().IntVar(&opts.width, "width", 0, "fit the text timeline in `N` columns, notes wrapped under their rows; 0 for no limit (default: the terminal's width, else $COLUMNS, else 100)")
+	cmd.Flags().BoolVar(&opts.compact, "compact", false, "text timeline with one line per row, cut to the width, and a segment's first note only")
 	completeFlags(cmd)
 	cmd.ValidArgsFunction = completeLabs
 	return cmd
@@ -147,6 +168,12 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	}
 	if opts.quiet && (opts.format != "text" || opts.explain || opts.notes) {
 		return &exitError{exitInvalid, errors.New("--quiet prints no timeline: it goes with neither --format, --explain nor --notes")}
+	}
+	if (opts.widthSet || opts.compact) && opts.format != "text" {
+		return &exitError{exitInvalid, fmt.Errorf("--width and --compact shape the text timeline; they do not apply to --format %s", opts.format)}
+	}
+	if opts.width < 0 {
+		return &exitError{exitInvalid, fmt.Errorf("--width must not be negative")}
 	}
 	if opts.notes && opts.format != "mermaid" {
 		return &exitError{exitInvalid, fmt.Errorf("--notes needs --format mermaid (the %s form always has the notes)", opts.format)}
@@ -181,7 +208,7 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		return &exitError{exitFailure, err}
 	}
 	e.stdout = &stopWriter{w: e.stdout, what: "standard output", stop: cancel}
-	out := &output{e: e, r: r, lang: lang, explain: opts.explain, quiet: opts.quiet}
+	out := &output{e: e, r: r, lang: lang, explain: opts.explain, quiet: opts.quiet, width: textWidth(e, opts), compact: opts.compact}
 	if err := out.start(opts.format, useColor(e, opts), opts.notes); err != nil {
 		caps.close()
 		return &exitError{exitFailure, err}
@@ -240,6 +267,21 @@ func useColor(e env, opts *runOptions) bool {
 		return false
 	}
 	return e.terminal && e.lookup("NO_COLOR") == "" && e.lookup("TERM") != "dumb"
+}
+
+// textWidth is the width the text timeline fits in: --width, else the
+// terminal's, else $COLUMNS, else 100.
+func textWidth(e env, opts *runOptions) int {
+	if opts.widthSet {
+		return opts.width
+	}
+	if e.width > 0 {
+		return e.width
+	}
+	if n, err := strconv.Atoi(e.lookup("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 100
 }
 
 // captures are the pcapng files a run writes as it goes.

@@ -21,11 +21,17 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs the end-to-end scripts in testdata/script/*.txtar. Scripts
-// must spell out `exec tcplab`, so every child process is explicit.
+// must spell out `exec tcplab`, so every child process is explicit. They
+// run with COLUMNS=1000, so that the text timeline keeps one line per row
+// and scripts can match rows by line; run_width.txtar sets its own width.
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("COLUMNS", "1000")
+			return nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitcode,
 			"cmpfield": cmdCmpfield,

@@ -36,6 +36,7 @@ type testOptions struct {
 	format    string
 	// junitSet says --junit was given, even as "".
 	junitSet bool
+	html      string
 }
 
 // testFormats are the values of test's --format.
@@ -77,6 +78,9 @@ are compiled in: test their source files (tcplab test labs/) to update theirs.
 seed (or at --seed), to show that an expectation is not an accident of one
 seed. A failure is shown once, with the seeds it happened under.
 
+--html DIR writes one self-contained HTML report per lab into DIR
+(NAME.html, from the run under its first seed), for CI artifacts.
+
 The exit status is 0 when every lab passes, 1 when any expectation or golden
 timeline fails (or a lab runs away), 2 when a lab is invalid or the command
 line is wrong, 130 when interrupted (the report and the JUnit file are still
@@ -88,6 +92,7 @@ is in docs/OUTPUT.md).`,
 		Example: `  tcplab test
   tcplab test ci/labs/
   tcplab test ci/labs/ --junit report.xml
+  tcplab test ci/labs/ --html reports/
   tcplab test keepalive-mismatch backlog-overflow --seeds 20
   tcplab test ./my-incident.toml --seed 7
   tcplab test ci/labs/ --update && git diff ci/labs/testdata
@@ -106,6 +111,7 @@ is in docs/OUTPUT.md).`,
 	cmd.Flags().IntVar(&opts.jobs, "jobs", runtime.GOMAXPROCS(0), "run `N` labs at once")
 	cmd.Flags().StringVar(&opts.format, "format", "text", "print the report in `FORMAT`: "+strings.Join(testFormats, ", "))
 	completeFlags(cmd, testFormats...)
+	cmd.Flags().StringVar(&opts.html, "html", "", "also write an HTML report of each lab (its first seed) into directory `DIR`")
 	return cmd
 }
 
@@ -320,6 +326,8 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 		return &exitError{exitInvalid, errors.New("--junit needs a file name")}
 	case opts.update && opts.seedSet:
 		return &exitError{exitInvalid, fmt.Errorf("--update writes golden timelines under each lab's own seed; drop --seed")}
+	case opts.html != "" && os.MkdirAll(opts.html, 0o755) != nil:
+		return &exitError{exitInvalid, fmt.Errorf("--html: cannot create directory %s", opts.html)}
 	case opts.update && len(opts.refs) == 0:
 		return &exitError{exitInvalid, fmt.Errorf("--update needs lab files or directories: the built-in catalogue is compiled into tcplab (in tcplab's source tree: tcplab test --update labs/)")}
 	}
@@ -627,7 +635,7 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) (
 	if goldens {
 		ro.Timelines = labs.GoldenLangs
 	}
-	run, err := labs.Execute(ctx, it.lab, ro)
+	run, rw, err := executeTest(ctx, it, seed, ro, opts.html)
 	if err != nil {
 		res.finished = true
 		res.failures = []testFailure{{summary: err.Error(), key: "error:" + err.Error(), kind: "error", detail: "      ERR  " + err.Error() + "\n"}}
@@ -670,6 +678,11 @@ func runOne(ctx context.Context, it *testItem, seed uint64, opts *testOptions) (
 	}
 	if goldens {
 		res.golden, res.failures = golden(run, it.file, opts.update, res.failures)
+	}
+	if rw != nil {
+		if err := saveReport(reportFile(opts.html, it), rw, run, outs, res.checked); err != nil {
+			res.failures = append(res.failures, testFailure{summary: err.Error(), key: "html", kind: "error", detail: "      ERR  " + err.Error() + "\n"})
+		}
 	}
 	return res
 }

@@ -249,6 +249,40 @@ type Sent struct {
 	Cause Cause
 	// Injected describes a forged packet; nil for a packet a stack sent.
 	Injected *Injected
+	// Sender is the sending endpoint's own state when its stack wrote the
+	// segment (congestion window, RTT estimate, windows); nil for a forged
+	// packet, and for a segment of an endpoint that has no sender yet (a
+	// SYN, a SYN-ACK, a RST for no socket).
+	Sender *SenderState
+}
+
+// SenderState is a snapshot of a TCP endpoint's own sending and receiving
+// state, read from its stack at the moment it wrote a segment. Windows are
+// in bytes, the congestion window and slow-start threshold in segments, as
+// the stack keeps them (multiply by MSS for bytes).
+type SenderState struct {
+	// Cwnd is the congestion window and Ssthresh the slow-start threshold,
+	// in segments.
+	Cwnd, Ssthresh int
+	// MSS is the largest payload the sender puts in a segment.
+	MSS int
+	// Outstanding is the number of segments the stack counts as in flight,
+	// SackedOut those of them the peer has selectively acknowledged.
+	Outstanding, SackedOut int
+	// SndUna and SndNxt are SND.UNA and SND.NXT when the segment was
+	// written (SND.NXT before it, for new data).
+	SndUna, SndNxt seqnum.Value
+	// SndWnd is the peer's receive window the sender may fill, in bytes.
+	SndWnd uint32
+	// SRTT and RTTVar are the smoothed round-trip time and its variation
+	// (RFC 6298), valid once RTTValid; RTO is the retransmission timeout.
+	SRTT, RTTVar, RTO time.Duration
+	RTTValid          bool
+	// RcvWnd is the receive window this endpoint offers its peer (RCV.ACC −
+	// RCV.NXT), in bytes.
+	RcvWnd uint32
+	// Recovery says the sender is in fast recovery (SACK or NewReno).
+	Recovery bool
 }
 
 // Injected says how an injection rule made a packet.

@@ -1,0 +1,162 @@
+package tap
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// wrapToken is a word of a text being wrapped: a run of characters that
+// must stay on one line, the spaces before it, and its width in terminal
+// columns. ANSI escapes ride along with the word they touch and take no
+// columns, so a coloured text wraps exactly as the plain one does.
+type wrapToken struct {
+	space string // the spaces before it
+	text  string
+	width int
+}
+
+// noLineStart are the CJK punctuation marks that must not begin a line:
+// they stay with the character before them.
+const noLineStart = "，。；：、）」』】》！？%）"
+
+// tokens splits s into words at spaces and between CJK characters, which
+// a line may break between.
+func tokens(s string) []wrapToken {
+	var out []wrapToken
+	var cur wrapToken
+	space := ""
+	flush := func() {
+		if cur.text != "" {
+			out = append(out, cur)
+		}
+		cur = wrapToken{}
+	}
+	for i := 0; i < len(s); {
+		if s[i] == '\x1b' && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			if cur.text == "" {
+				cur.space, space = space, ""
+			}
+			cur.text += s[i:min(j+1, len(s))]
+			i = j + 1
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		ch := s[i : i+size]
+		i += size
+		switch {
+		case r == ' ':
+			flush()
+			space += " "
+		case runeWidth(r) == 2 && !strings.ContainsRune(noLineStart, r):
+			// A wide character is a word of its own: a line may break
+			// before it. Escapes just before it go with it.
+			if cur.width == 0 && cur.text != "" {
+				cur.text += ch
+				cur.width = 2
+				continue
+			}
+			flush()
+			cur = wrapToken{space: space, text: ch, width: 2}
+			space = ""
+		default:
+			if cur.text == "" {
+				cur.space, space = space, ""
+			}
+			cur.text += ch
+			cur.width += runeWidth(r)
+		}
+	}
+	flush()
+	return out
+}
+
+// wrap breaks s into lines: the first at most first columns wide, the
+// others at most rest. A word wider than its line is cut where it
+// reaches the edge. Spaces at a break are dropped.
+func wrap(s string, first, rest int) []string {
+	var lines []string
+	var b strings.Builder
+	avail, used := max(first, 1), 0
+	newLine := func() {
+		lines = append(lines, b.String())
+		b.Reset()
+		avail, used = max(rest, 1), 0
+	}
+	for _, tk := range tokens(s) {
+		sp := len(tk.space)
+		if used == 0 {
+			sp = 0
+		}
+		if used > 0 && used+sp+tk.width > avail {
+			newLine()
+			sp = 0
+		}
+		if used+sp+tk.width <= avail {
+			b.WriteString(tk.space[:sp])
+			b.WriteString(tk.text)
+			used += sp + tk.width
+			continue
+		}
+		// A word wider than a whole line: cut it.
+		for _, part := range cut(tk.text, avail-used, max(rest, 1)) {
+			if used > 0 && textWidth(part)+used > avail {
+				newLine()
+			}
+			b.WriteString(part)
+			used += textWidth(part)
+		}
+	}
+	if b.Len() > 0 || len(lines) == 0 {
+		lines = append(lines, b.String())
+	}
+	return lines
+}
+
+// cut splits a word into pieces, the first at most first columns wide,
+// the others at most rest, keeping escapes whole.
+func cut(s string, first, rest int) []string {
+	var out []string
+	var b strings.Builder
+	avail, used := max(first, 1), 0
+	for i := 0; i < len(s); {
+		if s[i] == '\x1b' && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			b.WriteString(s[i:min(j+1, len(s))])
+			i = j + 1
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if w := runeWidth(r); used+w > avail && used > 0 {
+			out = append(out, b.String())
+			b.Reset()
+			avail, used = rest, 0
+		}
+		b.WriteString(s[i : i+size])
+		used += runeWidth(r)
+		i += size
+	}
+	return append(out, b.String())
+}
+
+// truncate shortens s to at most n columns, ending it with "…" when it
+// was cut.
+func truncate(s string, n int) string {
+	if textWidth(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return "…"
+	}
+	t := strings.TrimRight(cut(s, n-1, n-1)[0], " ") + "…"
+	if strings.Contains(s, "\x1b[") {
+		t += "\x1b[0m" // the cut may have dropped a colour's end
+	}
+	return t
+}
