@@ -28,9 +28,9 @@ func ExampleExecute() {
 	}
 	fmt.Println(run.Result.Reason, "at", run.Result.End)
 	// Output:
-	// 1 client:59433 → server:80 SYN
-	// 2 server:80 → client:59433 SYN, ACK
-	// 3 client:59433 → server:80 ACK
+	// 1 client:46449 → server:80 SYN
+	// 2 server:80 → client:46449 SYN, ACK
+	// 3 client:46449 → server:80 ACK
 	// idle at 31ms
 }
 
