@@ -37,6 +37,9 @@ type env struct {
 	// terminal says stdout is a terminal, where the text timeline is in
 	// colour unless NO_COLOR is set.
 	terminal bool
+	// stderrTerminal says stderr is a terminal, where explain shows its
+	// progress on a big capture.
+	stderrTerminal bool
 	// getenv reads the environment; nil reads an empty one.
 	getenv func(string) string
 }
@@ -56,7 +59,9 @@ func run() int {
 		stdout:   os.Stdout,
 		stderr:   os.Stderr,
 		terminal: term.IsTerminal(int(os.Stdout.Fd())),
-		getenv:   os.Getenv,
+
+		stderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		getenv:         os.Getenv,
 	})
 }
 
@@ -112,6 +117,6 @@ exported as a pcapng file for Wireshark.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newExplainCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e))
 	return root
 }
