@@ -37,6 +37,9 @@ type conn struct {
 	// awaits evidence (an ACK, an answer) or a deadline, in capture
 	// order.
 	pend [2][]*delivery
+	// timed are the segments on their way to each side whose arrival is
+	// decided by its estimated time (ACKs, probes, RSTs).
+	timed [2][]*delivery
 	// arr is the last segment that reached each side, and answered
 	// whether the side sent anything since.
 	arr      [2]arrival
@@ -120,6 +123,8 @@ type delivery struct {
 	// dropped is set, before the decision, by a look ahead that showed
 	// the segment did not take (the receiver resent what it answers).
 	dropped bool
+	// resets says the receiver answers it with a RST (closing on it).
+	resets bool
 	done    bool
 	seq     int // insertion order, to break ties in the heap
 	index   int // position in the heap, -1 when not in it
@@ -155,19 +160,21 @@ func (c *conn) over() bool {
 // to side d: half its shortest answer time, 0 for the side the capture was
 // taken near.
 func (c *conn) delay(d int) time.Duration {
-	if !c.hasResp[d] {
+	if !c.hasResp[d] || c.near(d) {
 		return 0
-	}
-	if c.hasResp[1-d] && c.resp[d]*4 < c.resp[1-d] {
-		return 0 // the capture is near this side
 	}
 	return c.resp[d] / 2
 }
 
+// farAnswer is the answer time from which a side counts as far from the
+// capture point: below it, scheduling noise on one host (a veth pair, the
+// loopback) swamps the time a segment takes.
+const farAnswer = time.Millisecond
+
 // near reports whether the capture was taken near side d: its answers
-// follow arrivals much faster than its peer's.
+// follow arrivals much faster than its peer's, which is far.
 func (c *conn) near(d int) bool {
-	return c.hasResp[d] && c.hasResp[1-d] && c.resp[d]*4 < c.resp[1-d]
+	return c.hasResp[d] && c.hasResp[1-d] && c.resp[d]*4 < c.resp[1-d] && c.resp[1-d] >= farAnswer
 }
 
 // noteResp records that side d answered at the capture point after took.

@@ -26,6 +26,12 @@ const (
 // proves: what its ACK covers, what it answers.
 func (x *Explainer) evidence(c *conn, d int, it *item) {
 	s := it.p.Seg
+	for _, dl := range c.timed[d] {
+		if !dl.done && probeAnswer(s, dl.seg) {
+			x.deliver(dl, min(dl.due, it.at), event.Processed)
+		}
+	}
+	c.timed[d] = live(c.timed[d])
 	pend := c.pend[d]
 	if len(pend) == 0 {
 		return
@@ -36,7 +42,7 @@ func (x *Explainer) evidence(c *conn, d int, it *item) {
 			continue
 		}
 		ds := dl.seg
-		proven, verdict, answer := false, event.Processed, false
+		proven, verdict, answer, resets := false, event.Processed, false, false
 		switch {
 		case ds.Flags&(segment.SYN|segment.ACK) == segment.SYN:
 			switch {
@@ -59,7 +65,8 @@ func (x *Explainer) evidence(c *conn, d int, it *item) {
 		default:
 			switch {
 			case s.Flags&segment.RST != 0 && !rstUsed:
-				proven, rstUsed = true, true
+				// The RST answers it: its arrival resets d.
+				proven, rstUsed, resets = true, true, c.rstPlausible(d, s)
 			case s.Flags&segment.ACK != 0 && s.Flags&segment.RST == 0 && dl.end().LessThanEq(s.Ack):
 				proven = true
 				answer = s.Ack == dl.end()
@@ -74,9 +81,20 @@ func (x *Explainer) evidence(c *conn, d int, it *item) {
 			c.noteResp(d, it.at-dl.at)
 		}
 		at := min(dl.at+c.delay(d), it.at)
+		if resets {
+			dl.resets = true
+		}
 		x.deliver(dl, at, verdict)
 	}
 	c.pend[d] = live(c.pend[d])
+}
+
+// probeAnswer reports whether s answers probe p: a keep-alive or window
+// probe (no data, or one byte, one below the next sequence number), which
+// its receiver answers with an ACK at once.
+func probeAnswer(s, p *segment.Segment) bool {
+	return s.Flags&(segment.ACK|segment.RST|segment.SYN) == segment.ACK && p.Len <= 1 && p.Flags&(segment.SYN|segment.FIN|segment.RST) == 0 &&
+		p.Seq.Add(1) == s.Ack
 }
 
 // sackCovers reports whether an ACK's SACK blocks cover segment ds.
@@ -224,8 +242,15 @@ func (x *Explainer) deliver(dl *delivery, t time.Duration, verdict event.Verdict
 	if c.delay(y) > 0 {
 		inf = event.InferFar
 	}
+	cause := event.Cause{Kind: event.ByArrival, Ref: dl.ref, Inferred: inf}
 	for _, tr := range c.receive(y, s, verdict) {
-		x.stateChange(c, y, at, tr, event.Cause{Kind: event.ByArrival, Ref: dl.ref, Inferred: inf})
+		x.stateChange(c, y, at, tr, cause)
+	}
+	if dl.resets && c.st[y] != event.Closed && c.st[y] != event.Listen {
+		// The receiver answers it with a RST: it has no socket that can
+		// take it (the application closed it).
+		x.stateChange(c, y, at, transition{c.st[y], event.Closed}, cause)
+		c.st[y] = event.Closed
 	}
 	x.tap.Receipt(&event.Receipt{Ref: dl.ref, At: at, Host: host, Verdict: verdict})
 	c.arr[y] = arrival{ref: dl.ref, at: at, flags: s.Flags, end: s.End(), data: s.Len > 0, span: s.Span() > 0, valid: true, ack: s.Ack, ackValid: s.Flags&segment.ACK != 0}

@@ -276,6 +276,8 @@ func (x *Explainer) explain(it *item) {
 	}
 	if dl.evidence {
 		c.pend[o] = append(c.pend[o], dl)
+	} else {
+		c.timed[o] = append(live(c.timed[o]), dl)
 	}
 	x.schedule(dl)
 }

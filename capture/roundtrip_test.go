@@ -3,7 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"context"
-		"net/netip"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
