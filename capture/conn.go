@@ -73,7 +73,6 @@ type conn struct {
 	simOpen bool
 	finAck  [2]bool // side's FIN was acknowledged by its peer (on the wire)
 	rstBy   int     // side that sent a RST, -1 before
-	ending  string  // how it ended, for the summary
 
 	// For the summary and the patterns.
 	bytes      [2]int64
@@ -125,9 +124,9 @@ type delivery struct {
 	dropped bool
 	// resets says the receiver answers it with a RST (closing on it).
 	resets bool
-	done    bool
-	seq     int // insertion order, to break ties in the heap
-	index   int // position in the heap, -1 when not in it
+	done   bool
+	seq    int // insertion order, to break ties in the heap
+	index  int // position in the heap, -1 when not in it
 }
 
 // key returns the heap key: the time the delivery is decided by.

@@ -232,6 +232,7 @@ func (x *Explainer) deliver(dl *delivery, t time.Duration, verdict event.Verdict
 	}
 	dl.done = true
 	c, s, y := dl.c, dl.seg, dl.to
+	estimate := max(t-dl.at, 0)
 	at := x.clamp(t)
 	if c.st[y] == event.Closed && verdict == event.Processed && s.Flags&(segment.SYN|segment.RST) == 0 && (c.sent[y] || c.rstBy == y) {
 		verdict = event.NoSocket // its endpoint is gone
@@ -243,6 +244,9 @@ func (x *Explainer) deliver(dl *delivery, t time.Duration, verdict event.Verdict
 		inf = event.InferFar
 	}
 	cause := event.Cause{Kind: event.ByArrival, Ref: dl.ref, Inferred: inf}
+	if inf == event.InferFar {
+		cause.Delay = estimate
+	}
 	for _, tr := range c.receive(y, s, verdict) {
 		x.stateChange(c, y, at, tr, cause)
 	}

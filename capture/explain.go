@@ -253,6 +253,9 @@ func (x *Explainer) explain(it *item) {
 	c.idle, c.last = it.at-c.last, it.at
 	sendAt := it.at - c.delay(d)
 	later := x.advance(it.at, c, d, sendAt)
+	if c.midOpen && c.pkts[0]+c.pkts[1] == 0 {
+		x.midstream(c, it)
+	}
 	if c.selected {
 		x.evidence(c, d, it)
 		x.supersede(c, o, it)
@@ -324,7 +327,7 @@ func (x *Explainer) connOf(it *item) *conn {
 	}
 	x.conns[it.key] = c
 	if s.Flags&segment.SYN == 0 {
-		x.midstream(c, it)
+		c.midOpen = true // its states are set once what is due before it is done
 	} else {
 		x.peekSide(c, it)
 		if c.selected {
@@ -338,7 +341,6 @@ func (x *Explainer) connOf(it *item) *conn {
 // both ends are taken to be ESTABLISHED (or closing, if the first segment
 // is a FIN or RST of one of them).
 func (x *Explainer) midstream(c *conn, it *item) {
-	c.midOpen = true
 	for d := range 2 {
 		c.st[d] = event.Established
 		if c.selected {

@@ -84,10 +84,9 @@ func needNetns(t *testing.T) {
 
 // netns is the pair of namespaces.
 type netns struct {
-	t      *testing.T
-	a, b   string // client and server namespaces
-	dir    string
-	cancel []func()
+	t    *testing.T
+	a, b string // client and server namespaces
+	dir  string
 }
 
 func (n *netns) run(ns string, args ...string) {
@@ -324,6 +323,13 @@ func TestNetnsCaptures(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// Simultaneous close: both ends shut down at go+0.3 s. Each end's
+	// firewall drops the other's FIN on input, after the capture on its
+	// side saw it, until 0.15 s later, so that both FINs are out before
+	// either is taken and their retransmissions cross. The rules are in
+	// place before the clients start.
+	n.run(n.b, "nft", "add rule inet tcplab input tcp dport 7003 tcp flags & fin == fin drop")
+	n.run(n.a, "nft", "add rule inet tcplab input tcp sport 7003 tcp flags & fin == fin drop")
 	// The clients start at go, once their interpreter is up.
 	goAt := time.Now().Add(400 * time.Millisecond)
 	startArg := strconv.FormatFloat(float64(goAt.UnixNano())/1e9, 'f', 6, 64)
@@ -332,13 +338,6 @@ func TestNetnsCaptures(t *testing.T) {
 	if err := client.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Simultaneous close: both ends shut down at go+0.3 s. Each end's
-	// firewall drops the other's FIN on input, after the capture on its
-	// side saw it, until 0.15 s later, so that both FINs are out before
-	// either is taken and their retransmissions cross.
-	time.Sleep(time.Until(goAt.Add(250 * time.Millisecond)))
-	n.run(n.b, "nft", "add rule inet tcplab input tcp dport 7003 tcp flags & fin == fin drop")
-	n.run(n.a, "nft", "add rule inet tcplab input tcp sport 7003 tcp flags & fin == fin drop")
 	time.Sleep(time.Until(goAt.Add(450 * time.Millisecond)))
 	n.run(n.b, "nft", "flush chain inet tcplab input; add rule inet tcplab input tcp dport 7006 drop")
 	n.run(n.a, "nft", "flush chain inet tcplab input")

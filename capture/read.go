@@ -270,20 +270,25 @@ func ipOnly(b []byte) ([]byte, string) {
 // layer's padding) and returns that length, which is more than len(ip)
 // when the capture's snap length cut it short.
 func cutIP(b []byte) (ip []byte, wire int, skip string) {
+	if len(b) == 0 {
+		return nil, 0, "empty IP packet"
+	}
 	switch b[0] >> 4 {
 	case 4:
 		if len(b) < 20 {
 			return nil, 0, "short IPv4 header"
 		}
 		wire = int(binary.BigEndian.Uint16(b[2:]))
-		if wire < int(b[0]&0xf)*4 {
-			return nil, 0, "bad IPv4 length"
+		if hl := int(b[0]&0xf) * 4; hl < 20 || wire < hl {
+			return nil, 0, "bad IPv4 header"
 		}
 	case 6:
 		if len(b) < 40 {
 			return nil, 0, "short IPv6 header"
 		}
 		wire = 40 + int(binary.BigEndian.Uint16(b[4:]))
+	default:
+		return nil, 0, "not IP"
 	}
 	if len(b) > wire {
 		b = b[:wire]

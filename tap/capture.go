@@ -50,7 +50,7 @@ func (t *Tap) inferredCause(c event.Cause) i18n.Msg {
 func (t *Tap) explainInferredState(r *Row, e *endState) bool {
 	if r.Cause.Inferred == event.InferFar && r.Cause.Kind == event.ByArrival {
 		if seg := t.open[r.Cause.Ref]; seg != nil && seg.Seg != nil {
-			r.CauseMsg = i18n.M("cap.cause.far", seg.Seg.Flags.Spoken(), seg.Seg.Src, r.Cause.Ref.Frame, r.At-seg.At)
+			r.CauseMsg = i18n.M("cap.cause.far", seg.Seg.Flags.Spoken(), seg.Seg.Src, r.Cause.Ref.Frame, r.Cause.Delay)
 		}
 	}
 	if r.Cause.Inferred != event.InferBefore {

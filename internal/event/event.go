@@ -71,6 +71,10 @@ type Cause struct {
 	// explain) rather than reported by a host, and how; zero for the ground
 	// truth of a lab run.
 	Inferred Inference
+	// Delay is, for an arrival inferred beyond the capture point
+	// (InferFar), how long after the capture saw the packet it is
+	// estimated to have reached the host.
+	Delay time.Duration
 }
 
 // Inference says how a cause was inferred from a capture, which shows only
