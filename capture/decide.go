@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"container/heap"
 	"net/netip"
 	"time"
 
@@ -210,12 +211,21 @@ func (x *Explainer) byDefault(dl *delivery, atEnd bool) {
 	x.unseen(dl, dl.deadline)
 }
 
+// decided marks a delivery decided and takes it out of the heap, so that
+// the heap holds only what is undecided.
+func (x *Explainer) decided(dl *delivery) {
+	dl.done = true
+	if dl.index >= 0 {
+		heap.Remove(&x.heap, dl.index)
+	}
+}
+
 // unseen decides that whether dl reached its receiver cannot be told.
 func (x *Explainer) unseen(dl *delivery, at time.Duration) {
 	if dl.done {
 		return
 	}
-	dl.done = true // if still in the heap, it is skipped when popped
+	x.decided(dl)
 	x.tap.Fate(&event.Fate{Kind: event.Unseen, Ref: dl.ref, At: max(at, x.lastT), To: dl.c.host[dl.to]})
 }
 
@@ -230,7 +240,7 @@ func (x *Explainer) deliver(dl *delivery, t time.Duration, verdict event.Verdict
 		x.unseen(dl, t)
 		return
 	}
-	dl.done = true
+	x.decided(dl)
 	c, s, y := dl.c, dl.seg, dl.to
 	estimate := max(t-dl.at, 0)
 	at := x.clamp(t)

@@ -60,12 +60,15 @@ type Reader struct {
 	names map[netip.Addr]string
 }
 
-// Trim drops the packet's payload and its frame, keeping the IP and TCP
-// headers: what the explanation needs, when the frame is not written back.
+// Trim drops the packet's payload and its frame, keeping a copy of the IP
+// and TCP headers: what the explanation needs, when the frame is not
+// written back. The frame's buffer can then be collected.
 func (p *Packet) Trim() {
 	p.Frame = nil
-	if p.Seg != nil && p.Seg.PayloadOffset < len(p.IP) {
-		p.IP = p.IP[:p.Seg.PayloadOffset:p.Seg.PayloadOffset]
+	if p.Seg != nil {
+		p.IP = append([]byte(nil), p.IP[:min(p.Seg.PayloadOffset, len(p.IP))]...)
+	} else {
+		p.IP = nil
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // lookahead of capture time after it, or is full.
 const (
 	lookahead   = 3 * time.Second
-	windowCount = 200_000
+	windowCount = 50_000
 	windowBytes = 64 << 20
 )
 
@@ -39,6 +39,9 @@ type item struct {
 	next *item // the next packet of the same port pair, once read
 }
 
+// size is what the packet holds in memory, about.
+func (it *item) size() int { return len(it.p.Frame) + len(it.p.IP) + 256 }
+
 // window is the lookahead queue.
 type window struct {
 	q     []*item
@@ -58,7 +61,7 @@ func (w *window) push(it *item) {
 		w.last[it.key] = it
 	}
 	w.q = append(w.q, it)
-	w.bytes += len(it.p.Frame)
+	w.bytes += it.size()
 }
 
 // len returns the number of packets held.
@@ -84,7 +87,7 @@ func (w *window) pop() *item {
 		w.q = append(w.q[:0], w.q[w.head:]...)
 		w.head = 0
 	}
-	w.bytes -= len(it.p.Frame)
+	w.bytes -= it.size()
 	if it.p.Seg != nil && w.last[it.key] == it {
 		delete(w.last, it.key)
 	}
