@@ -146,7 +146,9 @@ func (x *Explainer) Packet(p *Packet) {
 	}
 	x.win.push(&item{p: p, at: at, key: keyOf(p.Seg)})
 	for x.win.ready() {
-		x.explain(x.win.pop())
+		it := x.win.pop()
+		x.explain(it)
+		it.done()
 	}
 }
 
@@ -154,7 +156,9 @@ func (x *Explainer) Packet(p *Packet) {
 // undecided as of the end of the capture and finishes the tap.
 func (x *Explainer) Finish() error {
 	for x.win.len() > 0 {
-		x.explain(x.win.pop())
+		it := x.win.pop()
+		x.explain(it)
+		it.done()
 	}
 	end := x.lastT
 	if x.started {

@@ -78,14 +78,19 @@ func (w *window) ready() bool {
 	return last.at-first.at >= lookahead || n >= windowCount || w.bytes >= windowBytes
 }
 
+// done forgets what a packet explained after pop links to, so that a
+// packet once explained keeps no later one alive.
+func (it *item) done() { it.next = nil }
+
 // pop removes and returns the first packet.
 func (w *window) pop() *item {
 	it := w.q[w.head]
 	w.q[w.head] = nil
 	w.head++
 	if w.head > 4096 && w.head*2 > len(w.q) {
-		w.q = append(w.q[:0], w.q[w.head:]...)
-		w.head = 0
+		n := copy(w.q, w.q[w.head:])
+		clear(w.q[n:]) // no stale item may keep the chain after it alive
+		w.q, w.head = w.q[:n], 0
 	}
 	w.bytes -= it.size()
 	if it.p.Seg != nil && w.last[it.key] == it {

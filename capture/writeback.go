@@ -72,8 +72,9 @@ func (wb *Writeback) Row(r *tap.Row) error {
 		}
 	}
 	if wb.head > 1024 && wb.head*2 > len(wb.queue) {
-		wb.queue = append(wb.queue[:0], wb.queue[wb.head:]...)
-		wb.head = 0
+		n := copy(wb.queue, wb.queue[wb.head:])
+		clear(wb.queue[n:])
+		wb.queue, wb.head = wb.queue[:n], 0
 	}
 	return wb.err
 }
