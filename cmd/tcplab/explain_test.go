@@ -162,6 +162,9 @@ func TestExplainErrors(t *testing.T) {
 // TestExplainWriteback writes a capture back with its explanations and
 // reads the comments with tshark.
 func TestExplainWriteback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the capture back with tshark: not with -short")
+	}
 	tshark := needTool(t, "tshark")
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	r := tcplab(t, "explain", "../../capture/testdata/linux-client.pcap", "--pcap", out, "--names", "10.77.0.1=client,10.77.0.2=server")
