@@ -320,7 +320,7 @@ func TestCatalogueStyle(t *testing.T) {
 }
 
 // sourceDirs are the packages, relative to this one, that build messages.
-var sourceDirs = []string{"../tap", "../topology", "../hosts", "../labs", "../cmd"}
+var sourceDirs = []string{"../tap", "../topology", "../hosts", "../labs", "../cmd", "../capture"}
 
 var (
 	// literalKey matches i18n.M("key" and r.note("key" (the tap's rows

@@ -134,6 +134,7 @@ type tx struct {
 	// fate: dropped (drop, when), or arrived (when, and the verdict), or
 	// neither yet (in flight).
 	drop    *event.Fate
+	unseen  bool // a capture does not show whether it arrived
 	arrived bool
 	arrival time.Duration
 	verdict event.Verdict
@@ -146,6 +147,8 @@ func (x *tx) fate(t *Tap, to string) i18n.Msg {
 	switch {
 	case x.drop != nil:
 		return i18n.M("fate.dropped", x.frame, t.dropReason(x.drop))
+	case x.unseen:
+		return i18n.M("cap.fate.unseen", x.frame, to)
 	case x.arrived && isDrop(x.verdict):
 		return i18n.M("fate.stackdrop", x.frame, to, verdictMsg(x.verdict))
 	case x.arrived:

@@ -40,9 +40,7 @@ func (t *Tap) sweep(now time.Duration) {
 			if h == k.b {
 				o = k.a
 			}
-			if name := t.byAddr[h.Addr()]; name != "" {
-				delete(t.ends, endKey{name, h, o})
-			}
+			delete(t.ends, endKey{t.Name(h.Addr()), h, o})
 		}
 		t.sent.forget(k.a, k.b)
 		t.recv.forget(k.a, k.b)
@@ -54,13 +52,10 @@ func (t *Tap) sweep(now time.Duration) {
 const sweepMin = 256
 
 // liveEnd reports whether the host that owns local has an endpoint
-// local–remote in a state other than CLOSED.
+// local–remote in a state other than CLOSED. A host of a capture that no
+// name was given for is known by its address (Name).
 func (t *Tap) liveEnd(local, remote netip.AddrPort) bool {
-	name := t.byAddr[local.Addr()]
-	if name == "" {
-		return false
-	}
-	e := t.ends[endKey{name, local, remote}]
+	e := t.ends[endKey{t.Name(local.Addr()), local, remote}]
 	return e != nil && e.state != event.Closed
 }
 

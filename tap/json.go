@@ -225,12 +225,14 @@ type jsonCause struct {
 	Copy  int    `json:"copy,omitempty"`
 	Timer string `json:"timer,omitempty"`
 	Rule  string `json:"rule,omitempty"`
+	// Inferred says how tcplab explain inferred the cause from a capture.
+	Inferred string `json:"inferred,omitempty"`
 }
 
 var causeKinds = []string{"none", "app", "arrival", "timer", "injection"}
 
 func causeOf(c event.Cause) jsonCause {
-	j := jsonCause{Kind: causeKinds[c.Kind], Op: c.Op, Why: c.Why, Rule: c.Rule}
+	j := jsonCause{Kind: causeKinds[c.Kind], Op: c.Op, Why: c.Why, Rule: c.Rule, Inferred: c.Inferred.String()}
 	switch c.Kind {
 	case event.ByArrival:
 		j.Frame, j.Copy = c.Ref.Frame, c.Ref.Copy

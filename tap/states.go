@@ -12,6 +12,9 @@ import (
 // close", "received FIN-ACK from client:40000 (frame 8)", "timer:
 // TIME_WAIT".
 func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
+	if c.Inferred != event.Observed {
+		return t.inferredCause(c)
+	}
 	switch c.Kind {
 	case event.ByApp:
 		switch {
@@ -69,6 +72,9 @@ func (t *Tap) explainState(r *Row) {
 	if e == nil {
 		e = &endState{}
 		t.ends[k] = e
+	}
+	if r.Cause.Inferred != event.Observed && t.explainInferredState(r, e) {
+		return
 	}
 	held := r.At - e.at
 	c := t.conns[keyOfEnds(r.Local, r.Remote)]

@@ -106,10 +106,14 @@ func (t *Tap) Hosts() (names []string, addrs [][]netip.Addr) {
 	return names, addrs
 }
 
-// Name returns the host name of addr, or its text form.
+// Name returns the host name of addr, or its text form (an IPv6 address
+// in brackets, so that "[fd00::1]:80" reads as address and port).
 func (t *Tap) Name(addr netip.Addr) string {
 	if n, ok := t.byAddr[addr]; ok {
 		return n
+	}
+	if addr.Is6() && !addr.Is4In6() {
+		return "[" + addr.String() + "]"
 	}
 	return addr.String()
 }
@@ -251,6 +255,10 @@ func (t *Tap) Fate(f *event.Fate) {
 		t.copies[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		t.open[event.Ref{Frame: f.Ref.Frame, Copy: f.Copy}] = c
 		r.Notes = append(r.Notes, t.fateNote(f))
+	case event.Unseen:
+		t.unseen(r, f)
+		delete(t.open, f.Ref)
+		t.complete(r)
 	case event.Arrived:
 		a := &Arrival{Ref: f.Ref, At: f.At, Host: f.To, Data: f.Data}
 		r.Arrival = a

@@ -22,7 +22,11 @@ func TestOutputDocLabEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for kind, v := range map[string]any{"lab": jsonLab{}, "end": jsonEnd{}} {
+	for _, o := range []struct {
+		kind string
+		v    any
+	}{{"lab", jsonLab{}}, {"end", jsonEnd{}}, {"capture", jsonCapture{}}, {"conn", jsonConn{}}, {"end", jsonCaptureEnd{}}} {
+		kind, v := o.kind, o.v
 		sec, ok := docObjectSection(doc, kind)
 		if !ok {
 			t.Errorf("docs/OUTPUT.md: no section for the %q object (a heading \"### `%s` — ...\")", kind, kind)

@@ -39,6 +39,9 @@ type env struct {
 	terminal bool
 	// width is the terminal's width in columns when stdout is one, else 0.
 	width int
+	// stderrTerminal says stderr is a terminal, where explain shows its
+	// progress on a big capture.
+	stderrTerminal bool
 	// getenv reads the environment; nil reads an empty one.
 	getenv func(string) string
 }
@@ -68,10 +71,11 @@ func run() int {
 		}
 	}()
 	e := env{
-		stdout:   os.Stdout,
-		stderr:   os.Stderr,
-		terminal: term.IsTerminal(int(os.Stdout.Fd())),
-		getenv:   os.Getenv,
+		stdout:         os.Stdout,
+		stderr:         os.Stderr,
+		terminal:       term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		getenv:         os.Getenv,
 	}
 	if e.terminal {
 		e.width, _, _ = term.GetSize(int(os.Stdout.Fd()))
@@ -133,6 +137,6 @@ exported as a pcapng file for Wireshark.`,
 		Version:       versionLine(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newRunCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e), newManCmd(e))
+	root.AddCommand(newRunCmd(e), newExplainCmd(e), newTestCmd(e), newListCmd(e), newShowCmd(e), newValidateCmd(e), newNewCmd(e), newVersionCmd(e), newManCmd(e))
 	return root
 }

@@ -74,6 +74,14 @@ type Cause struct {
 	// not emulate it (the linux profile): zero when no difference is
 	// known.
 	Diff Difference
+	// Inferred says that the cause was inferred from a capture (tcplab
+	// explain) rather than reported by a host, and how; zero for the ground
+	// truth of a lab run.
+	Inferred Inference
+	// Delay is, for an arrival inferred beyond the capture point
+	// (InferFar), how long after the capture saw the packet it is
+	// estimated to have reached the host.
+	Delay time.Duration
 }
 
 // Difference is something Linux would have done otherwise, which tcplab
@@ -133,6 +141,41 @@ func (e Emulation) String() string {
 		return emuNames[e]
 	}
 	return fmt.Sprintf("Emulation(%d)", int(e))
+}
+
+// Inference says how a cause was inferred from a capture, which shows only
+// the packets that passed one point of the network.
+type Inference uint8
+
+// How a cause can be inferred.
+const (
+	// Observed: not inferred, the host reported it.
+	Observed Inference = iota
+	// InferSeen: inferred from a packet the capture saw at the time it
+	// happened: one this host sent, or one that reached it where the
+	// capture was taken.
+	InferSeen
+	// InferFar: inferred from a packet that reached this host beyond the
+	// capture point, at a time estimated from the round trips the capture
+	// shows.
+	InferFar
+	// InferBefore: the state held before the capture began (its first
+	// segment is not a SYN).
+	InferBefore
+	// InferLinux: inferred from Linux's default timers (TIME_WAIT lasts
+	// 60 s; a SYN or SYN-ACK is given up after its retries).
+	InferLinux
+)
+
+var inferenceNames = []string{"", "seen", "far", "before", "linux"}
+
+// String returns the inference's short name: "seen", "far"; "" for
+// Observed.
+func (i Inference) String() string {
+	if int(i) < len(inferenceNames) {
+		return inferenceNames[i]
+	}
+	return fmt.Sprintf("Inference(%d)", int(i))
 }
 
 // WhyIdleTimeout is Cause.Why of a model closing a connection that was
@@ -348,9 +391,13 @@ const (
 	Corrupted
 	// Arrived: it reached host To; Data is what was delivered.
 	Arrived
+	// Unseen: only for a capture (tcplab explain): whether it reached its
+	// receiver cannot be told from the capture (no answer to it was
+	// captured, or it was sent again before one was).
+	Unseen
 )
 
-var fateNames = []string{"", "dropped", "delayed", "held", "duplicated", "reordered", "corrupted", "arrived"}
+var fateNames = []string{"", "dropped", "delayed", "held", "duplicated", "reordered", "corrupted", "arrived", "unseen"}
 
 // String returns the fate's name: "dropped", "arrived".
 func (k FateKind) String() string {
@@ -429,8 +476,9 @@ type Fate struct {
 	Detail string
 	// Copy is the number of the copy a Duplicated fate made.
 	Copy int
-	// To is the host an Arrived packet reached, and Data the bytes it was
-	// given (a Corrupted packet arrives with its flipped bit).
+	// To is the host an Arrived packet reached (for Unseen, the host it
+	// was meant for), and Data the bytes it was given (a Corrupted packet
+	// arrives with its flipped bit).
 	To   string
 	Data []byte
 }
