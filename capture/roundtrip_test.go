@@ -188,7 +188,7 @@ var families = map[string]string{
 	"seg.fin.retrans": "fin", "seg.fin.tlp": "fin", "seg.fin.retrans.ack": "fin", "seg.fin.retrans.rack": "fin", "seg.fin.retrans.other": "fin",
 	"seg.ack": "ack", "seg.ack.dupdata": "ack", "seg.ack.dupcopy": "ack", "seg.dupack.num": "ack", "seg.dupack.plain": "ack", "seg.winupdate": "ack",
 	"seg.hs2": "hs2", "seg.synack.cookie": "hs2", "seg.hs3": "hs3", "seg.hs3.cookie": "hs3",
-	"seg.syn.retrans": "synretrans", "cap.syn.retrans": "synretrans",
+	"seg.syn.retrans": "synretrans", "seg.syn.retrans.linux": "synretrans", "cap.syn.retrans": "synretrans",
 	"seg.simopen.ack": "simopen.ack", "cap.simopen.ack": "simopen.ack",
 }
 
