@@ -242,6 +242,8 @@ var en = map[string]string{
 	"copy.oldsyn":                "an old duplicate SYN: its connection is over, and %s's listener takes it for a new one (a new half-open connection)",
 	"seg.stackdrop":              "DROPPED by %s on arrival: %s",
 	"seg.inflight.end":           "still on its way when the run ended at %s",
+	"seg.fate.later": "written before its fate was known: %d rows followed while it was still on its way; what becomes of it follows in a row of its own",
+	"drop.late": "frame %d, written earlier while it was on its way, was dropped: %s",
 	"drop.bad_checksum":          "%[1]s's stack discards the %[2]s (frame %[3]d) from %[4]s: its checksum is wrong (it was corrupted on the way)",
 	"drop.syn_queue_overflow":    "%[1]s drops the %[2]s (frame %[3]d) from %[4]s on arrival: its accept queue is full; the client will retransmit",
 	"drop.ack_queue_overflow":    "%[1]s drops the final ACK of the handshake (%[2]s, frame %[3]d) from %[4]s: its accept queue is full, so the connection stays SYN_RCVD (while the client already thinks it is ESTABLISHED) and %[1]s will retransmit its SYN-ACK",

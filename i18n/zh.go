@@ -245,6 +245,8 @@ var zh = map[string]string{
 	"copy.oldsyn":                "一个过时的重复 SYN：它所属的连接早已结束，%s 的监听 socket 却把它当成新的连接请求（新建了一个半连接）",
 	"seg.stackdrop":              "到达 %s 后被丢弃：%s",
 	"seg.inflight.end":           "运行在 %s 结束时它还在路上",
+	"seg.fate.later": "在其结果确定之前就已写出：它仍在途中时后面已有 %d 行；它的结果会另起一行给出",
+	"drop.late": "第 %d 帧（在途中时已提前写出）被丢弃：%s",
 	"drop.bad_checksum":          "%[1]s 的协议栈丢弃了 %[4]s 发来的 %[2]s（第 %[3]d 帧）：校验和错误（途中被损坏）",
 	"drop.syn_queue_overflow":    "%[1]s 一收到 %[4]s 的 %[2]s（第 %[3]d 帧）就丢弃了：全连接队列（accept 队列）已满；客户端会超时重传",
 	"drop.ack_queue_overflow":    "%[1]s 丢弃了 %[4]s 的第三次握手 ACK（%[2]s，第 %[3]d 帧）：全连接队列已满，所以连接仍停在 SYN_RCVD（而客户端已经认为连接 ESTABLISHED），%[1]s 随后会重传 SYN-ACK",

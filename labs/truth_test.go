@@ -111,6 +111,9 @@ var truthCases = []truthCase{
 	{lab: "truth-cookie-ack-lost", frame: 4, want: []string{"seg.cookie.rebuilt"}},
 	{lab: "truth-old-syn-copy", kind: tap.KindCopy, frame: 1, want: []string{"copy.oldsyn"}, not: []string{"copy.had"}},
 	{lab: "truth-old-syn-copy", frame: 10, want: []string{"seg.synack.old"}},
+	// A host that connects to itself: both ends are its own.
+	{lab: "truth-self-connect", frame: 2, want: []string{"seg.hs2"}, not: []string{"seg.synack.retrans"}},
+	{lab: "truth-self-connect", frame: 3, want: []string{"seg.hs3"}},
 	// Rare rows.
 	{lab: "truth-rare", kind: tap.KindCopy, frame: 6, want: []string{"copy.new"}},
 	{lab: "truth-rare", kind: tap.KindDrop, frame: 22, want: []string{"drop.discarded"}},

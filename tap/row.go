@@ -141,6 +141,7 @@ type Row struct {
 	done  bool  // the row's notes are final
 	tx    *tx   // the segment's transmission record, for its fate
 	probe probe // the segment is a probe that its receiver must answer
+	early bool  // written before its fate was known (Tap.add)
 }
 
 // probe says whether a segment is a probe: a keep-alive probe or a

@@ -140,7 +140,20 @@ func (t *Tap) add(r *Row) {
 	t.settleTimer(r)
 	t.queue = append(t.queue, r)
 	t.flush()
+	// A segment that stays on its way (held by a fault, or behind a long
+	// latency) would keep every later row in memory: past maxQueue rows
+	// the oldest open ones are written as they are, and their fate, when
+	// it comes, gets a row of its own.
+	for len(t.queue) > maxQueue && !t.queue[0].done {
+		h := t.queue[0]
+		h.note("seg.fate.later", maxQueue)
+		h.done, h.early = true, true
+		t.flush()
+	}
 }
+
+// maxQueue is how many rows may wait behind one whose fate is not known.
+const maxQueue = 10000
 
 // complete marks a row's notes final and releases what can be.
 func (t *Tap) complete(r *Row) {
@@ -247,6 +260,12 @@ func (t *Tap) Fate(f *event.Fate) {
 		} else {
 			r.note("sw.dropped", t.dropReason(f))
 			t.dropped(r, f)
+			if r.early {
+				// Written before its fate: the drop gets a row.
+				late := &Row{Kind: KindDrop, At: f.At, No: r.No, Host: r.Host, Seg: r.Seg, From: r.From, To: r.To, Dropped: f, Cause: r.Cause, done: true}
+				late.note("drop.late", r.No, t.dropReason(f))
+				t.add(late)
+			}
 		}
 		delete(t.open, f.Ref)
 		t.complete(r)
