@@ -37,10 +37,10 @@ type runOptions struct {
 	maxEvents int
 	maxMemory int64
 	// pcapSet says --pcap was given, even as "".
-	pcapSet bool
-	width     int
-	widthSet  bool
-	compact   bool
+	pcapSet  bool
+	width    int
+	widthSet bool
+	compact  bool
 }
 
 // runFormats are the values of --format, in the order help lists them.

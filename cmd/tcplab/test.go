@@ -36,7 +36,7 @@ type testOptions struct {
 	format    string
 	// junitSet says --junit was given, even as "".
 	junitSet bool
-	html      string
+	html     string
 }
 
 // testFormats are the values of test's --format.
