@@ -248,7 +248,7 @@ func (s *script) try(st *Step) (o outcome, blocked bool) {
 		return succeeded(i18n.M("app.slept", st.For.String())), false
 	case Set:
 		sk := s.socket(st.socketName())
-		sk.opts = mergeOptions(sk.opts, st.Options)
+		sk.opts = MergeOptions(sk.opts, st.Options)
 		if sk.ep == nil {
 			return succeeded(i18n.M("app.set.kept", sk.name)), false
 		}
@@ -367,7 +367,7 @@ func (s *script) accept(st *Step) (outcome, bool) {
 	s.sockets[sk.name] = sk
 	sk.watch(s.notify)
 	s.h.track(ep, event.SynRcvd)
-	if e := applyOptions(ep, mergeOptions(s.h.defaults, sk.opts)); e != nil {
+	if e := applyOptions(ep, MergeOptions(s.h.defaults, sk.opts)); e != nil {
 		return failedWith(e), false
 	}
 	return succeeded(i18n.M("app.accepted", addrPort(peer.Addr, peer.Port).String())), false
@@ -578,7 +578,9 @@ func fullAddress(ap netip.AddrPort) tcpip.FullAddress {
 	return tcpip.FullAddress{Addr: tcpip.AddrFrom16(a.As16()), Port: ap.Port()}
 }
 
-func mergeOptions(a, b Options) Options {
+// MergeOptions returns a with every option set in b copied over it: an
+// application's or a step's options over the host's defaults.
+func MergeOptions(a, b Options) Options {
 	if b.NoDelay != nil {
 		a.NoDelay = b.NoDelay
 	}

@@ -229,7 +229,7 @@ func (p *proc) accept(l *socket) (*socket, netip.AddrPort, *appErr) {
 	sk := &socket{ep: ep, wq: wq}
 	p.watch(sk)
 	p.h.track(ep, event.SynRcvd)
-	if e := applyOptions(ep, mergeOptions(p.h.defaults, p.opts)); e != nil {
+	if e := applyOptions(ep, MergeOptions(p.h.defaults, p.opts)); e != nil {
 		return sk, addrPort(peer.Addr, peer.Port), e
 	}
 	return sk, addrPort(peer.Addr, peer.Port), nil

@@ -231,7 +231,7 @@ func (s *script) step(st hosts.Step) error {
 			return setOptions(fd, st.Options)
 		}
 		o := s.opts[name]
-		merge(&o, st.Options)
+		o = hosts.MergeOptions(o, st.Options)
 		s.opts[name] = o
 	case hosts.Sleep:
 		if !s.r.sleepFor(st.For) {
@@ -285,40 +285,6 @@ func (s *script) apply(fd int, name string) error {
 		return setOptions(fd, o)
 	}
 	return nil
-}
-
-// merge copies the options set in b over a.
-func merge(a *hosts.Options, b hosts.Options) {
-	if b.NoDelay != nil {
-		a.NoDelay = b.NoDelay
-	}
-	if b.KeepAlive != nil {
-		a.KeepAlive = b.KeepAlive
-	}
-	if b.KeepIdle != nil {
-		a.KeepIdle = b.KeepIdle
-	}
-	if b.KeepInterval != nil {
-		a.KeepInterval = b.KeepInterval
-	}
-	if b.KeepCount != nil {
-		a.KeepCount = b.KeepCount
-	}
-	if b.SendBuffer != nil {
-		a.SendBuffer = b.SendBuffer
-	}
-	if b.RecvBuffer != nil {
-		a.RecvBuffer = b.RecvBuffer
-	}
-	if b.MSS != nil {
-		a.MSS = b.MSS
-	}
-	if b.UserTimeout != nil {
-		a.UserTimeout = b.UserTimeout
-	}
-	if b.QuickAck != nil {
-		a.QuickAck = b.QuickAck
-	}
 }
 
 // setOptions sets socket options with the kernel's names.
