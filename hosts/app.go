@@ -27,6 +27,8 @@ type socket struct {
 	watched bool
 	opts    Options
 	err     *appErr // the error the socket failed with, once taken from it
+	// closed says the script closed or aborted the socket.
+	closed bool
 	// For a model's sockets: the order the model opened it in, whether
 	// it is in its proc's ready list (guarded by the host's mu), and the
 	// model's connection it belongs to.
@@ -165,7 +167,7 @@ func (s *script) step() {
 			// close's FIN) are attributed to it right away.
 			s.h.checkStates()
 		}
-		if blocked && st.Timeout > 0 && (st.Action == Recv || st.Action == Wait) {
+		if blocked && st.Timeout > 0 && st.Action.takesTimeout() {
 			if first {
 				s.deadline = now + st.Timeout
 			}
@@ -173,32 +175,58 @@ func (s *script) step() {
 				s.wakeAfter(s.deadline)
 			} else {
 				blocked = false
-				o = succeeded(i18n.M("app.timedout", durText(st.Timeout)))
-				if s.count > 0 {
-					o = succeeded(i18n.M("app.timedout.received", durText(st.Timeout), s.count))
-				}
-				if st.Action == Recv {
-					o.bytes = s.count
-				}
+				o = s.timedOut(st)
 			}
 		}
 		if blocked {
 			s.started = true
 			return
 		}
-		s.h.report(s.label, code(st.String()), st.Action.String(), o)
+		stop := o.err != nil && st.OnError == Stop
+		s.h.report(s.label, code(st.String()), st.Action.String(), s.decided(st, o))
 		s.started, s.count, s.until, s.deadline, s.preview, s.eof = false, 0, 0, 0, nil, false
 		if st.Action == Accept && st.Each != nil && o.err == nil {
 			s.spawn(st)
 			continue // the step serves the next connection
 		}
 		s.pc++
-		if o.err != nil {
-			// An application stops at its first error.
+		if stop {
+			// on_error = "stop" (the default): the script ends here.
 			s.pc, s.round = len(s.steps), s.rounds
 			return
 		}
 	}
+}
+
+// decided adds to the outcome of a failed step what the script does next
+// (its on_error), and how many steps a stop leaves unrun.
+func (s *script) decided(st *Step, o outcome) outcome {
+	if o.err == nil {
+		return o
+	}
+	if st.OnError == Continue {
+		o.onError = event.OnErrorContinue
+		return o
+	}
+	o.onError = event.OnErrorStop
+	o.skipped = len(s.steps) - s.pc - 1 + (s.rounds-s.round)*len(s.steps)
+	return o
+}
+
+// timedOut is the outcome of a step whose Timeout ran out while it waited:
+// a Recv or Wait reports it and succeeds; a Connect is abandoned.
+func (s *script) timedOut(st *Step) outcome {
+	if st.Action == Connect {
+		return s.abandon(st)
+	}
+	o := succeeded(i18n.M("app.timedout", durText(st.Timeout)))
+	if s.count > 0 {
+		o = succeeded(i18n.M("app.timedout.received", durText(st.Timeout), s.count))
+	}
+	if st.Action == Recv {
+		o.bytes = s.count
+	}
+	return o
 }
 
 // spawn starts a per-connection script for the connection an Accept step
@@ -270,12 +298,18 @@ func (s *script) try(st *Step) (o outcome, blocked bool) {
 	case Close:
 		sk.ep.Close()
 		s.h.forget(sk.ep)
+		sk.closed = true
 		return succeeded(i18n.M("app.closed")), false
 	case Abort:
 		sk.ep.SocketOptions().SetLinger(tcpip.LingerOption{Enabled: true, Timeout: 0})
 		sk.ep.Close()
 		s.h.forget(sk.ep)
+		sk.closed = true
 		return succeeded(i18n.M("app.aborted")), false
+	case SoError:
+		return s.soError(sk), false
+	case TCPInfo:
+		return s.tcpInfo(sk), false
 	}
 	return failedWith(errMsg(i18n.M("app.err.action", st.Action.String()))), false
 }
@@ -376,9 +410,10 @@ func (s *script) accept(st *Step) (outcome, bool) {
 func (s *script) connect(st *Step) (outcome, bool) {
 	sk := s.socket(st.socketName())
 	if !s.started {
-		if sk.ep != nil {
+		if sk.ep != nil && !sk.reusable() {
 			return failedWith(errMsg(i18n.M("app.err.open", sk.name))), false
 		}
+		s.release(sk)
 		if e := s.open(sk, !st.Addr.Addr().Is4()); e != nil {
 			return failedWith(e), false
 		}

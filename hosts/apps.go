@@ -94,6 +94,12 @@ type outcome struct {
 	res   i18n.Msg
 	err   *appErr
 	bytes int
+	// For a script's failed step: what the script does next, and the
+	// steps a stop leaves unrun.
+	onError event.OnError
+	skipped int
+	// info is a tcp_info step's snapshot.
+	info *event.TCPInfo
 }
 
 // succeeded is the outcome of a call that succeeded and moved no bytes.
@@ -109,7 +115,8 @@ func failedWith(err *appErr) outcome { return outcome{err: err, bytes: -1} }
 // step as written (code, the same in every language), the socket call op,
 // and the outcome, labelled when the host runs several applications.
 func (h *Host) report(label string, step i18n.Msg, op string, o outcome) {
-	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Result: o.res, Bytes: o.bytes}
+	a := &event.App{At: h.now(), Host: h.name, Label: label, Step: step, Op: op, Result: o.res, Bytes: o.bytes,
+		OnError: o.onError, Skipped: o.skipped, TCPInfo: o.info}
 	if o.err != nil {
 		a.Result, a.Err, a.Errno = i18n.Msg{}, o.err.msg, o.err.errno
 	}

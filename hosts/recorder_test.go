@@ -57,6 +57,7 @@ type appResult struct {
 	at                 time.Duration
 	host, step, result string
 	err                string
+	ev                 *event.App
 }
 
 // Sent implements event.Observer.
@@ -97,7 +98,7 @@ func (r *recorder) App(a *event.App) {
 	if a.Label != "" {
 		step = "[" + a.Label + "] " + step
 	}
-	r.apps = append(r.apps, appResult{a.At, a.Host, step, a.Result.Text(i18n.EN, nil), a.Err.Text(i18n.EN, nil)})
+	r.apps = append(r.apps, appResult{a.At, a.Host, step, a.Result.Text(i18n.EN, nil), a.Err.Text(i18n.EN, nil), a})
 }
 
 // Queue implements event.Observer.

@@ -3,6 +3,7 @@ package hosts
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,12 +41,21 @@ const (
 	// Wait waits until the socket sees Until (see Event), or, when Until is
 	// zero, only until the step's At time.
 	Wait
+	// SoError reads and clears the socket's pending error
+	// (getsockopt(SO_ERROR)): "0", or the errno a failure left.
+	SoError
+	// TCPInfo reads a snapshot of the socket's TCP state
+	// (getsockopt(TCP_INFO)): state, RTT, RTO, windows, retransmissions.
+	TCPInfo
 )
+
+// lastAction is the last Action; ParseAction and ActionNames walk up to it.
+const lastAction = TCPInfo
 
 var actionNames = map[Action]string{
 	Listen: "listen", Accept: "accept", Connect: "connect", Send: "send", Recv: "recv",
 	Shutdown: "shutdown", Close: "close", Abort: "abort", Set: "set", Sleep: "sleep",
-	Wait: "wait",
+	Wait: "wait", SoError: "so_error", TCPInfo: "tcp_info",
 }
 
 // String returns the action's name as written in a lab file.
@@ -58,7 +68,7 @@ func (a Action) String() string {
 
 // ParseAction returns the action named s.
 func ParseAction(s string) (Action, bool) {
-	for a := Listen; a <= Wait; a++ {
+	for a := Listen; a <= lastAction; a++ {
 		if actionNames[a] == s {
 			return a, true
 		}
@@ -69,7 +79,7 @@ func ParseAction(s string) (Action, bool) {
 // ActionNames lists the valid action names in their documented order.
 func ActionNames() []string {
 	var out []string
-	for a := Listen; a <= Wait; a++ {
+	for a := Listen; a <= lastAction; a++ {
 		out = append(out, actionNames[a])
 	}
 	return out
@@ -127,6 +137,39 @@ func EventNames() []string {
 	}
 	return out
 }
+
+// takesTimeout reports whether a Timeout bounds the action.
+func (a Action) takesTimeout() bool { return a == Recv || a == Wait || a == Connect }
+
+// OnError is what a script does when one of its steps fails.
+type OnError int
+
+// What a script does after a failed step.
+const (
+	// Stop ends the script (its remaining steps and rounds are not run).
+	Stop OnError = iota
+	// Continue goes on with the next step, as if the step had succeeded.
+	Continue
+)
+
+var onErrorNames = []string{Stop: "stop", Continue: "continue"}
+
+// String returns the name as written in a lab file.
+func (o OnError) String() string {
+	if o >= 0 && int(o) < len(onErrorNames) {
+		return onErrorNames[o]
+	}
+	return fmt.Sprintf("OnError(%d)", int(o))
+}
+
+// ParseOnError returns the OnError named s.
+func ParseOnError(s string) (OnError, bool) {
+	i := slices.Index(onErrorNames, s)
+	return OnError(i), i >= 0
+}
+
+// OnErrorNames lists the valid on_error values.
+func OnErrorNames() []string { return slices.Clone(onErrorNames) }
 
 // Options are socket options. A nil field leaves the option unchanged.
 type Options struct {
@@ -188,10 +231,17 @@ type Step struct {
 	// Until is the event Wait waits for; zero means none (Wait then only
 	// waits for At).
 	Until Event
-	// Timeout, when positive, bounds how long Recv and Wait wait. A step
-	// that times out is not an error: it reports "timed out after 75s"
-	// (plus the bytes a Recv got so far) and the script goes on.
+	// Timeout, when positive, bounds how long Recv, Wait and Connect wait.
+	// A Recv or Wait that times out is not an error: it reports "timed out
+	// after 75s" (plus the bytes a Recv got so far) and the script goes on.
+	// A Connect that times out is abandoned as an application's connect
+	// timeout abandons it: the socket is closed (a half-open connection
+	// goes from SYN_SENT to CLOSED and sends nothing) and the step fails
+	// with ETIMEDOUT.
 	Timeout time.Duration
+	// OnError says what the script does when the step fails: Stop (the
+	// zero value) ends it, Continue goes on with the next step.
+	OnError OnError
 	// Each, on an Accept step, makes the step serve connections forever:
 	// every accepted connection starts a new, independent script running
 	// Each, in which the accepted socket has the step's socket name
@@ -263,7 +313,7 @@ func (s *Step) String() string {
 			fmt.Fprintf(&b, " each (%d steps)", len(s.Each))
 		}
 	}
-	if s.Timeout > 0 && (s.Action == Recv || s.Action == Wait) {
+	if s.Timeout > 0 && s.Action.takesTimeout() {
 		b.WriteString(" timeout " + durText(s.Timeout))
 	}
 	if s.Socket != "" {

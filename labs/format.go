@@ -72,6 +72,8 @@ type stepSpec struct {
 	At     *Duration `toml:"at"`
 	Socket string    `toml:"socket"`
 	From   string    `toml:"from"`
+	// OnError is what the script does when the step fails (any action).
+	OnError *string `toml:"on_error"`
 
 	Port    *int64     `toml:"port"`
 	Backlog *int64     `toml:"backlog"`

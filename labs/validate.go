@@ -256,7 +256,7 @@ func (v *validator) steps(p string, specs []stepSpec, all []hosts.Config) []host
 var stepKeys = map[hosts.Action][]string{
 	hosts.Listen:  {"port", "backlog"},
 	hosts.Accept:  {"from", "each"},
-	hosts.Connect: {"to", "port"},
+	hosts.Connect: {"to", "port", "timeout"},
 	hosts.Send:    {"data", "bytes"},
 	hosts.Recv:    {"bytes", "timeout"},
 	hosts.Sleep:   {"for"},
@@ -279,6 +279,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 	}
 	st := hosts.Step{Action: act, Socket: s.Socket, From: s.From}
 	before := len(v.errs)
+	st.OnError = v.onError(p, s.OnError)
 	if s.At != nil {
 		st.At = s.At.D()
 		if st.At < 0 {

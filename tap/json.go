@@ -159,7 +159,55 @@ type jsonApp struct {
 	Error  string `json:"error,omitempty"`
 	Errno  string `json:"errno,omitempty"`
 	Bytes  *int   `json:"bytes,omitempty"`
+	// OnError and Skipped: what the script did after a failed step.
+	OnError string       `json:"on_error,omitempty"`
+	Skipped int          `json:"skipped,omitempty"`
+	TCPInfo *jsonTCPInfo `json:"tcp_info,omitempty"`
 	jsonNotes
+}
+
+// jsonTCPInfo is a tcp_info step's snapshot; the sender's fields are
+// absent when the socket has no sender yet.
+type jsonTCPInfo struct {
+	State        string `json:"state"`
+	CAState      string `json:"ca_state"`
+	RTTNS        *int64 `json:"rtt_ns,omitempty"`
+	RTTVarNS     *int64 `json:"rttvar_ns,omitempty"`
+	RTONS        *int64 `json:"rto_ns,omitempty"`
+	Cwnd         *int   `json:"cwnd,omitempty"`
+	Ssthresh     *int   `json:"ssthresh,omitempty"`
+	MSS          *int   `json:"mss,omitempty"`
+	Unacked      *int   `json:"unacked,omitempty"`
+	Sacked       *int   `json:"sacked,omitempty"`
+	SndWnd       *int   `json:"snd_wnd,omitempty"`
+	RcvWnd       *int   `json:"rcv_wnd,omitempty"`
+	TotalRetrans uint64 `json:"total_retrans"`
+	SegsOut      uint64 `json:"segs_out"`
+	SegsIn       uint64 `json:"segs_in"`
+	ReorderSeen  bool   `json:"reord_seen"`
+}
+
+// tcpInfoOf converts a tcp_info snapshot, nil for none.
+func tcpInfoOf(in *event.TCPInfo) *jsonTCPInfo {
+	if in == nil {
+		return nil
+	}
+	j := &jsonTCPInfo{State: in.State.String(), CAState: in.CAState, TotalRetrans: in.TotalRetrans, SegsOut: in.SegsOut, SegsIn: in.SegsIn, ReorderSeen: in.ReorderSeen}
+	if !in.Sender {
+		return j
+	}
+	rto := int64(in.RTO)
+	cwnd, mss, unacked, sacked, snd, rcv := in.Cwnd, in.MSS, in.Unacked, in.Sacked, int(in.SndWnd), int(in.RcvWnd)
+	j.RTONS, j.Cwnd, j.MSS, j.Unacked, j.Sacked, j.SndWnd, j.RcvWnd = &rto, &cwnd, &mss, &unacked, &sacked, &snd, &rcv
+	if in.RTTValid {
+		rtt, v := int64(in.RTT), int64(in.RTTVar)
+		j.RTTNS, j.RTTVarNS = &rtt, &v
+	}
+	if in.Ssthresh >= 0 {
+		th := in.Ssthresh
+		j.Ssthresh = &th
+	}
+	return j
 }
 
 type jsonQueue struct {
@@ -331,7 +379,8 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 		return s
 	case KindApp:
 		a := r.App
-		j := jsonApp{jsonRow: base, Label: a.Label, Step: text(a.Step), Op: a.Op, Result: text(a.Result), Error: text(a.Err), Errno: a.Errno, jsonNotes: notes}
+		j := jsonApp{jsonRow: base, Label: a.Label, Step: text(a.Step), Op: a.Op, Result: text(a.Result), Error: text(a.Err), Errno: a.Errno, jsonNotes: notes,
+			OnError: a.OnError.String(), Skipped: a.Skipped, TCPInfo: tcpInfoOf(a.TCPInfo)}
 		if a.Bytes >= 0 {
 			j.Bytes = &a.Bytes
 		}

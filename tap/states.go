@@ -20,6 +20,8 @@ func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
 		switch {
 		case c.Why == event.WhyIdleTimeout:
 			return i18n.M("cause.app", i18n.M("cause.why.idle"))
+		case c.Why == event.WhyConnectTimeout:
+			return i18n.M("cause.connecttimeout")
 		case c.Why != "":
 			return i18n.M("cause.app", c.Why)
 		case c.Op != "":
@@ -150,6 +152,8 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 		timer = r.Cause.Timer
 	}
 	switch {
+	case r.Cause.Why == event.WhyConnectTimeout:
+		r.note("st.closed.connecttimeout", held)
 	case r.Cause.Emu == event.EmuAbortOnOverflow && from == event.SynRcvd:
 		r.note("st.closed.abortoverflow")
 	case arrived && flags&segment.RST != 0:

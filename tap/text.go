@@ -440,7 +440,12 @@ func (t *Tap) eventBody(r *Row, p painter, lang i18n.Lang) string {
 		if a.Label != "" {
 			step = "[" + a.Label + "] " + step
 		}
-		if !a.Err.IsZero() {
+		switch {
+		case !a.Err.IsZero() && a.OnError == event.OnErrorContinue:
+			return p.paint(sgrRed, text(i18n.M("ui.app.err.continue", step, a.Err)))
+		case !a.Err.IsZero() && a.OnError == event.OnErrorStop && a.Skipped > 0:
+			return p.paint(sgrRed, text(i18n.M("ui.app.err.stop", step, a.Err, a.Skipped)))
+		case !a.Err.IsZero():
 			return p.paint(sgrRed, text(i18n.M("ui.app.err", step, a.Err)))
 		}
 		return text(i18n.M("ui.app", step, a.Result))

@@ -594,6 +594,14 @@ type App struct {
 	// Bytes is the number of bytes sent or received, -1 when the call
 	// moves none.
 	Bytes int
+	// OnError is what the script did after this step failed (Err set):
+	// OnErrorStop or OnErrorContinue; zero for a step that succeeded and
+	// for a model's action. Skipped is the number of steps a stopping
+	// script leaves unrun (its remaining steps and rounds).
+	OnError OnError
+	Skipped int
+	// TCPInfo is the snapshot a tcp_info step read; nil otherwise.
+	TCPInfo *TCPInfo
 }
 
 // Queue is a listening socket's queues after they changed: connections
