@@ -197,3 +197,50 @@ func TestTCPInfo(t *testing.T) {
 }
 
 var fiveMs = topology.Link{Out: topology.Direction{Latency: 5 * time.Millisecond}, In: topology.Direction{Latency: 5 * time.Millisecond}}
+
+// TestMTU checks that a host's MSS derives from its NIC's MTU: the SYN
+// advertises MTU − 40 (IPv4) or MTU − 60 (IPv6), and the peer's data
+// segments fit in it.
+func TestMTU(t *testing.T) {
+	v6c, v6s := netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2")
+	tests := []struct {
+		name     string
+		six      bool
+		mtu      uint32
+		mss      int
+		maxBytes int // largest data segment the server sends: MSS − 40 in netstack
+	}{
+		{"IPv4 default", false, 0, 1460, 1420},
+		{"IPv4 1280", false, 1280, 1240, 1200},
+		{"IPv4 9000", false, 9000, 8960, 8920},
+		{"IPv6 1280", true, 1280, 1220, 1180},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			to := netip.AddrPortFrom(serverAddr, 80)
+			c := Config{Name: "client", IPv4: clientAddr, MTU: tc.mtu}
+			s := Config{Name: "server", IPv4: serverAddr, MTU: 9000}
+			if tc.six {
+				to = netip.AddrPortFrom(v6s, 80)
+				c = Config{Name: "client", IPv6: v6c, MTU: tc.mtu}
+				s = Config{Name: "server", IPv6: v6s, MTU: 9000}
+			}
+			c.Steps = []Step{{Action: Connect, Addr: to}, recvAny, closeStep}
+			s.Steps = []Step{listen80, accept, {Action: Send, Bytes: 20000}, closeStep}
+			rec, _ := world(t, time.Minute, c, s)
+			syns := rec.sentBy("client", segment.SYN)
+			if len(syns) == 0 || syns[0].seg.Opts.MSS != tc.mss {
+				t.Fatalf("client's SYNs = %v, want MSS %d", syns, tc.mss)
+			}
+			biggest := 0
+			for _, p := range rec.packets {
+				if p.host == "server" {
+					biggest = max(biggest, p.payload)
+				}
+			}
+			if biggest != tc.maxBytes {
+				t.Errorf("server's largest segment carries %d bytes, want %d", biggest, tc.maxBytes)
+			}
+		})
+	}
+}

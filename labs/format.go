@@ -143,6 +143,8 @@ type linkSpec struct {
 	Out  *directionSpec `toml:"out"`
 	In   *directionSpec `toml:"in"`
 	Down []windowSpec   `toml:"down"`
+	// MTU is the link's MTU (both ways), and its host's NIC's.
+	MTU *int64 `toml:"mtu"`
 }
 
 // directionSpec is the impairment of one direction of a link.

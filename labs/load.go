@@ -226,6 +226,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			continue
 		}
 		link.Down = v.outages(p, l.Down)
+		link.MTU = v.mtu(p, l.MTU, lab.Hosts[hi])
 		linked[l.Host] = true
 		lab.Links[hi] = link
 	}

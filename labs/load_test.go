@@ -73,12 +73,12 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown action",
 			src:  withA(``, `  [[hosts.steps]]`, `  do = "jump"`),
-			want: `x.toml:6:8: unknown action "jump" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait)`,
+			want: `x.toml:6:8: unknown action "jump" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, so_error, tcp_info)`,
 		},
 		{
 			name: "step without action",
 			src:  withA(`  [[hosts.steps]]`, `  port = 80`),
-			want: `x.toml:4:3: step has no action: do = "listen|accept|connect|send|recv|shutdown|close|abort|set|sleep|wait"`,
+			want: `x.toml:4:3: step has no action: do = "listen|accept|connect|send|recv|shutdown|close|abort|set|sleep|wait|so_error|tcp_info"`,
 		},
 		{
 			name: "undefined host in a link",
@@ -494,7 +494,7 @@ func TestLoadManyErrors(t *testing.T) {
 		`x.toml:6:8: loss 2 is outside [0, 1]`,
 		`x.toml:9:8: host name "1bad" must start with a letter and use only letters, digits, '-' and '_'`,
 		`x.toml:10:8: "999.0.0.1" is not an IP address`,
-		`x.toml:13:8: unknown action "fly" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait)`,
+		`x.toml:13:8: unknown action "fly" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, so_error, tcp_info)`,
 		`x.toml:15:3: listen needs a port: port = 80`,
 		`x.toml:18:3: sleep needs a duration: for = "1s"`,
 		`x.toml:23:11: bytes must be positive`,

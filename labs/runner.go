@@ -113,6 +113,7 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 			return nil, err
 		}
 		cfg.Seed = seed
+		cfg.MTU = uint32(lab.Links[i].EffectiveMTU()) // the NIC has its link's MTU
 		var addrs []netip.Addr
 		for _, a := range []netip.Addr{cfg.IPv4, cfg.IPv6} {
 			if a.IsValid() {

@@ -140,6 +140,12 @@ func supported(lab *labs.Lab) error {
 		if l := lab.Links[i]; l.Out != l.In || l.Out.Latency != 0 || l.Out.Loss != 0 || l.Out.Rate != 0 {
 			return fmt.Errorf("reference: host %s: link impairments are not supported (no netem here)", h.Name)
 		}
+		if lab.Links[i].MTU != 0 {
+			return fmt.Errorf("reference: host %s: a link mtu is not supported", h.Name)
+		}
+		if err := supportedSteps(h); err != nil {
+			return fmt.Errorf("reference: host %s: %v", h.Name, err)
+		}
 	}
 	return nil
 }
@@ -509,4 +515,35 @@ func parseSNMP(text string) map[string]uint64 {
 		i++
 	}
 	return out
+}
+
+// supportedSteps checks that the host's scripts use no step the kernel
+// run's scripts lack: so_error, tcp_info, a connect timeout, on_error.
+func supportedSteps(h hosts.Config) error {
+	var check func([]hosts.Step) error
+	check = func(steps []hosts.Step) error {
+		for _, st := range steps {
+			switch {
+			case st.Action == hosts.SoError || st.Action == hosts.TCPInfo:
+				return fmt.Errorf("%s steps are not supported", st.Action)
+			case st.Action == hosts.Connect && st.Timeout > 0:
+				return errors.New("a connect timeout is not supported")
+			case st.OnError != hosts.Stop:
+				return fmt.Errorf("on_error = %q is not supported", st.OnError)
+			}
+			if err := check(st.Each); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := check(h.Steps); err != nil {
+		return err
+	}
+	for _, a := range h.Apps {
+		if err := check(a.Steps); err != nil {
+			return err
+		}
+	}
+	return nil
 }

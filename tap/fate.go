@@ -26,6 +26,8 @@ func (t *Tap) dropReason(f *event.Fate) i18n.Msg {
 		return i18n.M("sw.nohost", f.Addr.String())
 	case event.Unroutable:
 		return i18n.M("sw.unroutable", f.Detail)
+	case event.TooBig:
+		return i18n.M("sw.toobig", f.Place.String(), f.MTU)
 	}
 	return i18n.M("sw.unroutable", f.Reason.String())
 }

@@ -86,6 +86,12 @@ type Link struct {
 	// down in both directions, and every packet the host sends, or the
 	// switch sends toward the host, is dropped.
 	Down []Window
+	// MTU is the largest IP packet the link carries, in bytes, both ways;
+	// zero means DefaultMTU. The attached host's NIC has this MTU, so its
+	// TCP derives the MSS it advertises from it (MTU − 40 for IPv4, − 60
+	// for IPv6); a larger packet (only a forged one can be) is dropped
+	// (TooBig). See ValidateMTU.
+	MTU int
 }
 
 // Window is a span of virtual time [From, To); To == 0 means "until the

@@ -82,6 +82,7 @@ type port struct {
 	out  *pipe
 	in   *pipe
 	down []Window // scheduled outages of the link
+	mtu  int      // the link's MTU (Link.EffectiveMTU)
 }
 
 // Network is the virtual world: a scheduler, a switch, and the nodes attached
@@ -166,6 +167,9 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 	if err := validateDown(link.Down); err != nil {
 		return 0, fmt.Errorf("link of %s: %v", name, err)
 	}
+	if err := ValidateMTU(link.MTU, slices.ContainsFunc(addrs, netip.Addr.Is6)); err != nil {
+		return 0, fmt.Errorf("link of %s: %v", name, err)
+	}
 	for _, a := range addrs {
 		if other, ok := n.byAddr[a]; ok {
 			return 0, fmt.Errorf("host %s: address %v is already used by host %s", name, a, n.ports[other].name)
@@ -182,6 +186,7 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 		out:  n.pipe(event.Place{Host: name, Dir: event.Out}, link.Out, name, "out"),
 		in:   n.pipe(event.Place{Host: name, Dir: event.In}, link.In, name, "in"),
 		down: slices.Clone(link.Down),
+		mtu:  link.EffectiveMTU(),
 	}
 	n.ports = append(n.ports, p)
 	n.touched = append(n.touched, false)
@@ -360,6 +365,10 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Host: src.name, Dir: event.Out}, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
 	}
+	if len(data) > src.mtu {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: src.out.place, Reason: event.TooBig, MTU: src.mtu})
+		return
+	}
 	n.cross(src.out, -1, p, n.forwardFn)
 }
 
@@ -463,6 +472,10 @@ func (n *Network) toHost(p *packet, to int) {
 	port := n.ports[to]
 	if w, ok := outage(port.down, now); ok {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
+		return
+	}
+	if len(p.data) > port.mtu {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.TooBig, MTU: port.mtu})
 		return
 	}
 	p.to = to

@@ -424,9 +424,11 @@ const (
 	NoHost
 	// Unroutable: the packet has no usable destination (Detail).
 	Unroutable
+	// TooBig: the packet is larger than the link's MTU (MTU).
+	TooBig
 )
 
-var dropNames = []string{"", "loss", "queue_full", "link_down", "fault", "no_host", "unroutable"}
+var dropNames = []string{"", "loss", "queue_full", "link_down", "fault", "no_host", "unroutable", "too_big"}
 
 // String returns the reason's short name: "loss", "queue_full".
 func (r DropReason) String() string {
@@ -468,6 +470,8 @@ type Fate struct {
 	Until time.Duration
 	// Outage is the outage of a LinkDown drop.
 	Outage Window
+	// MTU is the MTU of the link a TooBig packet did not fit.
+	MTU int
 	// Queued is the number of packets waiting in a QueueFull queue.
 	Queued int
 	// Addr is the destination nobody owns (NoHost).
