@@ -518,7 +518,7 @@ var zh = map[string]string{
 	"ui.app.err.stop":          "应用：%s → 出错：%s；脚本到此停止（on_error = \"stop\"）：还有 %d 个步骤没有执行",
 	"cause.connecttimeout":     "步骤：connect，超时已到",
 	"st.closed.connecttimeout": "应用等待 connect() %s 后放弃并关闭了套接字：不发送任何报文段（Linux 也一样）；之后到达的 SYN-ACK 找不到套接字，会被回以 RST",
-	"app.soerror":              "SO_ERROR = %s（%s）",
+	"app.soerror":              "SO_ERROR 读到 %s：%s",
 	"app.soerror.other":        "SO_ERROR：%s",
 	"app.soerror.none":         "SO_ERROR = 0（没有待处理的错误）",
 	"app.tcpinfo":              "状态 %s，拥塞状态 %s，%s，rto %s，拥塞窗口 %d，慢启动阈值 %s，未确认 %d，SACK 已确认 %d，mss %d，发送窗口 %d，接收窗口 %d，累计重传 %d，发出报文段 %d，收到报文段 %d",
