@@ -27,8 +27,9 @@ type socket struct {
 	watched bool
 	opts    Options
 	err     *appErr // the error the socket failed with, once taken from it
-	// closed says the script closed or aborted the socket.
-	closed bool
+	// closed says the script closed or aborted the socket; cleared that
+	// a so_error step took the error it failed with.
+	closed, cleared bool
 	// For a model's sockets: the order the model opened it in, whether
 	// it is in its proc's ready list (guarded by the host's mu), and the
 	// model's connection it belongs to.
@@ -513,6 +514,8 @@ func (s *script) recv(st *Step) (outcome, bool) {
 	head := truncate(string(s.preview), 24)
 	var r i18n.Msg
 	switch {
+	case s.eof && s.count == 0 && sk.cleared:
+		r = i18n.M("app.eof.cleared")
 	case s.eof && s.count == 0:
 		r = i18n.M("app.eof")
 	case s.eof && preview:

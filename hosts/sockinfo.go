@@ -48,6 +48,9 @@ func (s *script) soError(sk *socket) outcome {
 		}
 	}
 	sk.err = nil
+	if err != nil {
+		sk.cleared = true
+	}
 	switch {
 	case err == nil:
 		return succeeded(i18n.M("app.soerror.none"))
@@ -160,5 +163,5 @@ func (s *script) release(sk *socket) {
 		sk.ep.Close()
 		s.h.forget(sk.ep)
 	}
-	sk.ep, sk.wq, sk.err, sk.closed = nil, nil, nil, false
+	sk.ep, sk.wq, sk.err, sk.closed, sk.cleared = nil, nil, nil, false, false
 }

@@ -140,12 +140,15 @@ func TestOnError(t *testing.T) {
 func TestSoError(t *testing.T) {
 	soError := Step{Action: SoError}
 	rec, _ := world(t, time.Minute,
-		clientHost(connectPeer, soError, Step{Action: Sleep, For: 2 * time.Second}, soError, soError),
+		clientHost(connectPeer, soError, Step{Action: Sleep, For: 2 * time.Second}, soError, soError, recvAny),
 		serverHost(listen80, accept, sleep1s, abortStep))
 	for i, want := range map[int]string{1: "SO_ERROR = 0 (no error pending)", 3: "SO_ERROR = ECONNRESET (connection reset by peer)", 4: "SO_ERROR = 0 (no error pending)"} {
 		if a := rec.app(t, "client", i); a.result != want || a.err != "" {
 			t.Errorf("step %d (%s) = %q, error %q; want %q", i, a.step, a.result, a.err, want)
 		}
+	}
+	if a := rec.app(t, "client", 5); a.err != "" || !strings.Contains(a.result, "so_error already took its error") {
+		t.Errorf("recv after so_error = %q, error %q; want end of stream, the error taken", a.result, a.err)
 	}
 	if a := rec.app(t, "client", 1); a.ev.Op != "so_error" {
 		t.Errorf("so_error's op = %q, want so_error", a.ev.Op)

@@ -526,4 +526,5 @@ var en = map[string]string{
 	"app.tcpinfo.infinite":     "infinite",
 	"app.tcpinfo.n":            "%d",
 	"sw.toobig":                "too big for %s: the packet is larger than the link's MTU of %d bytes (no router on the way sends ICMP \"fragmentation needed\")",
+	"app.eof.cleared":          "received end of stream: the connection was reset and so_error already took its error (as on Linux, read() then returns 0)",
 }

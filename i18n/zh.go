@@ -528,4 +528,5 @@ var zh = map[string]string{
 	"app.tcpinfo.infinite":     "无限",
 	"app.tcpinfo.n":            "%d",
 	"sw.toobig":                "对 %s 来说太大：数据包超过了链路 MTU（%d 字节）（途中没有路由器发送 ICMP“需要分片”）",
+	"app.eof.cleared":          "读到流结束：连接已被重置，而 so_error 已经取走了它的错误（与 Linux 一样，read() 此时返回 0）",
 }
