@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -116,7 +117,7 @@ func ParsePattern(s string, hosts []string) (Pattern, error) {
 	p.To = fields[0]
 	for _, name := range []string{p.From, p.To} {
 		if name != "*" && !slices.Contains(hosts, name) {
-			return Pattern{}, fmt.Errorf("segment pattern %q names host %q, which is not defined", s, name)
+			return Pattern{}, errors.New(undefinedHost(fmt.Sprintf("segment pattern %q", s), name, hosts))
 		}
 	}
 	if len(fields) > 1 {

@@ -1,0 +1,94 @@
+package labs
+
+import (
+	"slices"
+	"testing"
+)
+
+// serverClient is lines 1-6 of the "did you mean" cases: hosts server and
+// client, names long enough to be misspelt.
+var serverClient = []string{
+	`[[hosts]]`,         // 1
+	`name = "server"`,   // 2
+	`ipv4 = "10.0.0.2"`, // 3
+	`[[hosts]]`,         // 4
+	`name = "client"`,   // 5
+	`ipv4 = "10.0.0.1"`, // 6
+}
+
+// withSC returns serverClient followed by more lines, starting at line 7.
+func withSC(more ...string) string { return lines(slices.Concat(serverClient, more)...) }
+
+// TestDidYouMean covers the suggestions for misspelt host names, states
+// and counters: each error is at the misspelt value and names the word
+// meant.
+func TestDidYouMean(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string
+	}{
+		{"state with a dash", withSC(`[[expect]]`, `state = "TIME-WAIT"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "TIME-WAIT" (did you mean "TIME_WAIT"?)`},
+		{"state without the underscore", withSC(`[[expect]]`, `state = "TIMEWAIT"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "TIMEWAIT" (did you mean "TIME_WAIT"?)`},
+		{"state in lower case", withSC(`[[expect]]`, `state = "close_wait"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "close_wait" (did you mean "CLOSE_WAIT"?)`},
+		{"state as ss prints it", withSC(`[[expect]]`, `state = "ESTAB"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "ESTAB" (did you mean "ESTABLISHED"?)`},
+		{"state as the RFC names it", withSC(`[[expect]]`, `state = "SYN-RECEIVED"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "SYN-RECEIVED" (did you mean "SYN_RCVD"?)`},
+		{"state misspelt", withSC(`[[expect]]`, `state = "ESTABLISED"`, `host = "server"`),
+			`x.toml:8:9: unknown TCP state "ESTABLISED" (did you mean "ESTABLISHED"?)`},
+		{"expectation host", withSC(`[[expect]]`, `state = "LISTEN"`, `host = "sever"`),
+			`x.toml:9:8: expectation names host "sever", which is not defined (did you mean "server"?)`},
+		{"expectation host in another case", withSC(`[[expect]]`, `error = "refused"`, `host = "Client"`),
+			`x.toml:9:8: expectation names host "Client", which is not defined (did you mean "client"?)`},
+		{"stall host", withSC(`[[expect]]`, `stall = "clinet"`),
+			`x.toml:8:9: stall names host "clinet", which is not defined (did you mean "client"?) (or "*" for any host)`},
+		{"segment pattern host", withSC(`[[expect]]`, `segment = "server > clent RST"`),
+			`x.toml:8:11: segment pattern "server > clent RST" names host "clent", which is not defined (did you mean "client"?)`},
+		{"bound pattern host", withSC(`[[expect]]`, `segment = "server > client"`, `after = "srever > client RST"`),
+			`x.toml:9:9: after must be a duration such as "80s" or a segment pattern: segment pattern "srever > client RST" names host "srever", which is not defined (did you mean "server"?)`},
+		{"link host", withSC(`[[links]]`, `host = "servr"`),
+			`x.toml:8:8: link names host "servr", which is not defined (did you mean "server"?)`},
+		{"connect target", withSC(`[[hosts.steps]]`, `do = "connect"`, `to = "sevrer:80"`),
+			`x.toml:9:6: target "sevrer:80" names host "sevrer", which is not defined (did you mean "server"?)`},
+		{"model target", withSC(`[[hosts.apps]]`, `model = "bulk-sender"`, `to = "server2:80"`, `bytes = 10`),
+			`x.toml:9:6: target "server2:80" names host "server2", which is not defined (did you mean "server"?)`},
+		{"fault host", withSC(`[[faults]]`, `action = "drop"`, `to = "cilent"`),
+			`x.toml:9:6: fault names host "cilent", which is not defined (did you mean "client"?)`},
+		{"injection via", withSC(`[[inject]]`, `via = "clientt"`, `to = "server:80"`, `from = "10.0.0.9:1"`, `flags = "RST"`),
+			`x.toml:8:7: injection names host "clientt", which is not defined (did you mean "client"?)`},
+		{"a host too far from any", withSC(`[[links]]`, `host = "router"`),
+			`x.toml:8:8: link names host "router", which is not defined`},
+		{"counter", withSC(`[[expect]]`, `counter = "ResetSent"`, `host = "server"`),
+			`x.toml:8:11: unknown counter "ResetSent" (did you mean "ResetsSent"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loadErrors(t, tt.src).Error(); got != tt.want {
+				t.Errorf("Load(%q) =\n%s\nwant\n%s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNearest covers the rule behind every suggestion.
+func TestNearest(t *testing.T) {
+	known := []string{"server", "client", "a", "b", "TIME_WAIT"}
+	tests := []struct{ s, want string }{
+		{"sever", "server"},
+		{"SERVER", "server"},
+		{"clinet", "client"},
+		{"c", ""},   // one edit from "a", but as long as itself
+		{"srv", ""}, // three edits
+		{"time_wait", "TIME_WAIT"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := nearest(tt.s, known); got != tt.want {
+			t.Errorf("nearest(%q) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
