@@ -406,8 +406,10 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	set(ExpectStall, s.Stall)
 	switch len(kinds) {
 	case 0:
-		v.errorf(p, "an expectation needs one of segment, state, error, result, counter or stall")
-		return e, false
+		if !standsAlone(&e, s) {
+			v.errorf(p, "an expectation needs one of segment, state, error, result, counter, stall, step or note")
+			return e, false
+		}
 	case 1:
 	default:
 		v.errorf(p, "an expectation checks one thing; this one has %s", strings.Join(kinds, " and "))
@@ -467,6 +469,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 			v.errorf(p+".at", "a state expectation takes at, or after/before, not both")
 		}
 	}
+	v.narrowing(p, s, &e)
 	if e.Kind == ExpectCounter && (s.After != nil || s.Before != nil) {
 		v.errorf(p, "a counter expectation is checked at the end of the run; it takes no after or before")
 	}
