@@ -3,10 +3,12 @@ package labs
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/segment"
 	"github.com/tcplab/tcplab/tap"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -263,4 +265,42 @@ func FuzzParseRange(f *testing.F) {
 			t.Errorf("ParseRange(%q) = %+v", s, r)
 		}
 	})
+}
+
+// TestStepWordsCoverEveryStep runs every built-in lab and checks that each
+// application row's step begins with a word a step expectation accepts,
+// so that no step the timeline shows is refused by validation.
+func TestStepWordsCoverEveryStep(t *testing.T) {
+	entries, err := Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := stepWords()
+	seen := map[string]bool{}
+	for _, en := range entries {
+		lab, err := Open(en.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := Execute(context.Background(), lab, RunOptions{KeepRows: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range run.Rows {
+			if r.Kind != tap.KindApp {
+				continue
+			}
+			text := r.App.Step.Text(i18n.EN, run.Tap.Names)
+			word, _, _ := strings.Cut(text, " ")
+			seen[word] = true
+			if !slices.Contains(words, word) {
+				t.Errorf("%s: step %q begins with %q, which a step expectation refuses (want one of %v)", en.Name, text, word, words)
+			}
+		}
+	}
+	for _, w := range modelStepWords {
+		if !seen[w] {
+			t.Errorf("no built-in lab shows a step %q; modelStepWords lists a word no model uses", w)
+		}
+	}
 }

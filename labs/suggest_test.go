@@ -92,3 +92,58 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestExpectMatchErrors covers the errors of the keys that narrow an
+// expectation: each at its key or value, with "did you mean" for a
+// misspelt note key, analysis flag or step.
+func TestExpectMatchErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string
+	}{
+		{"misspelt note key", withSC(`[[expect]]`, `note = "seg.retrans.rot"`),
+			`x.toml:8:8: unknown note key "seg.retrans.rot" (did you mean "seg.retrans.rto"?)`},
+		{"unknown note key", withSC(`[[expect]]`, `segment = "server > client"`, `note = "retransmitted"`),
+			`x.toml:9:8: unknown note key "retransmitted" (the keys are those tcplab run --format json shows in note_keys, such as "seg.retrans.rto")`},
+		{"misspelt analysis flag", withSC(`[[expect]]`, `segment = "server > client"`, `analysis = "retransmision"`),
+			`x.toml:9:12: unknown analysis flag "retransmision" (did you mean "retransmission"?)`},
+		{"Wireshark's display name", withSC(`[[expect]]`, `segment = "server > client"`, `analysis = "TCP Dup ACK"`),
+			`x.toml:9:12: unknown analysis flag "TCP Dup ACK" (want one of retransmission, fast_retransmission, spurious_retransmission, out_of_order, lost_segment, duplicate_ack, keep_alive, keep_alive_ack, zero_window, zero_window_probe, zero_window_probe_ack, window_update, window_full, ack_lost_segment, reused_ports)`},
+		{"misspelt step", withSC(`[[expect]]`, `step = "conect server:80"`, `host = "client"`),
+			`x.toml:8:8: unknown step "conect" (did you mean "connect"?)`},
+		{"unknown step", withSC(`[[expect]]`, `step = "dial"`),
+			`x.toml:8:8: unknown step "dial" (a step begins with one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, serve, request)`},
+		{"len that is not a number", withSC(`[[expect]]`, `segment = "server > client"`, `len = "big"`),
+			`x.toml:9:7: "big" is not a value to match: write 1448, ">0", ">=1", "<1448", "<=1448" or "1..1448"`},
+		{"len of the wrong type", withSC(`[[expect]]`, `segment = "server > client"`, `len = true`),
+			`x.toml:9:7: a value to match must be an integer such as 1448 or a range such as ">0", "<=1448" or "1..1448", not the boolean true`},
+		{"empty range", withSC(`[[expect]]`, `segment = "server > client"`, `window = "<0"`),
+			`x.toml:9:10: "<0" matches no value`},
+		{"len beyond a segment", withSC(`[[expect]]`, `segment = "server > client"`, `len = 70000`),
+			`x.toml:9:7: len 70000 can never match: a segment's len is at most 65535`},
+		{"ws as the shift", withSC(`[[expect]]`, `segment = "server > client SYN"`, `ws = 7`),
+			`x.toml:9:6: ws 7 can never match: ws is the window scale multiplier the timeline shows (WS=128), a power of two from 1 to 16384`},
+		{"bad sack blocks", withSC(`[[expect]]`, `segment = "server > client"`, `sack = "4261:5681"`),
+			`x.toml:9:8: sack "4261:5681" must list blocks as the timeline shows them, such as "1449-2897" or "1449-2897,4345-5793" (or be true or false)`},
+		{"sack of the wrong type", withSC(`[[expect]]`, `segment = "server > client"`, `sack = 3`),
+			`x.toml:9:8: sack must be true, false or blocks such as "1449-2897", not the integer 3`},
+		{"segment field without a segment", withSC(`[[expect]]`, `state = "LISTEN"`, `host = "server"`, `len = 0`),
+			`x.toml:10:1: len narrows a segment expectation (segment = "client > server"), not a state expectation`},
+		{"step on a segment expectation", withSC(`[[expect]]`, `segment = "server > client"`, `step = "connect"`),
+			`x.toml:9:1: step narrows an error or result expectation (or stands alone), not a segment expectation`},
+		{"note on a counter", withSC(`[[expect]]`, `counter = "ResetsSent"`, `host = "server"`, `note = "seg.rst"`),
+			`x.toml:10:1: a counter expectation takes no note: a counter has no rows`},
+		{"note on a snapshot", withSC(`[[expect]]`, `state = "LISTEN"`, `host = "server"`, `at = "1s"`, `note = "st.listen"`),
+			`x.toml:11:1: a state expectation with at counts connections, not rows; it takes no note`},
+		{"nothing to check", withSC(`[[expect]]`, `host = "server"`),
+			`x.toml:7:1: an expectation needs one of segment, state, error, result, counter, stall, step or note`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := loadErrors(t, tt.src).Error(); got != tt.want {
+				t.Errorf("Load(%q) =\n%s\nwant\n%s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
