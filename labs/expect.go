@@ -340,8 +340,11 @@ func (e *Expectation) matchKind(t *tap.Tap, r *tap.Row) (match, near bool) {
 		}
 		return r.ToState.String() == e.Text, true
 	case ExpectError, ExpectResult:
-		if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) || (e.Step != "" && !stepMatches(t, r, e.Step)) {
+		if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) {
 			return false, false
+		}
+		if e.Step != "" && !stepMatches(t, r, e.Step) {
+			return false, true
 		}
 		a := r.App
 		if e.Kind == ExpectError {

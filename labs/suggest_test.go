@@ -136,6 +136,8 @@ func TestExpectMatchErrors(t *testing.T) {
 			`x.toml:10:1: a counter expectation takes no note: a counter has no rows`},
 		{"note on a snapshot", withSC(`[[expect]]`, `state = "LISTEN"`, `host = "server"`, `at = "1s"`, `note = "st.listen"`),
 			`x.toml:11:1: a state expectation with at counts connections, not rows; it takes no note`},
+		{"port on a step", withSC(`[[expect]]`, `step = "connect"`, `port = 80`),
+			`x.toml:9:1: a step expectation takes no port: an application's row names no connection`},
 		{"nothing to check", withSC(`[[expect]]`, `host = "server"`),
 			`x.toml:7:1: an expectation needs one of segment, state, error, result, counter, stall, step or note`},
 	}

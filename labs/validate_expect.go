@@ -54,6 +54,9 @@ func (v *validator) narrowing(p string, s *expectSpec, e *Expectation) {
 	if e.Kind == ExpectSegment {
 		e.Segment = v.segmentMatch(p, s)
 	}
+	if e.Kind == ExpectStep && s.Port != nil {
+		v.errorf(p+".port", "a step expectation takes no port: an application's row names no connection")
+	}
 	if s.Step != nil {
 		switch e.Kind {
 		case ExpectStep, ExpectError, ExpectResult:
