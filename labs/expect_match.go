@@ -153,14 +153,15 @@ type SegmentMatch struct {
 	SACK                           *SACKMatch
 	DSACK                          *bool
 	// Analysis holds the Wireshark analysis flags the segment must all
-	// carry (in the capture of what was sent, as the timeline shows).
-	Analysis tap.Analysis
+	// carry (in the capture of what was sent, as the timeline shows), and
+	// NotAnalysis those it must not carry.
+	Analysis, NotAnalysis tap.Analysis
 }
 
 // IsZero reports whether the match narrows nothing.
 func (m *SegmentMatch) IsZero() bool {
 	return m.Len == nil && m.Window == nil && m.Seq == nil && m.Ack == nil && m.MSS == nil && m.WS == nil &&
-		m.SACKPerm == nil && m.SACK == nil && m.DSACK == nil && m.Analysis == 0
+		m.SACKPerm == nil && m.SACK == nil && m.DSACK == nil && m.Analysis == 0 && m.NotAnalysis == 0
 }
 
 // Match reports whether segment row r has the fields m asks for.
@@ -185,7 +186,7 @@ func (m *SegmentMatch) Match(r *tap.Row) bool {
 		return false
 	case m.DSACK != nil && *m.DSACK != s.DSACK():
 		return false
-	case r.Analysis&m.Analysis != m.Analysis:
+	case r.Analysis&m.Analysis != m.Analysis, r.Analysis&m.NotAnalysis != 0:
 		return false
 	}
 	if m.SACK != nil {
@@ -225,8 +226,12 @@ func (m *SegmentMatch) String() string {
 		fmt.Fprintf(&b, " sack=%s", m.SACK)
 	}
 	flag("dsack", m.DSACK)
-	if m.Analysis != 0 {
-		fmt.Fprintf(&b, " analysis=%s", m.Analysis)
+	if m.Analysis != 0 || m.NotAnalysis != 0 {
+		names := m.Analysis.Names()
+		for _, n := range m.NotAnalysis.Names() {
+			names = append(names, "!"+n)
+		}
+		fmt.Fprintf(&b, " analysis=%s", strings.Join(names, ","))
 	}
 	return b.String()
 }

@@ -38,7 +38,7 @@ var expectFieldsWrong = []struct{ old, new string }{
 	{"\ndsack = true", "\ndsack = false"},
 	{`note = "diff.dsack"`, `note = "diff.delack"`},
 	{`analysis = "spurious_retransmission"`, `analysis = "out_of_order"`},
-	{`len = ">0"`, `len = "0"`},
+	{"analysis = \"spurious_retransmission\"\nlen = \">0\"", "analysis = \"spurious_retransmission\"\nlen = \"0\""},
 	{"seq = 20001", "seq = 20000"},
 	{`analysis = "tcp.analysis.retransmission"`, `analysis = "tcp.analysis.fast_retransmission"`},
 	{`note = "seg.retrans.rto"`, `note = "seg.fin.tlp"`},
@@ -46,6 +46,7 @@ var expectFieldsWrong = []struct{ old, new string }{
 	{`step = "send"`, `step = "close"`},
 	{`step = "close"`, `step = "accept"`},
 	{`note = "st.timewait"`, `note = "st.finwait2"`},
+	{`analysis = "!retransmission"`, `analysis = "!out_of_order"`},
 }
 
 // runExpectFields runs the expect-fields lab from src and returns the
@@ -170,6 +171,8 @@ func TestSegmentMatch(t *testing.T) {
 		{"no dsack", SegmentMatch{DSACK: &no}, []string{"data", "syn"}},
 		{"analysis", SegmentMatch{Analysis: tap.Retransmission}, []string{"data"}},
 		{"analysis, all flags", SegmentMatch{Analysis: tap.Retransmission | tap.DupAck}, nil},
+		{"analysis not set", SegmentMatch{NotAnalysis: tap.Retransmission}, []string{"dup", "syn"}},
+		{"analysis set and another not", SegmentMatch{Analysis: tap.Retransmission, NotAnalysis: tap.DupAck}, []string{"data"}},
 		{"nothing", SegmentMatch{}, []string{"data", "dup", "syn"}},
 	}
 	for _, tt := range tests {

@@ -105,35 +105,69 @@ func (v *validator) segmentMatch(p string, s *expectSpec) SegmentMatch {
 		m.SACK = &s.SACK.m
 	}
 	if s.Analysis != nil {
-		m.Analysis = v.analysis(p+".analysis", *s.Analysis)
+		m.Analysis, m.NotAnalysis = v.analysis(p+".analysis", *s.Analysis)
 	}
 	return m
 }
 
-// analysis parses "retransmission" or "fast_retransmission,duplicate_ack":
-// analysis flags that must all be set, by their Wireshark field names
-// (with or without "tcp.analysis.").
-func (v *validator) analysis(path, s string) tap.Analysis {
-	var a tap.Analysis
+// analysis parses "retransmission" or "fast_retransmission,duplicate_ack"
+// or "!retransmission": analysis flags that must all be set, or with '!'
+// must not be, by their Wireshark field names (with or without
+// "tcp.analysis.").
+func (v *validator) analysis(path, s string) (set, clear tap.Analysis) {
 	if strings.TrimSpace(s) == "" {
 		v.valuef(path, "analysis must name a flag, such as \"retransmission\" (want one of %s)", strings.Join(tap.AnalysisNames(), ", "))
-		return 0
+		return 0, 0
 	}
 	for _, name := range strings.Split(s, ",") {
-		name = strings.TrimPrefix(strings.TrimSpace(name), "tcp.analysis.")
+		name = strings.TrimSpace(name)
+		not := strings.HasPrefix(name, "!")
+		name = strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(name, "!")), "tcp.analysis.")
 		f, ok := tap.ParseAnalysis(name)
 		if !ok {
 			msg := fmt.Sprintf("unknown analysis flag %q", name)
-			if d := didYouMean(name, tap.AnalysisNames()); d != "" {
+			if alias := analysisAliases[normalAnalysis(name)]; alias != "" {
+				v.valuef(path, "%s (did you mean %q?)", msg, alias)
+			} else if d := didYouMean(name, tap.AnalysisNames()); d != "" {
 				v.valuef(path, "%s%s", msg, d)
 			} else {
 				v.valuef(path, "%s (want one of %s)", msg, strings.Join(tap.AnalysisNames(), ", "))
 			}
 			continue
 		}
-		a |= f
+		if not {
+			clear |= f
+		} else {
+			set |= f
+		}
 	}
-	return a
+	if set&clear != 0 {
+		v.valuef(path, "analysis %q asks for %s both set and not set", s, set&clear)
+	}
+	return set, clear
+}
+
+// analysisAliases maps the labels Wireshark shows in its Info column
+// ("TCP Dup ACK", "TCP ZeroWindow", "TCP Previous segment not captured"),
+// normalized by normalAnalysis, to the names of its fields, which a lab
+// uses, where the two differ by more than a slip.
+var analysisAliases = map[string]string{
+	"dup_ack":                       "duplicate_ack",
+	"dupack":                        "duplicate_ack",
+	"zerowindow":                    "zero_window",
+	"zerowindowprobe":               "zero_window_probe",
+	"zerowindowprobeack":            "zero_window_probe_ack",
+	"previous_segment_not_captured": "lost_segment",
+	"acked_unseen_segment":          "ack_lost_segment",
+	"port_numbers_reused":           "reused_ports",
+}
+
+// normalAnalysis spells a Wireshark label as a field name: lower case,
+// without "TCP ", '_' for spaces and '-'.
+func normalAnalysis(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimPrefix(s, "tcp ")
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(s)
 }
 
 // noteKeys are the catalogue's keys, sorted, for suggestions.
