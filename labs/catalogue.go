@@ -134,20 +134,15 @@ func nearestBuiltin(ref string) string {
 	if err != nil {
 		return ""
 	}
-	best, bestD := "", 3
-	var prefixed []string
+	var names, prefixed []string
 	for _, f := range files {
 		name := strings.TrimSuffix(f.Name(), ".toml")
+		names = append(names, name)
 		if strings.HasPrefix(name, ref) && ref != "" {
 			prefixed = append(prefixed, name)
 		}
-		if abs(len(name)-len(ref)) >= bestD {
-			continue
-		}
-		if d := editDistance(strings.ToLower(ref), name); d < bestD {
-			best, bestD = name, d
-		}
 	}
+	best := nearest(ref, names)
 	if best == "" && len(prefixed) == 1 {
 		best = prefixed[0]
 	}

@@ -273,19 +273,7 @@ func unknownKey(t reflect.Type, k, path string) string {
 			return msg + fmt.Sprintf(" (keys are case-sensitive: %q)", kk)
 		}
 	}
-	best, bestD := "", 3
-	for _, kk := range known {
-		if abs(len(k)-len(kk)) >= bestD {
-			continue // too far apart to be a slip, and a long key is costly
-		}
-		if dd := editDistance(k, kk); dd < bestD {
-			best, bestD = kk, dd
-		}
-	}
-	if best != "" {
-		return msg + fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return msg
+	return msg + didYouMean(k, known)
 }
 
 // editDistance is the Levenshtein distance of a and b.

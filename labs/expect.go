@@ -1,6 +1,7 @@
 package labs
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -33,10 +34,16 @@ const (
 	// happen: holding data, a SYN or a FIN never acknowledged, with no
 	// timer to send it again.
 	ExpectStall
+	// ExpectStep counts application steps of a kind, whatever their
+	// outcome.
+	ExpectStep
+	// ExpectNote counts rows of any kind explained by a note key.
+	ExpectNote
 )
 
 var expectKeys = map[ExpectKind]string{
 	ExpectSegment: "segment", ExpectState: "state", ExpectError: "error", ExpectResult: "result", ExpectCounter: "counter", ExpectStall: "stall",
+	ExpectStep: "step", ExpectNote: "note",
 }
 
 // String returns the kind's key in a lab file.
@@ -66,6 +73,13 @@ type Expectation struct {
 	Min, Max int64
 	// Why explains the expectation; it is shown when it fails.
 	Why string
+	// Segment narrows a segment expectation by the segment's fields.
+	Segment SegmentMatch
+	// Step, when set, counts only application rows of this step (error,
+	// result and step expectations): see stepMatches.
+	Step string
+	// Note, when set, counts only rows with a note of this catalogue key.
+	Note string
 }
 
 // Bound is an expectation's time bound: a fixed time, or the time of the
@@ -116,7 +130,7 @@ func ParsePattern(s string, hosts []string) (Pattern, error) {
 	p.To = fields[0]
 	for _, name := range []string{p.From, p.To} {
 		if name != "*" && !slices.Contains(hosts, name) {
-			return Pattern{}, fmt.Errorf("segment pattern %q names host %q, which is not defined", s, name)
+			return Pattern{}, errors.New(undefinedHost(fmt.Sprintf("segment pattern %q", s), name, hosts))
 		}
 	}
 	if len(fields) > 1 {
@@ -307,10 +321,19 @@ func (es *expState) keep(rows ...*tap.Row) {
 // matches reports whether row r counts for e, and whether it is worth
 // showing when too few rows count.
 func (e *Expectation) matches(t *tap.Tap, r *tap.Row) (match, near bool) {
+	match, near = e.matchKind(t, r)
+	if match && e.Note != "" && !r.HasNote(e.Note) {
+		match = false
+	}
+	return match, near
+}
+
+// matchKind is matches but for the note.
+func (e *Expectation) matchKind(t *tap.Tap, r *tap.Row) (match, near bool) {
 	switch e.Kind {
 	case ExpectSegment:
 		loose := Pattern{From: e.Pattern.From, To: e.Pattern.To}
-		return e.Pattern.Match(t, r), loose.Match(t, r)
+		return e.Pattern.Match(t, r) && e.Segment.Match(r), loose.Match(t, r)
 	case ExpectState:
 		if r.Kind != tap.KindState || !e.hostPort(r) {
 			return false, false
@@ -319,6 +342,9 @@ func (e *Expectation) matches(t *tap.Tap, r *tap.Row) (match, near bool) {
 	case ExpectError, ExpectResult:
 		if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) {
 			return false, false
+		}
+		if e.Step != "" && !stepMatches(t, r, e.Step) {
+			return false, true
 		}
 		a := r.App
 		if e.Kind == ExpectError {
@@ -330,6 +356,17 @@ func (e *Expectation) matches(t *tap.Tap, r *tap.Row) (match, near bool) {
 			return false, false
 		}
 		return e.Host == "" || r.Host == e.Host, true
+	case ExpectStep:
+		if r.Kind != tap.KindApp || (e.Host != "" && r.Host != e.Host) {
+			return false, false
+		}
+		return stepMatches(t, r, e.Step), true
+	case ExpectNote:
+		if (e.Host != "" && r.Host != e.Host) || !rowPort(r, e.Port) {
+			return false, false
+		}
+		// The note itself is checked by matches.
+		return true, nearNote(r, e.Note)
 	}
 	return false, false
 }
@@ -393,15 +430,19 @@ func (c *checker) outcome(es *expState) Outcome {
 func (e *Expectation) what() string {
 	switch e.Kind {
 	case ExpectSegment:
-		return "segments " + e.Pattern.String()
+		return "segments " + e.Pattern.String() + e.narrowing()
 	case ExpectState:
-		return "transitions to " + e.Text + e.on()
+		return "transitions to " + e.Text + e.on() + e.narrowing()
 	case ExpectError:
-		return fmt.Sprintf("application errors %q%s", e.Text, e.on())
+		return fmt.Sprintf("application errors %q%s%s", e.Text, e.on(), e.narrowing())
 	case ExpectResult:
-		return fmt.Sprintf("application results %q%s", e.Text, e.on())
+		return fmt.Sprintf("application results %q%s%s", e.Text, e.on(), e.narrowing())
 	case ExpectStall:
-		return "stuck connections" + e.on()
+		return "stuck connections" + e.on() + e.narrowing()
+	case ExpectStep:
+		return fmt.Sprintf("application steps %q%s%s", e.Text, e.on(), e.narrowing())
+	case ExpectNote:
+		return fmt.Sprintf("rows with note %s%s", e.Text, e.on())
 	}
 	return e.Kind.String()
 }
@@ -456,7 +497,7 @@ func (e *Expectation) String() string {
 	if e.Kind == ExpectSegment {
 		s = fmt.Sprintf("segment %q", e.Pattern.String())
 	}
-	s += e.on()
+	s += e.on() + e.narrowing()
 	if e.HasAt {
 		s += fmt.Sprintf(" at %v", e.At)
 	}

@@ -220,4 +220,19 @@ type expectSpec struct {
 	Min    *int64     `toml:"min"`
 	Max    *int64     `toml:"max"`
 	Why    string     `toml:"why"`
+
+	// What narrows the rows counted (validate_expect.go): step and note
+	// may also stand alone; the rest narrow a segment expectation.
+	Step     *string    `toml:"step"`
+	Note     *string    `toml:"note"`
+	Len      *rangeSpec `toml:"len"`
+	Window   *rangeSpec `toml:"window"`
+	Seq      *rangeSpec `toml:"seq"`
+	Ack      *rangeSpec `toml:"ack"`
+	MSS      *rangeSpec `toml:"mss"`
+	WS       *rangeSpec `toml:"ws"`
+	SACKPerm *bool      `toml:"sack_perm"`
+	SACK     *sackSpec  `toml:"sack"`
+	DSACK    *bool      `toml:"dsack"`
+	Analysis *string    `toml:"analysis"`
 }

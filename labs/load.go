@@ -219,7 +219,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
 			continue
 		case !ok:
-			v.valuef(p+".host", "link names host %q, which is not defined", l.Host)
+			v.valuef(p+".host", "%s", undefinedHost("link", l.Host, hostNames(lab.Hosts)))
 			continue
 		case linked[l.Host]:
 			v.valuef(p+".host", "host %q has two links; a host attaches to the switch once", l.Host)

@@ -406,7 +406,7 @@ func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 			return netip.AddrPortFrom(a, port)
 		}
 	}
-	v.valuef(path, "target %q names host %q, which is not defined", s, host)
+	v.valuef(path, "%s", undefinedHost(fmt.Sprintf("target %q", s), host, hostNames(all)))
 	return netip.AddrPort{}
 }
 

@@ -231,7 +231,7 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	out.Action = act
 	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
 		if h.name != "" && !slices.Contains(names, h.name) {
-			v.valuef(p+"."+h.key, "fault names host %q, which is not defined", h.name)
+			v.valuef(p+"."+h.key, "%s", undefinedHost("fault", h.name, names))
 		}
 	}
 	out.From, out.To = f.From, f.To
@@ -301,7 +301,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Via == "" {
 		v.errorf(p, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
 	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
-		v.valuef(p+".via", "injection names host %q, which is not defined", in.Via)
+		v.valuef(p+".via", "%s", undefinedHost("injection", in.Via, hostNames(all)))
 	}
 	out.Via = in.Via
 	if in.At != nil {
@@ -406,15 +406,17 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	set(ExpectStall, s.Stall)
 	switch len(kinds) {
 	case 0:
-		v.errorf(p, "an expectation needs one of segment, state, error, result, counter or stall")
-		return e, false
+		if !standsAlone(&e, s) {
+			v.errorf(p, "an expectation needs one of segment, state, error, result, counter, stall, step or note")
+			return e, false
+		}
 	case 1:
 	default:
 		v.errorf(p, "an expectation checks one thing; this one has %s", strings.Join(kinds, " and "))
 		return e, false
 	}
 	if s.Host != "" && !slices.Contains(names, s.Host) {
-		v.valuef(p+".host", "expectation names host %q, which is not defined", s.Host)
+		v.valuef(p+".host", "%s", undefinedHost("expectation", s.Host, names))
 	}
 	key := p + "." + e.Kind.String()
 	switch e.Kind {
@@ -429,14 +431,14 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 		}
 	case ExpectState:
 		if !slices.Contains(StateNames, e.Text) {
-			v.valuef(key, "unknown TCP state %q (want one of %s)", e.Text, strings.Join(StateNames, ", "))
+			v.valuef(key, "%s", unknownState(e.Text))
 		}
 		if s.Host == "" {
 			v.errorf(p, "a state expectation needs host = \"...\"")
 		}
 	case ExpectCounter:
 		if !slices.Contains(hosts.CounterNames(), e.Text) {
-			v.valuef(key, "unknown counter %q (want one of %s)", e.Text, strings.Join(hosts.CounterNames(), ", "))
+			v.valuef(key, "%s", unknownCounter(e.Text))
 		}
 		if s.Host == "" {
 			v.errorf(p, "a counter expectation needs host = \"...\"")
@@ -448,7 +450,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	case ExpectStall:
 		switch {
 		case e.Text != "*" && !slices.Contains(names, e.Text):
-			v.valuef(key, "stall names host %q, which is not defined (or \"*\" for any host)", e.Text)
+			v.valuef(key, "%s (or \"*\" for any host)", undefinedHost("stall", e.Text, names))
 		case s.Host != "":
 			v.errorf(p, "a stall expectation names its host as its value (stall = \"client\"), not with host")
 		case e.Text != "*":
@@ -467,6 +469,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 			v.errorf(p+".at", "a state expectation takes at, or after/before, not both")
 		}
 	}
+	v.narrowing(p, s, &e)
 	if e.Kind == ExpectCounter && (s.After != nil || s.Before != nil) {
 		v.errorf(p, "a counter expectation is checked at the end of the run; it takes no after or before")
 	}

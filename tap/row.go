@@ -183,6 +183,20 @@ func (r *Row) OptText() string {
 	return r.Seg.Opts.Text(r.sackBase)
 }
 
+// SACKBlocks returns the segment's SACK blocks, in wire order, relative to
+// the initial sequence number of the data they acknowledge, as OptText and
+// the timeline show them.
+func (r *Row) SACKBlocks() []segment.Block {
+	if r.Seg == nil || len(r.Seg.Opts.SACK) == 0 {
+		return nil
+	}
+	out := make([]segment.Block, len(r.Seg.Opts.SACK))
+	for i, b := range r.Seg.Opts.SACK {
+		out[i] = segment.Block{Start: seqnum.Value(uint32(b.Start - r.sackBase)), End: seqnum.Value(uint32(b.End - r.sackBase))}
+	}
+	return out
+}
+
 // SenderSeq returns a sequence number of the segment's sender relative to
 // its initial sequence number, as RelSeq is: for the Sender snapshot's
 // SND.UNA and SND.NXT.

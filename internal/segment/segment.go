@@ -56,6 +56,25 @@ type Options struct {
 	Kinds []byte
 }
 
+// DSACK reports whether the segment's first SACK block is a D-SACK
+// (RFC 2883): a report of data received twice, which is a block below the
+// cumulative ACK, or one inside the second block. The test is Linux's
+// (tcp_check_dsack).
+func (s *Segment) DSACK() bool {
+	if s.Flags&ACK == 0 || len(s.Opts.SACK) == 0 {
+		return false
+	}
+	b := s.Opts.SACK[0]
+	if b.Start.LessThan(s.Ack) {
+		return true
+	}
+	if len(s.Opts.SACK) < 2 {
+		return false
+	}
+	c := s.Opts.SACK[1]
+	return c.Start.LessThanEq(b.Start) && b.End.LessThanEq(c.End)
+}
+
 // Block is a SACK block: the sequence range [Start, End).
 type Block struct {
 	Start, End seqnum.Value
