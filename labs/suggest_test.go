@@ -121,7 +121,7 @@ func TestExpectMatchErrors(t *testing.T) {
 		{"misspelt step", withSC(`[[expect]]`, `step = "conect server:80"`, `host = "client"`),
 			`x.toml:8:8: unknown step "conect" (did you mean "connect"?)`},
 		{"unknown step", withSC(`[[expect]]`, `step = "dial"`),
-			`x.toml:8:8: unknown step "dial" (a step begins with one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, serve, request)`},
+			`x.toml:8:8: unknown step "dial" (a step begins with one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, so_error, tcp_info, serve, request)`},
 		{"len that is not a number", withSC(`[[expect]]`, `segment = "server > client"`, `len = "big"`),
 			`x.toml:9:7: "big" is not a value to match: write 1448, ">0", ">=1", "<1448", "<=1448" or "1..1448"`},
 		{"len of the wrong type", withSC(`[[expect]]`, `segment = "server > client"`, `len = true`),
