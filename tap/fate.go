@@ -26,6 +26,10 @@ func (t *Tap) dropReason(f *event.Fate) i18n.Msg {
 		return i18n.M("sw.nohost", f.Addr.String())
 	case event.Unroutable:
 		return i18n.M("sw.unroutable", f.Detail)
+	case event.HostDown:
+		return i18n.M("sw.hostdown", f.Place.Host, f.Down)
+	case event.Middlebox:
+		return boxDrop(f.Box)
 	}
 	return i18n.M("sw.unroutable", f.Reason.String())
 }
