@@ -390,7 +390,7 @@ func (h *Host) Settle() {
 		if v == 0 {
 			v = h.verdict(a, moved)
 		}
-		v = h.forgottenVerdict(a, v) // a connection forgotten in a crash (crash.go)
+		v = h.forgottenVerdict(a, v)        // a connection forgotten in a crash (crash.go)
 		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
 		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
 		return

@@ -47,6 +47,15 @@ func (c Crash) Validate() error {
 	return nil
 }
 
+// Overlaps reports whether c and o are crashes of one host whose downtimes
+// share an instant (a crash without reboot lasts until the end).
+func (c Crash) Overlaps(o Crash) bool {
+	return c.Host == o.Host && c.window().overlaps(o.window())
+}
+
+// Downtime renders the span the host is down: "10s–15s", "10s–end".
+func (c Crash) Downtime() string { return c.window().String() }
+
 // window is the span the host is down.
 func (c Crash) window() Window {
 	w := Window{From: c.At}
@@ -89,6 +98,7 @@ func (n *Network) AddCrash(c Crash) error {
 			return fmt.Errorf("crash of %s: %w", c.Host, &FieldError{CrashAt, fmt.Sprintf("the host is already down %v", o)})
 		}
 	}
+	// Overlaps is the same rule for a lab file's crashes.
 	p.crashed = append(p.crashed, w)
 	n.sched.At(c.At, i, node.Crash)
 	if w.To != 0 {
