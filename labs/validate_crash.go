@@ -32,7 +32,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 				ok = false
 			}
 		}
-		if !v.fieldErr(p, out.Validate()) || !ok {
+		if !ok || !v.fieldErr(p, out.Validate()) {
 			continue
 		}
 		if j := slices.IndexFunc(lab.Crashes, out.Overlaps); j >= 0 {
@@ -76,7 +76,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 		} else {
 			out.IdleTimeout = m.IdleTimeout.D()
 		}
-		if !v.fieldErr(p, out.Validate()) || !ok {
+		if !ok || !v.fieldErr(p, out.Validate()) {
 			continue
 		}
 		if j := slices.IndexFunc(lab.Middleboxes, func(o topology.Middlebox) bool { return o.Host == out.Host }); j >= 0 {
