@@ -59,7 +59,6 @@ func (h *Host) Crash() {
 		h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: event.Closed, Cause: h.cause})
 	}
 	h.obs.World(&event.World{At: h.now(), Kind: event.HostCrashed, Host: h.name, Conns: conns, Listeners: listeners})
-	h.down = true
 	h.boot++ // from now on, the old stack's timers and the apps' wake-ups do nothing
 	old := h.stack
 	old.Destroy()
@@ -76,7 +75,6 @@ func (h *Host) Crash() {
 
 // Reboot implements topology.Crasher.
 func (h *Host) Reboot() {
-	h.down = false
 	h.setCause(event.Cause{})
 	h.starts = nil
 	if err := h.newApps(h.cfg); err != nil {
@@ -119,9 +117,6 @@ func (h *Host) stackOptions(secure *secureRNG, insecure *randSource) stack.Optio
 		RandSource:         insecure,
 	}
 }
-
-// Down reports whether the host has crashed and not yet rebooted.
-func (h *Host) Down() bool { return h.down }
 
 // forgottenVerdict turns the verdict of a segment no socket took into
 // Forgotten when the segment belongs to a connection the host forgot in a

@@ -81,10 +81,10 @@ type Host struct {
 
 	// A host that crashes and reboots (crash.go): its configuration, the
 	// number of its current boot (timers and wake-ups of an earlier boot
-	// do nothing), whether it is down, and the connections it forgot.
+	// do nothing), and the connections it forgot. While it is down the
+	// network delivers nothing to it (topology.Crash).
 	cfg       Config
 	boot      int
-	down      bool
 	forgotten map[fourTuple]bool
 
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
