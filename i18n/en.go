@@ -511,7 +511,7 @@ var en = map[string]string{
 	"cap.oldsyn":           "the same ISN as the SYN that opened the connection before on this port pair, which is over: an old duplicate; %s did not call connect() again, but a listener cannot tell it from a new SYN",
 	"cap.synack.nosyn":     "the SYN this SYN-ACK answers is not in the capture: %s is taken to have received one on a listening socket",
 	// Crashes and middleboxes ([[crashes]], [[middleboxes]]).
-	"world.crash":              "%s CRASHED: %d connection(s) and %d listener(s) forgotten without a segment on the wire; its applications stopped, and segments reaching it are dropped until it reboots",
+	"world.crash":              "%s CRASHED: %d connection(s) and %d listener(s) forgotten without a segment on the wire; its applications stopped, and segments reaching it are dropped while it is down",
 	"world.reboot":             "%s REBOOTED with a fresh stack: %d application(s) started again; a segment of a connection it held before the crash will be answered with RST",
 	"world.forgot":             "middlebox %s (%s on %s's link) forgot %s ↔ %s after %s idle: a later segment of this flow finds no state",
 	"sw.hostdown":              "%s is down (crashed at %s, not rebooted yet)",
