@@ -29,7 +29,10 @@
 // Receipt with its verdict), the counters that moved, a listener's queues,
 // and, when a run ends idle, any endpoint left stuck. Its RTO guard
 // (rtoguard.go) works around a netstack bug that can leave a sender with
-// unacknowledged data and no retransmission timer.
+// unacknowledged data and no retransmission timer. A host is also a
+// topology.Crasher (crash.go): it crashes silently, forgetting every
+// endpoint, and reboots with a fresh stack and its applications started
+// again.
 // netstack's errors never leave this package: they are converted to the
 // errno an application on Linux would see (ECONNREFUSED) and its message,
 // and every result and error is reported as an i18n message, rendered in

@@ -79,6 +79,14 @@ type Host struct {
 	removed    int
 	seq        uint64
 
+	// A host that crashes and reboots (crash.go): its configuration, the
+	// number of its current boot (timers and wake-ups of an earlier boot
+	// do nothing), and the connections it forgot. While it is down the
+	// network delivers nothing to it (topology.Crash).
+	cfg       Config
+	boot      int
+	forgotten map[fourTuple]bool
+
 	mu      sync.Mutex // guards pending; notifications arrive on netstack goroutines
 	pending []pendingWork
 	// sparePending is the list RunPending ran last, for reuse.
@@ -149,6 +157,8 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 	}
 	secure, insecure := newRNGs(cfg.Seed, cfg.Name)
 	h := &Host{
+		cfg:   cfg,
+		boot:  1,
 		name:  cfg.Name,
 		nic:   &nic{mtu: cmp.Or(cfg.MTU, 1500)},
 		sched: sched,
@@ -159,16 +169,7 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 	}
 	h.clock = &hostClock{Clock: clock, h: h}
 	h.nic.snap = h.senderState
-	s := newStack(stack.Options{
-		NetworkProtocols: []stack.NetworkProtocolFactory{
-			ipv4.NewProtocol,
-			ipv6.NewProtocolWithOptions(ipv6.Options{DADConfigs: stack.DADConfigurations{DupAddrDetectTransmits: 0}}),
-		},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
-		Clock:              h.clock,
-		SecureRNG:          secure,
-		RandSource:         insecure,
-	})
+	s := newStack(h.stackOptions(secure, insecure))
 	h.stack = s
 	if err := h.configure(cfg); err != nil {
 		s.Destroy()
@@ -180,6 +181,14 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 	}
 	h.watchCounters()
 	return h, nil
+}
+
+// networkProtocols are the network protocols of every stack.
+func networkProtocols() []stack.NetworkProtocolFactory {
+	return []stack.NetworkProtocolFactory{
+		ipv4.NewProtocol,
+		ipv6.NewProtocolWithOptions(ipv6.Options{DADConfigs: stack.DADConfigurations{DupAddrDetectTransmits: 0}}),
+	}
 }
 
 // nicID is the ID of every host's one NIC.
@@ -279,7 +288,11 @@ func (h *Host) reportCounters(moved []event.CounterMove) {
 
 // at schedules application work at virtual time t.
 func (h *Host) at(t time.Duration, fn func()) {
+	boot := h.boot
 	h.sched.At(t, h.index, func() {
+		if h.boot != boot {
+			return // the application stopped when the host crashed
+		}
 		h.act("", "")
 		fn()
 	})
@@ -291,6 +304,7 @@ func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 	h.setCause(event.Arrival(ref))
 	a := &arrival{ref: ref, seg: seg}
 	if seg != nil {
+		h.reopened(seg) // crash.go
 		if ep := h.lookup(seg); ep != nil {
 			a.toEP = ep
 			a.to = h.known[ep]
@@ -376,6 +390,7 @@ func (h *Host) Settle() {
 		if v == 0 {
 			v = h.verdict(a, moved)
 		}
+		v = h.forgottenVerdict(a, v)        // a connection forgotten in a crash (crash.go)
 		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
 		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
 		return

@@ -96,6 +96,7 @@ type synTimer struct {
 	// firing is set while netstack's handler runs: its backoff reset
 	// then asks for Linux's next wait.
 	firing bool
+	boot   int // the host's boot it belongs to (crash.go)
 }
 
 var _ tcpip.Timer = (*synTimer)(nil)
@@ -103,7 +104,7 @@ var _ tcpip.Timer = (*synTimer)(nil)
 // newSynTimer replaces netstack's handshake timer with one on Linux's
 // schedule: the first wait is 1 s, as netstack's.
 func (h *Host) newSynTimer(st stackTimer, d time.Duration, f func()) tcpip.Timer {
-	t := &synTimer{h: h, st: st, f: f, start: h.clock.NowMonotonic()}
+	t := &synTimer{h: h, st: st, f: f, start: h.clock.NowMonotonic(), boot: h.boot}
 	t.inner = h.clock.(*hostClock).Clock.AfterFunc(d, t.fire)
 	return t
 }
@@ -152,6 +153,9 @@ func (t *synTimer) giveUp() bool {
 // fire runs netstack's handler so that it retransmits or gives up as Linux
 // would, and reports the timer as emulated.
 func (t *synTimer) fire() {
+	if t.h.boot != t.boot {
+		return // a timer of a stack destroyed in a crash (crash.go)
+	}
 	timeout := time.Second
 	stop := t.giveUp()
 	if stop {

@@ -27,6 +27,7 @@ type recorder struct {
 	queues   []*event.Queue
 	counters []*event.Counter
 	stalls   []*event.Stall
+	worlds   []*event.World
 }
 
 var _ event.Observer = (*recorder)(nil)
@@ -109,6 +110,9 @@ func (r *recorder) Counter(c *event.Counter) { r.counters = append(r.counters, c
 
 // Stall implements event.Observer.
 func (r *recorder) Stall(s *event.Stall) { r.stalls = append(r.stalls, s) }
+
+// World implements event.Observer.
+func (r *recorder) World(w *event.World) { r.worlds = append(r.worlds, w) }
 
 // app returns the result of host's n-th step (0-based), failing if it did
 // not report one.

@@ -88,7 +88,13 @@ func (c *hostClock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
 	if st.kind == event.TimerHandshake && st.ep != nil && c.h.settings.emulates() {
 		return c.h.newSynTimer(st, d, f) // Linux's schedule (linux_syn.go)
 	}
-	return c.Clock.AfterFunc(d, func() { c.h.timerFired(st, f) })
+	boot := c.h.boot
+	return c.Clock.AfterFunc(d, func() {
+		if c.h.boot != boot {
+			return // a timer of a stack destroyed in a crash (crash.go)
+		}
+		c.h.timerFired(st, f)
+	})
 }
 
 // timerFired runs a timer's callback on the loop goroutine, attributing

@@ -527,4 +527,16 @@ var en = map[string]string{
 	"app.tcpinfo.n":            "%d",
 	"sw.toobig":                "too big for %s: the packet is larger than the link's MTU of %d bytes (no router on the way sends ICMP \"fragmentation needed\")",
 	"app.eof.cleared":          "received end of stream: the connection was reset and so_error already took its error (as on Linux, read() then returns 0)",
+	// Crashes and middleboxes ([[crashes]], [[middleboxes]]).
+	"world.crash":              "%s CRASHED: %d connection(s) and %d listener(s) forgotten without a segment on the wire; its applications stopped, and segments reaching it are dropped while it is down",
+	"world.reboot":             "%s REBOOTED with a fresh stack: %d application(s) started again; a segment of a connection it held before the crash will be answered with RST",
+	"world.forgot":             "middlebox %s (%s on %s's link) forgot %s ↔ %s after %s idle: a later segment of this flow finds no state",
+	"sw.hostdown":              "%s is down (crashed at %s, not rebooted yet)",
+	"sw.box.forgot":            "middlebox %s (%s on %s's link) forgot this flow at %s, after %s idle",
+	"sw.box.unknown":           "middlebox %s (%s on %s's link) has no state for this flow (no SYN opened it through the box)",
+	"seg.rst.box":              "RST forged by a middlebox, not sent by %[2]s: %[4]s, so %[1]s answers %[3]s's segment with a RST in %[2]s's name",
+	"seg.rst.rebooted":         "RST: %s rebooted at %s and has no record of this connection (forgotten in its crash at %s), so it answers with RST, as a rebooted host does",
+	"cause.crash":              "the host crashed",
+	"st.closed.crash":          "the host crashed: the connection is forgotten without a FIN or RST on the wire; the peer finds out only when it sends something and gets no answer, or a RST after the reboot",
+	"st.closed.crash.listener": "the host crashed: the listening socket is gone, and with it the connections in its queues",
 }

@@ -529,4 +529,16 @@ var zh = map[string]string{
 	"app.tcpinfo.n":            "%d",
 	"sw.toobig":                "对 %s 来说太大：数据包超过了链路 MTU（%d 字节）（途中没有路由器发送 ICMP“需要分片”）",
 	"app.eof.cleared":          "读到流结束：连接已被重置，而 so_error 已经取走了它的错误（与 Linux 一样，read() 此时返回 0）",
+	// 崩溃与中间设备（[[crashes]]、[[middleboxes]]）。
+	"world.crash":              "%s 崩溃：%d 条连接和 %d 个监听套接字被遗忘，线路上没有任何报文段；它的应用停止运行，宕机期间到达它的报文段都被丢弃",
+	"world.reboot":             "%s 重启，协议栈是全新的：%d 个应用重新启动；崩溃前它持有的连接再有报文段到达时，会被回复 RST",
+	"world.forgot":             "中间设备 %s（%s，位于 %s 的链路上）在空闲 %[6]s 后遗忘了 %[4]s ↔ %[5]s：这条流之后的报文段找不到状态",
+	"sw.hostdown":              "%s 已宕机（%s 崩溃，尚未重启）",
+	"sw.box.forgot":            "中间设备 %s（%s，位于 %s 的链路上）在 %s 遗忘了这条流，此前已空闲 %s",
+	"sw.box.unknown":           "中间设备 %s（%s，位于 %s 的链路上）没有这条流的状态（没有经过它的 SYN 建立过这条流）",
+	"seg.rst.box":              "由中间设备伪造的 RST，并非 %[2]s 发出：%[4]s，因此 %[1]s 以 %[2]s 的名义用 RST 回应 %[3]s 的报文段",
+	"seg.rst.rebooted":         "RST：%s 在 %s 重启，已没有这条连接的任何记录（在 %s 的崩溃中被遗忘），因此像重启过的主机那样回复 RST",
+	"cause.crash":              "主机崩溃",
+	"st.closed.crash":          "主机崩溃：连接被遗忘，线路上没有 FIN 也没有 RST；对端只有在发送数据后收不到回应，或在重启后收到 RST 时才会发现",
+	"st.closed.crash.listener": "主机崩溃：监听套接字消失，其队列中的连接也随之消失",
 }

@@ -49,7 +49,7 @@ func fingerprint(t testing.TB, ref string) string {
 	return fmt.Sprintf("%s/%s/%s/%s/%d", sum(text), sum(js), sum(sent), sum(recv), r.Frames)
 }
 
-var determinismLabs = []string{"handshake", "close", "testdata/lossy.toml", "testdata/chaos.toml"}
+var determinismLabs = []string{"handshake", "close", "testdata/lossy.toml", "testdata/chaos.toml", "testdata/peer-reboot.toml", "testdata/nat-idle-pool.toml"}
 
 // TestDeterminism runs each lab several times at GOMAXPROCS 1, 2 and 4 in
 // this process and once in a child process, and checks that the timeline and

@@ -6,18 +6,20 @@ package labs
 
 // fileSpec is a lab file as written.
 type fileSpec struct {
-	Name        string       `toml:"name"`
-	Title       string       `toml:"title"`
-	Description string       `toml:"description"`
-	Topic       string       `toml:"topic"`
-	Seed        *int64       `toml:"seed"`
-	TimeLimit   *Duration    `toml:"time_limit"`
-	MaxEvents   *int64       `toml:"max_events"`
-	Hosts       []hostSpec   `toml:"hosts"`
-	Links       []linkSpec   `toml:"links"`
-	Faults      []faultSpec  `toml:"faults"`
-	Inject      []injectSpec `toml:"inject"`
-	Expect      []expectSpec `toml:"expect"`
+	Name        string          `toml:"name"`
+	Title       string          `toml:"title"`
+	Description string          `toml:"description"`
+	Topic       string          `toml:"topic"`
+	Seed        *int64          `toml:"seed"`
+	TimeLimit   *Duration       `toml:"time_limit"`
+	MaxEvents   *int64          `toml:"max_events"`
+	Hosts       []hostSpec      `toml:"hosts"`
+	Links       []linkSpec      `toml:"links"`
+	Faults      []faultSpec     `toml:"faults"`
+	Inject      []injectSpec    `toml:"inject"`
+	Crashes     []crashSpec     `toml:"crashes"`
+	Middleboxes []middleboxSpec `toml:"middleboxes"`
+	Expect      []expectSpec    `toml:"expect"`
 }
 
 // hostSpec is one [[hosts]] table.
@@ -235,4 +237,22 @@ type expectSpec struct {
 	SACK     *sackSpec  `toml:"sack"`
 	DSACK    *bool      `toml:"dsack"`
 	Analysis *string    `toml:"analysis"`
+}
+
+// crashSpec is one [[crashes]] table: a host that crashes and, unless
+// reboot_after is absent, reboots (validate_crash.go).
+type crashSpec struct {
+	Host        string    `toml:"host"`
+	At          *Duration `toml:"at"`
+	RebootAfter *Duration `toml:"reboot_after"`
+}
+
+// middleboxSpec is one [[middleboxes]] table: a stateful box on a host's
+// link that forgets idle flows (validate_crash.go).
+type middleboxSpec struct {
+	Name        string    `toml:"name"`
+	Kind        string    `toml:"kind"`
+	Link        string    `toml:"link"`
+	IdleTimeout *Duration `toml:"idle_timeout"`
+	OnForgotten string    `toml:"on_forgotten"`
 }

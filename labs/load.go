@@ -39,6 +39,10 @@ type Lab struct {
 	Faults []topology.Fault
 	// Injections are raw segments hosts send.
 	Injections []topology.Injection
+	// Crashes are hosts crashing and rebooting; Middleboxes stateful
+	// boxes on hosts' links (validate_crash.go).
+	Crashes     []topology.Crash
+	Middleboxes []topology.Middlebox
 	// Expect are the checks the lab makes of its run.
 	Expect []Expectation
 }
@@ -244,6 +248,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			lab.Injections = append(lab.Injections, in)
 		}
 	}
+	v.world(lab, s, names) // crashes and middleboxes (validate_crash.go)
 	for i := range s.Expect {
 		if e, ok := v.expectation(fmt.Sprintf("expect.%d", i), &s.Expect[i], names); ok {
 			lab.Expect = append(lab.Expect, e)

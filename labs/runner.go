@@ -146,6 +146,10 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 		}
 	}
+	if err := run.addWorld(); err != nil { // crashes and middleboxes (validate_crash.go)
+		run.close()
+		return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
+	}
 	run.check = newChecker(run)
 	tp.AddSink(run.check)
 	if opts.KeepRows {

@@ -318,6 +318,12 @@ func (l *ladder) drawRow(i int, r *tap.Row) {
 	idx := len(l.det)
 	l.det = append(l.det, d)
 	hostX := l.partX[w.partOf[r.Host]]
+	if r.Box != nil && r.Seg != nil {
+		// A middlebox's RST starts at the host it claims to come from.
+		if p, ok := w.partOf[w.t.Name(r.Seg.Src.Addr())]; ok {
+			hostX = l.partX[p]
+		}
+	}
 	switch r.Kind {
 	case tap.KindSegment, tap.KindPacket:
 		to := r.Host

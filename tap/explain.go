@@ -56,7 +56,7 @@ func (t *Tap) explainSent(r *Row) {
 	s := r.Seg
 	k := keyOf(s)
 	c := t.conns[k]
-	spoofed := r.Injected != nil && r.Injected.Spoofed
+	spoofed := r.Injected != nil && r.Injected.Spoofed || r.Box != nil
 	reused := false
 	if c != nil && s.Flags&(segment.SYN|segment.ACK) == segment.SYN && c.over() {
 		if d := c.sideOf(s.Src); !(c.synSeen[d] && c.base[d] == s.Seq) {
@@ -71,7 +71,7 @@ func (t *Tap) explainSent(r *Row) {
 			t.conns[k] = c
 		}
 	}
-	if c != nil && c.forgedOnly && r.Injected == nil {
+	if c != nil && c.forgedOnly && r.Injected == nil && r.Box == nil {
 		if s.Flags&(segment.SYN|segment.ACK) == segment.SYN {
 			c = nil // forged segments made up all that was known of it
 		} else {
@@ -80,10 +80,10 @@ func (t *Tap) explainSent(r *Row) {
 	}
 	if c == nil {
 		c = newConn(s)
-		c.forgedOnly = r.Injected != nil
+		c.forgedOnly = r.Injected != nil || r.Box != nil
 		t.conns[k] = c
 	}
-	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: r.Injected != nil}
+	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: r.Injected != nil || r.Box != nil}
 	in.o = 1 - in.d
 	in.state = t.stateOf(r.Host, s.Src, s.Dst)
 	t.number(in)
@@ -296,6 +296,10 @@ func (t *Tap) whySynAckRetrans(in *segInfo) {
 // explainRST explains a reset: who sent it and why, from its cause.
 func (t *Tap) explainRST(in *segInfo) {
 	r, c := in.r, in.c
+	if r.Box != nil {
+		t.explainBoxRST(in)
+		return
+	}
 	if in.forged {
 		c.explainForgedRST(in)
 		return
@@ -311,6 +315,8 @@ func (t *Tap) explainRST(in *segInfo) {
 	case r.Cause.Emu == event.EmuAbortOnOverflow:
 		r.note("seg.rst.overflow", in.from, in.to)
 		r.note("diff.abortoverflow")
+	case isAnswer && a.verdict == event.Forgotten:
+		r.note("seg.rst.rebooted", in.from, t.rebooted[r.Host], t.crashed[r.Host])
 	case isAnswer && a.verdict == event.NoSocket && a.flags&(segment.SYN|segment.ACK) == segment.SYN:
 		r.note("seg.rst.refused", in.from, r.Seg.Src.Port(), in.to)
 	case c.lastFlags[in.d]&segment.RST != 0:

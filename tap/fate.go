@@ -28,6 +28,10 @@ func (t *Tap) dropReason(f *event.Fate) i18n.Msg {
 		return i18n.M("sw.unroutable", f.Detail)
 	case event.TooBig:
 		return i18n.M("sw.toobig", f.Place.String(), f.MTU)
+	case event.HostDown:
+		return i18n.M("sw.hostdown", f.Place.Host, f.Down)
+	case event.Middlebox:
+		return boxDrop(f.Box)
 	}
 	return i18n.M("sw.unroutable", f.Reason.String())
 }

@@ -55,6 +55,7 @@ type jsonSegment struct {
 	DropReason string       `json:"drop_reason,omitempty"`
 	Arrival    *jsonArrival `json:"arrival,omitempty"`
 	Sender     *jsonSender  `json:"sender,omitempty"`
+	Box        string       `json:"box,omitempty"`
 	jsonNotes
 }
 
@@ -127,6 +128,20 @@ type jsonTimer struct {
 	Conn  string `json:"conn"`
 	State string `json:"state"`
 	RTONS int64  `json:"rto_ns,omitempty"`
+	jsonNotes
+}
+
+// jsonWorld is a change around the stacks: a crash, a reboot, a flow a
+// middlebox forgot.
+type jsonWorld struct {
+	jsonRow
+	What      string `json:"what"`
+	Conns     int    `json:"conns"`
+	Listeners int    `json:"listeners"`
+	Apps      int    `json:"apps"`
+	Box       string `json:"box,omitempty"`
+	Flow      string `json:"flow,omitempty"`
+	IdleNS    int64  `json:"idle_ns,omitempty"`
 	jsonNotes
 }
 
@@ -277,7 +292,7 @@ type jsonCause struct {
 	Inferred string `json:"inferred,omitempty"`
 }
 
-var causeKinds = []string{"none", "app", "arrival", "timer", "injection"}
+var causeKinds = []string{"none", "app", "arrival", "timer", "injection", "crash"}
 
 func causeOf(c event.Cause) jsonCause {
 	j := jsonCause{Kind: causeKinds[c.Kind], Op: c.Op, Why: c.Why, Rule: c.Rule, Inferred: c.Inferred.String()}
@@ -343,6 +358,9 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 			Sender:     senderOf(r),
 			jsonNotes:  notes,
 		}
+		if r.Box != nil {
+			s.Box = r.Box.Name
+		}
 		if r.HasAck {
 			s.Ack = &r.RelAck
 		}
@@ -391,6 +409,13 @@ func (t *Tap) jsonOf(r *Row, lang i18n.Lang) any {
 		return jsonCounter{jsonRow: base, Counters: moves(r.Counters), CauseOf: causeOf(r.Cause), jsonNotes: notes}
 	case KindTimer:
 		return jsonTimer{jsonRow: base, Timer: r.Timer.Kind.String(), Conn: t.connText(r.Local, r.Remote), State: r.Timer.State.String(), RTONS: int64(r.Timer.RTO), jsonNotes: notes}
+	case KindWorld:
+		w := r.World
+		j := jsonWorld{jsonRow: base, What: w.Kind.String(), Conns: w.Conns, Listeners: w.Listeners, Apps: w.Apps, jsonNotes: notes}
+		if w.Box != nil {
+			j.Box, j.Flow, j.IdleNS = w.Box.Name, t.connText(w.A, w.B), int64(w.Box.Idle)
+		}
+		return j
 	case KindStall:
 		return jsonStall{jsonRow: base, Conn: t.connText(r.Local, r.Remote), State: r.Stall.State.String(), Unacked: uint32(r.Stall.SndNxt - r.Stall.SndUna), jsonNotes: notes}
 	}

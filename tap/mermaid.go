@@ -120,6 +120,11 @@ func (mw *MermaidWriter) Row(r *Row) error {
 	from := mw.participant(r.Host)
 	switch r.Kind {
 	case KindSegment:
+		if r.Box != nil {
+			// A middlebox's RST is drawn from the host it claims to come
+			// from; its note names the box.
+			from = mw.participant(mw.t.Name(r.Seg.Src.Addr()))
+		}
 		to := mw.participant(mw.t.Name(r.Seg.Dst.Addr()))
 		arrow := "->>"
 		label := mw.t.mermaidLabel(r)

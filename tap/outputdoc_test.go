@@ -127,7 +127,7 @@ func shapeOf(t reflect.Type) jsonShape {
 
 // docRow returns a row of kind k with everything jsonOf reads set.
 func docRow(k Kind) *Row {
-	return &Row{Kind: k, No: 1, Seg: &segment.Segment{}, App: &event.App{Bytes: -1}, Timer: &event.Timer{}, Stall: &event.Stall{}}
+	return &Row{Kind: k, No: 1, Seg: &segment.Segment{}, App: &event.App{Bytes: -1}, Timer: &event.Timer{}, Stall: &event.Stall{}, World: &event.World{}}
 }
 
 // rowKinds returns every row kind, in order.

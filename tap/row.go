@@ -41,9 +41,12 @@ const (
 	// KindStall is an endpoint left with unacknowledged data and nothing
 	// left to happen: the connection is stuck.
 	KindStall
+	// KindWorld is a change around the stacks: a host crashed or
+	// rebooted, a middlebox forgot a flow.
+	KindWorld
 )
 
-var kindNames = []string{"", "segment", "state", "app", "packet", "queue", "counter", "copy", "drop", "timer", "stall"}
+var kindNames = []string{"", "segment", "state", "app", "packet", "queue", "counter", "copy", "drop", "timer", "stall", "world"}
 
 // String returns the kind's name as the JSON form spells it.
 func (k Kind) String() string {
@@ -137,6 +140,12 @@ type Row struct {
 
 	// Stall is the stuck endpoint of a stall row.
 	Stall *event.Stall
+
+	// World is the change of a world row.
+	World *event.World
+	// Box is the middlebox that forged a segment (a RST for a flow it has
+	// no state for); nil for a segment a host or an injection sent.
+	Box *event.Box
 
 	done  bool  // the row's notes are final
 	tx    *tx   // the segment's transmission record, for its fate

@@ -38,6 +38,8 @@ func (t *Tap) causeMsg(c event.Cause) i18n.Msg {
 		return i18n.M("cause.recv.packet", c.Ref.Frame)
 	case event.ByTimer:
 		return i18n.M("cause.timer", timerName(c))
+	case event.ByCrash:
+		return i18n.M("cause.crash")
 	}
 	return i18n.M("cause.none")
 }
@@ -154,6 +156,10 @@ func (t *Tap) explainClosed(r *Row, e *endState, held time.Duration, op string, 
 	switch {
 	case r.Cause.Why == event.WhyConnectTimeout:
 		r.note("st.closed.connecttimeout", held)
+	case r.Cause.Kind == event.ByCrash && from == event.Listen:
+		r.note("st.closed.crash.listener")
+	case r.Cause.Kind == event.ByCrash:
+		r.note("st.closed.crash")
 	case r.Cause.Emu == event.EmuAbortOnOverflow && from == event.SynRcvd:
 		r.note("st.closed.abortoverflow")
 	case arrived && flags&segment.RST != 0:

@@ -61,6 +61,9 @@ type Tap struct {
 	sweepAt int  // the number of connections at which to forget old ones (evict.go)
 	// endpoints caches the names of endpoints: "client:40000".
 	endpoints map[netip.AddrPort]string
+	// crashed and rebooted are when each host last crashed and rebooted
+	// (world.go).
+	crashed, rebooted map[string]time.Duration
 
 	err error // the first error a sink returned
 }
@@ -220,7 +223,7 @@ func (t *Tap) Released() int { return t.release }
 // Sent implements event.Observer.
 func (t *Tap) Sent(e *event.Sent) {
 	t.frames++
-	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender}
+	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender, Box: e.Box}
 	if e.Seg == nil {
 		r.Kind = KindPacket
 		r.note("seg.nottcp", e.ParseErr.Error())

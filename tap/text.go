@@ -475,6 +475,8 @@ func (t *Tap) eventBody(r *Row, p painter, lang i18n.Lang) string {
 		return text(i18n.M("ui.timer", timerName(r.Cause), t.connText(r.Local, r.Remote)))
 	case KindStall:
 		return text(i18n.M("ui.stall", t.connText(r.Local, r.Remote)))
+	case KindWorld:
+		return ""
 	}
 	return ""
 }
@@ -497,6 +499,8 @@ func (t *Tap) paintEvent(r *Row, p painter, body, notes string) string {
 		return p.paint(sgrMagenta, withNotes)
 	case KindDrop, KindStall:
 		return p.paint(sgrRed, withNotes)
+	case KindWorld:
+		return p.paint(sgrYellow, notes) // its notes say it all
 	}
 	return withNotes
 }

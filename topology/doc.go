@@ -14,7 +14,10 @@
 // they select (by host, FlagMatch, port, connection, Nth match and time), and
 // Injections send raw TCP segments, possibly spoofed, into the switch through
 // an attacker's port, taking sequence numbers from the traffic the switch
-// has seen.
+// has seen. A Crash makes a host (a Crasher) crash and reboot, and drops
+// what reaches it while it is down; a Middlebox on a host's link tracks
+// flows and drops (or resets) the segments of flows it forgot after their
+// idle time.
 //
 // The package knows hosts only through the Node interface (deliver a packet,
 // settle, drain what was sent with the cause the host gave it, run pending

@@ -83,6 +83,10 @@ type port struct {
 	in   *pipe
 	down []Window // scheduled outages of the link
 	mtu  int      // the link's MTU (Link.EffectiveMTU)
+	// crashed are the spans the host is down (crash.go).
+	crashed []Window
+	// box is the stateful middlebox on the link, if any (middlebox.go).
+	box *box
 }
 
 // Network is the virtual world: a scheduler, a switch, and the nodes attached
@@ -334,6 +338,8 @@ type packet struct {
 	// copies counts the copies made of the frame so far, shared by the
 	// frame and its copies so that each new copy gets the next number.
 	copies *int
+	// fromBox says a middlebox forged it: no middlebox stops it.
+	fromBox bool
 }
 
 // copyOf returns a new copy of p with its own number and its own bytes.
@@ -434,6 +440,9 @@ func (n *Network) forward(p *packet) {
 		n.toHost(p, to)
 		return
 	}
+	if b := n.ports[p.from].box; b != nil && !n.pass(b, p, true) {
+		return
+	}
 	conn := n.track(p.seg)
 	f := n.applyFaults(now, p.seg, conn)
 	if f == nil {
@@ -470,6 +479,9 @@ func (n *Network) toHost(p *packet, to int) {
 		return
 	}
 	port := n.ports[to]
+	if port.box != nil && !n.pass(port.box, p, false) {
+		return
+	}
 	if w, ok := outage(port.down, now); ok {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
 		return
@@ -489,6 +501,10 @@ func (n *Network) arrive(p *packet) {
 	port := n.ports[p.to]
 	if w, ok := cutWhile(port.down, p.entered, now); ok {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})
+		return
+	}
+	if w, ok := port.hostDown(now); ok {
+		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.HostDown, Down: w.From})
 		return
 	}
 	n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})

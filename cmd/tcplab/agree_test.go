@@ -36,6 +36,11 @@ var agreeTestLabs = []string{
 	"../../labs/testdata/truth/truth-dupack-dupdata.toml",
 	"../../labs/testdata/truth/truth-reorder.toml",
 	"../../labs/testdata/truth/truth-accept-full-ack.toml",
+	// Crashes and middleboxes: segments dropped at a host that is down or
+	// by a box, and RSTs a box forges in another host's name.
+	"../../labs/testdata/peer-reboot.toml",
+	"../../labs/testdata/nat-idle-pool.toml",
+	"../../labs/testdata/conntrack-lb.toml",
 }
 
 // agreeSeeds are seeds every lab also runs with, besides its own.

@@ -50,6 +50,9 @@ const (
 	ByTimer
 	// ByInjection: an [[inject]] rule forged the packet (Cause.Rule).
 	ByInjection
+	// ByCrash: the host crashed ([[crashes]]): its endpoints are gone
+	// without a word on the wire.
+	ByCrash
 )
 
 // Cause is why a host sent a packet or why an endpoint changed state.
@@ -292,6 +295,11 @@ type Sent struct {
 	Cause Cause
 	// Injected describes a forged packet; nil for a packet a stack sent.
 	Injected *Injected
+	// Box is the middlebox that forged the packet (a RST for a flow it
+	// has no state for); nil otherwise. From is then the host on whose
+	// link the middlebox sits, and the packet entered the network at the
+	// switch end of that link.
+	Box *Box
 	// Sender is the sending endpoint's own state when its stack wrote the
 	// segment (congestion window, RTT estimate, windows); nil for a forged
 	// packet, and for a segment of an endpoint that has no sender yet (a
@@ -426,9 +434,15 @@ const (
 	Unroutable
 	// TooBig: the packet is larger than the link's MTU (MTU).
 	TooBig
+	// HostDown: the receiving host had crashed and not yet rebooted
+	// (Down says when it went down).
+	HostDown
+	// Middlebox: a stateful middlebox had no state for the packet's flow
+	// (Box says which, and whether it forgot the flow or never knew it).
+	Middlebox
 )
 
-var dropNames = []string{"", "loss", "queue_full", "link_down", "fault", "no_host", "unroutable", "too_big"}
+var dropNames = []string{"", "loss", "queue_full", "link_down", "fault", "no_host", "unroutable", "too_big", "host_down", "middlebox"}
 
 // String returns the reason's short name: "loss", "queue_full".
 func (r DropReason) String() string {
@@ -480,6 +494,10 @@ type Fate struct {
 	Detail string
 	// Copy is the number of the copy a Duplicated fate made.
 	Copy int
+	// Down is when the receiving host of a HostDown drop crashed.
+	Down time.Duration
+	// Box is the middlebox of a Middlebox drop.
+	Box *Box
 	// To is the host an Arrived packet reached (for Unseen, the host it
 	// was meant for), and Data the bytes it was given (a Corrupted packet
 	// arrives with its flipped bit).
@@ -525,9 +543,13 @@ const (
 	// half-open connections) is full, with tcp_syncookies = 0: dropped,
 	// as Linux does (emulated by tcplab; netstack would send a cookie).
 	HalfOpenOverflow
+	// Forgotten is NoSocket for a segment of a connection the host held
+	// when it crashed: the rebooted host has no record of it and answers
+	// with a RST (unless the segment is a RST itself).
+	Forgotten
 )
 
-var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused", "half_open_overflow"}
+var verdictNames = []string{"", "processed", "bad_checksum", "no_socket", "syn_queue_overflow", "ack_queue_overflow", "cookie_accepted", "cookie_invalid", "discarded", "not_tcp", "refused", "half_open_overflow", "forgotten"}
 
 // String returns the verdict's short name: "processed", "bad_checksum".
 func (v Verdict) String() string {
@@ -642,6 +664,64 @@ type Stall struct {
 	SndUna, SndNxt seqnum.Value
 }
 
+// Box is a stateful middlebox ([[middleboxes]]) acting on a packet: it
+// dropped the packet, or forged a RST, because it had no state for the
+// packet's flow.
+type Box struct {
+	// Name and Kind ("nat", "conntrack") name the middlebox; Host is the
+	// host on whose link it sits.
+	Name, Kind, Host string
+	// Forgot is when it forgot the flow after Idle without a segment;
+	// zero Idle means it never knew the flow (its first segment was not
+	// a SYN it could track).
+	Forgot, Idle time.Duration
+}
+
+// WorldKind says what changed in the world around the stacks.
+type WorldKind uint8
+
+// What can change around the stacks.
+const (
+	// HostCrashed: Host crashed; its stack forgot Conns connections and
+	// Listeners listening sockets without a segment, and its
+	// applications stopped.
+	HostCrashed WorldKind = iota + 1
+	// HostRebooted: Host came back with a fresh stack; Apps says how many
+	// applications started again.
+	HostRebooted
+	// FlowForgotten: middlebox Box forgot the flow A ↔ B after Idle
+	// without a segment.
+	FlowForgotten
+)
+
+var worldNames = []string{"", "host_crashed", "host_rebooted", "flow_forgotten"}
+
+// String returns the kind's short name: "host_crashed".
+func (k WorldKind) String() string {
+	if int(k) < len(worldNames) && k > 0 {
+		return worldNames[k]
+	}
+	return fmt.Sprintf("WorldKind(%d)", int(k))
+}
+
+// World is a change in the lab's world outside the TCP stacks: a host
+// crashing or rebooting ([[crashes]]), a middlebox forgetting a flow
+// ([[middleboxes]]).
+type World struct {
+	At   time.Duration
+	Kind WorldKind
+	// Host is the host that crashed or rebooted, or the host on whose
+	// link the middlebox sits.
+	Host string
+	// Conns and Listeners count what a crash forgot; Apps the
+	// applications a reboot started again.
+	Conns, Listeners, Apps int
+	// Box names the middlebox of FlowForgotten (its Forgot is At).
+	Box *Box
+	// A and B are the flow a middlebox forgot, A the side that opened it.
+	A, B netip.AddrPort
+}
+
 // Observer receives a run's events, in the order they happen, on the
 // loop goroutine.
 type Observer interface {
@@ -654,6 +734,7 @@ type Observer interface {
 	Queue(*Queue)
 	Counter(*Counter)
 	Stall(*Stall)
+	World(*World)
 }
 
 // Nop is an Observer that ignores every event; embed it to implement only
@@ -688,3 +769,6 @@ func (Nop) Counter(*Counter) {}
 
 // Stall implements Observer.
 func (Nop) Stall(*Stall) {}
+
+// World implements Observer.
+func (Nop) World(*World) {}

@@ -1,0 +1,136 @@
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tcplab/tcplab/topology"
+)
+
+// world converts the lab's [[crashes]] and [[middleboxes]]. The rules of
+// a crash and of a middlebox live on topology.Crash and
+// topology.Middlebox (Validate, Overlaps); this maps their field-tagged
+// errors to positions and resolves host names.
+func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
+	for i := range s.Crashes {
+		c := &s.Crashes[i]
+		p := fmt.Sprintf("crashes.%d", i)
+		out := topology.Crash{Host: c.Host}
+		ok := v.hostRef(p, "host", c.Host, names, "crash", `host = "server"`)
+		if c.At == nil {
+			v.errorf(p, "a crash needs at = \"10s\" (when the host crashes)")
+			ok = false
+		} else {
+			out.At = c.At.D()
+		}
+		if c.RebootAfter != nil {
+			out.RebootAfter = c.RebootAfter.D()
+			if out.RebootAfter == 0 {
+				v.valuef(p+".reboot_after", "reboot_after must be positive; leave it out for a host that never comes back")
+				ok = false
+			}
+		}
+		if !ok || !v.fieldErr(p, out.Validate()) {
+			continue
+		}
+		if j := slices.IndexFunc(lab.Crashes, out.Overlaps); j >= 0 {
+			v.valuef(p+".at", "host %q is already down %s (an earlier crash); its crashes must not overlap", out.Host, lab.Crashes[j].Downtime())
+			continue
+		}
+		lab.Crashes = append(lab.Crashes, out)
+	}
+	for i := range s.Middleboxes {
+		m := &s.Middleboxes[i]
+		p := fmt.Sprintf("middleboxes.%d", i)
+		out := topology.Middlebox{Name: m.Name, Host: m.Link}
+		ok := v.hostRef(p, "link", m.Link, names, "middlebox", `link = "client" (the host on whose link it sits)`)
+		if m.Name == "" {
+			out.Name = fmt.Sprintf("middleboxes[%d]", i+1)
+		} else if !nameRE.MatchString(m.Name) {
+			v.valuef(p+".name", "middlebox name %q must start with a letter and use only letters, digits, '-' and '_'", m.Name)
+			ok = false
+		}
+		kind, err := topology.ParseMiddleboxKind(m.Kind)
+		switch {
+		case m.Kind == "":
+			v.errorf(p, "a middlebox needs kind = %q", strings.Join(topology.MiddleboxKinds(), "|"))
+			ok = false
+		case err != nil:
+			v.valuef(p+".kind", "%v", err)
+			ok = false
+		}
+		out.Kind = kind
+		if m.OnForgotten != "" {
+			a, err := topology.ParseForgottenAction(m.OnForgotten)
+			if err != nil {
+				v.valuef(p+".on_forgotten", "%v", err)
+				ok = false
+			}
+			out.OnForgotten = a
+		}
+		if m.IdleTimeout == nil {
+			v.errorf(p, "a middlebox needs idle_timeout = \"350s\" (how long a flow may stay idle before the box forgets it)")
+			ok = false
+		} else {
+			out.IdleTimeout = m.IdleTimeout.D()
+		}
+		if !ok || !v.fieldErr(p, out.Validate()) {
+			continue
+		}
+		if j := slices.IndexFunc(lab.Middleboxes, func(o topology.Middlebox) bool { return o.Host == out.Host }); j >= 0 {
+			v.valuef(p+".link", "the link of %q already has middlebox %s; a link has at most one", out.Host, lab.Middleboxes[j].Name)
+			continue
+		}
+		if j := slices.IndexFunc(lab.Middleboxes, func(o topology.Middlebox) bool { return o.Name == out.Name }); j >= 0 {
+			v.valuef(p+".name", "middlebox %q is defined twice", out.Name)
+			continue
+		}
+		lab.Middleboxes = append(lab.Middleboxes, out)
+	}
+}
+
+// hostRef checks that key of table p names a host; what says which table
+// it is ("crash"), example how to write the key.
+func (v *validator) hostRef(p, key, name string, names []string, what, example string) bool {
+	switch {
+	case name == "":
+		v.errorf(p, "a %s needs %s", what, example)
+		return false
+	case !slices.Contains(names, name):
+		v.valuef(p+"."+key, "%s names host %q, which is not defined", what, name)
+		return false
+	}
+	return true
+}
+
+// fieldErr records the field-tagged error of a core type's Validate at its
+// key in table p, and reports whether there was none.
+func (v *validator) fieldErr(p string, err error) bool {
+	if err == nil {
+		return true
+	}
+	var fe *topology.FieldError
+	if errors.As(err, &fe) {
+		v.valuef(p+"."+fe.Field, "%s", fe.Msg)
+	} else {
+		v.errorf(p, "%v", err)
+	}
+	return false
+}
+
+// addWorld adds the lab's crashes and middleboxes to the network.
+func (run *Run) addWorld() error {
+	for _, c := range run.Lab.Crashes {
+		if err := run.net.AddCrash(c); err != nil {
+			return err
+		}
+	}
+	for _, m := range run.Lab.Middleboxes {
+		if err := run.net.AddMiddlebox(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
