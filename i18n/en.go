@@ -510,4 +510,7 @@ var en = map[string]string{
 	"cap.rst.odd":          "this RST does not carry the sequence number %s's stack would use (the next it sends, or the ACK of what reached it): forged, or from a middlebox; its state is left as it was",
 	"cap.oldsyn":           "the same ISN as the SYN that opened the connection before on this port pair, which is over: an old duplicate; %s did not call connect() again, but a listener cannot tell it from a new SYN",
 	"cap.synack.nosyn":     "the SYN this SYN-ACK answers is not in the capture: %s is taken to have received one on a listening socket",
+	"out.mmd.group":        "%d of %d: %s",
+	"out.mmd.group.title":  "(%s)",
+	"out.mmd.onediagram":   "one diagram, not one per connection group: over %d bytes of diagram are not held back",
 }

@@ -32,7 +32,8 @@ func sampleMermaid(t testing.TB, opts MermaidOptions) string {
 }
 
 var (
-	mmdArrow       = regexp.MustCompile(`^    (\w+)(->>|-x)(\w+): (.+)$`)
+	mmdArrow       = regexp.MustCompile(`^    (\w+)(->>|--x)(\w+): (.+)$`)
+	mmdRect        = regexp.MustCompile(`^    rect (rgba?\([0-9., ]+\))$`)
 	mmdNote        = regexp.MustCompile(`^    Note over (\w+)(?:,(\w+))?: (.+)$`)
 	mmdParticipant = regexp.MustCompile(`^    participant (\w+)(?: as (.+))?$`)
 	mmdEntity      = regexp.MustCompile(`#(?:\d+|[a-z]+);`)
@@ -40,14 +41,18 @@ var (
 
 // TestMermaidStructure checks the diagram line by line: the header, one
 // participant per host in host order and one for the address no host owns,
-// one arrow per segment (lost arrows for drops), and only notes otherwise;
-// and that no text holds a character Mermaid would read as syntax.
+// one arrow per segment (dotted lost arrows for drops, each RST alone in a
+// rect), and only notes otherwise; and that no text holds a character
+// Mermaid would read as syntax.
 func TestMermaidStructure(t *testing.T) {
 	_, rows := sampleRows(t)
-	segs, lostWant := 0, 0
+	segs, lostWant, rstWant := 0, 0, 0
 	for _, r := range rows {
 		if r.Kind == KindSegment {
 			segs++
+			if r.Seg.Flags&fRST != 0 {
+				rstWant++
+			}
 			if r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict) {
 				lostWant++
 			}
@@ -64,10 +69,23 @@ func TestMermaidStructure(t *testing.T) {
 				t.Errorf("line 2 = %q, want %q", lines[1], want)
 			}
 			var participants []string
-			arrows, lost, overBoth := 0, 0, 0
+			arrows, lost, overBoth, rsts := 0, 0, 0, 0
+			inRect, rectArrows := false, 0
 			for i, l := range lines[2:] {
 				var text string
 				switch {
+				case mmdRect.MatchString(l):
+					if inRect {
+						t.Fatalf("%s notes=%v: line %d = %q: a rect inside a rect", lang, notes, i+3, l)
+					}
+					inRect, rectArrows = true, 0
+					continue
+				case l == "    end":
+					if !inRect || rectArrows != 1 {
+						t.Fatalf("%s notes=%v: line %d: an end without a rect around one arrow", lang, notes, i+3)
+					}
+					inRect = false
+					continue
 				case mmdParticipant.MatchString(l):
 					m := mmdParticipant.FindStringSubmatch(l)
 					participants = append(participants, m[1]+"="+m[2])
@@ -75,8 +93,17 @@ func TestMermaidStructure(t *testing.T) {
 				case mmdArrow.MatchString(l):
 					m := mmdArrow.FindStringSubmatch(l)
 					arrows++
-					if m[2] == "-x" {
+					if m[2] == "--x" {
 						lost++
+					}
+					if strings.Contains(m[4], "] RST") {
+						rsts++
+						if !inRect {
+							t.Errorf("%s notes=%v: line %d = %q: a RST outside a rect", lang, notes, i+3, l)
+						}
+					}
+					if inRect {
+						rectArrows++
 					}
 					text = m[4]
 				case mmdNote.MatchString(l):
@@ -88,7 +115,7 @@ func TestMermaidStructure(t *testing.T) {
 				default:
 					t.Fatalf("%s notes=%v: line %d = %q: not a participant, an arrow or a note", lang, notes, i+3, l)
 				}
-				if bare := mmdEntity.ReplaceAllString(text, ""); strings.ContainsAny(bare, "#;<>\n") {
+				if bare := mmdEntity.ReplaceAllString(strings.ReplaceAll(text, "<br/>", ""), ""); strings.ContainsAny(bare, "#;<>\n") {
 					t.Errorf("%s notes=%v: line %d = %q: unescaped #, ;, < or >", lang, notes, i+3, l)
 				}
 			}
@@ -97,6 +124,9 @@ func TestMermaidStructure(t *testing.T) {
 			}
 			if arrows != segs {
 				t.Errorf("%s notes=%v: %d arrows, want one per segment (%d)", lang, notes, arrows, segs)
+			}
+			if rsts != rstWant {
+				t.Errorf("%s notes=%v: %d RST arrows, want %d", lang, notes, rsts, rstWant)
 			}
 			if lost != lostWant {
 				t.Errorf("%s notes=%v: %d lost arrows, want %d (the segments dropped by the network or a stack)", lang, notes, lost, lostWant)
@@ -122,9 +152,10 @@ func TestMermaidLabels(t *testing.T) {
 		"    client->>server: [1] SYN seq=0 win=65535\n",
 		"    server->>client: [2] SYN, ACK seq=0 ack=1 win=65535\n",
 		"    client->>server: [3] ACK seq=1 ack=1\n",
-		"    client-xserver: [4] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
-		"    client-xp1: [6] RST seq=0 win=0 (dropped)\n",
-		"    client-xserver: [7] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    client--xserver: [4] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    rect rgba(255, 80, 80, 0.18)\n    client--xp1: [6] RST seq=0 win=0 (dropped)\n    end\n",
+		"    client--xserver: [7] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    rect rgba(255, 80, 80, 0.18)\n    server->>client: [9] RST, ACK seq=0 ack=1 win=0\n    end\n",
 		"    Note over server: CLOSED → LISTEN (:80)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40000)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40001)\n",
@@ -132,9 +163,9 @@ func TestMermaidLabels(t *testing.T) {
 		"    Note over server: accept queue 0/17, half-open 1\n",
 		"    Note over client: app: send \"a#59;b#35;c#lt;d#gt;\"\n",
 		"    Note over client: Timeouts +1 = 1\n",
-		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED by the switch: not routable: truncated IPv4 header\n",
+		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED<br/>by the switch: not routable: truncated IPv4 header\n",
 		"    Note over client,p1: 1.769s later (t = 2.000000 s)\n",
-		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81: connect: connection refused\n",
+		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81:<br/>connect: connection refused\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diagram has no line %q:\n%s", strings.TrimSuffix(want, "\n"), out)
@@ -144,7 +175,7 @@ func TestMermaidLabels(t *testing.T) {
 	// the timer that sent the retransmission has no note of its own.
 	for _, want := range []string{
 		"    Note over server: copy 1 of frame 3 client:40000 → server:80 ACK",
-		"    Note over client: tail loss probe timer: client:40000 ↔ server:80 — ",
+		"    Note over client: tail loss probe timer: client:40000 ↔ server:80 — the tail<br/>",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diagram has no line starting %q:\n%s", want, out)

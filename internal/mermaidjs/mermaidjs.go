@@ -1,0 +1,172 @@
+// Package mermaidjs has Mermaid itself read sequence diagrams, for tests:
+// it opens a page with Mermaid's own minified build (vendored here, gzip
+// compressed, with its licence in LICENSE.mermaid) in headless Chromium,
+// with the network cut off, and returns what Mermaid parsed from each
+// diagram and whether it drew it. It is the oracle of the Mermaid form's
+// tests; nothing in the tcplab binary imports it.
+package mermaidjs
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Version is the version of Mermaid vendored here, from npm's mermaid
+// package (dist/mermaid.min.js).
+const Version = "11.17.2"
+
+//go:embed mermaid.min.js.gz
+var mermaidGz []byte
+
+// Line types of Mermaid's sequence diagram parser (LINETYPE in
+// sequenceDb), as Message.Type holds them.
+const (
+	Solid       = 0  // ->>
+	Note        = 2  // Note over
+	SolidCross  = 3  // -x
+	DottedCross = 4  // --x
+	RectStart   = 22 // rect
+	RectEnd     = 23 // its end
+)
+
+// Actor is a participant as Mermaid read it: its id in the source and the
+// name it draws, entity codes decoded.
+type Actor struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Message is an arrow, a note or a block's start or end as Mermaid read
+// it, entity codes decoded; a rect's Text is its colour.
+type Message struct {
+	Type int    `json:"type"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+// Diagram is what Mermaid made of one diagram's source.
+type Diagram struct {
+	// Error is Mermaid's complaint when it could not parse or draw the
+	// diagram; empty when it could.
+	Error string `json:"error"`
+	// Kind is the diagram type Mermaid detected ("sequence").
+	Kind     string    `json:"kind"`
+	Title    string    `json:"title"`
+	Actors   []Actor   `json:"actors"`
+	Messages []Message `json:"messages"`
+	// SVG is the size of the SVG Mermaid drew, in bytes.
+	SVG int `json:"svg"`
+}
+
+// script parses and draws every source of the array it is given. Mermaid
+// writes an entity code as a placeholder ("ﬂ°°59¶ß") that its renderer
+// decodes; the script decodes them as the renderer does.
+const script = `(async (sources) => {
+  mermaid.initialize({ startOnLoad: false });
+  const named = { lt: '<', gt: '>', amp: '&', quot: '"' };
+  const decode = (s) => String(s ?? '')
+    .replace(/\uFB02\u00B0\u00B0(\d+)\u00B6\u00DF/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/\uFB02\u00B0(\w+)\u00B6\u00DF/g, (m, n) => named[n] ?? m);
+  const out = [];
+  let n = 0;
+  for (const src of sources) {
+    const d = { error: '', kind: '', title: '', actors: [], messages: [], svg: 0 };
+    try {
+      const diagram = await mermaid.mermaidAPI.getDiagramFromText(src);
+      const db = diagram.db;
+      d.kind = diagram.type;
+      d.title = decode(db.getDiagramTitle ? db.getDiagramTitle() : '');
+      d.actors = db.getActorKeys().map((k) => ({ id: k, name: decode(db.getActor(k).description) }));
+      d.messages = db.getMessages().map((m) => ({ type: m.type, from: m.from ?? '', to: m.to ?? '', text: decode(m.message ?? '') }));
+      const r = await mermaid.render('d' + (n++), src);
+      d.svg = r.svg.length;
+      if (r.svg.includes('Syntax error') || r.svg.includes('Maximum text size')) d.error = 'drawn as an error';
+    } catch (e) {
+      d.error = String((e && e.message) || e);
+    }
+    out.push(d);
+  }
+  return out;
+})`
+
+// Browser returns the path of a Chromium the tests can drive. Without one
+// it skips the test, or fails it when CI is set: CI must run the oracle.
+func Browser(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no chromium on PATH: CI must install it (apt-get install chromium), see .ci/run")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium); this test fails instead when CI is set")
+	return ""
+}
+
+// Parse has Mermaid parse and draw each source, in one headless Chromium
+// without network, and returns what it made of each, in order.
+func Parse(t testing.TB, sources []string) []Diagram {
+	t.Helper()
+	chrome := Browser(t)
+	dir := t.TempDir()
+	zr, err := gzip.NewReader(bytes.NewReader(mermaidGz))
+	if err != nil {
+		t.Fatalf("mermaid.min.js.gz: %v", err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("mermaid.min.js.gz: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mermaid.min.js"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(page, []byte(`<!doctype html><html><head><meta charset="utf-8"><script src="mermaid.min.js"></script></head><body></body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		// No network: every host name fails and any proxy is a dead end.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND"),
+		chromedp.Flag("proxy-server", "127.0.0.1:9"),
+	)
+	defer cancel()
+	ctx, bcancel := chromedp.NewContext(alloc)
+	defer bcancel()
+	ctx, tcancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer tcancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page), chromedp.WaitReady("body")); err != nil {
+		t.Fatalf("open %s in %s: %v", page, chrome, err)
+	}
+	arg, err := json.Marshal(sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]Diagram](script+"("+string(arg)+")", chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("Mermaid in %s: %v", chrome, err)
+	}
+	if len(got) != len(sources) {
+		t.Fatalf("Mermaid read %d diagrams, want %d", len(got), len(sources))
+	}
+	return got
+}
