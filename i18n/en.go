@@ -511,6 +511,6 @@ var en = map[string]string{
 	"cap.oldsyn":           "the same ISN as the SYN that opened the connection before on this port pair, which is over: an old duplicate; %s did not call connect() again, but a listener cannot tell it from a new SYN",
 	"cap.synack.nosyn":     "the SYN this SYN-ACK answers is not in the capture: %s is taken to have received one on a listening socket",
 	"out.mmd.group":        "%d of %d: %s",
-	"out.mmd.group.title":  "(%s)",
+	"out.mmd.group.title":  "%s (%s)",
 	"out.mmd.onediagram":   "one diagram, not one per connection group: over %d bytes of diagram are not held back",
 }

@@ -513,6 +513,6 @@ var zh = map[string]string{
 	"cap.oldsyn":           "ISN 与这对端口上一条已结束连接的 SYN 相同：这是旧的重复 SYN；%s 并没有再次调用 connect()，但监听方无法把它与新的 SYN 区分开",
 	"cap.synack.nosyn":     "这个 SYN-ACK 所回应的 SYN 不在抓包里：认为 %s 在监听套接字上收到过一个 SYN",
 	"out.mmd.group":        "第 %d 组，共 %d 组：%s",
-	"out.mmd.group.title":  "（%s）",
+	"out.mmd.group.title":  "%s（%s）",
 	"out.mmd.onediagram":   "只画一张图，不按连接组分开：超过 %d 字节的图不再暂存",
 }

@@ -2,13 +2,8 @@ package tap
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +12,7 @@ import (
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/mermaidjs"
 )
 
 // sampleMermaid returns the sample's Mermaid diagram.
@@ -317,120 +313,28 @@ func TestMermaidGolden(t *testing.T) {
 	}
 }
 
-// TestMermaidOracle has Mermaid itself parse the sample diagrams, in both
-// languages, with and without notes, and checks that it reads every line as
-// meant: the participants, and each arrow and note with its sender,
-// receiver and text, entity codes decoded. It needs Node.js and a directory
-// whose node_modules holds mermaid and jsdom, named by TCPLAB_MERMAID:
-//
-//	npm install --prefix /tmp/mermaid mermaid jsdom
-//	TCPLAB_MERMAID=/tmp/mermaid go test ./tap -run MermaidOracle
+// TestMermaidOracle has Mermaid itself (the version vendored in
+// internal/mermaidjs, in headless Chromium) parse and draw the sample
+// diagrams, in both languages, with and without notes, and a diagram split
+// by connection group, and checks that it reads every line as meant: the
+// title, the participants, and each arrow, note and rect with its sender,
+// receiver and text, entity codes decoded.
 func TestMermaidOracle(t *testing.T) {
-	dir := os.Getenv("TCPLAB_MERMAID")
-	if dir == "" {
-		t.Skip("TCPLAB_MERMAID is not set (a directory with node_modules/mermaid and node_modules/jsdom)")
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
-	script, err := filepath.Abs(filepath.Join("testdata", "mermaid-parse.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	sources := map[string]string{}
-	var files []string
+	var names, sources []string
 	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for _, notes := range []bool{false, true} {
-			src := sampleMermaid(t, MermaidOptions{Title: "sample — a; b", Lang: lang, Notes: notes})
-			f := filepath.Join(tmp, fmt.Sprintf("%s-notes-%v.mmd", lang, notes))
-			if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			sources[f] = src
-			files = append(files, f)
+			names = append(names, fmt.Sprintf("%s notes=%v", lang, notes))
+			sources = append(sources, sampleMermaid(t, MermaidOptions{Title: "sample — a; b", Lang: lang, Notes: notes}))
 		}
 	}
-	// The script imports mermaid from the working directory's node_modules.
-	if err := os.WriteFile(filepath.Join(dir, "mermaid-parse.mjs"), mustRead(t, script), 0o644); err != nil {
-		t.Fatal(err)
+	for i, d := range mermaidjs.Diagrams(groupsMermaid(t, MermaidOptions{Title: "two pairs", Notes: true})) {
+		names = append(names, fmt.Sprintf("group %d", i+1))
+		sources = append(sources, d)
 	}
-	cmd := exec.Command(node, append([]string{"mermaid-parse.mjs"}, files...)...)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node mermaid-parse.mjs: %v\n%s", err, out)
+	for i, got := range mermaidjs.Parse(t, sources) {
+		mermaidjs.Check(t, names[i], sources[i], got)
 	}
-	type message struct {
-		Type     int
-		From, To string
-		Text     string
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var got struct {
-			File     string
-			OK       bool
-			Error    string
-			Actors   []struct{ ID, Name string }
-			Messages []message
-		}
-		if err := json.Unmarshal([]byte(line), &got); err != nil {
-			t.Fatalf("oracle output %q: %v", line, err)
-		}
-		name := filepath.Base(got.File)
-		if !got.OK {
-			t.Errorf("%s: Mermaid cannot parse it: %s\n%s", name, got.Error, sources[got.File])
-			continue
-		}
-		var actors []string
-		var want []message
-		for _, l := range strings.Split(strings.TrimSuffix(sources[got.File], "\n"), "\n")[2:] {
-			switch {
-			case mmdParticipant.MatchString(l):
-				m := mmdParticipant.FindStringSubmatch(l)
-				actors = append(actors, m[1]+"="+cmp.Or(unescapeMermaid(m[2]), m[1]))
-			case mmdArrow.MatchString(l):
-				m := mmdArrow.FindStringSubmatch(l)
-				typ := 0 // Mermaid's LINETYPE.SOLID
-				if m[2] == "-x" {
-					typ = 3 // LINETYPE.SOLID_CROSS
-				}
-				want = append(want, message{typ, m[1], m[3], unescapeMermaid(m[4])})
-			case mmdNote.MatchString(l):
-				m := mmdNote.FindStringSubmatch(l)
-				want = append(want, message{2, m[1], cmp.Or(m[2], m[1]), unescapeMermaid(m[3])}) // LINETYPE.NOTE
-			}
-		}
-		var gotActors []string
-		for _, a := range got.Actors {
-			gotActors = append(gotActors, a.ID+"="+a.Name)
-		}
-		if !slices.Equal(gotActors, actors) {
-			t.Errorf("%s: Mermaid's participants = %v, want %v", name, gotActors, actors)
-		}
-		if len(got.Messages) != len(want) {
-			t.Errorf("%s: Mermaid read %d arrows and notes, want %d", name, len(got.Messages), len(want))
-			continue
-		}
-		for i := range want {
-			if got.Messages[i] != want[i] {
-				t.Errorf("%s: message %d = %+v, want %+v", name, i+1, got.Messages[i], want[i])
-			}
-		}
-	}
-}
-
-// unescapeMermaid undoes mermaidText's entity codes.
-func unescapeMermaid(s string) string {
-	return strings.NewReplacer("#35;", "#", "#59;", ";", "#lt;", "<", "#gt;", ">", "#37;", "%").Replace(s)
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

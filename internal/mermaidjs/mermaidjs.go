@@ -12,10 +12,14 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +173,117 @@ func Parse(t testing.TB, sources []string) []Diagram {
 		t.Fatalf("Mermaid read %d diagrams, want %d", len(got), len(sources))
 	}
 	return got
+}
+
+// Diagrams splits the Mermaid form of a timeline into its diagrams: the
+// whole text when it is one diagram, or the body of each fenced mermaid
+// block when it is Markdown with one diagram per connection group.
+func Diagrams(out string) []string {
+	if !strings.HasPrefix(out, "```mermaid\n") {
+		return []string{out}
+	}
+	var ds []string
+	var cur strings.Builder
+	in := false
+	for line := range strings.Lines(out) {
+		switch {
+		case line == "```mermaid\n":
+			in = true
+			cur.Reset()
+		case line == "```\n" && in:
+			in = false
+			ds = append(ds, cur.String())
+		case in:
+			cur.WriteString(line)
+		}
+	}
+	return ds
+}
+
+var (
+	participantLine = regexp.MustCompile(`^    participant (\w+)(?: as (.+))?$`)
+	arrowLine       = regexp.MustCompile(`^    (\w+)(->>|--x|-x)(\w+): (.+)$`)
+	noteLine        = regexp.MustCompile(`^    Note over (\w+)(?:,(\w+))?: (.+)$`)
+	rectLine        = regexp.MustCompile(`^    rect (.+)$`)
+	titleLine       = regexp.MustCompile(`^    title (.+)$`)
+)
+
+// Unescape undoes the entity codes tcplab writes (#35; #59; #lt; #gt;
+// #37;), as Mermaid decodes them when it draws.
+func Unescape(s string) string {
+	return strings.NewReplacer("#35;", "#", "#59;", ";", "#lt;", "<", "#gt;", ">", "#37;", "%").Replace(s)
+}
+
+// Want reads what Mermaid should make of a diagram that tcplab wrote,
+// line by line: its title, its participants and its messages (arrows,
+// notes, rects and their ends). A line it does not know is an error.
+func Want(src string) (title string, actors []Actor, msgs []Message, err error) {
+	for i, l := range strings.Split(strings.TrimSuffix(src, "\n"), "\n") {
+		switch {
+		case l == "sequenceDiagram" || strings.HasPrefix(l, "%%"):
+		case titleLine.MatchString(l):
+			title = Unescape(titleLine.FindStringSubmatch(l)[1])
+		case participantLine.MatchString(l):
+			m := participantLine.FindStringSubmatch(l)
+			name := m[1]
+			if m[2] != "" {
+				name = Unescape(m[2])
+			}
+			actors = append(actors, Actor{ID: m[1], Name: name})
+		case arrowLine.MatchString(l):
+			m := arrowLine.FindStringSubmatch(l)
+			typ := map[string]int{"->>": Solid, "-x": SolidCross, "--x": DottedCross}[m[2]]
+			msgs = append(msgs, Message{Type: typ, From: m[1], To: m[3], Text: Unescape(m[4])})
+		case noteLine.MatchString(l):
+			m := noteLine.FindStringSubmatch(l)
+			to := m[2]
+			if to == "" {
+				to = m[1]
+			}
+			msgs = append(msgs, Message{Type: Note, From: m[1], To: to, Text: Unescape(m[3])})
+		case rectLine.MatchString(l):
+			msgs = append(msgs, Message{Type: RectStart, Text: rectLine.FindStringSubmatch(l)[1]})
+		case l == "    end":
+			msgs = append(msgs, Message{Type: RectEnd})
+		default:
+			return "", nil, nil, fmt.Errorf("line %d: %q is none of the lines tcplab writes", i+1, l)
+		}
+	}
+	return title, actors, msgs, nil
+}
+
+// Check compares what Mermaid made of src with what src says (Want) and
+// reports each difference as a test error, naming the diagram name.
+func Check(t testing.TB, name, src string, got Diagram) {
+	t.Helper()
+	if got.Error != "" {
+		t.Errorf("%s: Mermaid cannot read it: %s\n%s", name, got.Error, src)
+		return
+	}
+	title, actors, msgs, err := Want(src)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	if got.Kind != "sequence" {
+		t.Errorf("%s: Mermaid read a %q diagram, want sequence", name, got.Kind)
+	}
+	if got.SVG == 0 {
+		t.Errorf("%s: Mermaid drew nothing", name)
+	}
+	if got.Title != title {
+		t.Errorf("%s: Mermaid's title = %q, want %q", name, got.Title, title)
+	}
+	if !slices.Equal(got.Actors, actors) {
+		t.Errorf("%s: Mermaid's participants = %v, want %v", name, got.Actors, actors)
+	}
+	if len(got.Messages) != len(msgs) {
+		t.Errorf("%s: Mermaid read %d arrows, notes and rects, want %d", name, len(got.Messages), len(msgs))
+		return
+	}
+	for i := range msgs {
+		if got.Messages[i] != msgs[i] {
+			t.Errorf("%s: message %d = %+v, want %+v", name, i+1, got.Messages[i], msgs[i])
+		}
+	}
 }
