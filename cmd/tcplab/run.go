@@ -213,9 +213,17 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		caps.close()
 		return &exitError{exitFailure, err}
 	}
+	var progress *meter
+	if runProgress(e, opts) {
+		progress = newMeter(e, int64(lab.TimeLimit/time.Millisecond))
+		r.Tap.AddSink(&runMeter{m: progress, name: lab.Name})
+	}
 	start := time.Now() // wall time for the summary on stderr only
 	err = r.Go(ctx)
 	wall := time.Since(start)
+	if progress != nil {
+		progress.done()
+	}
 	if cerr := caps.close(); err == nil {
 		err = cerr
 	}
@@ -254,6 +262,15 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		return &exitError{exitFailure, fmt.Errorf("%s: %s failed", lab.Name, plural(failed, "expectation"))}
 	}
 	return nil
+}
+
+// runProgress says whether a run shows its progress on standard error
+// (when that is a terminal and the run lasts over a second): not when the
+// rows themselves stream to the same terminal, where they are the
+// progress and a redrawn line would cut through them.
+func runProgress(e env, opts *runOptions) bool {
+	streams := !opts.quiet && (opts.format == "text" || opts.format == "json")
+	return e.stderrTerminal && !(e.terminal && streams)
 }
 
 // useColor decides whether the text timeline is in colour: --color and
