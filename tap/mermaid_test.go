@@ -334,7 +334,7 @@ func TestMermaidOracle(t *testing.T) {
 		names = append(names, fmt.Sprintf("group %d", i+1))
 		sources = append(sources, d)
 	}
-	for i, got := range mermaidjs.Parse(t, sources) {
+	for i, got := range mermaidjs.Parse(t, sources, nil) {
 		mermaidjs.Check(t, names[i], sources[i], got)
 	}
 }

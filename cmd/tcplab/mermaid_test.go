@@ -138,10 +138,10 @@ func lineDiff(got, want []string) string {
 }
 
 // TestMermaidOracle has Mermaid itself (internal/mermaidjs: the vendored
-// Mermaid in headless Chromium) parse and draw the Mermaid form of every
-// built-in lab, in both languages, with and without --notes, each
-// connection group's diagram on its own, and checks that it reads every
-// line as written.
+// Mermaid in headless Chromium) parse the Mermaid form of every built-in
+// lab, in both languages, with and without --notes, each connection
+// group's diagram on its own, and checks that it reads every line as
+// written; it draws the diagrams with --notes, the longest.
 func TestMermaidOracle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
@@ -151,6 +151,7 @@ func TestMermaidOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names, sources []string
+	var draw []bool
 	split := 0
 	for _, e := range entries {
 		for _, lang := range []string{"en", "zh"} {
@@ -170,6 +171,8 @@ func TestMermaidOracle(t *testing.T) {
 				for i, d := range ds {
 					names = append(names, fmt.Sprintf("%s (diagram %d of %d)", strings.Join(args[1:], " "), i+1, len(ds)))
 					sources = append(sources, d)
+					draw = append(draw, notes) // the longest texts; drawing all would double the time
+
 				}
 			}
 		}
@@ -177,7 +180,7 @@ func TestMermaidOracle(t *testing.T) {
 	if split == 0 {
 		t.Errorf("no built-in lab has several connection groups: the oracle does not see a split diagram")
 	}
-	for i, got := range mermaidjs.Parse(t, sources) {
+	for i, got := range mermaidjs.Parse(t, sources, draw) {
 		mermaidjs.Check(t, names[i], sources[i], got)
 	}
 }
