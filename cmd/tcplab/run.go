@@ -62,7 +62,9 @@ time limit, which is reported. A summary with the wall time goes to
 standard error. The timeline is written as the run goes: each row as soon
 as what it says is known (a segment once it was dropped or processed by its
 receiver), so a long run shows progress and an interrupted one keeps what
-it wrote.
+it wrote. A run that lasts over a second also draws a progress line on
+standard error (virtual time, frames) when that is a terminal, unless the
+rows stream to the same terminal; with no terminal, nothing.
 
 With --pcap, the capture is written to a pcapng file as the run goes, with
 one interface per host, host names, and each segment's explanation as its
@@ -81,8 +83,10 @@ the same segment seen twice looks like a retransmission to it.
            line and the expectations' results (the default)
   json     JSON Lines: a "lab" object, one object per row, an "end" object
            (the shape is in docs/OUTPUT.md)
-  mermaid  a Mermaid sequence diagram: one arrow per segment, notes for state
-           changes and application steps
+  mermaid  a Mermaid sequence diagram: one arrow per segment (--x when
+           dropped, a RST on a red band), notes for state changes and
+           application steps; a lab whose hosts form several connection
+           groups gets Markdown with one fenced mermaid block per group
   html     one self-contained HTML page, written when the run ends: a ladder
            diagram with state bands, per-connection graphs (time-sequence,
            cwnd, bytes in flight, RTT, windows, queues), the expectations,

@@ -59,7 +59,9 @@ argument, the built-in catalogue is tested.
 Labs run in parallel, one per core (--jobs), and the report is in the order
 the labs were given: one line per lab with its result, the virtual time it
 covered and the wall time it took, then, for a failure, each expectation that
-failed with the timeline rows that show it.
+failed with the timeline rows that show it. When the test lasts over a
+second and standard error is a terminal, a line there shows the labs and
+runs done and the virtual time covered.
 
   PASS  the expectations held and the timelines equal the golden files
   FAIL  an expectation failed, or a timeline differs from its golden file
