@@ -168,3 +168,36 @@ func TestProgressRun(t *testing.T) {
 		})
 	}
 }
+
+var explainProgressLine = regexp.MustCompile(`^synthetic\.pcap: 0 MB, (\d+) packets? +(\d+)% \|[█ ]+\| +\[\d+s\] $`)
+
+// TestProgressExplain explains a capture with stderr a terminal and
+// progress at every packet: the line counts packets up and its bar is the
+// share of the file read; without a terminal there is none.
+func TestProgressExplain(t *testing.T) {
+	args := []string{"explain", "../../capture/testdata/synthetic.pcap"}
+	code, _, stderr := withProgress(t, env{stderrTerminal: true}, args...)
+	if code != exitOK {
+		t.Fatalf("tcplab %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+	}
+	lines := progressLines(stderr)
+	if len(lines) < 2 {
+		t.Fatalf("%d progress lines, want one per packet: %q", len(lines), stderr)
+	}
+	last, lastPct := 0, 0
+	for _, l := range lines {
+		m := explainProgressLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("progress line %q is not \"synthetic.pcap: 0 MB, N packets P%% |bar| [Ts]\"", l)
+		}
+		n, _ := strconv.Atoi(m[1])
+		pct, _ := strconv.Atoi(m[2])
+		if n <= last || pct < lastPct || pct > 100 {
+			t.Errorf("progress line %q after %d packets at %d%%: want packets and share growing", l, last, lastPct)
+		}
+		last, lastPct = n, pct
+	}
+	if _, _, plain := withProgress(t, env{}, args...); strings.Contains(plain, "\r") {
+		t.Errorf("without a terminal, stderr has progress: %q", plain)
+	}
+}
