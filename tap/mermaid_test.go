@@ -315,8 +315,9 @@ func TestMermaidGolden(t *testing.T) {
 
 // TestMermaidOracle has Mermaid itself (the version vendored in
 // internal/mermaidjs, in headless Chromium) parse and draw the sample
-// diagrams, in both languages, with and without notes, and a diagram split
-// by connection group, and checks that it reads every line as meant: the
+// diagrams, in both languages, with and without notes, a diagram split by
+// connection group and one past the hold (a %% comment before it), and
+// checks that it reads every line as meant: the
 // title, the participants, and each arrow, note and rect with its sender,
 // receiver and text, entity codes decoded.
 func TestMermaidOracle(t *testing.T) {
@@ -334,6 +335,8 @@ func TestMermaidOracle(t *testing.T) {
 		names = append(names, fmt.Sprintf("group %d", i+1))
 		sources = append(sources, d)
 	}
+	names = append(names, "past the hold")
+	sources = append(sources, twoPairs(t, MermaidOptions{Title: "two pairs"}, false, 200))
 	for i, got := range mermaidjs.Parse(t, sources, nil) {
 		mermaidjs.Check(t, names[i], sources[i], got)
 	}
