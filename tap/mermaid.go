@@ -312,7 +312,7 @@ func (mw *MermaidWriter) group(i, n int, r string, items []*mermaidItem) {
 	label := mw.text(i18n.M("out.mmd.group", i+1, n, strings.Join(names, ", ")))
 	title := label
 	if mw.opts.Title != "" {
-		title = mw.opts.Title + " " + mw.text(i18n.M("out.mmd.group.title", label))
+		title = mw.text(i18n.M("out.mmd.group.title", mw.opts.Title, label))
 	}
 	if i > 0 {
 		fmt.Fprintln(mw.w)
