@@ -159,7 +159,9 @@ func (mw *MermaidWriter) Row(r *Row) error {
 	mw.begin()
 	it := &mermaidItem{at: r.At, node: r.Host}
 	from := mw.cast.id(r.Host)
-	it.names = append(it.names, r.Host)
+	if r.Kind != KindSegment {
+		it.names = append(it.names, r.Host)
+	}
 	add := func(format string, args ...any) {
 		it.lines = append(it.lines, fmt.Sprintf(format, args...))
 	}
@@ -170,10 +172,12 @@ func (mw *MermaidWriter) Row(r *Row) error {
 	}
 	switch r.Kind {
 	case KindSegment:
+		// The arrow runs from it.node, the sender, to the receiver, and
+		// joins their groups.
 		dst := mw.t.Name(r.Seg.Dst.Addr())
 		to := mw.cast.id(dst)
-		it.names = append(it.names, dst)
-		mw.join(r.Host, dst)
+		it.names = append(it.names, it.node, dst)
+		mw.join(it.node, dst)
 		arrow := "->>"
 		label := mw.t.mermaidLabel(r)
 		if r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict) {
