@@ -2,13 +2,8 @@ package tap
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +12,7 @@ import (
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/mermaidjs"
 )
 
 // sampleMermaid returns the sample's Mermaid diagram.
@@ -32,7 +28,8 @@ func sampleMermaid(t testing.TB, opts MermaidOptions) string {
 }
 
 var (
-	mmdArrow       = regexp.MustCompile(`^    (\w+)(->>|-x)(\w+): (.+)$`)
+	mmdArrow       = regexp.MustCompile(`^    (\w+)(->>|--x)(\w+): (.+)$`)
+	mmdRect        = regexp.MustCompile(`^    rect (rgba?\([0-9., ]+\))$`)
 	mmdNote        = regexp.MustCompile(`^    Note over (\w+)(?:,(\w+))?: (.+)$`)
 	mmdParticipant = regexp.MustCompile(`^    participant (\w+)(?: as (.+))?$`)
 	mmdEntity      = regexp.MustCompile(`#(?:\d+|[a-z]+);`)
@@ -40,14 +37,18 @@ var (
 
 // TestMermaidStructure checks the diagram line by line: the header, one
 // participant per host in host order and one for the address no host owns,
-// one arrow per segment (lost arrows for drops), and only notes otherwise;
-// and that no text holds a character Mermaid would read as syntax.
+// one arrow per segment (dotted lost arrows for drops, each RST alone in a
+// rect), and only notes otherwise; and that no text holds a character
+// Mermaid would read as syntax.
 func TestMermaidStructure(t *testing.T) {
 	_, rows := sampleRows(t)
-	segs, lostWant := 0, 0
+	segs, lostWant, rstWant := 0, 0, 0
 	for _, r := range rows {
 		if r.Kind == KindSegment {
 			segs++
+			if r.Seg.Flags&fRST != 0 {
+				rstWant++
+			}
 			if r.Dropped != nil || r.Arrival != nil && isDrop(r.Arrival.Verdict) {
 				lostWant++
 			}
@@ -64,10 +65,23 @@ func TestMermaidStructure(t *testing.T) {
 				t.Errorf("line 2 = %q, want %q", lines[1], want)
 			}
 			var participants []string
-			arrows, lost, overBoth := 0, 0, 0
+			arrows, lost, overBoth, rsts := 0, 0, 0, 0
+			inRect, rectArrows := false, 0
 			for i, l := range lines[2:] {
 				var text string
 				switch {
+				case mmdRect.MatchString(l):
+					if inRect {
+						t.Fatalf("%s notes=%v: line %d = %q: a rect inside a rect", lang, notes, i+3, l)
+					}
+					inRect, rectArrows = true, 0
+					continue
+				case l == "    end":
+					if !inRect || rectArrows != 1 {
+						t.Fatalf("%s notes=%v: line %d: an end without a rect around one arrow", lang, notes, i+3)
+					}
+					inRect = false
+					continue
 				case mmdParticipant.MatchString(l):
 					m := mmdParticipant.FindStringSubmatch(l)
 					participants = append(participants, m[1]+"="+m[2])
@@ -75,8 +89,17 @@ func TestMermaidStructure(t *testing.T) {
 				case mmdArrow.MatchString(l):
 					m := mmdArrow.FindStringSubmatch(l)
 					arrows++
-					if m[2] == "-x" {
+					if m[2] == "--x" {
 						lost++
+					}
+					if strings.Contains(m[4], "] RST") {
+						rsts++
+						if !inRect {
+							t.Errorf("%s notes=%v: line %d = %q: a RST outside a rect", lang, notes, i+3, l)
+						}
+					}
+					if inRect {
+						rectArrows++
 					}
 					text = m[4]
 				case mmdNote.MatchString(l):
@@ -88,7 +111,7 @@ func TestMermaidStructure(t *testing.T) {
 				default:
 					t.Fatalf("%s notes=%v: line %d = %q: not a participant, an arrow or a note", lang, notes, i+3, l)
 				}
-				if bare := mmdEntity.ReplaceAllString(text, ""); strings.ContainsAny(bare, "#;<>\n") {
+				if bare := mmdEntity.ReplaceAllString(strings.ReplaceAll(text, "<br/>", ""), ""); strings.ContainsAny(bare, "#;<>\n") {
 					t.Errorf("%s notes=%v: line %d = %q: unescaped #, ;, < or >", lang, notes, i+3, l)
 				}
 			}
@@ -97,6 +120,9 @@ func TestMermaidStructure(t *testing.T) {
 			}
 			if arrows != segs {
 				t.Errorf("%s notes=%v: %d arrows, want one per segment (%d)", lang, notes, arrows, segs)
+			}
+			if rsts != rstWant {
+				t.Errorf("%s notes=%v: %d RST arrows, want %d", lang, notes, rsts, rstWant)
 			}
 			if lost != lostWant {
 				t.Errorf("%s notes=%v: %d lost arrows, want %d (the segments dropped by the network or a stack)", lang, notes, lost, lostWant)
@@ -122,9 +148,10 @@ func TestMermaidLabels(t *testing.T) {
 		"    client->>server: [1] SYN seq=0 win=65535\n",
 		"    server->>client: [2] SYN, ACK seq=0 ack=1 win=65535\n",
 		"    client->>server: [3] ACK seq=1 ack=1\n",
-		"    client-xserver: [4] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
-		"    client-xp1: [6] RST seq=0 win=0 (dropped)\n",
-		"    client-xserver: [7] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    client--xserver: [4] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    rect rgba(255, 80, 80, 0.18)\n    client--xp1: [6] RST seq=0 win=0 (dropped)\n    end\n",
+		"    client--xserver: [7] PSH, ACK seq=1 ack=1 len=8 (dropped)\n",
+		"    rect rgba(255, 80, 80, 0.18)\n    server->>client: [9] RST, ACK seq=0 ack=1 win=0\n    end\n",
 		"    Note over server: CLOSED → LISTEN (:80)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40000)\n",
 		"    Note over client: CLOSED → SYN_SENT (:40001)\n",
@@ -132,9 +159,9 @@ func TestMermaidLabels(t *testing.T) {
 		"    Note over server: accept queue 0/17, half-open 1\n",
 		"    Note over client: app: send \"a#59;b#35;c#lt;d#gt;\"\n",
 		"    Note over client: Timeouts +1 = 1\n",
-		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED by the switch: not routable: truncated IPv4 header\n",
+		"    Note over client: frame 5: not a TCP segment: malformed IPv4 packet#59; DROPPED<br/>by the switch: not routable: truncated IPv4 header\n",
 		"    Note over client,p1: 1.769s later (t = 2.000000 s)\n",
-		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81: connect: connection refused\n",
+		"    Note over client: app: connect server:81 → error: dial tcp 10.0.0.2:81:<br/>connect: connection refused\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diagram has no line %q:\n%s", strings.TrimSuffix(want, "\n"), out)
@@ -144,7 +171,7 @@ func TestMermaidLabels(t *testing.T) {
 	// the timer that sent the retransmission has no note of its own.
 	for _, want := range []string{
 		"    Note over server: copy 1 of frame 3 client:40000 → server:80 ACK",
-		"    Note over client: tail loss probe timer: client:40000 ↔ server:80 — ",
+		"    Note over client: tail loss probe timer: client:40000 ↔ server:80 — the tail<br/>",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diagram has no line starting %q:\n%s", want, out)
@@ -286,120 +313,31 @@ func TestMermaidGolden(t *testing.T) {
 	}
 }
 
-// TestMermaidOracle has Mermaid itself parse the sample diagrams, in both
-// languages, with and without notes, and checks that it reads every line as
-// meant: the participants, and each arrow and note with its sender,
-// receiver and text, entity codes decoded. It needs Node.js and a directory
-// whose node_modules holds mermaid and jsdom, named by TCPLAB_MERMAID:
-//
-//	npm install --prefix /tmp/mermaid mermaid jsdom
-//	TCPLAB_MERMAID=/tmp/mermaid go test ./tap -run MermaidOracle
+// TestMermaidOracle has Mermaid itself (the version vendored in
+// internal/mermaidjs, in headless Chromium) parse and draw the sample
+// diagrams, in both languages, with and without notes, a diagram split by
+// connection group and one past the hold (a %% comment before it), and
+// checks that it reads every line as meant: the
+// title, the participants, and each arrow, note and rect with its sender,
+// receiver and text, entity codes decoded.
 func TestMermaidOracle(t *testing.T) {
-	dir := os.Getenv("TCPLAB_MERMAID")
-	if dir == "" {
-		t.Skip("TCPLAB_MERMAID is not set (a directory with node_modules/mermaid and node_modules/jsdom)")
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
-	script, err := filepath.Abs(filepath.Join("testdata", "mermaid-parse.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := t.TempDir()
-	sources := map[string]string{}
-	var files []string
+	var names, sources []string
 	for _, lang := range []i18n.Lang{i18n.EN, i18n.ZH} {
 		for _, notes := range []bool{false, true} {
-			src := sampleMermaid(t, MermaidOptions{Title: "sample — a; b", Lang: lang, Notes: notes})
-			f := filepath.Join(tmp, fmt.Sprintf("%s-notes-%v.mmd", lang, notes))
-			if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			sources[f] = src
-			files = append(files, f)
+			names = append(names, fmt.Sprintf("%s notes=%v", lang, notes))
+			sources = append(sources, sampleMermaid(t, MermaidOptions{Title: "sample — a; b", Lang: lang, Notes: notes}))
 		}
 	}
-	// The script imports mermaid from the working directory's node_modules.
-	if err := os.WriteFile(filepath.Join(dir, "mermaid-parse.mjs"), mustRead(t, script), 0o644); err != nil {
-		t.Fatal(err)
+	for i, d := range mermaidjs.Diagrams(groupsMermaid(t, MermaidOptions{Title: "two pairs", Notes: true})) {
+		names = append(names, fmt.Sprintf("group %d", i+1))
+		sources = append(sources, d)
 	}
-	cmd := exec.Command(node, append([]string{"mermaid-parse.mjs"}, files...)...)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node mermaid-parse.mjs: %v\n%s", err, out)
+	names = append(names, "past the hold")
+	sources = append(sources, twoPairs(t, MermaidOptions{Title: "two pairs"}, false, 200))
+	for i, got := range mermaidjs.Parse(t, sources, nil) {
+		mermaidjs.Check(t, names[i], sources[i], got)
 	}
-	type message struct {
-		Type     int
-		From, To string
-		Text     string
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var got struct {
-			File     string
-			OK       bool
-			Error    string
-			Actors   []struct{ ID, Name string }
-			Messages []message
-		}
-		if err := json.Unmarshal([]byte(line), &got); err != nil {
-			t.Fatalf("oracle output %q: %v", line, err)
-		}
-		name := filepath.Base(got.File)
-		if !got.OK {
-			t.Errorf("%s: Mermaid cannot parse it: %s\n%s", name, got.Error, sources[got.File])
-			continue
-		}
-		var actors []string
-		var want []message
-		for _, l := range strings.Split(strings.TrimSuffix(sources[got.File], "\n"), "\n")[2:] {
-			switch {
-			case mmdParticipant.MatchString(l):
-				m := mmdParticipant.FindStringSubmatch(l)
-				actors = append(actors, m[1]+"="+cmp.Or(unescapeMermaid(m[2]), m[1]))
-			case mmdArrow.MatchString(l):
-				m := mmdArrow.FindStringSubmatch(l)
-				typ := 0 // Mermaid's LINETYPE.SOLID
-				if m[2] == "-x" {
-					typ = 3 // LINETYPE.SOLID_CROSS
-				}
-				want = append(want, message{typ, m[1], m[3], unescapeMermaid(m[4])})
-			case mmdNote.MatchString(l):
-				m := mmdNote.FindStringSubmatch(l)
-				want = append(want, message{2, m[1], cmp.Or(m[2], m[1]), unescapeMermaid(m[3])}) // LINETYPE.NOTE
-			}
-		}
-		var gotActors []string
-		for _, a := range got.Actors {
-			gotActors = append(gotActors, a.ID+"="+a.Name)
-		}
-		if !slices.Equal(gotActors, actors) {
-			t.Errorf("%s: Mermaid's participants = %v, want %v", name, gotActors, actors)
-		}
-		if len(got.Messages) != len(want) {
-			t.Errorf("%s: Mermaid read %d arrows and notes, want %d", name, len(got.Messages), len(want))
-			continue
-		}
-		for i := range want {
-			if got.Messages[i] != want[i] {
-				t.Errorf("%s: message %d = %+v, want %+v", name, i+1, got.Messages[i], want[i])
-			}
-		}
-	}
-}
-
-// unescapeMermaid undoes mermaidText's entity codes.
-func unescapeMermaid(s string) string {
-	return strings.NewReplacer("#35;", "#", "#59;", ";", "#lt;", "<", "#gt;", ">", "#37;", "%").Replace(s)
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

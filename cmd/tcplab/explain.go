@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tcplab/tcplab/capture"
@@ -142,7 +141,8 @@ func runExplain(ctx context.Context, e env, opts *explainOptions) error {
 	if err != nil {
 		return &exitError{exitInvalid, fmt.Errorf("%s: %w", opts.file, err)}
 	}
-	prog := newProgress(e, opts.file, size, counted)
+	prog := newMeter(e, size)
+	packets := 0
 	// main collects garbage at 4x the live heap, which suits a lab run; an
 	// explanation allocates steadily per packet, and at 2x it peaks at
 	// half the memory and runs as fast (bench/explain-memory.sh). GOGC in
@@ -196,6 +196,13 @@ func runExplain(ctx context.Context, e env, opts *explainOptions) error {
 			wb.Packet(p)
 		}
 		x.Packet(p)
+		// The clock is read once every 4096 packets (every packet in
+		// tests, whose progress has no throttle).
+		if packets++; packets%4096 == 0 || e.progress.every == 0 {
+			// The reader runs ahead of the packets explained: short of
+			// the end, the bar stays short of full (a full bar is gone).
+			prog.update(min(counted.n, size-1), fmt.Sprintf("%s: %d MB, %s", filepath.Base(opts.file), counted.n>>20, plural(packets, "packet")))
+		}
 	}
 	for _, p := range first {
 		feed(p)
@@ -215,7 +222,6 @@ func runExplain(ctx context.Context, e env, opts *explainOptions) error {
 			p.Trim()
 		}
 		feed(p)
-		prog.tick()
 	}
 	prog.done()
 	interrupted := errors.Is(readErr, context.Canceled)
@@ -464,48 +470,4 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
 	return n, err
-}
-
-// progress shows how far a big capture has been read, on a terminal.
-type progress struct {
-	w       io.Writer
-	on      bool
-	file    string
-	size    int64
-	r       *countingReader
-	n       int
-	next    time.Time
-	started time.Time
-	shown   bool
-}
-
-func newProgress(e env, file string, size int64, r *countingReader) *progress {
-	now := time.Now() // wall time: progress on stderr only
-	return &progress{w: e.stderr, on: e.stderrTerminal, file: file, size: size, r: r, started: now, next: now.Add(time.Second)}
-}
-
-// tick counts a packet and, every half second, rewrites the progress line.
-func (p *progress) tick() {
-	p.n++
-	if !p.on || p.n%4096 != 0 {
-		return
-	}
-	now := time.Now()
-	if now.Before(p.next) {
-		return
-	}
-	p.next = now.Add(500 * time.Millisecond)
-	pct := ""
-	if p.size > 0 {
-		pct = fmt.Sprintf(" %3.0f%%", 100*float64(p.r.n)/float64(p.size))
-	}
-	fmt.Fprintf(p.w, "\rtcplab: %s:%s, %d MB, %d packets", filepath.Base(p.file), pct, p.r.n>>20, p.n)
-	p.shown = true
-}
-
-// done clears the progress line.
-func (p *progress) done() {
-	if p.shown {
-		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 72))
-	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var updateExplain = flag.Bool("update", false, "rewrite the golden explanations in testdata/explain")
+var updateExplain = flag.Bool("update", false, "rewrite the golden explanations in testdata/explain and the Mermaid samples of README.md and docs/OUTPUT.md")
 
 // goldenCaptures are the captures whose explanations are pinned, and the
 // names given to their hosts: two real captures on the machine's kernel

@@ -91,7 +91,7 @@ func TestRunMermaid(t *testing.T) {
 	if ls[0] != "sequenceDiagram" || ls[1] != "    title close — Four-way close and TIME_WAIT" || ls[2] != "    participant client" || ls[3] != "    participant server" {
 		t.Fatalf("diagram starts\n%s\nwant sequenceDiagram, the title and the participants client, server", strings.Join(ls[:4], "\n"))
 	}
-	arrow := regexp.MustCompile(`^    (client|server)(->>|-x)(client|server): \[\d+\] `)
+	arrow := regexp.MustCompile(`^    (client|server)(->>|--x)(client|server): \[\d+\] `)
 	note := regexp.MustCompile(`^    Note over (client|server)(,server)?: `)
 	arrows := 0
 	for _, l := range ls[4:] {

@@ -42,6 +42,9 @@ type env struct {
 	// stderrTerminal says stderr is a terminal, where explain shows its
 	// progress on a big capture.
 	stderrTerminal bool
+	// progress says when progress on a terminal stderr appears and how
+	// often it is redrawn; the zero value, in tests, shows it at once.
+	progress progressTiming
 	// getenv reads the environment; nil reads an empty one.
 	getenv func(string) string
 }
@@ -75,6 +78,7 @@ func run() int {
 		stderr:         os.Stderr,
 		terminal:       term.IsTerminal(int(os.Stdout.Fd())),
 		stderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		progress:       defaultProgress,
 		getenv:         os.Getenv,
 	}
 	if e.terminal {

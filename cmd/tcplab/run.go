@@ -62,7 +62,9 @@ time limit, which is reported. A summary with the wall time goes to
 standard error. The timeline is written as the run goes: each row as soon
 as what it says is known (a segment once it was dropped or processed by its
 receiver), so a long run shows progress and an interrupted one keeps what
-it wrote.
+it wrote. A run that lasts over a second also draws a progress line on
+standard error (virtual time, frames) when that is a terminal, unless the
+rows stream to the same terminal; with no terminal, nothing.
 
 With --pcap, the capture is written to a pcapng file as the run goes, with
 one interface per host, host names, and each segment's explanation as its
@@ -81,8 +83,10 @@ the same segment seen twice looks like a retransmission to it.
            line and the expectations' results (the default)
   json     JSON Lines: a "lab" object, one object per row, an "end" object
            (the shape is in docs/OUTPUT.md)
-  mermaid  a Mermaid sequence diagram: one arrow per segment, notes for state
-           changes and application steps
+  mermaid  a Mermaid sequence diagram: one arrow per segment (--x when
+           dropped, a RST on a red band), notes for state changes and
+           application steps; a lab whose hosts form several connection
+           groups gets Markdown with one fenced mermaid block per group
   html     one self-contained HTML page, written when the run ends: a ladder
            diagram with state bands, per-connection graphs (time-sequence,
            cwnd, bytes in flight, RTT, windows, queues), the expectations,
@@ -213,9 +217,17 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		caps.close()
 		return &exitError{exitFailure, err}
 	}
+	var progress *meter
+	if runProgress(e, opts) {
+		progress = newMeter(e, int64(lab.TimeLimit/time.Millisecond))
+		r.Tap.AddSink(&runMeter{m: progress, name: lab.Name})
+	}
 	start := time.Now() // wall time for the summary on stderr only
 	err = r.Go(ctx)
 	wall := time.Since(start)
+	if progress != nil {
+		progress.done()
+	}
 	if cerr := caps.close(); err == nil {
 		err = cerr
 	}
@@ -254,6 +266,15 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 		return &exitError{exitFailure, fmt.Errorf("%s: %s failed", lab.Name, plural(failed, "expectation"))}
 	}
 	return nil
+}
+
+// runProgress says whether a run shows its progress on standard error
+// (when that is a terminal and the run lasts over a second): not when the
+// rows themselves stream to the same terminal, where they are the
+// progress and a redrawn line would cut through them.
+func runProgress(e env, opts *runOptions) bool {
+	streams := !opts.quiet && (opts.format == "text" || opts.format == "json")
+	return e.stderrTerminal && !(e.terminal && streams)
 }
 
 // useColor decides whether the text timeline is in colour: --color and

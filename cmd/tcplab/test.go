@@ -59,7 +59,9 @@ argument, the built-in catalogue is tested.
 Labs run in parallel, one per core (--jobs), and the report is in the order
 the labs were given: one line per lab with its result, the virtual time it
 covered and the wall time it took, then, for a failure, each expectation that
-failed with the timeline rows that show it.
+failed with the timeline rows that show it. When the test lasts over a
+second and standard error is a terminal, a line there shows the labs and
+runs done and the virtual time covered.
 
   PASS  the expectations held and the timelines equal the golden files
   FAIL  an expectation failed, or a timeline differs from its golden file
@@ -375,8 +377,9 @@ func runTest(ctx context.Context, e env, opts *testOptions) error {
 	for _, it := range items {
 		width = max(width, len(it.ref))
 	}
-	rep := &testReport{e: e, items: items, width: width, update: opts.update, json: opts.format == "json"}
+	rep := &testReport{e: e, items: items, width: width, update: opts.update, json: opts.format == "json", meter: newMeter(e, int64(len(jobs))), jobs: len(jobs)}
 	rep.run(ctx, jobs, opts)
+	rep.meter.done()
 	wall := time.Since(start)
 
 	sum := rep.summary(wall)
@@ -514,6 +517,12 @@ type testReport struct {
 	update  bool
 	json    bool // one JSON object per lab instead of the text report
 	printed int
+	// meter shows, on a terminal, the labs and runs done and the virtual
+	// time they covered.
+	meter   *meter
+	jobs    int
+	done    int
+	covered time.Duration
 }
 
 func (rep *testReport) run(ctx context.Context, jobs []testJob, opts *testOptions) {
@@ -552,6 +561,9 @@ func (rep *testReport) run(ctx context.Context, jobs []testJob, opts *testOption
 		it.runs[d.job.run] = d.res
 		it.left--
 		rep.flush()
+		rep.done++
+		rep.covered += d.res.virtual
+		rep.progress()
 	}
 	// Runs never started (interrupted) leave their labs unfinished: report
 	// them too.
@@ -559,6 +571,18 @@ func (rep *testReport) run(ctx context.Context, jobs []testJob, opts *testOption
 		it.left = 0
 	}
 	rep.flush()
+}
+
+// progress shows how far the test is: "labs 3/20, runs 45/200, 2h5m
+// virtual".
+func (rep *testReport) progress() {
+	labsDone := 0
+	for _, it := range rep.items {
+		if it.left == 0 {
+			labsDone++
+		}
+	}
+	rep.meter.update(int64(rep.done), fmt.Sprintf("labs %d/%d, runs %d/%d, %s virtual", labsDone, len(rep.items), rep.done, rep.jobs, fmtCovered(rep.covered)))
 }
 
 // flush prints every finished lab not yet printed, in order.
@@ -598,6 +622,7 @@ func (it *testItem) checked(update bool) string {
 }
 
 func (rep *testReport) print(it *testItem) {
+	rep.meter.clear() // the result goes where the progress line is
 	w := rep.e.stdout
 	if rep.json {
 		enc := json.NewEncoder(w)
