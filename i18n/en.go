@@ -539,7 +539,7 @@ var en = map[string]string{
 	"cause.crash":              "the host crashed",
 	"st.closed.crash":          "the host crashed: the connection is forgotten without a FIN or RST on the wire; the peer finds out only when it sends something and gets no answer, or a RST after the reboot",
 	"st.closed.crash.listener": "the host crashed: the listening socket is gone, and with it the connections in its queues",
-	"out.mmd.group":        "%d of %d: %s",
-	"out.mmd.group.title":  "%s (%s)",
-	"out.mmd.onediagram":   "one diagram, not one per connection group: over %d bytes of diagram are not held back",
+	"out.mmd.group":            "%d of %d: %s",
+	"out.mmd.group.title":      "%s (%s)",
+	"out.mmd.onediagram":       "one diagram, not one per connection group: over %d bytes of diagram are not held back",
 }

@@ -541,7 +541,7 @@ var zh = map[string]string{
 	"cause.crash":              "主机崩溃",
 	"st.closed.crash":          "主机崩溃：连接被遗忘，线路上没有 FIN 也没有 RST；对端只有在发送数据后收不到回应，或在重启后收到 RST 时才会发现",
 	"st.closed.crash.listener": "主机崩溃：监听套接字消失，其队列中的连接也随之消失",
-	"out.mmd.group":        "第 %d 组，共 %d 组：%s",
-	"out.mmd.group.title":  "%s（%s）",
-	"out.mmd.onediagram":   "只画一张图，不按连接组分开：超过 %d 字节的图不再暂存",
+	"out.mmd.group":            "第 %d 组，共 %d 组：%s",
+	"out.mmd.group.title":      "%s（%s）",
+	"out.mmd.onediagram":       "只画一张图，不按连接组分开：超过 %d 字节的图不再暂存",
 }
