@@ -66,7 +66,7 @@ func Load(file string, data []byte) (*Lab, error) {
 		// Validation would only repeat these problems in other words.
 		return nil, errs.err()
 	}
-	v := &validator{file: file, pos: pos}
+	v := &validator{file: file, pos: pos, reported: map[string]bool{}, seen: map[string]bool{}}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
 		return nil, err
@@ -79,16 +79,23 @@ type validator struct {
 	file string
 	pos  *positions
 	errs ErrorList
+	// reported holds the key paths of the problems found so far, so that
+	// a core type's Validate does not report one again in other words.
+	reported map[string]bool
+	// seen holds the problems fieldErrors reported, by path and message.
+	seen map[string]bool
 }
 
 // errorf records a problem at the key path; a problem of the whole file
 // (path "") is at its start.
 func (v *validator) errorf(path string, format string, args ...any) {
+	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
 // valuef records a problem at the value of the key path.
 func (v *validator) valuef(path string, format string, args ...any) {
+	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.value(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -195,25 +202,9 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		if l.In != nil {
 			link.In = v.direction(p+".in", *l.In, both)
 		}
-		// Jitter is checked against latency per effective direction, so
-		// that a shared jitter with per-direction latencies is fine and a
-		// problem of the shared keys is reported once.
-		for _, d := range []struct {
-			path string
-			dir  topology.Direction
-			own  bool
-		}{{p + ".out", link.Out, l.Out != nil}, {p + ".in", link.In, l.In != nil}} {
-			if d.dir.Jitter <= d.dir.Latency || d.dir.Latency < 0 || d.dir.Jitter < 0 {
-				continue
-			}
-			at := p
-			if d.own && (d.dir.Jitter != both.Jitter || d.dir.Latency != both.Latency) {
-				at = d.path
-			} else if d.path == p+".in" && link.Out.Jitter == d.dir.Jitter && link.Out.Latency == d.dir.Latency {
-				continue // same problem as out, already reported at the link
-			}
-			v.errorf(at, "jitter %v is larger than latency %v", d.dir.Jitter, d.dir.Latency)
-		}
+		var downIndex []int
+		link.Down, downIndex = v.outages(p, l.Down)
+		v.fieldErrors(p, link.Validate(), func(f string) string { return linkField(p, l, downIndex, f) })
 		switch {
 		case l.Host == "":
 			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
@@ -225,7 +216,6 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			v.valuef(p+".host", "host %q has two links; a host attaches to the switch once", l.Host)
 			continue
 		}
-		link.Down = v.outages(p, l.Down)
 		linked[l.Host] = true
 		lab.Links[hi] = link
 	}

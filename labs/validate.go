@@ -12,48 +12,44 @@ import (
 	"github.com/tcplab/tcplab/topology"
 )
 
-// direction converts one direction of a link, starting from base.
+// direction converts one direction of a link, starting from base; the
+// link's Validate checks it (fields.go).
 func (v *validator) direction(path string, d directionSpec, base topology.Direction) topology.Direction {
 	out := base
-	key := func(k string) string { return join(path, k) }
 	if d.Latency != nil {
 		out.Latency = d.Latency.D()
-		if out.Latency < 0 {
-			v.valuef(key("latency"), "latency %v is negative", out.Latency)
-		}
 	}
 	if d.Jitter != nil {
 		out.Jitter = d.Jitter.D()
-		if out.Jitter < 0 {
-			v.valuef(key("jitter"), "jitter %v is negative", out.Jitter)
+	}
+	for _, p := range []struct {
+		src *float64
+		dst *float64
+	}{{d.Loss, &out.Loss}, {d.Duplicate, &out.Duplicate}, {d.Reorder, &out.Reorder}, {d.Corrupt, &out.Corrupt}} {
+		if p.src != nil {
+			*p.dst = *p.src
 		}
 	}
-	prob := func(k string, p *float64, dst *float64) {
-		if p == nil {
-			return
-		}
-		*dst = *p
-		if !(*p >= 0 && *p <= 1) { // also rejects NaN
-			v.valuef(key(k), "%s %v is outside [0, 1]", k, *p)
-		}
-	}
-	prob("loss", d.Loss, &out.Loss)
-	prob("duplicate", d.Duplicate, &out.Duplicate)
-	prob("reorder", d.Reorder, &out.Reorder)
-	prob("corrupt", d.Corrupt, &out.Corrupt)
 	if d.ReorderDelay != nil {
 		out.ReorderDelay = d.ReorderDelay.D()
-		if out.ReorderDelay < 0 {
-			v.valuef(key("reorder_delay"), "reorder_delay %v is negative", out.ReorderDelay)
-		}
 	}
 	if d.Rate != nil {
 		out.Rate = d.Rate.BitsPerSecond()
 	}
 	if d.QueueLimit != nil {
-		out.QueueLimit = v.count(key("queue_limit"), *d.QueueLimit, 0)
+		out.QueueLimit = v.integer(join(path, "queue_limit"), *d.QueueLimit)
 	}
 	return out
+}
+
+// integer converts an integer a core type checks, reporting only one too
+// large for an int32 (negative ones are the core type's to report).
+func (v *validator) integer(path string, n int64) int {
+	if n > 1<<31 || n < -1<<31 {
+		v.valuef(path, "%s %d is too large", path[strings.LastIndexByte(path, '.')+1:], n)
+		return int(max(min(n, 1<<31), -1<<31))
+	}
+	return int(n)
 }
 
 // count checks a non-negative integer at least lo.
@@ -81,53 +77,24 @@ func (v *validator) countAtMost(path string, n, lo int64, hi int) int {
 	return v.count(path, n, lo)
 }
 
-// outages converts a link's down windows.
-func (v *validator) outages(p string, ws []windowSpec) []topology.Window {
+// outages converts a link's down windows, leaving out those without a
+// start. It returns, for each window, the index of its [[links.down]].
+func (v *validator) outages(p string, ws []windowSpec) ([]topology.Window, []int) {
 	var out []topology.Window
+	var index []int
 	for i, w := range ws {
-		wp := fmt.Sprintf("%s.down.%d", p, i)
 		if w.From == nil {
-			v.errorf(wp, "an outage needs from = \"10s\" (and usually to = \"20s\")")
+			v.errorf(fmt.Sprintf("%s.down.%d", p, i), "an outage needs from = \"10s\" (and usually to = \"20s\")")
 			continue
 		}
 		win := topology.Window{From: w.From.D()}
 		if w.To != nil {
 			win.To = w.To.D()
 		}
-		switch {
-		case win.From < 0:
-			v.valuef(wp+".from", "from %v is negative", win.From)
-			continue
-		case w.To != nil && win.To <= win.From:
-			v.valuef(wp+".to", "impossible window: to %v is not after from %v", win.To, win.From)
-			continue
-		}
-		for j, prev := range out {
-			if overlaps(prev, win) {
-				v.errorf(wp, "outage %v–%s overlaps outage %d (%v–%s)", win.From, endText(win.To), j+1, prev.From, endText(prev.To))
-			}
-		}
 		out = append(out, win)
+		index = append(index, i)
 	}
-	return out
-}
-
-func overlaps(a, b topology.Window) bool {
-	aEnd, bEnd := a.To, b.To
-	if aEnd == 0 {
-		aEnd = 1<<63 - 1
-	}
-	if bEnd == 0 {
-		bEnd = 1<<63 - 1
-	}
-	return a.From < bEnd && b.From < aEnd
-}
-
-func endText(d time.Duration) string {
-	if d == 0 {
-		return "end"
-	}
-	return d.String()
+	return out, index
 }
 
 // settings converts a host's profile and [hosts.tcp] table.

@@ -254,40 +254,15 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	if f.Count != nil {
 		out.Count = v.count(p+".count", *f.Count, 1)
 	}
-	nonNeg := func(k string, d *Duration) time.Duration {
-		if d == nil {
-			return 0
-		}
-		if d.D() < 0 {
-			v.valuef(p+"."+k, "%s %v is negative", k, d.D())
-		}
-		return d.D()
-	}
-	out.After = nonNeg("after", f.After)
-	out.Before = nonNeg("before", f.Before)
-	if f.Before != nil && out.Before <= out.After {
-		v.valuef(p+".before", "impossible time window: before %v is not after after %v", out.Before, out.After)
-	}
-	out.Delay = nonNeg("delay", f.Delay)
-	out.Until = nonNeg("until", f.Until)
-	switch act {
-	case topology.FaultDelay:
-		if f.Delay == nil {
-			v.errorf(p, "a delay fault needs delay = \"500ms\"")
-		}
-	case topology.FaultHold:
-		if f.Until == nil {
-			v.errorf(p, "a hold fault needs until = \"30s\" (when the switch releases the segment)")
-		} else if out.Until <= out.After {
-			v.valuef(p+".until", "impossible hold: until %v is not after after %v", out.Until, out.After)
+	for _, d := range []struct {
+		src *Duration
+		dst *time.Duration
+	}{{f.After, &out.After}, {f.Before, &out.Before}, {f.Delay, &out.Delay}, {f.Until, &out.Until}} {
+		if d.src != nil {
+			*d.dst = d.src.D()
 		}
 	}
-	if act != topology.FaultDelay && act != topology.FaultDuplicate && f.Delay != nil {
-		v.errorf(p+".delay", "only delay and duplicate faults take delay")
-	}
-	if act != topology.FaultHold && f.Until != nil {
-		v.errorf(p+".until", "only hold faults take until")
-	}
+	v.fieldErrors(p, out.Validate(), nil)
 	return out, len(v.errs) == before
 }
 
@@ -306,18 +281,12 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	out.Via = in.Via
 	if in.At != nil {
 		out.At = in.At.D()
-		if out.At < 0 {
-			v.valuef(p+".at", "at %v is negative", out.At)
-		}
 	}
 	if in.Count != nil {
 		out.Count = v.countAtMost(p+".count", *in.Count, 1, MaxCount)
 	}
 	if in.Interval != nil {
 		out.Interval = in.Interval.D()
-		if out.Interval < 0 {
-			v.valuef(p+".interval", "interval %v is negative", out.Interval)
-		}
 	}
 	if in.To == "" {
 		v.errorf(p, "an injection needs to = \"server:80\"")
@@ -384,6 +353,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Data != nil {
 		out.Payload = []byte(*in.Data)
 	}
+	v.fieldErrors(p, out.Validate(), nil)
 	return out, len(v.errs) == before
 }
 
