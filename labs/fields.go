@@ -34,9 +34,9 @@ func (v *validator) fieldErrors(base string, err error, resolve func(f string) s
 	}
 	for _, e := range list {
 		path := resolve(e.Field)
-		if len(e.Fields) > 0 {
-			// A problem of a part as a whole: at the innermost table that
-			// writes one of its fields.
+		switch {
+		case e.Whole:
+			// At the innermost table that writes one of its fields.
 			best := ""
 			for _, f := range e.Fields {
 				if p := resolve(f); v.pos.known(p) && len(parent(p)) > len(best) {
@@ -45,6 +45,14 @@ func (v *validator) fieldErrors(base string, err error, resolve func(f string) s
 			}
 			if best != "" {
 				path = best
+			}
+		case !v.pos.known(path):
+			// At the first of its other fields that is written.
+			for _, f := range e.Fields {
+				if p := resolve(f); v.pos.known(p) {
+					path = p
+					break
+				}
 			}
 		}
 		if v.seen[path+"\x00"+e.Msg] {
@@ -56,7 +64,7 @@ func (v *validator) fieldErrors(base string, err error, resolve func(f string) s
 		}
 		at := v.written(path)
 		switch {
-		case at != path || len(e.Fields) > 0 || e.Field == "":
+		case at != path || e.Whole || e.Field == "":
 			v.errorf(at, "%s", e.Msg) // not written: at the table that lacks it
 		case e.Key:
 			v.errorf(path, "%s", e.Msg)

@@ -97,7 +97,8 @@ func (v *validator) outages(p string, ws []windowSpec) ([]topology.Window, []int
 	return out, index
 }
 
-// settings converts a host's profile and [hosts.tcp] table.
+// settings converts a host's profile and [hosts.tcp] table; Settings'
+// Validate checks the result (fields.go).
 func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	prof := hosts.Linux
 	if h.Profile != "" {
@@ -112,99 +113,58 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 		return &s
 	}
 	tp := p + ".tcp"
-	dur := func(k string, d *Duration, dst *time.Duration, lo time.Duration) {
-		if d == nil {
-			return
-		}
-		*dst = d.D()
-		if *dst < lo {
-			if lo == 0 {
-				v.valuef(join(tp, k), "%s %v is negative", k, *dst)
-			} else {
-				v.valuef(join(tp, k), "%s %v must be at least %v", k, *dst, lo)
-			}
+	dur := func(d *Duration, dst *time.Duration) {
+		if d != nil {
+			*dst = d.D()
 		}
 	}
-	integer := func(k string, n *int64, dst *int, lo int64) {
+	integer := func(k string, n *int64, dst *int) {
 		if n != nil {
-			*dst = v.count(join(tp, k), *n, lo)
+			*dst = v.integer(join(tp, k), *n)
 		}
 	}
-	size := func(k string, n *Size, dst *int) {
-		if n == nil {
-			return
+	size := func(n *Size, dst *int) {
+		if n != nil {
+			*dst = int(max(min(n.Bytes(), 1<<40), -1))
 		}
-		switch b := n.Bytes(); {
-		case b < 4096:
-			v.valuef(join(tp, k), "%s %d is smaller than netstack's minimum of 4096 bytes", k, b)
-		case b > 4<<20:
-			v.valuef(join(tp, k), "%s %d is larger than netstack's maximum of 4MiB", k, b)
-		default:
-			*dst = int(b)
+	}
+	flag := func(b *bool, dst *bool) {
+		if b != nil {
+			*dst = *b
 		}
 	}
 	v.linuxSettings(tp, t, &s) // first: a kernel version sets defaults the other keys override
-	integer("somaxconn", t.Somaxconn, &s.Somaxconn, 1)
-	if t.SynCookies != nil {
-		switch *t.SynCookies {
-		case 1, 2:
-			s.SynCookies = int(*t.SynCookies)
-		case 0:
-			if prof == hosts.Linux {
-				s.SynCookies = 0
-			} else {
-				v.valuef(tp+".syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always; the linux profile emulates 0)")
-			}
-		default:
-			v.valuef(tp+".syncookies", "syncookies must be 0, 1 or 2, not %d", *t.SynCookies)
-		}
+	if t.Somaxconn != nil {
+		s.Somaxconn = v.count(tp+".somaxconn", *t.Somaxconn, 1) // 0 would mean no cap
 	}
-	dur("fin_timeout", t.FinTimeout, &s.FinTimeout, time.Second)
-	dur("time_wait", t.TimeWait, &s.TimeWait, time.Second)
-	if t.Keepalive != nil {
-		s.Keepalive = *t.Keepalive
-	}
-	dur("keepalive_time", t.KeepaliveTime, &s.KeepaliveTime, time.Second)
-	dur("keepalive_intvl", t.KeepaliveIntvl, &s.KeepaliveInterval, time.Second)
-	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes, 1)
+	integer("syncookies", t.SynCookies, &s.SynCookies)
+	dur(t.FinTimeout, &s.FinTimeout)
+	dur(t.TimeWait, &s.TimeWait)
+	flag(t.Keepalive, &s.Keepalive)
+	dur(t.KeepaliveTime, &s.KeepaliveTime)
+	dur(t.KeepaliveIntvl, &s.KeepaliveInterval)
+	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes)
 	if t.MSS != nil {
-		if *t.MSS < 536 || *t.MSS > 65495 {
-			v.valuef(tp+".mss", "mss %d is outside 536–65495", *t.MSS)
-		} else {
-			s.MSS = int(*t.MSS)
+		s.MSS = v.integer(tp+".mss", *t.MSS)
+		if s.MSS == 0 {
+			s.MSS = -1 // 0 would mean the default
 		}
 	}
-	size("send_buffer", t.SendBuffer, &s.SendBuffer)
-	size("recv_buffer", t.RecvBuffer, &s.RecvBuffer)
-	if t.SACK != nil {
-		s.SACK = *t.SACK
-	}
+	size(t.SendBuffer, &s.SendBuffer)
+	size(t.RecvBuffer, &s.RecvBuffer)
+	flag(t.SACK, &s.SACK)
 	if t.Congestion != nil {
-		if *t.Congestion != "reno" && *t.Congestion != "cubic" {
-			v.valuef(tp+".congestion", "unknown congestion control %q (want reno or cubic)", *t.Congestion)
-		} else {
-			s.Congestion = *t.Congestion
-		}
+		s.Congestion = *t.Congestion
 	}
-	dur("rto_min", t.RTOMin, &s.RTOMin, time.Millisecond)
-	dur("rto_max", t.RTOMax, &s.RTOMax, time.Millisecond)
-	if t.RTOMin != nil || t.RTOMax != nil {
-		if s.RTOMax < s.RTOMin && s.RTOMin >= time.Millisecond && s.RTOMax >= time.Millisecond {
-			at := tp + ".rto_max"
-			if t.RTOMax == nil {
-				at = tp + ".rto_min"
-			}
-			v.valuef(at, "impossible RTO bounds: rto_max %v is less than rto_min %v", s.RTOMax, s.RTOMin)
-		}
-	}
-	integer("retries2", t.Retries2, &s.Retries2, 1)
-	dur("user_timeout", t.UserTimeout, &s.UserTimeout, 0)
-	if t.Nagle != nil {
-		s.Nagle = *t.Nagle
-	}
+	dur(t.RTOMin, &s.RTOMin)
+	dur(t.RTOMax, &s.RTOMax)
+	integer("retries2", t.Retries2, &s.Retries2)
+	dur(t.UserTimeout, &s.UserTimeout)
+	flag(t.Nagle, &s.Nagle)
 	if t.RTOGuard != nil {
 		s.NoRTOGuard = !*t.RTOGuard
 	}
+	v.fieldErrors(tp, s.Validate(), nil)
 	return &s
 }
 

@@ -16,9 +16,13 @@ type Error struct {
 	// to the value validated, spelled as a lab file writes it ("latency",
 	// "down.1.to"); "" is the value as a whole.
 	Field string
-	// Fields, for a problem of the value as a whole, lists the fields it
-	// involves ("jitter", "latency"), so that a reader can point at the
-	// table that writes them.
+	// Whole marks a problem of the value at Field as a whole, such as a
+	// link direction whose jitter exceeds its latency.
+	Whole bool
+	// Fields lists the fields the problem involves besides Field: for a
+	// Whole problem ("jitter", "latency"), so that a reader can point at
+	// the table that writes them; otherwise the fields to point at when
+	// Field itself is not written (rto_max's problem at rto_min).
 	Fields []string
 	// Key reports that the problem is the field's presence, not its value
 	// ("only hold faults take until"): a reader points at the key.
@@ -73,7 +77,13 @@ func (l *List) AddKey(f, format string, args ...any) {
 
 // AddWhole records a problem of the value as a whole that involves fields.
 func (l *List) AddWhole(fields []string, format string, args ...any) {
-	*l = append(*l, &Error{Fields: fields, Msg: fmt.Sprintf(format, args...)})
+	*l = append(*l, &Error{Whole: true, Fields: fields, Msg: fmt.Sprintf(format, args...)})
+}
+
+// AddEither records a problem with the value of field f that involves the
+// fields others too, to be pointed at when f itself is not written.
+func (l *List) AddEither(f string, others []string, format string, args ...any) {
+	*l = append(*l, &Error{Field: f, Fields: others, Msg: fmt.Sprintf(format, args...)})
 }
 
 // Append adds the problems of sub, a part of the value at field prefix
