@@ -197,6 +197,14 @@ func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
 		f, ok := fieldByTag(v, k)
 		p := join(path, k)
 		if !ok {
+			if rest, ok := restField(v); ok {
+				// Keys validation decodes (a model's parameters).
+				if rest.IsNil() {
+					rest.Set(reflect.MakeMap(rest.Type()))
+				}
+				rest.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(m[k]))
+				continue
+			}
 			d.errorf(d.pos.key(p), "%s", unknownKey(v.Type(), k, p))
 			continue
 		}
@@ -223,9 +231,24 @@ func unprintable(s string) (rune, bool) {
 	return 0, false
 }
 
+// restField returns the field of struct v tagged ",rest", a map[string]any
+// that takes the keys no other field does, if it has one.
+func restField(v reflect.Value) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("toml") == ",rest" {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
 // fieldByTag finds the field of struct v tagged key, looking into embedded
 // structs.
 func fieldByTag(v reflect.Value, key string) (reflect.Value, bool) {
+	if strings.HasPrefix(key, ",") {
+		return reflect.Value{}, false // not a key: ",rest"
+	}
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -249,7 +272,7 @@ func tags(t reflect.Type) []string {
 		f := t.Field(i)
 		if f.Anonymous {
 			out = append(out, tags(f.Type)...)
-		} else if tag := f.Tag.Get("toml"); tag != "" {
+		} else if tag := f.Tag.Get("toml"); tag != "" && !strings.HasPrefix(tag, ",") {
 			out = append(out, tag)
 		}
 	}
@@ -259,7 +282,12 @@ func tags(t reflect.Type) []string {
 // unknownKey words the error for key k in a table of type t, suggesting
 // the key that was probably meant.
 func unknownKey(t reflect.Type, k, path string) string {
-	known := tags(t)
+	return unknownKeyIn(tags(t), k, path)
+}
+
+// unknownKeyIn words the error for key k at path, suggesting the key of
+// known that was probably meant.
+func unknownKeyIn(known []string, k, path string) string {
 	var parts []string
 	for _, part := range strings.Split(path, ".") {
 		if _, err := strconv.Atoi(part); err != nil {

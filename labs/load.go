@@ -50,7 +50,9 @@ var Topics = []string{"handshake", "close", "queues", "keepalive", "resets", "lo
 const (
 	DefaultSeed      = 1
 	DefaultTimeLimit = time.Hour
-	DefaultBacklog   = 16
+	// DefaultBacklog is hosts.DefaultBacklog, the backlog of a listen step
+	// or server model that sets none.
+	DefaultBacklog = hosts.DefaultBacklog
 )
 
 // Load decodes and validates a lab file. file names the source in error

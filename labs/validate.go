@@ -236,7 +236,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		} else {
 			st.Port = v.port(p+".port", *s.Port)
 		}
-		st.Backlog = DefaultBacklog
+		st.Backlog = hosts.DefaultBacklog
 		if s.Backlog != nil {
 			st.Backlog = v.count(p+".backlog", *s.Backlog, 0)
 		}
@@ -295,6 +295,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		st.Until = ev
 	case hosts.Set:
 		st.Options = v.options(p, s)
+		v.fieldErrors(p, st.Options.Validate(), nil)
 		if st.Options.String() == "" {
 			v.errorf(p, "set needs at least one option (%s)", strings.Join(optionKeys, ", "))
 		}
@@ -336,23 +337,21 @@ func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// options converts the socket options of a set step.
+// options converts the socket options of a set step; Options' Validate
+// checks them.
 func (v *validator) options(p string, s *stepSpec) hosts.Options {
 	o := v.keepalive(p, s.optionSpec)
-	buffer := func(k string, n *Size) *int {
+	buffer := func(n *Size) *int {
 		if n == nil {
 			return nil
 		}
-		if n.Bytes() <= 0 {
-			v.valuef(p+"."+k, "%s must be positive", k)
-		}
-		b := int(min(n.Bytes(), 1<<40))
+		b := int(max(min(n.Bytes(), 1<<40), -1))
 		return &b
 	}
-	o.SendBuffer = buffer("send_buffer", s.SendBuffer)
-	o.RecvBuffer = buffer("recv_buffer", s.RecvBuffer)
+	o.SendBuffer = buffer(s.SendBuffer)
+	o.RecvBuffer = buffer(s.RecvBuffer)
 	if s.MSS != nil {
-		m := v.count(p+".mss", *s.MSS, 1)
+		m := v.integer(p+".mss", *s.MSS)
 		o.MSS = &m
 	}
 	o.QuickAck = s.QuickAck
@@ -363,29 +362,20 @@ func (v *validator) options(p string, s *stepSpec) hosts.Options {
 // share.
 func (v *validator) keepalive(p string, s optionSpec) hosts.Options {
 	o := hosts.Options{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive}
-	dur := func(k string, d *Duration) *time.Duration {
+	dur := func(d *Duration) *time.Duration {
 		if d == nil {
 			return nil
 		}
 		t := d.D()
-		if t < time.Second {
-			v.valuef(p+"."+k, "%s %v must be at least 1s", k, t)
-		}
 		return &t
 	}
-	o.KeepIdle = dur("keepalive_idle", s.KeepAliveIdle)
-	o.KeepInterval = dur("keepalive_interval", s.KeepAliveInterval)
+	o.KeepIdle = dur(s.KeepAliveIdle)
+	o.KeepInterval = dur(s.KeepAliveInterval)
 	if s.KeepAliveCount != nil {
-		n := v.count(p+".keepalive_count", *s.KeepAliveCount, 1)
+		n := v.integer(p+".keepalive_count", *s.KeepAliveCount)
 		o.KeepCount = &n
 	}
-	if s.UserTimeout != nil {
-		t := s.UserTimeout.D()
-		if t < 0 {
-			v.valuef(p+".user_timeout", "user_timeout %v is negative", t)
-		}
-		o.UserTimeout = &t
-	}
+	o.UserTimeout = dur(s.UserTimeout)
 	return o
 }
 
