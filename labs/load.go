@@ -168,11 +168,9 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			}
 			index[h.Name] = i
 		}
-		cfg.IPv4 = v.addr(p+".ipv4", h.IPv4, true, h.Name, addrs)
-		cfg.IPv6 = v.addr(p+".ipv6", h.IPv6, false, h.Name, addrs)
-		if h.IPv4 == "" && h.IPv6 == "" {
-			v.errorf(p, "host %q needs an address: ipv4 = \"10.0.0.1\" or ipv6 = \"fd00::1\"", h.Name)
-		}
+		cfg.IPv4 = v.addr(p+".ipv4", h.IPv4, h.Name, addrs)
+		cfg.IPv6 = v.addr(p+".ipv6", h.IPv6, h.Name, addrs)
+		v.fieldErrors(p, cfg.Validate(), nil)
 		cfg.Settings = v.settings(p, h)
 		lab.Hosts = append(lab.Hosts, cfg)
 	}
@@ -243,34 +241,14 @@ func (v *validator) lab(s *fileSpec) *Lab {
 	return lab
 }
 
-// addr parses a host address.
-func (v *validator) addr(path, s string, four bool, host string, seen map[netip.Addr]string) netip.Addr {
+// addr parses a host address; Config's Validate checks it.
+func (v *validator) addr(path, s string, host string, seen map[netip.Addr]string) netip.Addr {
 	if s == "" {
 		return netip.Addr{}
 	}
 	a, err := netip.ParseAddr(s)
-	family := "IPv6"
-	if four {
-		family = "IPv4"
-	}
-	switch {
-	case err != nil:
+	if err != nil {
 		v.valuef(path, "%q is not an IP address", s)
-		return netip.Addr{}
-	case four != a.Is4() || a.Is4In6():
-		v.valuef(path, "%q is not an %s address", s, family)
-		return netip.Addr{}
-	case a.IsUnspecified() || a.IsMulticast():
-		v.valuef(path, "%s cannot be a host address", s)
-		return netip.Addr{}
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		v.valuef(path, "%s is the broadcast address, not a host address", s)
-		return netip.Addr{}
-	case a.IsLoopback():
-		v.valuef(path, "%s is a loopback address: it never leaves its host, so nothing on the switch can reach it; use an address such as %s", s, map[bool]string{true: `"10.0.0.1"`, false: `"fd00::1"`}[four])
-		return netip.Addr{}
-	case a.Zone() != "":
-		v.valuef(path, "%q has a zone (%%%s); a lab's host has one interface, so write the address without it", s, a.Zone())
 		return netip.Addr{}
 	}
 	if other, dup := seen[a]; dup {
