@@ -32,16 +32,19 @@ type decoder struct {
 	file string
 	pos  *positions
 	errs ErrorList
+	// broken lists the key paths whose values could not be decoded, in
+	// the order found.
+	broken []string
 }
 
 // parse decodes data into spec, reporting every problem it finds, and
 // returns the position index of data for validation.
-func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList) {
+func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList, []string) {
 	pos, ierr := indexPositions(data)
 	var perr *posError
 	if errors.As(ierr, &perr) && perr.tooDeep {
 		// Stop before go-toml decodes a structure this deep.
-		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}
+		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}, nil
 	}
 	var raw map[string]any
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
@@ -52,18 +55,18 @@ func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList) {
 		if !e.Pos.IsValid() {
 			e.Pos = Pos{1, 1}
 		}
-		return nil, ErrorList{e}
+		return nil, ErrorList{e}, nil
 	}
 	if pos == nil { // cannot happen: go-toml accepted the file
 		e := &Error{File: file, Pos: Pos{1, 1}, Msg: "the file could not be indexed: " + ierr.Error()}
 		if perr != nil && perr.Pos.IsValid() {
 			e.Pos, e.Msg = perr.Pos, "the file could not be indexed: "+perr.Msg
 		}
-		return nil, ErrorList{e}
+		return nil, ErrorList{e}, nil
 	}
 	d := &decoder{file: file, pos: pos}
 	d.value(reflect.ValueOf(spec).Elem(), raw, "", "")
-	return pos, d.errs
+	return pos, d.errs, d.broken
 }
 
 // syntaxError converts go-toml's parse error.
@@ -74,6 +77,13 @@ func syntaxError(file string, err error) *Error {
 		return &Error{File: file, Pos: Pos{line, col}, Msg: msg}
 	}
 	return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+// bad records a problem with the value at path, which validation then
+// treats as broken: it skips the checks that depend on it.
+func (d *decoder) bad(path string, format string, args ...any) {
+	d.broken = append(d.broken, path)
+	d.errorf(d.pos.value(path), format, args...)
 }
 
 func (d *decoder) errorf(pos Pos, format string, args ...any) {
@@ -105,18 +115,18 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	if v.CanAddr() {
 		if rv, ok := v.Addr().Interface().(rawValue); ok {
 			if msg := rv.decodeRaw(raw); msg != "" {
-				d.errorf(d.pos.value(path), "%s", msg)
+				d.bad(path, "%s", msg)
 			}
 			return
 		}
 		if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
 			s, isString := raw.(string)
 			if !isString {
-				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				d.bad(path, "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
 				return
 			}
 			if err := tu.UnmarshalText([]byte(s)); err != nil {
-				d.errorf(d.pos.value(path), "%s", err.Error())
+				d.bad(path, "%s", err.Error())
 			}
 			return
 		}
@@ -125,7 +135,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	case reflect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be a table, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a table, not %s", name, describeValue(raw))
 			return
 		}
 		d.table(v, m, path)
@@ -137,7 +147,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 					list = append(list, m)
 				}
 			} else {
-				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				d.bad(path, "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
 				return
 			}
 		}
@@ -149,25 +159,25 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	case reflect.String:
 		s, ok := raw.(string)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be a string, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a string, not %s", name, describeValue(raw))
 			return
 		}
 		if r, bad := unprintable(s); bad && !payloadKeys[name] {
-			d.errorf(d.pos.value(path), "%s holds the control character %U; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)", name, r)
+			d.bad(path, "%s holds the control character %U; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)", name, r)
 			return
 		}
 		v.SetString(s)
 	case reflect.Bool:
 		b, ok := raw.(bool)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be true or false, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be true or false, not %s", name, describeValue(raw))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		n, ok := raw.(int64)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be an integer, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be an integer, not %s", name, describeValue(raw))
 			return
 		}
 		v.SetInt(n)
@@ -178,7 +188,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 		case int64:
 			v.SetFloat(float64(n))
 		default:
-			d.errorf(d.pos.value(path), "%s must be a number, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a number, not %s", name, describeValue(raw))
 		}
 	default:
 		panic(fmt.Sprintf("labs: spec field of kind %v", v.Kind()))
@@ -206,6 +216,7 @@ func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
 				continue
 			}
 			d.errorf(d.pos.key(p), "%s", unknownKey(v.Type(), k, p))
+			d.broken = append(d.broken, p) // perhaps a key of the table misspelt
 			continue
 		}
 		d.value(f, m[k], p, k)

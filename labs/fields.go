@@ -33,6 +33,9 @@ func (v *validator) fieldErrors(base string, err error, resolve func(f string) s
 		resolve = func(f string) string { return join(base, f) }
 	}
 	for _, e := range list {
+		if v.involvesBroken(e, resolve) {
+			continue
+		}
 		path := resolve(e.Field)
 		switch {
 		case e.Whole:
@@ -63,15 +66,32 @@ func (v *validator) fieldErrors(base string, err error, resolve func(f string) s
 			continue
 		}
 		at := v.written(path)
+		v.reported[path], v.reported[at] = true, true
 		switch {
-		case at != path || e.Whole || e.Field == "":
-			v.errorf(at, "%s", e.Msg) // not written: at the table that lacks it
-		case e.Key:
-			v.errorf(path, "%s", e.Msg)
+		case at != path || e.Whole || e.Field == "" || e.Key:
+			// At the key, or at the table that lacks the field.
+			v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(at)), Msg: e.Msg})
 		default:
-			v.valuef(path, "%s", e.Msg)
+			v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.value(path)), Msg: e.Msg})
 		}
 	}
+}
+
+// involvesBroken reports whether problem e of a core type involves a
+// field whose value could not be decoded (broken.go).
+func (v *validator) involvesBroken(e *field.Error, resolve func(string) string) bool {
+	if len(v.broken) == 0 {
+		return false
+	}
+	if !e.Whole && v.fieldBroken(resolve(e.Field)) {
+		return true
+	}
+	for _, f := range e.Fields {
+		if v.fieldBroken(resolve(f)) {
+			return true
+		}
+	}
+	return false
 }
 
 // written returns path if the file writes it, or else its nearest ancestor

@@ -63,12 +63,17 @@ func Load(file string, data []byte) (*Lab, error) {
 		return nil, err
 	}
 	var spec fileSpec
-	pos, errs := parse(file, data, &spec)
-	if len(errs) > 0 {
-		// Validation would only repeat these problems in other words.
-		return nil, errs.err()
+	pos, errs, broken := parse(file, data, &spec)
+	if pos == nil {
+		return nil, errs.err() // a syntax error: there is nothing to validate
 	}
-	v := &validator{file: file, pos: pos, reported: map[string]bool{}, seen: map[string]bool{}}
+	// Validation goes on past values of the wrong type, which the spec
+	// holds as zero, skipping what depends on them (brokenPaths), so that
+	// one report has every problem of the file.
+	v := &validator{file: file, pos: pos, errs: errs, reported: map[string]bool{}, seen: map[string]bool{}, broken: map[string]bool{}}
+	for _, b := range broken {
+		v.markBroken(b)
+	}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
 		return nil, err
@@ -86,17 +91,29 @@ type validator struct {
 	reported map[string]bool
 	// seen holds the problems fieldErrors reported, by path and message.
 	seen map[string]bool
+	// broken holds the key paths whose values could not be decoded
+	// (broken.go).
+	broken map[string]bool
+	// hostNameBroken is set when a host's name could not be decoded: a
+	// name that is not defined may be that one.
+	hostNameBroken bool
 }
 
 // errorf records a problem at the key path; a problem of the whole file
 // (path "") is at its start.
 func (v *validator) errorf(path string, format string, args ...any) {
+	if v.dependsOnBroken(path, true) {
+		return
+	}
 	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
 // valuef records a problem at the value of the key path.
 func (v *validator) valuef(path string, format string, args ...any) {
+	if v.dependsOnBroken(path, false) {
+		return
+	}
 	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.value(path)), Msg: fmt.Sprintf(format, args...)})
 }
@@ -210,7 +227,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
 			continue
 		case !ok:
-			v.valuef(p+".host", "link names host %q, which is not defined", l.Host)
+			v.undefinedf(p+".host", "link names host %q, which is not defined", l.Host)
 			continue
 		case linked[l.Host]:
 			v.valuef(p+".host", "host %q has two links; a host attaches to the switch once", l.Host)

@@ -333,7 +333,7 @@ func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 			return netip.AddrPortFrom(a, port)
 		}
 	}
-	v.valuef(path, "target %q names host %q, which is not defined", s, host)
+	v.undefinedf(path, "target %q names host %q, which is not defined", s, host)
 	return netip.AddrPort{}
 }
 

@@ -29,7 +29,7 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	out.Action = act
 	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
 		if h.name != "" && !slices.Contains(names, h.name) {
-			v.valuef(p+"."+h.key, "fault names host %q, which is not defined", h.name)
+			v.undefinedf(p+"."+h.key, "fault names host %q, which is not defined", h.name)
 		}
 	}
 	out.From, out.To = f.From, f.To
@@ -74,7 +74,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Via == "" {
 		v.errorf(p, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
 	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
-		v.valuef(p+".via", "injection names host %q, which is not defined", in.Via)
+		v.undefinedf(p+".via", "injection names host %q, which is not defined", in.Via)
 	}
 	out.Via = in.Via
 	if in.At != nil {
@@ -182,7 +182,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 		return e, false
 	}
 	if s.Host != "" && !slices.Contains(names, s.Host) {
-		v.valuef(p+".host", "expectation names host %q, which is not defined", s.Host)
+		v.undefinedf(p+".host", "expectation names host %q, which is not defined", s.Host)
 	}
 	key := p + "." + e.Kind.String()
 	switch e.Kind {
@@ -216,7 +216,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	case ExpectStall:
 		switch {
 		case e.Text != "*" && !slices.Contains(names, e.Text):
-			v.valuef(key, "stall names host %q, which is not defined (or \"*\" for any host)", e.Text)
+			v.undefinedf(key, "stall names host %q, which is not defined (or \"*\" for any host)", e.Text)
 		case s.Host != "":
 			v.errorf(p, "a stall expectation names its host as its value (stall = \"client\"), not with host")
 		case e.Text != "*":
