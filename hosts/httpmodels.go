@@ -31,7 +31,7 @@ type HTTPServer struct {
 	// default is DefaultBacklog).
 	Backlog int `lab:"backlog" default:"16" doc:"the listen backlog, as listen(2) takes it"`
 	// RequestBytes is the size of a request; 0 means whatever arrives.
-	RequestBytes int
+	RequestBytes int `lab:"request_bytes,size" doc:"the size of a request: it answers once this many bytes have arrived; 0: whatever arrives"`
 	// Response is the response; when nil, ResponseBytes filler bytes, or
 	// DefaultResponse when ResponseBytes is 0 too.
 	Response []byte `lab:"response" doc:"the response (default: a 200 with no body)"`
