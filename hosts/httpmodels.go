@@ -29,7 +29,7 @@ type HTTPServer struct {
 	Port uint16 `lab:"port,required" doc:"the port it listens on"`
 	// Backlog is the listen backlog, as listen(2) takes it (a lab's
 	// default is DefaultBacklog).
-	Backlog int `lab:"backlog" default:"16" doc:"the listen backlog, as listen(2) takes it"`
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 	// RequestBytes is the size of a request; 0 means whatever arrives.
 	RequestBytes int `lab:"request_bytes,size" doc:"the size of a request: it answers once this many bytes have arrived; 0: whatever arrives"`
 	// Response is the response; when nil, ResponseBytes filler bytes, or

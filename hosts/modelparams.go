@@ -22,9 +22,10 @@ import (
 //
 // The lab tag holds the key and, after commas, "required", "size" (an
 // integer a lab may write as "64KB") and "min=N" (the least value a lab
-// may write). The default tag is the value as a lab writes it, applied by
-// NewModel; without one the default is the zero value. The doc tag says
-// what the parameter does, for the reference. The Go type gives the kind:
+// may write). The default tag is the value as a lab writes it, or the
+// name of a constant listed in namedDefaults (DefaultBacklog), applied by
+// New; without one the default is the zero value. The doc tag says what
+// the parameter does, for the reference. The Go type gives the kind:
 // uint16 a port, int an integer, time.Duration a duration, bool, []byte a
 // text, []time.Duration a list of times, netip.AddrPort a target
 // ("server:80"; a sibling field named after it plus "Name" gets the text).
@@ -32,6 +33,10 @@ import (
 // DefaultBacklog is the listen backlog of a listen step and of a server
 // model that do not set one.
 const DefaultBacklog = 16
+
+// namedDefaults are the defaults a default tag may name instead of
+// spelling them, so that a default kept in a constant has one source.
+var namedDefaults = map[string]string{"DefaultBacklog": strconv.Itoa(DefaultBacklog)}
 
 // ParamKind is the kind of value a model parameter takes.
 type ParamKind int
@@ -173,6 +178,9 @@ func describe(m Model, doc string) ModelInfo {
 		}
 		parts := strings.Split(tag, ",")
 		p := Param{Key: parts[0], Default: f.Tag.Get("default"), Doc: f.Tag.Get("doc"), index: f.Index}
+		if d, ok := namedDefaults[p.Default]; ok {
+			p.Default = d
+		}
 		switch f.Type {
 		case reflect.TypeFor[uint16]():
 			p.Kind = ParamPort

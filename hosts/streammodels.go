@@ -17,7 +17,7 @@ type EchoServer struct {
 	Port uint16 `lab:"port,required" doc:"the port it listens on"`
 	// Backlog is the listen backlog, as listen(2) takes it (a lab's
 	// default is DefaultBacklog).
-	Backlog int `lab:"backlog" default:"16" doc:"the listen backlog, as listen(2) takes it"`
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 }
 
 func (EchoServer) modelName() string { return "echo-server" }
@@ -65,7 +65,7 @@ type Sink struct {
 	Port uint16 `lab:"port,required" doc:"the port it listens on"`
 	// Backlog is the listen backlog, as listen(2) takes it (a lab's
 	// default is DefaultBacklog).
-	Backlog int `lab:"backlog" default:"16" doc:"the listen backlog, as listen(2) takes it"`
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 }
 
 func (Sink) modelName() string { return "sink" }
