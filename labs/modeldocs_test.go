@@ -64,3 +64,25 @@ func TestModelParams(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklogDefault checks that a listen step and a server model agree
+// on the backlog: hosts.DefaultBacklog when left out, listen(0) for 0.
+func TestBacklogDefault(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		want int
+	}{{"", hosts.DefaultBacklog}, {"backlog = 0", 0}, {"backlog = 3", 3}} {
+		src := lines(`[[hosts]]`, `name = "a"`, `ipv4 = "10.0.0.1"`,
+			`[[hosts.steps]]`, `do = "listen"`, `port = 80`, tt.line,
+			`[[hosts.apps]]`, `model = "sink"`, `port = 81`, tt.line)
+		lab, err := Load("x.toml", []byte(src))
+		if err != nil {
+			t.Fatalf("Load(%q) = %v", src, err)
+		}
+		h := lab.Hosts[0]
+		sink, ok := h.Apps[0].Model.(*hosts.Sink)
+		if !ok || h.Steps[0].Backlog != tt.want || sink.Backlog != tt.want {
+			t.Errorf("with %q: listen step backlog %d, sink %+v; want both %d", tt.line, h.Steps[0].Backlog, h.Apps[0].Model, tt.want)
+		}
+	}
+}
