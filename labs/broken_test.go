@@ -73,6 +73,14 @@ func TestTypeAndSemanticErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "model name of the wrong type",
+			src:  withA(`[[hosts.apps]]`, `model = 7`, `port = 80`, `backlog = -1`, `[[links]]`, `host = "a"`, `loss = -1.0`),
+			want: []string{
+				`x.toml:5:9: model must be a string, not the integer 7`,
+				`x.toml:10:8: loss -1 is outside [0, 1]`,
+			},
+		},
+		{
 			name: "a required model parameter missing while another is broken",
 			src:  withA(`[[hosts.apps]]`, `model = "bulk-sender"`, `bytes = true`),
 			want: []string{

@@ -59,6 +59,9 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	if a.Model == "" && v.broken[p+".model"] {
+		return app, false // a model whose name could not be decoded: its keys are its own
+	}
 	if a.Model == "" {
 		if a.Options != nil {
 			v.errorf(p+".options", "options are for models; a script sets options with a step: do = \"set\"")
