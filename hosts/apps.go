@@ -47,13 +47,8 @@ func (h *Host) newApps(cfg Config) error {
 		if name == "" {
 			name = "app" + strconv.Itoa(i+1)
 		}
-		switch {
-		case a.Model != nil && len(a.Steps) > 0:
-			return fmt.Errorf("host %s: app %s: both steps and a model", h.name, name)
-		case a.Repeat < 0 || a.Copies < 0:
-			return fmt.Errorf("host %s: app %s: negative repeat or copies", h.name, name)
-		case a.Model != nil && a.Repeat > 1:
-			return fmt.Errorf("host %s: app %s: a model cannot repeat", h.name, name)
+		if err := a.Validate(); err != nil {
+			return fmt.Errorf("host %s: app %s: %v", h.name, name, err)
 		}
 		if a.Copies > 1 {
 			labelled = true

@@ -315,8 +315,8 @@ func TestAppConfigErrors(t *testing.T) {
 		apps []App
 		want string
 	}{
-		{name: "steps and model", apps: []App{{Name: "x", Steps: []Step{accept}, Model: EchoServer{Port: 7}}}, want: "host h: app x: both steps and a model"},
-		{name: "negative copies", apps: []App{{Copies: -1}}, want: "host h: app app1: negative repeat or copies"},
+		{name: "steps and model", apps: []App{{Name: "x", Steps: []Step{accept}, Model: EchoServer{Port: 7}}}, want: "host h: app x: an app runs steps or a model, not both"},
+		{name: "negative copies", apps: []App{{Copies: -1}}, want: "host h: app app1: copies -1 is negative"},
 		{name: "repeated model", apps: []App{{Repeat: 2, Model: Sink{Port: 9}}}, want: "host h: app app1: a model cannot repeat"},
 	}
 	for _, tt := range tests {

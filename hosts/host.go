@@ -146,8 +146,8 @@ func newStack(opts stack.Options) *stack.Stack {
 // New creates a host attached to the network with the given index and clock.
 // obs and log may be nil.
 func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, obs event.Observer, log *slog.Logger) (*Host, error) {
-	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() {
-		return nil, fmt.Errorf("host %s: no address", cfg.Name)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("host %s: %v", cfg.Name, err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -211,9 +211,6 @@ func (h *Host) configure(cfg Config) error {
 	h.defaults = h.settings.socketDefaults()
 	var routes []tcpip.Route
 	if cfg.IPv4.IsValid() {
-		if !cfg.IPv4.Is4() {
-			return fmt.Errorf("host %s: %v is not an IPv4 address", h.name, cfg.IPv4)
-		}
 		if err := h.stack.AddProtocolAddress(nicID, tcpip.ProtocolAddress{
 			Protocol:          ipv4.ProtocolNumber,
 			AddressWithPrefix: tcpip.AddrFrom4(cfg.IPv4.As4()).WithPrefix(),
@@ -224,9 +221,6 @@ func (h *Host) configure(cfg Config) error {
 		h.addrs = append(h.addrs, cfg.IPv4)
 	}
 	if cfg.IPv6.IsValid() {
-		if !cfg.IPv6.Is6() || cfg.IPv6.Is4In6() {
-			return fmt.Errorf("host %s: %v is not an IPv6 address", h.name, cfg.IPv6)
-		}
 		if err := h.stack.AddProtocolAddress(nicID, tcpip.ProtocolAddress{
 			Protocol:          ipv6.ProtocolNumber,
 			AddressWithPrefix: tcpip.AddrFrom16(cfg.IPv6.As16()).WithPrefix(),

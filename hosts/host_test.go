@@ -414,9 +414,9 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{name: "no address", cfg: Config{Name: "x"}, want: "host x: no address"},
-		{name: "IPv6 as IPv4", cfg: Config{Name: "x", IPv4: netip.MustParseAddr("fd00::1")}, want: "host x: fd00::1 is not an IPv4 address"},
-		{name: "IPv4 as IPv6", cfg: Config{Name: "x", IPv6: netip.MustParseAddr("10.0.0.1")}, want: "host x: 10.0.0.1 is not an IPv6 address"},
+		{name: "no address", cfg: Config{Name: "x"}, want: `host x: host "x" needs an address: ipv4 = "10.0.0.1" or ipv6 = "fd00::1"`},
+		{name: "IPv6 as IPv4", cfg: Config{Name: "x", IPv4: netip.MustParseAddr("fd00::1")}, want: `host x: "fd00::1" is not an IPv4 address`},
+		{name: "IPv4 as IPv6", cfg: Config{Name: "x", IPv6: netip.MustParseAddr("10.0.0.1")}, want: `host x: "10.0.0.1" is not an IPv6 address`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,26 +26,27 @@ import (
 // an event-loop server at worker_connections does.
 type HTTPServer struct {
 	// Port is the port the server listens on.
-	Port uint16
-	// Backlog is the listen backlog; 0 means 128.
-	Backlog int
+	Port uint16 `lab:"port,required" doc:"the port it listens on"`
+	// Backlog is the listen backlog, as listen(2) takes it (a lab's
+	// default is DefaultBacklog).
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 	// RequestBytes is the size of a request; 0 means whatever arrives.
-	RequestBytes int
+	RequestBytes int `lab:"request_bytes,size" doc:"the size of a request: it answers once this many bytes have arrived; 0: whatever arrives"`
 	// Response is the response; when nil, ResponseBytes filler bytes, or
 	// DefaultResponse when ResponseBytes is 0 too.
-	Response []byte
+	Response []byte `lab:"response" doc:"the response (default: a 200 with no body)"`
 	// ResponseBytes is the size of a filler response when Response is nil.
-	ResponseBytes int
+	ResponseBytes int `lab:"response_bytes,size" doc:"the size of a filler response, instead of response"`
 	// IdleTimeout closes connections without a request for that long
 	// (keepalive_timeout); 0 means never.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `lab:"idle_timeout" doc:"closes a connection without a request for this long (nginx keepalive_timeout); 0: never"`
 	// KeepAlive keeps connections open for further requests; when false,
 	// each connection is closed after its first response.
-	KeepAlive bool
+	KeepAlive bool `lab:"persistent" default:"true" doc:"keeps a connection open for further requests; false closes it after each response"`
 	// MaxConnections bounds the connections open at once; 0 means no limit.
-	MaxConnections int
+	MaxConnections int `lab:"max_connections,min=1" doc:"serves at most this many connections at once; the rest wait in the accept queue"`
 	// AcceptDelay holds off accepting until this virtual time (backlog labs).
-	AcceptDelay time.Duration
+	AcceptDelay time.Duration `lab:"accept_at" doc:"accepts nothing before this time"`
 }
 
 // DefaultResponse is what HTTPServer answers without Response or
@@ -133,23 +134,23 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 // connection. The client carries on with its next request either way.
 type PoolClient struct {
 	// Target is the server's address.
-	Target netip.AddrPort
+	Target netip.AddrPort `lab:"to,required" doc:"the server"`
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
-	// Requests are the virtual times at which requests start, in any order.
-	Requests []time.Duration
+	// Requests are the virtual times at which requests start, in order.
+	Requests []time.Duration `lab:"requests,required" doc:"the times at which requests start, in order"`
 	// Request is what a request sends; nil means DefaultRequest.
-	Request []byte
+	Request []byte `lab:"request" doc:"what a request sends (default: GET / HTTP/1.1)"`
 	// ResponseBytes is the size of a response; 0 means whatever arrives
 	// first.
-	ResponseBytes int
+	ResponseBytes int `lab:"response_bytes,size" doc:"the size of a response; 0: whatever arrives first"`
 	// IdleTimeout closes pooled connections idle for that long
 	// (IdleConnTimeout); 0 means never.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `lab:"idle_timeout" doc:"closes pooled connections idle this long (Go's IdleConnTimeout); 0: never"`
 	// MaxIdle bounds the idle connections kept; 0 means no limit.
-	MaxIdle int
+	MaxIdle int `lab:"max_idle,min=1" doc:"keeps at most this many idle connections, closing the least recently used"`
 	// Retry sends a failed request once more on a new connection.
-	Retry bool
+	Retry bool `lab:"retry" doc:"sends a failed request once more on a new connection"`
 }
 
 // DefaultRequest is what PoolClient sends without Request.

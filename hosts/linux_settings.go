@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/field"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
@@ -107,30 +108,35 @@ func (s *Settings) SetKernel(v string) {
 // emulates reports whether tcplab emulates Linux on this host.
 func (s *Settings) emulates() bool { return s.Profile == Linux && s.Linux.Kernel != "" }
 
-// validateLinux reports impossible linux settings.
-func (s *Settings) validateLinux() error {
-	l := &s.Linux
+// validateLinux adds the impossible linux settings to l.
+func (s *Settings) validateLinux(l *field.List) {
+	ls := &s.Linux
 	if !s.emulates() {
-		if *l != (LinuxSettings{}) {
-			return fmt.Errorf("the settings of Linux (kernel, tcp_syn_retries ...) need the linux profile")
+		if *ls != (LinuxSettings{}) {
+			l.Add("kernel", "the settings of Linux (kernel, tcp_syn_retries ...) need the linux profile")
 		}
-		return nil
+		return
 	}
-	switch {
-	case !ValidKernel(l.Kernel):
-		return fmt.Errorf("kernel %q is not a Linux version like \"6.18\"", l.Kernel)
-	case l.SynRetries < 1 || l.SynRetries > 127:
-		return fmt.Errorf("tcp_syn_retries %d is outside 1–127", l.SynRetries)
-	case l.SynLinearTimeouts < 0 || l.SynLinearTimeouts > 127:
-		return fmt.Errorf("tcp_syn_linear_timeouts %d is outside 0–127", l.SynLinearTimeouts)
-	case l.SynAckRetries < 1 || l.SynAckRetries > 127:
-		return fmt.Errorf("tcp_synack_retries %d is outside 1–127", l.SynAckRetries)
-	case l.PortLow == 0 || l.PortHigh < l.PortLow:
-		return fmt.Errorf("ip_local_port_range %d–%d is empty", l.PortLow, l.PortHigh)
-	case l.TWReuse < 0 || l.TWReuse > 2:
-		return fmt.Errorf("tcp_tw_reuse %d is not 0, 1 or 2", l.TWReuse)
+	if !ValidKernel(ls.Kernel) {
+		l.Add("kernel", "kernel %q is not a Linux version like \"6.18\"", ls.Kernel)
 	}
-	return nil
+	for _, c := range []struct {
+		name   string
+		n      int
+		lo, hi int
+	}{
+		{"tcp_syn_retries", ls.SynRetries, 1, 127},
+		{"tcp_syn_linear_timeouts", ls.SynLinearTimeouts, 0, 127},
+		{"tcp_synack_retries", ls.SynAckRetries, 1, 127},
+		{"tcp_tw_reuse", ls.TWReuse, 0, 2},
+	} {
+		if c.n < c.lo || c.n > c.hi {
+			l.Add(c.name, "%s %d is outside %d–%d", c.name, c.n, c.lo, c.hi)
+		}
+	}
+	if ls.PortLow == 0 || ls.PortHigh < ls.PortLow {
+		l.Add("ip_local_port_range", "ip_local_port_range [%d, %d] is not a range of ports within 1–65535", ls.PortLow, ls.PortHigh)
+	}
 }
 
 // linuxOptions returns the stack options the linux settings map to.

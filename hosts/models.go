@@ -178,17 +178,9 @@ func (p *proc) open(v6 bool) (*socket, *appErr) {
 	return sk, nil
 }
 
-// defaultBacklog is the listen backlog of server models that do not set
-// one.
-const defaultBacklog = 128
-
 // listen opens a listening socket on port, dual-stack when the host has an
-// IPv6 address, and reports it. It returns nil on failure. A zero backlog
-// means defaultBacklog.
+// IPv6 address, and reports it. It returns nil on failure.
 func (p *proc) listen(port uint16, backlog int) *socket {
-	if backlog == 0 {
-		backlog = defaultBacklog
-	}
 	step := fmt.Sprintf("listen :%d backlog %d", port, backlog)
 	n := p.h.settings.Backlog(backlog)
 	v6 := slices.ContainsFunc(p.h.addrs, netip.Addr.Is6)

@@ -106,7 +106,7 @@ func TestHTTPServer(t *testing.T) {
 	t.Run("keep-alive off", func(t *testing.T) {
 		rec, _ := world(t, 0,
 			clientHost(connectPeer, get, respond, recvAny, closeStep),
-			modelHost("server", serverAddr, HTTPServer{Port: 80, Response: []byte("HTTP/1.1 204 No Content\r\n\r\n")}),
+			modelHost("server", serverAddr, HTTPServer{Port: 80, Backlog: 128, Response: []byte("HTTP/1.1 204 No Content\r\n\r\n")}),
 		)
 		rowsEqual(t, rec, "server", []appResult{
 			{step: "listen :80 backlog 128", result: "listening on port 80, backlog 128 (accept queue holds 129)"},
@@ -121,7 +121,7 @@ func TestHTTPServer(t *testing.T) {
 	t.Run("request size and peer close", func(t *testing.T) {
 		rec, _ := world(t, 0,
 			clientHost(connectPeer, Step{Action: Send, Bytes: 10}, sleep1s, Step{Action: Send, Bytes: 10}, Step{Action: Recv, Bytes: 100}, closeStep),
-			modelHost("server", serverAddr, HTTPServer{Port: 80, RequestBytes: 20, ResponseBytes: 100, KeepAlive: true}),
+			modelHost("server", serverAddr, HTTPServer{Port: 80, Backlog: 128, RequestBytes: 20, ResponseBytes: 100, KeepAlive: true}),
 		)
 		rowsEqual(t, rec, "server", []appResult{
 			{step: "listen :80 backlog 128", result: "listening on port 80, backlog 128 (accept queue holds 129)"},

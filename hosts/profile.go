@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/field"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -130,44 +131,64 @@ func DefaultSettings(p Profile) Settings {
 	return s
 }
 
-// Validate reports settings netstack cannot honour.
+// Validate reports every setting netstack cannot honour, as a field.List
+// whose fields are named as a lab file's [hosts.tcp] table writes them
+// ("syncookies", "rto_max", "tcp_syn_retries"), or nil.
 func (s *Settings) Validate() error {
-	if err := s.validateLinux(); err != nil {
-		return err
-	}
+	var l field.List
+	s.validateLinux(&l)
 	switch {
 	case s.SynCookies == 0 && s.Profile != Linux:
-		return fmt.Errorf("syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1 or 2, or the linux profile, where tcplab emulates 0)")
+		l.Add("syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always; the linux profile emulates 0)")
 	case s.SynCookies < 0 || s.SynCookies > 2:
-		return fmt.Errorf("syncookies must be 0, 1 or 2, not %d", s.SynCookies)
-	case s.Somaxconn < 0:
-		return fmt.Errorf("somaxconn %d is negative", s.Somaxconn)
-	case s.Congestion != "reno" && s.Congestion != "cubic":
-		return fmt.Errorf("congestion %q is not reno or cubic", s.Congestion)
-	case s.RTOMin <= 0:
-		return fmt.Errorf("rto_min %v is not positive", s.RTOMin)
-	case s.RTOMax < s.RTOMin:
-		return fmt.Errorf("rto_max %v is less than rto_min %v", s.RTOMax, s.RTOMin)
-	case s.KeepaliveTime < time.Second:
-		return fmt.Errorf("keepalive_time %v is less than 1s", s.KeepaliveTime)
-	case s.KeepaliveInterval < time.Second:
-		return fmt.Errorf("keepalive_intvl %v is less than 1s", s.KeepaliveInterval)
-	case s.KeepaliveProbes < 1:
-		return fmt.Errorf("keepalive_probes %d is less than 1", s.KeepaliveProbes)
-	case s.MSS != 0 && (s.MSS < 536 || s.MSS > 65495):
-		return fmt.Errorf("mss %d is outside [536, 65495]", s.MSS)
-	case s.SendBuffer != 0 && s.SendBuffer < tcp.MinBufferSize:
-		return fmt.Errorf("send_buffer %d is less than netstack's minimum %d", s.SendBuffer, tcp.MinBufferSize)
-	case s.RecvBuffer != 0 && s.RecvBuffer < tcp.MinBufferSize:
-		return fmt.Errorf("recv_buffer %d is less than netstack's minimum %d", s.RecvBuffer, tcp.MinBufferSize)
-	case s.SendBuffer > tcp.MaxBufferSize || s.RecvBuffer > tcp.MaxBufferSize:
-		return fmt.Errorf("buffer sizes are at most %d bytes", tcp.MaxBufferSize)
-	case s.FinTimeout < 0, s.TimeWait < 0, s.UserTimeout < 0:
-		return fmt.Errorf("timeouts must not be negative")
-	case s.Retries2 < 1:
-		return fmt.Errorf("retries2 %d is less than 1", s.Retries2)
+		l.Add("syncookies", "syncookies must be 0, 1 or 2, not %d", s.SynCookies)
 	}
-	return nil
+	if s.Somaxconn < 0 {
+		l.Add("somaxconn", "somaxconn %d is negative", s.Somaxconn)
+	}
+	if s.Congestion != "reno" && s.Congestion != "cubic" {
+		l.Add("congestion", "unknown congestion control %q (want reno or cubic)", s.Congestion)
+	}
+	atLeast := func(name string, d, lo time.Duration) {
+		if d < lo {
+			l.Add(name, "%s %v must be at least %v", name, d, lo)
+		}
+	}
+	atLeast("fin_timeout", s.FinTimeout, time.Second)
+	atLeast("time_wait", s.TimeWait, time.Second)
+	atLeast("keepalive_time", s.KeepaliveTime, time.Second)
+	atLeast("keepalive_intvl", s.KeepaliveInterval, time.Second)
+	atLeast("rto_min", s.RTOMin, time.Millisecond)
+	atLeast("rto_max", s.RTOMax, time.Millisecond)
+	if s.RTOMax < s.RTOMin && s.RTOMin >= time.Millisecond && s.RTOMax >= time.Millisecond {
+		l.AddEither("rto_max", []string{"rto_min"}, "impossible RTO bounds: rto_max %v is less than rto_min %v", s.RTOMax, s.RTOMin)
+	}
+	if s.UserTimeout < 0 {
+		l.Add("user_timeout", "user_timeout %v is negative", s.UserTimeout)
+	}
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"keepalive_probes", s.KeepaliveProbes}, {"retries2", s.Retries2}} {
+		if c.n < 1 {
+			l.Add(c.name, "%s must be at least 1", c.name)
+		}
+	}
+	if s.MSS != 0 && (s.MSS < 536 || s.MSS > 65495) {
+		l.Add("mss", "mss %d is outside 536–65495", s.MSS)
+	}
+	for _, b := range []struct {
+		name string
+		n    int
+	}{{"send_buffer", s.SendBuffer}, {"recv_buffer", s.RecvBuffer}} {
+		switch {
+		case b.n != 0 && b.n < tcp.MinBufferSize:
+			l.Add(b.name, "%s %d is smaller than netstack's minimum of %d bytes", b.name, b.n, tcp.MinBufferSize)
+		case b.n > tcp.MaxBufferSize:
+			l.Add(b.name, "%s %d is larger than netstack's maximum of %dMiB", b.name, b.n, tcp.MaxBufferSize>>20)
+		}
+	}
+	return l.Err()
 }
 
 // Backlog returns the accept-queue capacity netstack is given for

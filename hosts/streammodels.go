@@ -14,9 +14,10 @@ import (
 // closes the connection.
 type EchoServer struct {
 	// Port is the port the server listens on.
-	Port uint16
-	// Backlog is the listen backlog; 0 means 128.
-	Backlog int
+	Port uint16 `lab:"port,required" doc:"the port it listens on"`
+	// Backlog is the listen backlog, as listen(2) takes it (a lab's
+	// default is DefaultBacklog).
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 }
 
 func (EchoServer) modelName() string { return "echo-server" }
@@ -61,9 +62,10 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 // of a BulkSender.
 type Sink struct {
 	// Port is the port the server listens on.
-	Port uint16
-	// Backlog is the listen backlog; 0 means 128.
-	Backlog int
+	Port uint16 `lab:"port,required" doc:"the port it listens on"`
+	// Backlog is the listen backlog, as listen(2) takes it (a lab's
+	// default is DefaultBacklog).
+	Backlog int `lab:"backlog" default:"DefaultBacklog" doc:"the listen backlog, as listen(2) takes it"`
 }
 
 func (Sink) modelName() string { return "sink" }
@@ -91,13 +93,13 @@ func newSink(p *proc, cfg Sink) func() {
 // the connection (the close queues a FIN behind the data). An error ends it.
 type BulkSender struct {
 	// Target is the receiver's address.
-	Target netip.AddrPort
+	Target netip.AddrPort `lab:"to,required" doc:"the receiver"`
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
 	// At is when the sender connects.
-	At time.Duration
+	At time.Duration `lab:"at" doc:"when it connects"`
 	// Bytes is how much it sends.
-	Bytes int
+	Bytes int `lab:"bytes,required,size,min=1" doc:"how much it sends"`
 }
 
 func (BulkSender) modelName() string { return "bulk-sender" }
@@ -163,18 +165,18 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 // closes each connection that long after it was established.
 type Holder struct {
 	// Target is the server's address.
-	Target netip.AddrPort
+	Target netip.AddrPort `lab:"to,required" doc:"the server"`
 	// TargetName is how the lab named Target ("server:80").
 	TargetName string
 	// At is when the first connection opens.
-	At time.Duration
+	At time.Duration `lab:"at" doc:"when the first connection opens"`
 	// Count is how many connections it opens.
-	Count int
+	Count int `lab:"count,min=1" default:"1" doc:"how many connections it opens"`
 	// Interval is the time between two connections.
-	Interval time.Duration
+	Interval time.Duration `lab:"interval" doc:"the time between two connections"`
 	// Hold, when positive, closes each connection that long after it was
 	// established; 0 holds them forever.
-	Hold time.Duration
+	Hold time.Duration `lab:"hold" doc:"closes each connection this long after it is established; 0: never"`
 }
 
 func (Holder) modelName() string { return "holder" }

@@ -32,16 +32,19 @@ type decoder struct {
 	file string
 	pos  *positions
 	errs ErrorList
+	// broken lists the key paths whose values could not be decoded, in
+	// the order found.
+	broken []string
 }
 
 // parse decodes data into spec, reporting every problem it finds, and
 // returns the position index of data for validation.
-func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList) {
+func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList, []string) {
 	pos, ierr := indexPositions(data)
 	var perr *posError
 	if errors.As(ierr, &perr) && perr.tooDeep {
 		// Stop before go-toml decodes a structure this deep.
-		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}
+		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}, nil
 	}
 	var raw map[string]any
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
@@ -52,18 +55,18 @@ func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList) {
 		if !e.Pos.IsValid() {
 			e.Pos = Pos{1, 1}
 		}
-		return nil, ErrorList{e}
+		return nil, ErrorList{e}, nil
 	}
 	if pos == nil { // cannot happen: go-toml accepted the file
 		e := &Error{File: file, Pos: Pos{1, 1}, Msg: "the file could not be indexed: " + ierr.Error()}
 		if perr != nil && perr.Pos.IsValid() {
 			e.Pos, e.Msg = perr.Pos, "the file could not be indexed: "+perr.Msg
 		}
-		return nil, ErrorList{e}
+		return nil, ErrorList{e}, nil
 	}
 	d := &decoder{file: file, pos: pos}
 	d.value(reflect.ValueOf(spec).Elem(), raw, "", "")
-	return pos, d.errs
+	return pos, d.errs, d.broken
 }
 
 // syntaxError converts go-toml's parse error.
@@ -74,6 +77,13 @@ func syntaxError(file string, err error) *Error {
 		return &Error{File: file, Pos: Pos{line, col}, Msg: msg}
 	}
 	return &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+}
+
+// bad records a problem with the value at path, which validation then
+// treats as broken: it skips the checks that depend on it.
+func (d *decoder) bad(path string, format string, args ...any) {
+	d.broken = append(d.broken, path)
+	d.errorf(d.pos.value(path), format, args...)
 }
 
 func (d *decoder) errorf(pos Pos, format string, args ...any) {
@@ -105,18 +115,18 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	if v.CanAddr() {
 		if rv, ok := v.Addr().Interface().(rawValue); ok {
 			if msg := rv.decodeRaw(raw); msg != "" {
-				d.errorf(d.pos.value(path), "%s", msg)
+				d.bad(path, "%s", msg)
 			}
 			return
 		}
 		if tu, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
 			s, isString := raw.(string)
 			if !isString {
-				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				d.bad(path, "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
 				return
 			}
 			if err := tu.UnmarshalText([]byte(s)); err != nil {
-				d.errorf(d.pos.value(path), "%s", err.Error())
+				d.bad(path, "%s", err.Error())
 			}
 			return
 		}
@@ -125,7 +135,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	case reflect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be a table, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a table, not %s", name, describeValue(raw))
 			return
 		}
 		d.table(v, m, path)
@@ -137,7 +147,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 					list = append(list, m)
 				}
 			} else {
-				d.errorf(d.pos.value(path), "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
+				d.bad(path, "%s must be %s, not %s", name, describeType(v.Type()), describeValue(raw))
 				return
 			}
 		}
@@ -149,25 +159,25 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 	case reflect.String:
 		s, ok := raw.(string)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be a string, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a string, not %s", name, describeValue(raw))
 			return
 		}
 		if r, bad := unprintable(s); bad && !payloadKeys[name] {
-			d.errorf(d.pos.value(path), "%s holds the control character %U; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)", name, r)
+			d.bad(path, "%s holds the control character %U; tcplab prints it on terminals, where it would act instead of show (only tab and line breaks may appear)", name, r)
 			return
 		}
 		v.SetString(s)
 	case reflect.Bool:
 		b, ok := raw.(bool)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be true or false, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be true or false, not %s", name, describeValue(raw))
 			return
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		n, ok := raw.(int64)
 		if !ok {
-			d.errorf(d.pos.value(path), "%s must be an integer, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be an integer, not %s", name, describeValue(raw))
 			return
 		}
 		v.SetInt(n)
@@ -178,7 +188,7 @@ func (d *decoder) value(v reflect.Value, raw any, path, name string) {
 		case int64:
 			v.SetFloat(float64(n))
 		default:
-			d.errorf(d.pos.value(path), "%s must be a number, not %s", name, describeValue(raw))
+			d.bad(path, "%s must be a number, not %s", name, describeValue(raw))
 		}
 	default:
 		panic(fmt.Sprintf("labs: spec field of kind %v", v.Kind()))
@@ -197,7 +207,16 @@ func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
 		f, ok := fieldByTag(v, k)
 		p := join(path, k)
 		if !ok {
+			if rest, ok := restField(v); ok {
+				// Keys validation decodes (a model's parameters).
+				if rest.IsNil() {
+					rest.Set(reflect.MakeMap(rest.Type()))
+				}
+				rest.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(m[k]))
+				continue
+			}
 			d.errorf(d.pos.key(p), "%s", unknownKey(v.Type(), k, p))
+			d.broken = append(d.broken, p) // perhaps a key of the table misspelt
 			continue
 		}
 		d.value(f, m[k], p, k)
@@ -223,9 +242,24 @@ func unprintable(s string) (rune, bool) {
 	return 0, false
 }
 
+// restField returns the field of struct v tagged ",rest", a map[string]any
+// that takes the keys no other field does, if it has one.
+func restField(v reflect.Value) (reflect.Value, bool) {
+	t := v.Type()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("toml") == ",rest" {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
 // fieldByTag finds the field of struct v tagged key, looking into embedded
 // structs.
 func fieldByTag(v reflect.Value, key string) (reflect.Value, bool) {
+	if strings.HasPrefix(key, ",") {
+		return reflect.Value{}, false // not a key: ",rest"
+	}
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -249,7 +283,7 @@ func tags(t reflect.Type) []string {
 		f := t.Field(i)
 		if f.Anonymous {
 			out = append(out, tags(f.Type)...)
-		} else if tag := f.Tag.Get("toml"); tag != "" {
+		} else if tag := f.Tag.Get("toml"); tag != "" && !strings.HasPrefix(tag, ",") {
 			out = append(out, tag)
 		}
 	}
@@ -259,7 +293,12 @@ func tags(t reflect.Type) []string {
 // unknownKey words the error for key k in a table of type t, suggesting
 // the key that was probably meant.
 func unknownKey(t reflect.Type, k, path string) string {
-	known := tags(t)
+	return unknownKeyIn(tags(t), k, path)
+}
+
+// unknownKeyIn words the error for key k at path, suggesting the key of
+// known that was probably meant.
+func unknownKeyIn(known []string, k, path string) string {
 	var parts []string
 	for _, part := range strings.Split(path, ".") {
 		if _, err := strconv.Atoi(part); err != nil {

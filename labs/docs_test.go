@@ -77,7 +77,7 @@ func TestReferenceComplete(t *testing.T) {
 		seen[rt] = true
 		for i := range rt.NumField() {
 			f := rt.Field(i)
-			if tag := f.Tag.Get("toml"); tag != "" {
+			if tag := f.Tag.Get("toml"); tag != "" && !strings.HasPrefix(tag, ",") {
 				keys = append(keys, tag)
 			}
 			walk(f.Type)

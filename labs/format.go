@@ -104,25 +104,11 @@ type appSpec struct {
 	Steps  []stepSpec `toml:"steps"`
 	Model  string     `toml:"model"`
 
-	At             *Duration   `toml:"at"`
-	Port           *int64      `toml:"port"`
-	Backlog        *int64      `toml:"backlog"`
-	To             string      `toml:"to"`
-	IdleTimeout    *Duration   `toml:"idle_timeout"`
-	Persistent     *bool       `toml:"persistent"`
-	Response       *string     `toml:"response"`
-	ResponseBytes  *Size       `toml:"response_bytes"`
-	Request        *string     `toml:"request"`
-	Requests       []Duration  `toml:"requests"`
-	MaxConnections *int64      `toml:"max_connections"`
-	AcceptAt       *Duration   `toml:"accept_at"`
-	MaxIdle        *int64      `toml:"max_idle"`
-	Retry          *bool       `toml:"retry"`
-	Bytes          *Size       `toml:"bytes"`
-	Count          *int64      `toml:"count"`
-	Interval       *Duration   `toml:"interval"`
-	Hold           *Duration   `toml:"hold"`
-	Options        *optionSpec `toml:"options"`
+	Options *optionSpec `toml:"options"`
+	// Params are the model's parameters, as written: the table's other
+	// keys, which the model's type describes (hosts.ModelInfo), decoded
+	// by validation.
+	Params map[string]any `toml:",rest"`
 }
 
 // optionSpec is an app's [hosts.apps.options] table: socket options for

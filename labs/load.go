@@ -54,7 +54,9 @@ var Topics = []string{"handshake", "close", "queues", "keepalive", "resets", "lo
 const (
 	DefaultSeed      = 1
 	DefaultTimeLimit = time.Hour
-	DefaultBacklog   = 16
+	// DefaultBacklog is hosts.DefaultBacklog, the backlog of a listen step
+	// or server model that sets none.
+	DefaultBacklog = hosts.DefaultBacklog
 )
 
 // Load decodes and validates a lab file. file names the source in error
@@ -65,12 +67,17 @@ func Load(file string, data []byte) (*Lab, error) {
 		return nil, err
 	}
 	var spec fileSpec
-	pos, errs := parse(file, data, &spec)
-	if len(errs) > 0 {
-		// Validation would only repeat these problems in other words.
-		return nil, errs.err()
+	pos, errs, broken := parse(file, data, &spec)
+	if pos == nil {
+		return nil, errs.err() // a syntax error: there is nothing to validate
 	}
-	v := &validator{file: file, pos: pos}
+	// Validation goes on past values of the wrong type, which the spec
+	// holds as zero, skipping what depends on them (brokenPaths), so that
+	// one report has every problem of the file.
+	v := &validator{file: file, pos: pos, errs: errs, reported: map[string]bool{}, seen: map[string]bool{}, broken: map[string]bool{}}
+	for _, b := range broken {
+		v.markBroken(b)
+	}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
 		return nil, err
@@ -83,16 +90,35 @@ type validator struct {
 	file string
 	pos  *positions
 	errs ErrorList
+	// reported holds the key paths of the problems found so far, so that
+	// a core type's Validate does not report one again in other words.
+	reported map[string]bool
+	// seen holds the problems fieldErrors reported, by path and message.
+	seen map[string]bool
+	// broken holds the key paths whose values could not be decoded
+	// (broken.go).
+	broken map[string]bool
+	// hostNameBroken is set when a host's name could not be decoded: a
+	// name that is not defined may be that one.
+	hostNameBroken bool
 }
 
 // errorf records a problem at the key path; a problem of the whole file
 // (path "") is at its start.
 func (v *validator) errorf(path string, format string, args ...any) {
+	if v.dependsOnBroken(path, true) {
+		return
+	}
+	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
 // valuef records a problem at the value of the key path.
 func (v *validator) valuef(path string, format string, args ...any) {
+	if v.dependsOnBroken(path, false) {
+		return
+	}
+	v.reported[path] = true
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.value(path)), Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -163,11 +189,9 @@ func (v *validator) lab(s *fileSpec) *Lab {
 			}
 			index[h.Name] = i
 		}
-		cfg.IPv4 = v.addr(p+".ipv4", h.IPv4, true, h.Name, addrs)
-		cfg.IPv6 = v.addr(p+".ipv6", h.IPv6, false, h.Name, addrs)
-		if h.IPv4 == "" && h.IPv6 == "" {
-			v.errorf(p, "host %q needs an address: ipv4 = \"10.0.0.1\" or ipv6 = \"fd00::1\"", h.Name)
-		}
+		cfg.IPv4 = v.addr(p+".ipv4", h.IPv4, h.Name, addrs)
+		cfg.IPv6 = v.addr(p+".ipv6", h.IPv6, h.Name, addrs)
+		v.fieldErrors(p, cfg.Validate(), nil)
 		cfg.Settings = v.settings(p, h)
 		lab.Hosts = append(lab.Hosts, cfg)
 	}
@@ -199,37 +223,20 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		if l.In != nil {
 			link.In = v.direction(p+".in", *l.In, both)
 		}
-		// Jitter is checked against latency per effective direction, so
-		// that a shared jitter with per-direction latencies is fine and a
-		// problem of the shared keys is reported once.
-		for _, d := range []struct {
-			path string
-			dir  topology.Direction
-			own  bool
-		}{{p + ".out", link.Out, l.Out != nil}, {p + ".in", link.In, l.In != nil}} {
-			if d.dir.Jitter <= d.dir.Latency || d.dir.Latency < 0 || d.dir.Jitter < 0 {
-				continue
-			}
-			at := p
-			if d.own && (d.dir.Jitter != both.Jitter || d.dir.Latency != both.Latency) {
-				at = d.path
-			} else if d.path == p+".in" && link.Out.Jitter == d.dir.Jitter && link.Out.Latency == d.dir.Latency {
-				continue // same problem as out, already reported at the link
-			}
-			v.errorf(at, "jitter %v is larger than latency %v", d.dir.Jitter, d.dir.Latency)
-		}
+		var downIndex []int
+		link.Down, downIndex = v.outages(p, l.Down)
+		v.fieldErrors(p, link.Validate(), func(f string) string { return linkField(p, l, downIndex, f) })
 		switch {
 		case l.Host == "":
 			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
 			continue
 		case !ok:
-			v.valuef(p+".host", "%s", undefinedHost("link", l.Host, hostNames(lab.Hosts)))
+			v.undefinedf(p+".host", "%s", undefinedHost("link", l.Host, hostNames(lab.Hosts)))
 			continue
 		case linked[l.Host]:
 			v.valuef(p+".host", "host %q has two links; a host attaches to the switch once", l.Host)
 			continue
 		}
-		link.Down = v.outages(p, l.Down)
 		link.MTU = v.mtu(p, l.MTU, lab.Hosts[hi])
 		linked[l.Host] = true
 		lab.Links[hi] = link
@@ -257,34 +264,14 @@ func (v *validator) lab(s *fileSpec) *Lab {
 	return lab
 }
 
-// addr parses a host address.
-func (v *validator) addr(path, s string, four bool, host string, seen map[netip.Addr]string) netip.Addr {
+// addr parses a host address; Config's Validate checks it.
+func (v *validator) addr(path, s string, host string, seen map[netip.Addr]string) netip.Addr {
 	if s == "" {
 		return netip.Addr{}
 	}
 	a, err := netip.ParseAddr(s)
-	family := "IPv6"
-	if four {
-		family = "IPv4"
-	}
-	switch {
-	case err != nil:
+	if err != nil {
 		v.valuef(path, "%q is not an IP address", s)
-		return netip.Addr{}
-	case four != a.Is4() || a.Is4In6():
-		v.valuef(path, "%q is not an %s address", s, family)
-		return netip.Addr{}
-	case a.IsUnspecified() || a.IsMulticast():
-		v.valuef(path, "%s cannot be a host address", s)
-		return netip.Addr{}
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		v.valuef(path, "%s is the broadcast address, not a host address", s)
-		return netip.Addr{}
-	case a.IsLoopback():
-		v.valuef(path, "%s is a loopback address: it never leaves its host, so nothing on the switch can reach it; use an address such as %s", s, map[bool]string{true: `"10.0.0.1"`, false: `"fd00::1"`}[four])
-		return netip.Addr{}
-	case a.Zone() != "":
-		v.valuef(path, "%q has a zone (%%%s); a lab's host has one interface, so write the address without it", s, a.Zone())
 		return netip.Addr{}
 	}
 	if other, dup := seen[a]; dup {

@@ -864,6 +864,9 @@ var brokenLabs = []string{
 	"[a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z]\n",
 	"x = [[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]\n",
 	lines(`[[hosts]]`, `name = "a"`, `ipv4 = "255.255.255.255"`, `ipv6 = "fe80::1%eth0"`),
+	lines(`hosts = 5`, `links = "x"`, `seed = "1"`),
+	withA(`[[hosts.apps]]`, `model = "pool-client"`, `requests = ["1s", 5]`, `to = 3`, `retry = "yes"`, `options = 1`),
+	withA(`[[hosts.apps]]`, `model = 7`, `port = "80"`, `[hosts.tcp]`, `rto_min = 1`, `ip_local_port_range = "x"`),
 }
 
 func FuzzLoad(f *testing.F) {

@@ -12,48 +12,44 @@ import (
 	"github.com/tcplab/tcplab/topology"
 )
 
-// direction converts one direction of a link, starting from base.
+// direction converts one direction of a link, starting from base; the
+// link's Validate checks it (fields.go).
 func (v *validator) direction(path string, d directionSpec, base topology.Direction) topology.Direction {
 	out := base
-	key := func(k string) string { return join(path, k) }
 	if d.Latency != nil {
 		out.Latency = d.Latency.D()
-		if out.Latency < 0 {
-			v.valuef(key("latency"), "latency %v is negative", out.Latency)
-		}
 	}
 	if d.Jitter != nil {
 		out.Jitter = d.Jitter.D()
-		if out.Jitter < 0 {
-			v.valuef(key("jitter"), "jitter %v is negative", out.Jitter)
+	}
+	for _, p := range []struct {
+		src *float64
+		dst *float64
+	}{{d.Loss, &out.Loss}, {d.Duplicate, &out.Duplicate}, {d.Reorder, &out.Reorder}, {d.Corrupt, &out.Corrupt}} {
+		if p.src != nil {
+			*p.dst = *p.src
 		}
 	}
-	prob := func(k string, p *float64, dst *float64) {
-		if p == nil {
-			return
-		}
-		*dst = *p
-		if !(*p >= 0 && *p <= 1) { // also rejects NaN
-			v.valuef(key(k), "%s %v is outside [0, 1]", k, *p)
-		}
-	}
-	prob("loss", d.Loss, &out.Loss)
-	prob("duplicate", d.Duplicate, &out.Duplicate)
-	prob("reorder", d.Reorder, &out.Reorder)
-	prob("corrupt", d.Corrupt, &out.Corrupt)
 	if d.ReorderDelay != nil {
 		out.ReorderDelay = d.ReorderDelay.D()
-		if out.ReorderDelay < 0 {
-			v.valuef(key("reorder_delay"), "reorder_delay %v is negative", out.ReorderDelay)
-		}
 	}
 	if d.Rate != nil {
 		out.Rate = d.Rate.BitsPerSecond()
 	}
 	if d.QueueLimit != nil {
-		out.QueueLimit = v.count(key("queue_limit"), *d.QueueLimit, 0)
+		out.QueueLimit = v.integer(join(path, "queue_limit"), *d.QueueLimit)
 	}
 	return out
+}
+
+// integer converts an integer a core type checks, reporting only one too
+// large for an int32 (negative ones are the core type's to report).
+func (v *validator) integer(path string, n int64) int {
+	if n > 1<<31 || n < -1<<31 {
+		v.valuef(path, "%s %d is too large", path[strings.LastIndexByte(path, '.')+1:], n)
+		return int(max(min(n, 1<<31), -1<<31))
+	}
+	return int(n)
 }
 
 // count checks a non-negative integer at least lo.
@@ -81,56 +77,28 @@ func (v *validator) countAtMost(path string, n, lo int64, hi int) int {
 	return v.count(path, n, lo)
 }
 
-// outages converts a link's down windows.
-func (v *validator) outages(p string, ws []windowSpec) []topology.Window {
+// outages converts a link's down windows, leaving out those without a
+// start. It returns, for each window, the index of its [[links.down]].
+func (v *validator) outages(p string, ws []windowSpec) ([]topology.Window, []int) {
 	var out []topology.Window
+	var index []int
 	for i, w := range ws {
-		wp := fmt.Sprintf("%s.down.%d", p, i)
 		if w.From == nil {
-			v.errorf(wp, "an outage needs from = \"10s\" (and usually to = \"20s\")")
+			v.errorf(fmt.Sprintf("%s.down.%d", p, i), "an outage needs from = \"10s\" (and usually to = \"20s\")")
 			continue
 		}
 		win := topology.Window{From: w.From.D()}
 		if w.To != nil {
 			win.To = w.To.D()
 		}
-		switch {
-		case win.From < 0:
-			v.valuef(wp+".from", "from %v is negative", win.From)
-			continue
-		case w.To != nil && win.To <= win.From:
-			v.valuef(wp+".to", "impossible window: to %v is not after from %v", win.To, win.From)
-			continue
-		}
-		for j, prev := range out {
-			if overlaps(prev, win) {
-				v.errorf(wp, "outage %v–%s overlaps outage %d (%v–%s)", win.From, endText(win.To), j+1, prev.From, endText(prev.To))
-			}
-		}
 		out = append(out, win)
+		index = append(index, i)
 	}
-	return out
+	return out, index
 }
 
-func overlaps(a, b topology.Window) bool {
-	aEnd, bEnd := a.To, b.To
-	if aEnd == 0 {
-		aEnd = 1<<63 - 1
-	}
-	if bEnd == 0 {
-		bEnd = 1<<63 - 1
-	}
-	return a.From < bEnd && b.From < aEnd
-}
-
-func endText(d time.Duration) string {
-	if d == 0 {
-		return "end"
-	}
-	return d.String()
-}
-
-// settings converts a host's profile and [hosts.tcp] table.
+// settings converts a host's profile and [hosts.tcp] table; Settings'
+// Validate checks the result (fields.go).
 func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	prof := hosts.Linux
 	if h.Profile != "" {
@@ -145,99 +113,58 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 		return &s
 	}
 	tp := p + ".tcp"
-	dur := func(k string, d *Duration, dst *time.Duration, lo time.Duration) {
-		if d == nil {
-			return
-		}
-		*dst = d.D()
-		if *dst < lo {
-			if lo == 0 {
-				v.valuef(join(tp, k), "%s %v is negative", k, *dst)
-			} else {
-				v.valuef(join(tp, k), "%s %v must be at least %v", k, *dst, lo)
-			}
+	dur := func(d *Duration, dst *time.Duration) {
+		if d != nil {
+			*dst = d.D()
 		}
 	}
-	integer := func(k string, n *int64, dst *int, lo int64) {
+	integer := func(k string, n *int64, dst *int) {
 		if n != nil {
-			*dst = v.count(join(tp, k), *n, lo)
+			*dst = v.integer(join(tp, k), *n)
 		}
 	}
-	size := func(k string, n *Size, dst *int) {
-		if n == nil {
-			return
+	size := func(n *Size, dst *int) {
+		if n != nil {
+			*dst = int(max(min(n.Bytes(), 1<<40), -1))
 		}
-		switch b := n.Bytes(); {
-		case b < 4096:
-			v.valuef(join(tp, k), "%s %d is smaller than netstack's minimum of 4096 bytes", k, b)
-		case b > 4<<20:
-			v.valuef(join(tp, k), "%s %d is larger than netstack's maximum of 4MiB", k, b)
-		default:
-			*dst = int(b)
+	}
+	flag := func(b *bool, dst *bool) {
+		if b != nil {
+			*dst = *b
 		}
 	}
 	v.linuxSettings(tp, t, &s) // first: a kernel version sets defaults the other keys override
-	integer("somaxconn", t.Somaxconn, &s.Somaxconn, 1)
-	if t.SynCookies != nil {
-		switch *t.SynCookies {
-		case 1, 2:
-			s.SynCookies = int(*t.SynCookies)
-		case 0:
-			if prof == hosts.Linux {
-				s.SynCookies = 0
-			} else {
-				v.valuef(tp+".syncookies", "syncookies = 0 is not possible in netstack: a full SYN queue always answers with SYN cookies (use 1, the default, or 2 = always; the linux profile emulates 0)")
-			}
-		default:
-			v.valuef(tp+".syncookies", "syncookies must be 0, 1 or 2, not %d", *t.SynCookies)
-		}
+	if t.Somaxconn != nil {
+		s.Somaxconn = v.count(tp+".somaxconn", *t.Somaxconn, 1) // 0 would mean no cap
 	}
-	dur("fin_timeout", t.FinTimeout, &s.FinTimeout, time.Second)
-	dur("time_wait", t.TimeWait, &s.TimeWait, time.Second)
-	if t.Keepalive != nil {
-		s.Keepalive = *t.Keepalive
-	}
-	dur("keepalive_time", t.KeepaliveTime, &s.KeepaliveTime, time.Second)
-	dur("keepalive_intvl", t.KeepaliveIntvl, &s.KeepaliveInterval, time.Second)
-	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes, 1)
+	integer("syncookies", t.SynCookies, &s.SynCookies)
+	dur(t.FinTimeout, &s.FinTimeout)
+	dur(t.TimeWait, &s.TimeWait)
+	flag(t.Keepalive, &s.Keepalive)
+	dur(t.KeepaliveTime, &s.KeepaliveTime)
+	dur(t.KeepaliveIntvl, &s.KeepaliveInterval)
+	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes)
 	if t.MSS != nil {
-		if *t.MSS < 536 || *t.MSS > 65495 {
-			v.valuef(tp+".mss", "mss %d is outside 536–65495", *t.MSS)
-		} else {
-			s.MSS = int(*t.MSS)
+		s.MSS = v.integer(tp+".mss", *t.MSS)
+		if s.MSS == 0 {
+			s.MSS = -1 // 0 would mean the default
 		}
 	}
-	size("send_buffer", t.SendBuffer, &s.SendBuffer)
-	size("recv_buffer", t.RecvBuffer, &s.RecvBuffer)
-	if t.SACK != nil {
-		s.SACK = *t.SACK
-	}
+	size(t.SendBuffer, &s.SendBuffer)
+	size(t.RecvBuffer, &s.RecvBuffer)
+	flag(t.SACK, &s.SACK)
 	if t.Congestion != nil {
-		if *t.Congestion != "reno" && *t.Congestion != "cubic" {
-			v.valuef(tp+".congestion", "unknown congestion control %q (want reno or cubic)", *t.Congestion)
-		} else {
-			s.Congestion = *t.Congestion
-		}
+		s.Congestion = *t.Congestion
 	}
-	dur("rto_min", t.RTOMin, &s.RTOMin, time.Millisecond)
-	dur("rto_max", t.RTOMax, &s.RTOMax, time.Millisecond)
-	if t.RTOMin != nil || t.RTOMax != nil {
-		if s.RTOMax < s.RTOMin && s.RTOMin >= time.Millisecond && s.RTOMax >= time.Millisecond {
-			at := tp + ".rto_max"
-			if t.RTOMax == nil {
-				at = tp + ".rto_min"
-			}
-			v.valuef(at, "impossible RTO bounds: rto_max %v is less than rto_min %v", s.RTOMax, s.RTOMin)
-		}
-	}
-	integer("retries2", t.Retries2, &s.Retries2, 1)
-	dur("user_timeout", t.UserTimeout, &s.UserTimeout, 0)
-	if t.Nagle != nil {
-		s.Nagle = *t.Nagle
-	}
+	dur(t.RTOMin, &s.RTOMin)
+	dur(t.RTOMax, &s.RTOMax)
+	integer("retries2", t.Retries2, &s.Retries2)
+	dur(t.UserTimeout, &s.UserTimeout)
+	flag(t.Nagle, &s.Nagle)
 	if t.RTOGuard != nil {
 		s.NoRTOGuard = !*t.RTOGuard
 	}
+	v.fieldErrors(tp, s.Validate(), nil)
 	return &s
 }
 
@@ -310,7 +237,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		} else {
 			st.Port = v.port(p+".port", *s.Port)
 		}
-		st.Backlog = DefaultBacklog
+		st.Backlog = hosts.DefaultBacklog
 		if s.Backlog != nil {
 			st.Backlog = v.count(p+".backlog", *s.Backlog, 0)
 		}
@@ -369,6 +296,7 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		st.Until = ev
 	case hosts.Set:
 		st.Options = v.options(p, s)
+		v.fieldErrors(p, st.Options.Validate(), nil)
 		if st.Options.String() == "" {
 			v.errorf(p, "set needs at least one option (%s)", strings.Join(optionKeys, ", "))
 		}
@@ -406,27 +334,25 @@ func (v *validator) target(path, s string, all []hosts.Config) netip.AddrPort {
 			return netip.AddrPortFrom(a, port)
 		}
 	}
-	v.valuef(path, "%s", undefinedHost(fmt.Sprintf("target %q", s), host, hostNames(all)))
+	v.undefinedf(path, "%s", undefinedHost(fmt.Sprintf("target %q", s), host, hostNames(all)))
 	return netip.AddrPort{}
 }
 
-// options converts the socket options of a set step.
+// options converts the socket options of a set step; Options' Validate
+// checks them.
 func (v *validator) options(p string, s *stepSpec) hosts.Options {
 	o := v.keepalive(p, s.optionSpec)
-	buffer := func(k string, n *Size) *int {
+	buffer := func(n *Size) *int {
 		if n == nil {
 			return nil
 		}
-		if n.Bytes() <= 0 {
-			v.valuef(p+"."+k, "%s must be positive", k)
-		}
-		b := int(min(n.Bytes(), 1<<40))
+		b := int(max(min(n.Bytes(), 1<<40), -1))
 		return &b
 	}
-	o.SendBuffer = buffer("send_buffer", s.SendBuffer)
-	o.RecvBuffer = buffer("recv_buffer", s.RecvBuffer)
+	o.SendBuffer = buffer(s.SendBuffer)
+	o.RecvBuffer = buffer(s.RecvBuffer)
 	if s.MSS != nil {
-		m := v.count(p+".mss", *s.MSS, 1)
+		m := v.integer(p+".mss", *s.MSS)
 		o.MSS = &m
 	}
 	o.QuickAck = s.QuickAck
@@ -437,29 +363,20 @@ func (v *validator) options(p string, s *stepSpec) hosts.Options {
 // share.
 func (v *validator) keepalive(p string, s optionSpec) hosts.Options {
 	o := hosts.Options{NoDelay: s.NoDelay, KeepAlive: s.KeepAlive}
-	dur := func(k string, d *Duration) *time.Duration {
+	dur := func(d *Duration) *time.Duration {
 		if d == nil {
 			return nil
 		}
 		t := d.D()
-		if t < time.Second {
-			v.valuef(p+"."+k, "%s %v must be at least 1s", k, t)
-		}
 		return &t
 	}
-	o.KeepIdle = dur("keepalive_idle", s.KeepAliveIdle)
-	o.KeepInterval = dur("keepalive_interval", s.KeepAliveInterval)
+	o.KeepIdle = dur(s.KeepAliveIdle)
+	o.KeepInterval = dur(s.KeepAliveInterval)
 	if s.KeepAliveCount != nil {
-		n := v.count(p+".keepalive_count", *s.KeepAliveCount, 1)
+		n := v.integer(p+".keepalive_count", *s.KeepAliveCount)
 		o.KeepCount = &n
 	}
-	if s.UserTimeout != nil {
-		t := s.UserTimeout.D()
-		if t < 0 {
-			v.valuef(p+".user_timeout", "user_timeout %v is negative", t)
-		}
-		o.UserTimeout = &t
-	}
+	o.UserTimeout = dur(s.UserTimeout)
 	return o
 }
 

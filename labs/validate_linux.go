@@ -30,18 +30,13 @@ func (v *validator) linuxSettings(tp string, t *tcpSpec, s *hosts.Settings) {
 		if hosts.ValidKernel(*t.Kernel) {
 			s.SetKernel(*t.Kernel)
 		} else {
-			v.valuef(join(tp, "kernel"), "kernel %q is not a Linux version like \"6.18\"", *t.Kernel)
+			l.Kernel = *t.Kernel // for Settings.Validate to report
 		}
 	}
-	integer := func(k string, n *int64, dst *int, lo, hi int64) {
-		if n == nil {
-			return
+	integer := func(k string, n *int64, dst *int) {
+		if n != nil {
+			*dst = v.integer(join(tp, k), *n)
 		}
-		if *n < lo || *n > hi {
-			v.valuef(join(tp, k), "%s %d is outside %d–%d", k, *n, lo, hi)
-			return
-		}
-		*dst = int(*n)
 	}
 	flag := func(k string, n *int64, dst *bool) {
 		if n == nil {
@@ -53,13 +48,13 @@ func (v *validator) linuxSettings(tp string, t *tcpSpec, s *hosts.Settings) {
 		}
 		*dst = *n == 1
 	}
-	integer("tcp_syn_retries", t.SynRetries, &l.SynRetries, 1, 127)
-	integer("tcp_syn_linear_timeouts", t.SynLinearTimeouts, &l.SynLinearTimeouts, 0, 127)
-	integer("tcp_synack_retries", t.SynAckRetries, &l.SynAckRetries, 1, 127)
+	integer("tcp_syn_retries", t.SynRetries, &l.SynRetries)
+	integer("tcp_syn_linear_timeouts", t.SynLinearTimeouts, &l.SynLinearTimeouts)
+	integer("tcp_synack_retries", t.SynAckRetries, &l.SynAckRetries)
 	flag("tcp_abort_on_overflow", t.AbortOnOverflow, &l.AbortOnOverflow)
 	flag("tcp_dsack", t.DSACK, &l.DSACK)
 	flag("tcp_window_scaling", t.WindowScaling, &l.WindowScaling)
-	integer("tcp_tw_reuse", t.TWReuse, &l.TWReuse, 0, 2)
+	integer("tcp_tw_reuse", t.TWReuse, &l.TWReuse)
 	if t.DelayedAck != nil {
 		l.DelayedAck = *t.DelayedAck
 	}
@@ -67,7 +62,8 @@ func (v *validator) linuxSettings(tp string, t *tcpSpec, s *hosts.Settings) {
 		switch {
 		case len(*r) != 2:
 			v.valuef(join(tp, "ip_local_port_range"), "ip_local_port_range must be two ports, [low, high]")
-		case (*r)[0] < 1 || (*r)[1] > 65535 || (*r)[0] > (*r)[1]:
+		case (*r)[0] < 0 || (*r)[1] < 0 || (*r)[0] > 65535 || (*r)[1] > 65535:
+			// Settings.Validate words the error; these do not fit a port.
 			v.valuef(join(tp, "ip_local_port_range"), "ip_local_port_range [%d, %d] is not a range of ports within 1–65535", (*r)[0], (*r)[1])
 		default:
 			l.PortLow, l.PortHigh = uint16((*r)[0]), uint16((*r)[1])

@@ -12,208 +12,6 @@ import (
 	"github.com/tcplab/tcplab/topology"
 )
 
-// modelSpec is what a model takes: its keys besides model, name, copies
-// and options, and which of them are required.
-type modelSpec struct {
-	name     string
-	keys     []string
-	required []string
-}
-
-// modelKeys lists the models in their documented order.
-var modelKeys = []modelSpec{
-	{"http-server", []string{"port", "backlog", "idle_timeout", "persistent", "response", "response_bytes", "max_connections", "accept_at"}, []string{"port"}},
-	{"pool-client", []string{"to", "requests", "request", "response_bytes", "idle_timeout", "max_idle", "retry"}, []string{"to", "requests"}},
-	{"echo-server", []string{"port", "backlog"}, []string{"port"}},
-	{"bulk-sender", []string{"to", "bytes", "at"}, []string{"to", "bytes"}},
-	{"sink", []string{"port", "backlog"}, []string{"port"}},
-	{"holder", []string{"to", "count", "interval", "hold", "at"}, []string{"to"}},
-}
-
-// ModelNames lists the ready-made application models.
-func ModelNames() []string {
-	var out []string
-	for _, m := range modelKeys {
-		out = append(out, m.name)
-	}
-	return out
-}
-
-// present lists the keys an app sets besides name and model.
-func (a *appSpec) present() []string {
-	var out []string
-	add := func(k string, set bool) {
-		if set {
-			out = append(out, k)
-		}
-	}
-	add("copies", a.Copies != nil)
-	add("repeat", a.Repeat != nil)
-	add("steps", a.Steps != nil)
-	add("at", a.At != nil)
-	add("port", a.Port != nil)
-	add("backlog", a.Backlog != nil)
-	add("to", a.To != "")
-	add("idle_timeout", a.IdleTimeout != nil)
-	add("persistent", a.Persistent != nil)
-	add("response", a.Response != nil)
-	add("response_bytes", a.ResponseBytes != nil)
-	add("request", a.Request != nil)
-	add("requests", a.Requests != nil)
-	add("max_connections", a.MaxConnections != nil)
-	add("accept_at", a.AcceptAt != nil)
-	add("max_idle", a.MaxIdle != nil)
-	add("retry", a.Retry != nil)
-	add("bytes", a.Bytes != nil)
-	add("count", a.Count != nil)
-	add("interval", a.Interval != nil)
-	add("hold", a.Hold != nil)
-	add("options", a.Options != nil)
-	return out
-}
-
-// app converts one [[hosts.apps]] table.
-func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bool) {
-	before := len(v.errs)
-	app := hosts.App{Name: a.Name}
-	if a.Name != "" && !nameRE.MatchString(a.Name) {
-		v.valuef(p+".name", "app name %q must start with a letter and use only letters, digits, '-' and '_'", a.Name)
-	}
-	if a.Copies != nil {
-		app.Copies = v.countAtMost(p+".copies", *a.Copies, 1, MaxApps)
-	}
-	if a.Options != nil {
-		app.Options = v.keepalive(p+".options", *a.Options)
-	}
-	if a.Model == "" {
-		if a.Options != nil {
-			v.errorf(p+".options", "options are for models; a script sets options with a step: do = \"set\"")
-		}
-		if a.Steps == nil {
-			v.errorf(p, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
-			return app, false
-		}
-		for _, k := range a.present() {
-			if !slices.Contains([]string{"copies", "repeat", "steps", "options"}, k) {
-				v.errorf(p+"."+k, "%q is a model parameter; an app with steps takes only name, copies, repeat and steps", k)
-			}
-		}
-		if a.Repeat != nil {
-			app.Repeat = v.count(p+".repeat", *a.Repeat, 1)
-		}
-		app.Steps = v.steps(p+".steps", a.Steps, all)
-		return app, len(v.errs) == before
-	}
-	i := slices.IndexFunc(modelKeys, func(m modelSpec) bool { return m.name == a.Model })
-	if i < 0 {
-		v.valuef(p+".model", "unknown model %q (want one of %s)", a.Model, strings.Join(ModelNames(), ", "))
-		return app, false
-	}
-	mk := modelKeys[i]
-	for _, k := range a.present() {
-		if k != "copies" && k != "options" && !slices.Contains(mk.keys, k) {
-			v.errorf(p+"."+k, "model %q does not take %q (it takes %s)", a.Model, k, strings.Join(mk.keys, ", "))
-		}
-	}
-	present := a.present()
-	for _, k := range mk.required {
-		if !slices.Contains(present, k) {
-			v.errorf(p, "model %q needs %s", a.Model, k)
-		}
-	}
-	var port uint16
-	if a.Port != nil {
-		port = v.port(p+".port", *a.Port)
-	}
-	backlog := DefaultBacklog
-	if a.Backlog != nil {
-		backlog = v.count(p+".backlog", *a.Backlog, 0)
-	}
-	var target netip.AddrPort
-	if a.To != "" {
-		target = v.target(p+".to", a.To, all)
-	}
-	dur := func(k string, d *Duration) time.Duration {
-		if d == nil {
-			return 0
-		}
-		if d.D() < 0 {
-			v.valuef(p+"."+k, "%s %v is negative", k, d.D())
-		}
-		return d.D()
-	}
-	size := func(k string, s *Size) int {
-		if s == nil {
-			return 0
-		}
-		if s.Bytes() < 0 {
-			v.valuef(p+"."+k, "%s %d is negative", k, s.Bytes())
-		}
-		return int(max(min(s.Bytes(), 1<<40), 0))
-	}
-	integer := func(k string, n *int64, lo int64) int {
-		if n == nil {
-			return 0
-		}
-		return v.count(p+"."+k, *n, lo)
-	}
-	at := dur("at", a.At)
-	switch a.Model {
-	case "http-server":
-		m := &hosts.HTTPServer{Port: port, Backlog: backlog, IdleTimeout: dur("idle_timeout", a.IdleTimeout),
-			ResponseBytes: size("response_bytes", a.ResponseBytes), KeepAlive: true,
-			MaxConnections: integer("max_connections", a.MaxConnections, 1), AcceptDelay: dur("accept_at", a.AcceptAt)}
-		if a.Persistent != nil {
-			m.KeepAlive = *a.Persistent
-		}
-		if a.Response != nil {
-			if a.ResponseBytes != nil {
-				v.errorf(p+".response_bytes", "http-server takes response or response_bytes, not both")
-			}
-			m.Response = []byte(*a.Response)
-		}
-		app.Model = m
-	case "pool-client":
-		m := &hosts.PoolClient{Target: target, TargetName: a.To, IdleTimeout: dur("idle_timeout", a.IdleTimeout),
-			ResponseBytes: size("response_bytes", a.ResponseBytes), MaxIdle: integer("max_idle", a.MaxIdle, 1)}
-		if a.Request != nil {
-			m.Request = []byte(*a.Request)
-		}
-		if a.Retry != nil {
-			m.Retry = *a.Retry
-		}
-		var last time.Duration
-		for j, r := range a.Requests {
-			if r.D() < last {
-				v.valuef(fmt.Sprintf("%s.requests.%d", p, j), "request times must not decrease: %v comes after %v", r.D(), last)
-			}
-			last = r.D()
-			m.Requests = append(m.Requests, r.D())
-		}
-		if a.Requests != nil && len(a.Requests) == 0 {
-			v.valuef(p+".requests", "requests needs at least one time, such as [\"1s\", \"80s\"]")
-		}
-		app.Model = m
-	case "echo-server":
-		app.Model = &hosts.EchoServer{Port: port, Backlog: backlog}
-	case "sink":
-		app.Model = &hosts.Sink{Port: port, Backlog: backlog}
-	case "bulk-sender":
-		n := size("bytes", a.Bytes)
-		if a.Bytes != nil && n <= 0 {
-			v.valuef(p+".bytes", "bytes must be positive")
-		}
-		app.Model = &hosts.BulkSender{Target: target, TargetName: a.To, At: at, Bytes: n}
-	case "holder":
-		m := &hosts.Holder{Target: target, TargetName: a.To, At: at, Count: 1, Interval: dur("interval", a.Interval), Hold: dur("hold", a.Hold)}
-		if a.Count != nil {
-			m.Count = v.countAtMost(p+".count", *a.Count, 1, MaxCount)
-		}
-		app.Model = m
-	}
-	return app, len(v.errs) == before
-}
-
 // fault converts one [[faults]] rule.
 func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topology.Fault, bool) {
 	before := len(v.errs)
@@ -231,7 +29,7 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	out.Action = act
 	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
 		if h.name != "" && !slices.Contains(names, h.name) {
-			v.valuef(p+"."+h.key, "%s", undefinedHost("fault", h.name, names))
+			v.undefinedf(p+"."+h.key, "%s", undefinedHost("fault", h.name, names))
 		}
 	}
 	out.From, out.To = f.From, f.To
@@ -254,40 +52,15 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	if f.Count != nil {
 		out.Count = v.count(p+".count", *f.Count, 1)
 	}
-	nonNeg := func(k string, d *Duration) time.Duration {
-		if d == nil {
-			return 0
-		}
-		if d.D() < 0 {
-			v.valuef(p+"."+k, "%s %v is negative", k, d.D())
-		}
-		return d.D()
-	}
-	out.After = nonNeg("after", f.After)
-	out.Before = nonNeg("before", f.Before)
-	if f.Before != nil && out.Before <= out.After {
-		v.valuef(p+".before", "impossible time window: before %v is not after after %v", out.Before, out.After)
-	}
-	out.Delay = nonNeg("delay", f.Delay)
-	out.Until = nonNeg("until", f.Until)
-	switch act {
-	case topology.FaultDelay:
-		if f.Delay == nil {
-			v.errorf(p, "a delay fault needs delay = \"500ms\"")
-		}
-	case topology.FaultHold:
-		if f.Until == nil {
-			v.errorf(p, "a hold fault needs until = \"30s\" (when the switch releases the segment)")
-		} else if out.Until <= out.After {
-			v.valuef(p+".until", "impossible hold: until %v is not after after %v", out.Until, out.After)
+	for _, d := range []struct {
+		src *Duration
+		dst *time.Duration
+	}{{f.After, &out.After}, {f.Before, &out.Before}, {f.Delay, &out.Delay}, {f.Until, &out.Until}} {
+		if d.src != nil {
+			*d.dst = d.src.D()
 		}
 	}
-	if act != topology.FaultDelay && act != topology.FaultDuplicate && f.Delay != nil {
-		v.errorf(p+".delay", "only delay and duplicate faults take delay")
-	}
-	if act != topology.FaultHold && f.Until != nil {
-		v.errorf(p+".until", "only hold faults take until")
-	}
+	v.fieldErrors(p, out.Validate(), nil)
 	return out, len(v.errs) == before
 }
 
@@ -301,23 +74,17 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Via == "" {
 		v.errorf(p, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
 	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
-		v.valuef(p+".via", "%s", undefinedHost("injection", in.Via, hostNames(all)))
+		v.undefinedf(p+".via", "%s", undefinedHost("injection", in.Via, hostNames(all)))
 	}
 	out.Via = in.Via
 	if in.At != nil {
 		out.At = in.At.D()
-		if out.At < 0 {
-			v.valuef(p+".at", "at %v is negative", out.At)
-		}
 	}
 	if in.Count != nil {
 		out.Count = v.countAtMost(p+".count", *in.Count, 1, MaxCount)
 	}
 	if in.Interval != nil {
 		out.Interval = in.Interval.D()
-		if out.Interval < 0 {
-			v.valuef(p+".interval", "interval %v is negative", out.Interval)
-		}
 	}
 	if in.To == "" {
 		v.errorf(p, "an injection needs to = \"server:80\"")
@@ -384,6 +151,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	if in.Data != nil {
 		out.Payload = []byte(*in.Data)
 	}
+	v.fieldErrors(p, out.Validate(), nil)
 	return out, len(v.errs) == before
 }
 
@@ -416,7 +184,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 		return e, false
 	}
 	if s.Host != "" && !slices.Contains(names, s.Host) {
-		v.valuef(p+".host", "%s", undefinedHost("expectation", s.Host, names))
+		v.undefinedf(p+".host", "%s", undefinedHost("expectation", s.Host, names))
 	}
 	key := p + "." + e.Kind.String()
 	switch e.Kind {
@@ -450,7 +218,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	case ExpectStall:
 		switch {
 		case e.Text != "*" && !slices.Contains(names, e.Text):
-			v.valuef(key, "%s (or \"*\" for any host)", undefinedHost("stall", e.Text, names))
+			v.undefinedf(key, "%s (or \"*\" for any host)", undefinedHost("stall", e.Text, names))
 		case s.Host != "":
 			v.errorf(p, "a stall expectation names its host as its value (stall = \"client\"), not with host")
 		case e.Text != "*":

@@ -20,7 +20,7 @@ func ExampleNetwork_AddFault() {
 	fmt.Println(err)
 	// Output:
 	// <nil>
-	// delay needs a delay greater than 0s
+	// a delay fault needs delay = "500ms"
 }
 
 func ExampleInjection() {
@@ -40,5 +40,5 @@ func ExampleInjection() {
 	fmt.Println(flood.Validate())
 	// Output:
 	// <nil>
-	// src 10.9.0.0 and dst fd00::2 are of different IP versions
+	// from 10.9.0.0 and to fd00::2 are of different IP versions
 }

@@ -1,12 +1,12 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/tcplab/tcplab/internal/field"
 	"github.com/tcplab/tcplab/internal/segment"
 )
 
@@ -101,48 +101,56 @@ type Fault struct {
 	Until time.Duration
 }
 
-// Validate reports a configuration error in f, if any.
+// Validate reports every configuration error in f, as a field.List whose
+// fields are named as a lab file writes them ("after", "until"), or nil.
 func (f Fault) Validate() error {
-	switch {
-	case f.Action < FaultDrop || f.Action > FaultHold:
-		return fmt.Errorf("unknown fault action %d", int(f.Action))
-	case f.After < 0:
-		return fmt.Errorf("after %v is negative", f.After)
-	case f.Before < 0:
-		return fmt.Errorf("before %v is negative", f.Before)
-	case f.Before != 0 && f.Before <= f.After:
-		return fmt.Errorf("before %v is not after after %v", f.Before, f.After)
-	case f.Delay < 0:
-		return fmt.Errorf("delay %v is negative", f.Delay)
-	case f.Until < 0:
-		return fmt.Errorf("until %v is negative", f.Until)
-	case f.Nth < 0:
-		return fmt.Errorf("nth %d is negative", f.Nth)
-	case f.Count < 0:
-		return fmt.Errorf("count %d is negative", f.Count)
-	case f.Connection < 0:
-		return fmt.Errorf("connection %d is negative", f.Connection)
+	var l field.List
+	if f.Action < FaultDrop || f.Action > FaultHold {
+		l.Add("action", "unknown fault action %d", int(f.Action))
+	}
+	nonNeg := func(name string, d time.Duration) {
+		if d < 0 {
+			l.Add(name, "%s %v is negative", name, d)
+		}
+	}
+	nonNeg("after", f.After)
+	nonNeg("before", f.Before)
+	if f.Before > 0 && f.After >= 0 && f.Before <= f.After {
+		l.Add("before", "impossible time window: before %v is not after after %v", f.Before, f.After)
+	}
+	nonNeg("delay", f.Delay)
+	nonNeg("until", f.Until)
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"connection", f.Connection}, {"nth", f.Nth}, {"count", f.Count}} {
+		if c.n < 0 {
+			l.Add(c.name, "%s %d is negative", c.name, c.n)
+		}
 	}
 	if err := f.Flags.Validate(); err != nil {
-		return err
+		l.Add("flags", "%v", err)
 	}
 	switch f.Action {
 	case FaultDelay:
-		if f.Delay <= 0 {
-			return errors.New("delay needs a delay greater than 0s")
+		if f.Delay == 0 {
+			l.Add("delay", "a delay fault needs delay = \"500ms\"")
 		}
 	case FaultHold:
-		if f.Until <= f.After {
-			return fmt.Errorf("hold needs until %v to be after after %v", f.Until, f.After)
+		switch {
+		case f.Until == 0:
+			l.Add("until", "a hold fault needs until = \"30s\" (when the switch releases the segment)")
+		case f.Until > 0 && f.After >= 0 && f.Until <= f.After:
+			l.Add("until", "impossible hold: until %v is not after after %v", f.Until, f.After)
 		}
 	}
 	if f.Delay != 0 && f.Action != FaultDelay && f.Action != FaultDuplicate {
-		return fmt.Errorf("delay %v has no effect on %s (only delay and duplicate use it)", f.Delay, f.Action)
+		l.AddKey("delay", "only delay and duplicate faults take delay")
 	}
 	if f.Until != 0 && f.Action != FaultHold {
-		return fmt.Errorf("until %v has no effect on %s (only hold uses it)", f.Until, f.Action)
+		l.AddKey("until", "only hold faults take until")
 	}
-	return nil
+	return l.Err()
 }
 
 // fault is a Fault with its runtime counters.

@@ -577,7 +577,7 @@ func TestImpairValidate(t *testing.T) {
 		{name: "duplicate above 1", dir: Direction{Duplicate: 1.5}, want: "duplicate 1.5 is outside [0, 1]"},
 		{name: "duplicate NaN", dir: Direction{Duplicate: math.NaN()}, want: "duplicate NaN is outside [0, 1]"},
 		{name: "negative reorder", dir: Direction{Reorder: -0.5}, want: "reorder -0.5 is outside [0, 1]"},
-		{name: "negative reorder delay", dir: Direction{ReorderDelay: -time.Millisecond}, want: "reorder delay -1ms is negative"},
+		{name: "negative reorder delay", dir: Direction{ReorderDelay: -time.Millisecond}, want: "reorder_delay -1ms is negative"},
 		{name: "corrupt above 1", dir: Direction{Corrupt: 2}, want: "corrupt 2 is outside [0, 1]"},
 		{name: "corrupt NaN", dir: Direction{Corrupt: math.NaN()}, want: "corrupt NaN is outside [0, 1]"},
 	}
@@ -601,13 +601,13 @@ func TestWindowValidate(t *testing.T) {
 		{name: "open ended", down: []Window{{From: 0}}},
 		{name: "adjacent", down: []Window{{From: s, To: 2 * s}, {From: 2 * s, To: 3 * s}}},
 		{name: "unordered", down: []Window{{From: 5 * s}, {From: s, To: 2 * s}}},
-		{name: "negative start", down: []Window{{From: -s, To: s}}, want: "link of b: outage -1s–1s starts at a negative time"},
-		{name: "negative end", down: []Window{{From: s, To: -s}}, want: "link of b: outage 1s–-1s ends at a negative time"},
-		{name: "end before start", down: []Window{{From: 5 * s, To: s}}, want: "link of b: outage 5s–1s does not end after it starts"},
-		{name: "empty", down: []Window{{From: s, To: s}}, want: "link of b: outage 1s–1s does not end after it starts"},
-		{name: "overlap", down: []Window{{From: s, To: 5 * s}, {From: 3 * s, To: 8 * s}}, want: "link of b: outages 1s–5s and 3s–8s overlap"},
-		{name: "inside open end", down: []Window{{From: 2 * s}, {From: 3 * s, To: 4 * s}}, want: "link of b: outages 2s–end and 3s–4s overlap"},
-		{name: "two open ends", down: []Window{{From: 9 * s}, {From: 2 * s}}, want: "link of b: outages 9s–end and 2s–end overlap"},
+		{name: "negative start", down: []Window{{From: -s, To: s}}, want: "link of b: down.0: from -1s is negative"},
+		{name: "negative end", down: []Window{{From: s, To: -s}}, want: "link of b: down.0: to -1s is negative"},
+		{name: "end before start", down: []Window{{From: 5 * s, To: s}}, want: "link of b: down.0: impossible window: to 1s is not after from 5s"},
+		{name: "empty", down: []Window{{From: s, To: s}}, want: "link of b: down.0: impossible window: to 1s is not after from 1s"},
+		{name: "overlap", down: []Window{{From: s, To: 5 * s}, {From: 3 * s, To: 8 * s}}, want: "link of b: down: outage 3s–8s overlaps outage 1 (1s–5s)"},
+		{name: "inside open end", down: []Window{{From: 2 * s}, {From: 3 * s, To: 4 * s}}, want: "link of b: down: outage 3s–4s overlaps outage 1 (2s–end)"},
+		{name: "two open ends", down: []Window{{From: 9 * s}, {From: 2 * s}}, want: "link of b: down: outage 2s–end overlaps outage 1 (9s–end)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/field"
 	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/checksum"
@@ -90,36 +90,50 @@ type Injection struct {
 // synMSS is the MSS option an injected SYN carries.
 const synMSS = 1460
 
-// Validate reports a configuration error in i, if any.
+// Validate reports every configuration error in i, as a field.List whose
+// fields are named as a lab file writes them ("via", "from" for the source,
+// "to" for the destination, "data" for the payload), or nil.
 func (i Injection) Validate() error {
+	var l field.List
 	src := i.Src.Addr()
 	if i.SrcPrefix.IsValid() {
 		src = i.SrcPrefix.Addr()
 	}
-	switch {
-	case i.Via == "":
-		return errors.New("via is empty: name the host whose port the segments enter the switch from")
-	case i.At < 0:
-		return fmt.Errorf("at %v is negative", i.At)
-	case i.Count < 0:
-		return fmt.Errorf("count %d is negative", i.Count)
-	case i.Interval < 0:
-		return fmt.Errorf("interval %v is negative", i.Interval)
-	case !src.IsValid():
-		return errors.New("src has no address and there is no src prefix")
-	case !i.Dst.Addr().IsValid():
-		return errors.New("dst has no address")
-	case i.Dst.Port() == 0:
-		return fmt.Errorf("dst %v has port 0", i.Dst)
-	case src.Unmap().Is4() != i.Dst.Addr().Unmap().Is4():
-		return fmt.Errorf("src %v and dst %v are of different IP versions", src, i.Dst.Addr())
-	case i.Seq < SeqAbsolute || i.Seq > SeqISN:
-		return fmt.Errorf("unknown seq mode %d", int(i.Seq))
-	case len(i.Payload) > 65535-header.IPv6MinimumSize-header.TCPMinimumSize-header.TCPOptionMSSLength:
-		return fmt.Errorf("payload of %d bytes is too large", len(i.Payload))
+	if i.Via == "" {
+		l.Add("via", "via is empty: name the host whose port the segments enter the switch from")
 	}
-	return nil
+	if i.At < 0 {
+		l.Add("at", "at %v is negative", i.At)
+	}
+	if i.Count < 0 {
+		l.Add("count", "count %d is negative", i.Count)
+	}
+	if i.Interval < 0 {
+		l.Add("interval", "interval %v is negative", i.Interval)
+	}
+	if !src.IsValid() {
+		l.Add("from", "from has no address and there is no source prefix")
+	}
+	switch {
+	case !i.Dst.Addr().IsValid():
+		l.Add("to", "to has no address")
+	case i.Dst.Port() == 0:
+		l.Add("to", "to %v has port 0", i.Dst)
+	case src.IsValid() && src.Unmap().Is4() != i.Dst.Addr().Unmap().Is4():
+		l.Add("to", "from %v and to %v are of different IP versions", src, i.Dst.Addr())
+	}
+	if i.Seq < SeqAbsolute || i.Seq > SeqISN {
+		l.Add("seq", "unknown seq mode %d", int(i.Seq))
+	}
+	if n := len(i.Payload); n > maxInjectPayload {
+		l.Add("data", "data of %d bytes is too large (at most %d)", n, maxInjectPayload)
+	}
+	return l.Err()
 }
+
+// maxInjectPayload is the largest payload of an injected segment: what
+// fits in an IPv6 packet with an MSS option.
+const maxInjectPayload = 65535 - header.IPv6MinimumSize - header.TCPMinimumSize - header.TCPOptionMSSLength
 
 // injection is an Injection with its runtime state.
 type injection struct {

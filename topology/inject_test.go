@@ -354,13 +354,13 @@ func TestInjectionErrors(t *testing.T) {
 		{name: "negative at", i: Injection{Via: "attacker", At: -1, Src: src, Dst: dst}, want: "at -1ns is negative"},
 		{name: "negative count", i: Injection{Via: "attacker", Count: -1, Src: src, Dst: dst}, want: "count -1 is negative"},
 		{name: "negative interval", i: Injection{Via: "attacker", Interval: -time.Second, Src: src, Dst: dst}, want: "interval -1s is negative"},
-		{name: "no src", i: Injection{Via: "attacker", Dst: dst}, want: "src has no address and there is no src prefix"},
-		{name: "no dst", i: Injection{Via: "attacker", Src: src}, want: "dst has no address"},
-		{name: "dst port 0", i: Injection{Via: "attacker", Src: src, Dst: netip.MustParseAddrPort("10.0.0.2:0")}, want: "dst 10.0.0.2:0 has port 0"},
-		{name: "mixed families", i: Injection{Via: "attacker", Src: src, Dst: netip.MustParseAddrPort("[fd00::2]:80")}, want: "src 10.0.0.9 and dst fd00::2 are of different IP versions"},
-		{name: "mixed prefix", i: Injection{Via: "attacker", SrcPrefix: netip.MustParsePrefix("fd00::/64"), Dst: dst}, want: "src fd00:: and dst 10.0.0.2 are of different IP versions"},
+		{name: "no src", i: Injection{Via: "attacker", Dst: dst}, want: "from has no address and there is no source prefix"},
+		{name: "no dst", i: Injection{Via: "attacker", Src: src}, want: "to has no address"},
+		{name: "dst port 0", i: Injection{Via: "attacker", Src: src, Dst: netip.MustParseAddrPort("10.0.0.2:0")}, want: "to 10.0.0.2:0 has port 0"},
+		{name: "mixed families", i: Injection{Via: "attacker", Src: src, Dst: netip.MustParseAddrPort("[fd00::2]:80")}, want: "from 10.0.0.9 and to fd00::2 are of different IP versions"},
+		{name: "mixed prefix", i: Injection{Via: "attacker", SrcPrefix: netip.MustParsePrefix("fd00::/64"), Dst: dst}, want: "from fd00:: and to 10.0.0.2 are of different IP versions"},
 		{name: "bad seq mode", i: Injection{Via: "attacker", Src: src, Dst: dst, Seq: 3}, want: "unknown seq mode 3"},
-		{name: "huge payload", i: Injection{Via: "attacker", Src: src, Dst: dst, Payload: make([]byte, 70000)}, want: "payload of 70000 bytes is too large"},
+		{name: "huge payload", i: Injection{Via: "attacker", Src: src, Dst: dst, Payload: make([]byte, 70000)}, want: "data of 70000 bytes is too large (at most 65471)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,11 @@
 package topology
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/field"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -42,31 +42,39 @@ type Direction struct {
 	Corrupt float64
 }
 
-// Validate reports a configuration error in d, if any.
+// Validate reports every configuration error in d, as a field.List whose
+// fields are named as a lab file writes them ("latency", "reorder_delay"),
+// or nil.
 func (d Direction) Validate() error {
-	switch {
-	case d.Latency < 0:
-		return fmt.Errorf("latency %v is negative", d.Latency)
-	case d.Jitter < 0:
-		return fmt.Errorf("jitter %v is negative", d.Jitter)
-	case d.Jitter > d.Latency:
-		return fmt.Errorf("jitter %v is larger than latency %v", d.Jitter, d.Latency)
-	case !(d.Loss >= 0 && d.Loss <= 1): // also rejects NaN
-		return fmt.Errorf("loss %v is outside [0, 1]", d.Loss)
-	case d.Rate < 0:
-		return fmt.Errorf("rate %d is negative", d.Rate)
-	case d.QueueLimit < 0:
-		return fmt.Errorf("queue limit %d is negative", d.QueueLimit)
-	case !(d.Duplicate >= 0 && d.Duplicate <= 1):
-		return fmt.Errorf("duplicate %v is outside [0, 1]", d.Duplicate)
-	case !(d.Reorder >= 0 && d.Reorder <= 1):
-		return fmt.Errorf("reorder %v is outside [0, 1]", d.Reorder)
-	case d.ReorderDelay < 0:
-		return fmt.Errorf("reorder delay %v is negative", d.ReorderDelay)
-	case !(d.Corrupt >= 0 && d.Corrupt <= 1):
-		return fmt.Errorf("corrupt %v is outside [0, 1]", d.Corrupt)
+	var l field.List
+	if d.Latency < 0 {
+		l.Add("latency", "latency %v is negative", d.Latency)
 	}
-	return nil
+	if d.Jitter < 0 {
+		l.Add("jitter", "jitter %v is negative", d.Jitter)
+	}
+	if d.Jitter > d.Latency && d.Latency >= 0 {
+		l.AddWhole([]string{"jitter", "latency"}, "jitter %v is larger than latency %v", d.Jitter, d.Latency)
+	}
+	prob := func(name string, p float64) {
+		if !(p >= 0 && p <= 1) { // also rejects NaN
+			l.Add(name, "%s %v is outside [0, 1]", name, p)
+		}
+	}
+	prob("loss", d.Loss)
+	if d.Rate < 0 {
+		l.Add("rate", "rate %d is negative", d.Rate)
+	}
+	if d.QueueLimit < 0 {
+		l.Add("queue_limit", "queue_limit %d is negative", d.QueueLimit)
+	}
+	prob("duplicate", d.Duplicate)
+	prob("reorder", d.Reorder)
+	if d.ReorderDelay < 0 {
+		l.Add("reorder_delay", "reorder_delay %v is negative", d.ReorderDelay)
+	}
+	prob("corrupt", d.Corrupt)
+	return l.Err()
 }
 
 // reorderDelay returns the extra delay of a reordered packet.
@@ -100,17 +108,20 @@ type Window struct {
 	From, To time.Duration
 }
 
-// Validate reports a configuration error in w, if any.
+// Validate reports every configuration error in w, as a field.List with
+// fields "from" and "to", or nil.
 func (w Window) Validate() error {
-	switch {
-	case w.From < 0:
-		return fmt.Errorf("outage %v starts at a negative time", w)
-	case w.To < 0:
-		return fmt.Errorf("outage %v ends at a negative time", w)
-	case w.To != 0 && w.To <= w.From:
-		return fmt.Errorf("outage %v does not end after it starts", w)
+	var l field.List
+	if w.From < 0 {
+		l.Add("from", "from %v is negative", w.From)
 	}
-	return nil
+	switch {
+	case w.To < 0:
+		l.Add("to", "to %v is negative", w.To)
+	case w.To != 0 && w.To <= w.From && w.From >= 0:
+		l.Add("to", "impossible window: to %v is not after from %v", w.To, w.From)
+	}
+	return l.Err()
 }
 
 // String renders w as "1s–5s", or "1s–end" when it has no end.
@@ -132,20 +143,33 @@ func (w Window) overlaps(o Window) bool {
 	return (o.To == 0 || w.From < o.To) && (w.To == 0 || o.From < w.To)
 }
 
-// validateDown checks a link's outage windows: each valid, no two
-// overlapping.
-func validateDown(ws []Window) error {
-	for i, w := range ws {
-		if err := w.Validate(); err != nil {
-			return err
-		}
-		for _, o := range ws[:i] {
-			if o.overlaps(w) {
-				return fmt.Errorf("outages %v and %v overlap", o, w)
-			}
+// Validate reports every configuration error in the link, as a field.List
+// with fields "out.latency", "in.loss", "down.1.to" ..., or nil. An outage
+// that overlaps an earlier one is reported at its index ("down.1").
+func (k Link) Validate() error {
+	var l field.List
+	for _, d := range []struct {
+		name string
+		dir  Direction
+	}{{"out", k.Out}, {"in", k.In}} {
+		if errs, ok := d.dir.Validate().(field.List); ok {
+			l.Append(d.name, errs)
 		}
 	}
-	return nil
+	var valid []int // indices of the windows valid on their own
+	for i, w := range k.Down {
+		if errs, ok := w.Validate().(field.List); ok {
+			l.Append(field.Index("down", i), errs)
+			continue
+		}
+		for _, j := range valid {
+			if o := k.Down[j]; o.overlaps(w) {
+				l.Add(field.Index("down", i), "outage %v overlaps outage %d (%v)", w, j+1, o)
+			}
+		}
+		valid = append(valid, i)
+	}
+	return l.Err()
 }
 
 // outage returns the window in force at t, if any.

@@ -678,7 +678,7 @@ func TestDirectionValidate(t *testing.T) {
 		// NaN fails every comparison; Validate must still reject it.
 		{name: "NaN loss", dir: Direction{Loss: math.NaN()}, want: "loss NaN is outside [0, 1]"},
 		{name: "negative rate", dir: Direction{Rate: -1}, want: "rate -1 is negative"},
-		{name: "negative queue limit", dir: Direction{QueueLimit: -1}, want: "queue limit -1 is negative"},
+		{name: "negative queue limit", dir: Direction{QueueLimit: -1}, want: "queue_limit -1 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -703,8 +703,8 @@ func TestAttachErrors(t *testing.T) {
 	}{
 		{name: "duplicate address", addrs: []string{"10.0.0.1"}, want: "host b: address 10.0.0.1 is already used by host a"},
 		{name: "duplicate second address", addrs: []string{"10.0.0.3", "fd00::1"}, want: "host b: address fd00::1 is already used by host a"},
-		{name: "bad out direction", addrs: []string{"10.0.0.2"}, link: Link{Out: Direction{Latency: -1}}, want: "link of b (out): latency -1ns is negative"},
-		{name: "bad in direction", addrs: []string{"10.0.0.2"}, link: Link{In: Direction{Loss: 2}}, want: "link of b (in): loss 2 is outside [0, 1]"},
+		{name: "bad out direction", addrs: []string{"10.0.0.2"}, link: Link{Out: Direction{Latency: -1}}, want: "link of b: out: latency -1ns is negative"},
+		{name: "bad in direction", addrs: []string{"10.0.0.2"}, link: Link{In: Direction{Loss: 2}}, want: "link of b: in: loss 2 is outside [0, 1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

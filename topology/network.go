@@ -162,13 +162,7 @@ func (n *Network) Now() time.Duration { return n.sched.Now() }
 // Attach connects a node to the switch through link. build receives the
 // node's index and the clock its stack must use, and returns the node.
 func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(index int, clock tcpip.Clock) (Node, error)) (int, error) {
-	if err := link.Out.Validate(); err != nil {
-		return 0, fmt.Errorf("link of %s (out): %v", name, err)
-	}
-	if err := link.In.Validate(); err != nil {
-		return 0, fmt.Errorf("link of %s (in): %v", name, err)
-	}
-	if err := validateDown(link.Down); err != nil {
+	if err := link.Validate(); err != nil {
 		return 0, fmt.Errorf("link of %s: %v", name, err)
 	}
 	if err := ValidateMTU(link.MTU, slices.ContainsFunc(addrs, netip.Addr.Is6)); err != nil {

@@ -1,0 +1,101 @@
+package labs
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTypeAndSemanticErrors checks that a file with values of the wrong
+// type and semantic errors reports them all at once, and that the checks
+// that depend on a broken value are skipped rather than reporting it again
+// in other words ("listen needs a port" for port = "80").
+func TestTypeAndSemanticErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{
+			name: "type error and negative latency",
+			src:  lines(`seed = "x"`, `[[hosts]]`, `name = "a"`, `ipv4 = "10.0.0.1"`, `[[links]]`, `host = "a"`, `latency = "-5ms"`),
+			want: []string{
+				`x.toml:1:8: seed must be an integer, not the string "x"`,
+				`x.toml:7:11: latency -5ms is negative`,
+			},
+		},
+		{
+			name: "listen port of the wrong type",
+			src: withA(`[[hosts.steps]]`, `do = "listen"`, `port = "80"`, // 4-6
+				`[[hosts.steps]]`, `do = "sleep"`, `for = "-1s"`), // 7-9
+			want: []string{
+				`x.toml:6:8: port must be an integer, not the string "80"`,
+				`x.toml:9:7: for -1s is negative`,
+			},
+		},
+		{
+			name: "model parameter of the wrong type",
+			src: withA(`[[hosts.apps]]`, `model = "http-server"`, `port = "eighty"`, `idle_timeout = "-1s"`, // 4-7
+				`[[links]]`, `host = "nobody"`), // 8-9
+			want: []string{
+				`x.toml:6:8: port must be an integer, not the string "eighty"`,
+				`x.toml:7:16: idle_timeout -1s is negative`,
+				`x.toml:9:8: link names host "nobody", which is not defined`,
+			},
+		},
+		{
+			name: "latency of the wrong type skips the jitter check, not the link's",
+			src:  withA(`[[links]]`, `host = "b"`, `latency = 5`, `jitter = "2ms"`, `loss = 2.0`),
+			want: []string{
+				`x.toml:5:8: link names host "b", which is not defined`,
+				`x.toml:6:11: latency must be a duration string such as "200ms", not the integer 5`,
+				`x.toml:8:8: loss 2 is outside [0, 1]`,
+			},
+		},
+		{
+			name: "host name of the wrong type",
+			src: lines(`[[hosts]]`, `name = 5`, `ipv4 = "10.0.0.1"`, // 1-3
+				`[[hosts]]`, `name = "client"`, `ipv4 = "10.0.0.2"`, // 4-6
+				`[[hosts.steps]]`, `do = "connect"`, `to = "server:80"`, // 7-9
+				`[[hosts.steps]]`, `do = "sleep"`), // 10-11
+			want: []string{
+				`x.toml:2:8: name must be a string, not the integer 5`,
+				`x.toml:10:1: sleep needs a duration: for = "1s"`,
+			},
+		},
+		{
+			name: "misspelt required key",
+			src: withA(`[[hosts.steps]]`, `do = "listen"`, `por = 80`, // 4-6
+				`[[faults]]`, `action = "hold"`, `after = "-1s"`), // 7-9
+			want: []string{
+				`x.toml:6:1: unknown key "hosts.steps.por" (did you mean "port"?)`,
+				`x.toml:7:1: a hold fault needs until = "30s" (when the switch releases the segment)`,
+				`x.toml:9:9: after -1s is negative`,
+			},
+		},
+		{
+			name: "model name of the wrong type",
+			src:  withA(`[[hosts.apps]]`, `model = 7`, `port = 80`, `backlog = -1`, `[[links]]`, `host = "a"`, `loss = -1.0`),
+			want: []string{
+				`x.toml:5:9: model must be a string, not the integer 7`,
+				`x.toml:10:8: loss -1 is outside [0, 1]`,
+			},
+		},
+		{
+			name: "a required model parameter missing while another is broken",
+			src:  withA(`[[hosts.apps]]`, `model = "bulk-sender"`, `bytes = true`),
+			want: []string{
+				`x.toml:4:1: model "bulk-sender" needs to`,
+				`x.toml:6:9: a size must be an integer number of bytes or a string such as "64KB", not the boolean true`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("x.toml", []byte(tt.src))
+			want := strings.Join(tt.want, "\n")
+			if err == nil || err.Error() != want {
+				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
+			}
+		})
+	}
+}
