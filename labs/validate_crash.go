@@ -1,7 +1,6 @@
 package labs
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -99,25 +98,17 @@ func (v *validator) hostRef(p, key, name string, names []string, what, example s
 		v.errorf(p, "a %s needs %s", what, example)
 		return false
 	case !slices.Contains(names, name):
-		v.valuef(p+"."+key, "%s names host %q, which is not defined", what, name)
+		v.undefinedf(p+"."+key, "%s", undefinedHost(what, name, names))
 		return false
 	}
 	return true
 }
 
-// fieldErr records the field-tagged error of a core type's Validate at its
-// key in table p, and reports whether there was none.
+// fieldErr records the field-tagged errors of a core type's Validate at
+// their keys in table p, and reports whether there were none.
 func (v *validator) fieldErr(p string, err error) bool {
-	if err == nil {
-		return true
-	}
-	var fe *topology.FieldError
-	if errors.As(err, &fe) {
-		v.valuef(p+"."+fe.Field, "%s", fe.Msg)
-	} else {
-		v.errorf(p, "%v", err)
-	}
-	return false
+	v.fieldErrors(p, err, nil)
+	return err == nil
 }
 
 // addWorld adds the lab's crashes and middleboxes to the network.

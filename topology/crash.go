@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/tcplab/tcplab/internal/field"
 )
 
 // Crash is a host crashing at virtual time At and, unless RebootAfter is
@@ -21,30 +23,17 @@ type Crash struct {
 	RebootAfter time.Duration
 }
 
-// Field names of Crash, for field-tagged errors.
-const (
-	CrashAt          = "at"
-	CrashRebootAfter = "reboot_after"
-)
-
-// FieldError is a configuration error of one field of a Crash or a
-// Middlebox; Field names it as the lab file does ("reboot_after").
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Validate reports a configuration error of c (a *FieldError), if any.
+// Validate reports the configuration errors of c, a field.List naming
+// each problem's field as a lab file writes it ("reboot_after").
 func (c Crash) Validate() error {
-	switch {
-	case c.At < 0:
-		return &FieldError{CrashAt, fmt.Sprintf("crash time %v is negative", c.At)}
-	case c.RebootAfter < 0:
-		return &FieldError{CrashRebootAfter, fmt.Sprintf("reboot_after %v is negative", c.RebootAfter)}
+	var l field.List
+	if c.At < 0 {
+		l.Add("at", "crash time %v is negative", c.At)
 	}
-	return nil
+	if c.RebootAfter < 0 {
+		l.Add("reboot_after", "reboot_after %v is negative", c.RebootAfter)
+	}
+	return l.Err()
 }
 
 // Overlaps reports whether c and o are crashes of one host whose downtimes
@@ -95,7 +84,7 @@ func (n *Network) AddCrash(c Crash) error {
 	w := c.window()
 	for _, o := range p.crashed {
 		if o.overlaps(w) {
-			return fmt.Errorf("crash of %s: %w", c.Host, &FieldError{CrashAt, fmt.Sprintf("the host is already down %v", o)})
+			return fmt.Errorf("crash of %s: %w", c.Host, field.List{{Field: "at", Msg: fmt.Sprintf("the host is already down %v", o)}})
 		}
 	}
 	// Overlaps is the same rule for a lab file's crashes.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/field"
 	"github.com/tcplab/tcplab/internal/segment"
 )
 
@@ -105,18 +106,14 @@ type Middlebox struct {
 	OnForgotten ForgottenAction
 }
 
-// Field names of Middlebox, for field-tagged errors.
-const (
-	MiddleboxIdleTimeout = "idle_timeout"
-	MiddleboxLink        = "link"
-)
-
-// Validate reports a configuration error of m (a *FieldError), if any.
+// Validate reports the configuration errors of m, a field.List naming
+// each problem's field as a lab file writes it ("idle_timeout").
 func (m Middlebox) Validate() error {
+	var l field.List
 	if m.IdleTimeout <= 0 {
-		return &FieldError{MiddleboxIdleTimeout, fmt.Sprintf("idle_timeout %v must be positive", m.IdleTimeout)}
+		l.Add("idle_timeout", "idle_timeout %v must be positive", m.IdleTimeout)
 	}
-	return nil
+	return l.Err()
 }
 
 // box is a middlebox at run time.
@@ -145,7 +142,7 @@ func (n *Network) AddMiddlebox(m Middlebox) error {
 		return fmt.Errorf("middlebox %s: no host %q", m.Name, m.Host)
 	}
 	if b := n.ports[i].box; b != nil {
-		return fmt.Errorf("middlebox %s: %w", m.Name, &FieldError{MiddleboxLink, fmt.Sprintf("the link of %s already has middlebox %s", m.Host, b.Name)})
+		return fmt.Errorf("middlebox %s: %w", m.Name, field.List{{Field: "link", Msg: fmt.Sprintf("the link of %s already has middlebox %s", m.Host, b.Name)}})
 	}
 	n.ports[i].box = &box{Middlebox: m, port: i, flows: map[connKey]*boxFlow{}, forgot: map[connKey]time.Duration{}}
 	return nil
