@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,27 +17,12 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/tcplab/tcplab/internal/mermaidjs"
 	"github.com/tcplab/tcplab/labs"
 	"github.com/tcplab/tcplab/report"
 )
 
 var screenshots = flag.String("screenshots", "", "write the browser test's screenshots into `DIR` (default: a temporary directory)")
-
-// browser returns the path of a Chromium the test can drive. Without one it
-// skips, or fails when CI is set: CI must run this oracle.
-func browser(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium on PATH: CI must install it (apt-get install chromium), see .ci/run")
-	}
-	t.Skip("no chromium on PATH (apt-get install chromium); this test fails instead when CI is set")
-	return ""
-}
 
 // pageCheck is what the browser test reads from an open report.
 type pageCheck struct {
@@ -103,7 +87,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
-	chrome := browser(t)
+	chrome := mermaidjs.Browser(t)
 	dir := *screenshots
 	if dir == "" {
 		dir = t.TempDir()

@@ -111,7 +111,8 @@ const script = `(async (sources, draw) => {
   return out;
 })`
 
-// Browser returns the path of a Chromium the tests can drive. Without one
+// Browser returns the path of a Chromium the tests can drive (the Mermaid
+// oracle and the HTML report's browser test). Without one
 // it skips the test, or fails it when CI is set: CI must run the oracle.
 func Browser(t testing.TB) string {
 	t.Helper()
