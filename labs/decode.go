@@ -315,8 +315,13 @@ func unknownKeyIn(known []string, k, path string) string {
 	return msg + didYouMean(k, known)
 }
 
-// editDistance is the Levenshtein distance of a and b.
+// editDistance is the optimal string alignment distance of a and b: the
+// Levenshtein distance (insertions, deletions, substitutions) in which
+// swapping two adjacent letters counts as one edit, as it is one slip of
+// the fingers ("prot" is one edit from "port", two from "from").
 func editDistance(a, b string) int {
+	// rows i-2, i-1 and i of the table.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -330,8 +335,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }
