@@ -138,9 +138,6 @@ func EventNames() []string {
 	return out
 }
 
-// takesTimeout reports whether a Timeout bounds the action.
-func (a Action) takesTimeout() bool { return a == Recv || a == Wait || a == Connect }
-
 // OnError is what a script does when one of its steps fails.
 type OnError int
 

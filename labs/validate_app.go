@@ -131,7 +131,7 @@ func (v *validator) unknownParam(p, k string, params []string) {
 	}
 	known = append(known, params...)
 	v.errorf(p+"."+k, "%s", unknownKeyIn(known, k, p+"."+k))
-	v.markBroken(p + "." + k) // perhaps a parameter misspelt
+	v.markUnknown(p + "." + k) // perhaps a parameter misspelt
 }
 
 // param decodes the value raw of model parameter param, at key path path,
@@ -210,6 +210,9 @@ func (v *validator) decodeParam(path, key string, raw any, dst any) bool {
 	v.errs = append(v.errs, d.errs...)
 	for _, b := range d.broken {
 		v.markBroken(b)
+	}
+	for _, u := range d.unknown {
+		v.markUnknown(u)
 	}
 	v.reported[path] = v.reported[path] || len(d.errs) > 0
 	return len(d.errs) == 0
