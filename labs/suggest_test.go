@@ -94,8 +94,19 @@ func TestEditDistance(t *testing.T) {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
-	if got := nearest("prot", []string{"from", "port"}); got != "port" {
-		t.Errorf(`nearest("prot", [from port]) = %q, want "port"`, got)
+	for _, tt := range []struct {
+		s     string
+		known []string
+		want  string
+	}{
+		{"prot", []string{"from", "port"}, "port"},
+		{"fro", []string{"from", "for"}, "for"}, // as near, and as long
+		{"fro", []string{"from", "to"}, "from"},
+		{"por", []string{"from", "port", "for"}, "port"}, // not a swap: the earlier word
+	} {
+		if got := nearest(tt.s, tt.known); got != tt.want {
+			t.Errorf("nearest(%q, %q) = %q, want %q", tt.s, tt.known, got, tt.want)
+		}
 	}
 }
 
