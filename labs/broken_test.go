@@ -120,6 +120,23 @@ func TestTypeAndSemanticErrors(t *testing.T) {
 			},
 		},
 		{
+			// The same for labs' own "needs" checks of other tables.
+			name: "type error and missing key in a fault, an injection and a link",
+			src: withA(`[[faults]]`, `from = 5`, // 4-5
+				`[[faults]]`, `actoin = "drop"`, // 6-7
+				`[[inject]]`, `via = "a"`, `to = "a:80"`, `from = "10.0.0.9:1"`, `count = "x"`, // 8-12
+				`[[links]]`, `latency = 5`), // 13-14
+			want: []string{
+				`x.toml:4:1: a fault needs an action: action = "drop" (or delay, duplicate, hold)`,
+				`x.toml:5:8: from must be a string, not the integer 5`,
+				`x.toml:7:1: unknown key "faults.actoin" (did you mean "action"?)`,
+				`x.toml:8:1: an injection needs flags = "SYN" (or "RST", "RST,ACK" ...)`,
+				`x.toml:12:9: count must be an integer, not the string "x"`,
+				`x.toml:13:1: link 1 has no host: host = "client"`,
+				`x.toml:14:11: latency must be a duration string such as "200ms", not the integer 5`,
+			},
+		},
+		{
 			name: "model name of the wrong type",
 			src:  withA(`[[hosts.apps]]`, `model = 7`, `port = 80`, `backlog = -1`, `[[links]]`, `host = "a"`, `loss = -1.0`),
 			want: []string{

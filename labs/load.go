@@ -184,7 +184,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		cfg := hosts.Config{Name: h.Name}
 		switch {
 		case h.Name == "":
-			v.errorf(p, "host %d has no name", i+1)
+			v.missingf(p, []string{"name"}, "host %d has no name", i+1)
 		case !nameRE.MatchString(h.Name):
 			v.valuef(p+".name", "host name %q must start with a letter and use only letters, digits, '-' and '_'", h.Name)
 		default:
@@ -234,7 +234,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		v.fieldErrors(p, link.Validate(), func(f string) string { return linkField(p, l, downIndex, f) })
 		switch {
 		case l.Host == "":
-			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
+			v.missingf(p, []string{"host"}, "link %d has no host: host = \"client\"", i+1)
 			continue
 		case !ok:
 			v.undefinedf(p+".host", "%s", undefinedHost("link", l.Host, hostNames(lab.Hosts)))

@@ -67,7 +67,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 			v.errorf(p+".options", "options are for models; a script sets options with a step: do = \"set\"")
 		}
 		if a.Steps == nil {
-			v.errorf(p, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
+			v.missingf(p, []string{"steps", "model"}, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
 			return app, false
 		}
 		for _, k := range keys {
