@@ -139,14 +139,15 @@ func (v *validator) unknownParam(p, k string, params []string) {
 func (v *validator) param(path string, param hosts.Param, raw any, all []hosts.Config) (any, bool) {
 	key := param.Key
 	atLeast := func(n int64) int {
-		if lim, ok := paramLimits[key]; ok {
-			return v.countAtMost(path, n, param.Min, lim)
-		}
-		if param.Min > 0 && n < param.Min {
+		if n == 0 && param.Min > 0 && param.Default == "" {
+			// A 0 written where the model's 0 is "unset" or "missing",
+			// which ValidateModel cannot tell from the key left out.
 			v.valuef(path, "%s must be at least %d", key, param.Min)
-			return 0
 		}
-		return v.integer(path, n)
+		if lim, ok := paramLimits[key]; ok {
+			return v.countAtMost(path, n, 0, lim)
+		}
+		return v.integer(path, n) // ValidateModel checks it against Min
 	}
 	switch param.Kind {
 	case hosts.ParamPort:
