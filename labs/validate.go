@@ -65,6 +65,18 @@ func (v *validator) count(path string, n int64, lo int64) int {
 	return int(max(min(n, 1<<31), 0))
 }
 
+// unsetZero converts an integer whose 0 the core type reads as "unset"
+// (a fault's nth, count and connection, somaxconn): a 0 written in the
+// file is reported here, since the core type cannot tell it from the key
+// left out, and 0 is not what the file means by writing it; a negative
+// one is the core type's to report.
+func (v *validator) unsetZero(path string, n int64) int {
+	if n == 0 {
+		v.valuef(path, "%s must be at least 1", path[strings.LastIndexByte(path, '.')+1:])
+	}
+	return v.integer(path, n)
+}
+
 // countAtMost checks a count like count does, and that it is at most hi, a
 // limit of limits.go.
 func (v *validator) countAtMost(path string, n, lo int64, hi int) int {
@@ -134,7 +146,7 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	}
 	v.linuxSettings(tp, t, &s) // first: a kernel version sets defaults the other keys override
 	if t.Somaxconn != nil {
-		s.Somaxconn = v.count(tp+".somaxconn", *t.Somaxconn, 1) // 0 would mean no cap
+		s.Somaxconn = v.unsetZero(tp+".somaxconn", *t.Somaxconn) // 0 would mean no cap
 	}
 	integer("syncookies", t.SynCookies, &s.SynCookies)
 	dur(t.FinTimeout, &s.FinTimeout)

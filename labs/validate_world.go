@@ -44,13 +44,13 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 		out.Port = v.port(p+".port", *f.Port)
 	}
 	if f.Connection != nil {
-		out.Connection = v.count(p+".connection", *f.Connection, 1)
+		out.Connection = v.unsetZero(p+".connection", *f.Connection)
 	}
 	if f.Nth != nil {
-		out.Nth = v.count(p+".nth", *f.Nth, 1)
+		out.Nth = v.unsetZero(p+".nth", *f.Nth)
 	}
 	if f.Count != nil {
-		out.Count = v.count(p+".count", *f.Count, 1)
+		out.Count = v.unsetZero(p+".count", *f.Count)
 	}
 	for _, d := range []struct {
 		src *Duration

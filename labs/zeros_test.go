@@ -36,3 +36,31 @@ func TestModelParamZeros(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsetZeros checks the integers whose 0 a core type reads as
+// "unset": labs reports a written 0, the core type a negative value.
+func TestUnsetZeros(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"fault zeros", withA(`[[faults]]`, `action = "drop"`, `nth = 0`, `count = 0`, `connection = 0`), // 4-8
+			[]string{`x.toml:6:7: nth must be at least 1`, `x.toml:7:9: count must be at least 1`, `x.toml:8:14: connection must be at least 1`}},
+		{"fault negatives", withA(`[[faults]]`, `action = "drop"`, `nth = -1`, `count = -2`, `connection = -3`),
+			[]string{`x.toml:6:7: nth -1 is negative`, `x.toml:7:9: count -2 is negative`, `x.toml:8:14: connection -3 is negative`}},
+		{"somaxconn 0", withA(`[hosts.tcp]`, `somaxconn = 0`),
+			[]string{`x.toml:5:13: somaxconn must be at least 1`}},
+		{"somaxconn negative", withA(`[hosts.tcp]`, `somaxconn = -5`),
+			[]string{`x.toml:5:13: somaxconn -5 is negative`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load("x.toml", []byte(tt.src))
+			want := strings.Join(tt.want, "\n")
+			if err == nil || err.Error() != want {
+				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
+			}
+		})
+	}
+}
