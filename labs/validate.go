@@ -157,8 +157,8 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes)
 	if t.MSS != nil {
 		s.MSS = v.integer(tp+".mss", *t.MSS)
-		if s.MSS == 0 {
-			s.MSS = -1 // 0 would mean the default
+		if s.MSS == 0 { // Settings' 0 is the default: a written 0 is labs' to report
+			v.valuef(tp+".mss", "mss 0 is outside %d–%d (leave mss out for the default)", hosts.MinMSS, hosts.MaxMSS)
 		}
 	}
 	size(t.SendBuffer, &s.SendBuffer)

@@ -51,6 +51,10 @@ func TestUnsetZeros(t *testing.T) {
 			[]string{`x.toml:6:7: nth -1 is negative`, `x.toml:7:9: count -2 is negative`, `x.toml:8:14: connection -3 is negative`}},
 		{"somaxconn 0", withA(`[hosts.tcp]`, `somaxconn = 0`),
 			[]string{`x.toml:5:13: somaxconn must be at least 1`}},
+		{"mss 0", withA(`[hosts.tcp]`, `mss = 0`),
+			[]string{`x.toml:5:7: mss 0 is outside 536–65495 (leave mss out for the default)`}},
+		{"mss too small", withA(`[hosts.tcp]`, `mss = 100`),
+			[]string{`x.toml:5:7: mss 100 is outside 536–65495`}},
 		{"somaxconn negative", withA(`[hosts.tcp]`, `somaxconn = -5`),
 			[]string{`x.toml:5:13: somaxconn -5 is negative`}},
 	}
