@@ -69,11 +69,8 @@ func (s *Step) set() []string {
 	add("until", s.Until != 0)
 	add("timeout", s.Timeout != 0)
 	add("each", s.Each != nil)
-	if o := s.Options.String(); o != "" {
-		for _, kv := range strings.Fields(o) {
-			k, _, _ := strings.Cut(kv, "=")
-			out = append(out, k)
-		}
+	for _, o := range s.Options.set() {
+		out = append(out, o.key)
 	}
 	return out
 }
@@ -147,7 +144,7 @@ func (s *Step) Validate() error {
 			l.Add("until", "unknown event %v (want one of %s)", s.Until, strings.Join(EventNames(), ", "))
 		}
 	case Set:
-		if s.Options.String() == "" {
+		if len(s.Options.set()) == 0 {
 			l.AddWhole(OptionKeys(), "set needs at least one option (%s)", strings.Join(optionKeys, ", "))
 		}
 		if errs, ok := s.Options.Validate().(field.List); ok {

@@ -74,6 +74,15 @@ func TestActionKeys(t *testing.T) {
 			t.Errorf("Close.Takes(%q) = false, want true (every action takes it)", k)
 		}
 	}
+	b, n, d := true, 1000, time.Second
+	all := Options{NoDelay: &b, KeepAlive: &b, KeepIdle: &d, KeepInterval: &d, KeepCount: &n, SendBuffer: &n, RecvBuffer: &n, MSS: &n, UserTimeout: &d, QuickAck: &b}
+	var keys []string
+	for _, o := range all.set() {
+		keys = append(keys, o.key)
+	}
+	if !slices.Equal(keys, OptionKeys()) {
+		t.Errorf("the keys of a step setting every option = %v, want OptionKeys() %v", keys, OptionKeys())
+	}
 	if !slices.Equal(OptionKeys(), Set.Keys()) {
 		t.Errorf("OptionKeys() = %v, Set.Keys() = %v, want the same", OptionKeys(), Set.Keys())
 	}
