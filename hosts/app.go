@@ -312,6 +312,7 @@ func (s *script) try(st *Step) (o outcome, blocked bool) {
 	case TCPInfo:
 		return s.tcpInfo(sk), false
 	}
+	// Not reached: newApps runs only steps Step.Validate accepts.
 	return failedWith(errMsg(i18n.M("app.err.action", st.Action.String()))), false
 }
 
@@ -585,7 +586,7 @@ func (s *script) wait(st *Step) (outcome, bool) {
 			return succeeded(i18n.M("app.wait.readable", n)), false
 		}
 		return succeeded(i18n.M("app.wait.readable.eof")), false
-	default:
+	default: // not reached: newApps runs only steps Step.Validate accepts
 		return failedWith(errMsg(i18n.M("app.err.event", st.Until.String()))), false
 	}
 	return outcome{}, true

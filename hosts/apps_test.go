@@ -318,6 +318,7 @@ func TestAppConfigErrors(t *testing.T) {
 		{name: "steps and model", apps: []App{{Name: "x", Steps: []Step{accept}, Model: EchoServer{Port: 7}}}, want: "host h: app x: an app runs steps or a model, not both"},
 		{name: "negative copies", apps: []App{{Copies: -1}}, want: "host h: app app1: copies -1 is negative"},
 		{name: "repeated model", apps: []App{{Repeat: 2, Model: Sink{Port: 9}}}, want: "host h: app app1: a model cannot repeat"},
+		{name: "a step's rule", apps: []App{{Steps: []Step{accept, {Action: Listen}}}}, want: "host h: app app1: steps.1: listen needs a port: port = 80"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,8 @@ import (
 //
 // The lab tag holds the key and, after commas, "required", "size" (an
 // integer a lab may write as "64KB") and "min=N" (the least value a lab
-// may write). The default tag is the value as a lab writes it, or the
+// may write; ValidateModel holds the value to it, but for a 0 that means
+// "unset", see Param.ZeroUnset). The default tag is the value as a lab writes it, or the
 // name of a constant listed in namedDefaults (DefaultBacklog), applied by
 // New; without one the default is the zero value. The doc tag says what
 // the parameter does, for the reference. The Go type gives the kind:
@@ -70,6 +71,8 @@ type Param struct {
 	// value.
 	Default string
 	// Min is the least value a lab may write, for an integer or a size.
+	// ValidateModel holds the value to it, except a 0 that is the
+	// parameter's "unset" (ZeroUnset).
 	Min int64
 	// Doc says what the parameter does.
 	Doc string
@@ -77,6 +80,13 @@ type Param struct {
 	index []int // the field's index in the model's struct
 	name  []int // the index of the target's Name field, if any
 }
+
+// ZeroUnset reports whether the parameter's zero value is its "unset",
+// with a meaning the model's doc gives ("0 means no limit"), though below
+// Min: it has a Min but neither a default nor Required. The model accepts
+// it; a lab that writes it is told the Min (labs), since the key left out
+// says the same thing.
+func (p *Param) ZeroUnset() bool { return p.Min > 0 && p.Default == "" && !p.Required }
 
 // ModelInfo describes one ready-made application model.
 type ModelInfo struct {
@@ -285,8 +295,11 @@ func ValidateModel(m Model) error {
 				l.Add(p.Key, "%s %v is negative", p.Key, d)
 			}
 		case ParamInt, ParamSize:
-			if f.Int() < 0 {
-				l.Add(p.Key, "%s %d is negative", p.Key, f.Int())
+			switch n := f.Int(); {
+			case n < 0:
+				l.Add(p.Key, "%s %d is negative", p.Key, n)
+			case n < p.Min && (n != 0 || !p.ZeroUnset()):
+				l.Add(p.Key, "%s must be at least %d", p.Key, p.Min)
 			}
 		case ParamTimes:
 			for i, d := range f.Interface().([]time.Duration) {

@@ -49,6 +49,13 @@ func ParseProfile(s string) (Profile, bool) {
 	return 0, false
 }
 
+// MinMSS and MaxMSS bound Settings.MSS: 536, the least MSS a host must
+// accept (RFC 9293), and 65495, the most a 65535-byte IPv4 packet carries.
+const (
+	MinMSS = 536
+	MaxMSS = 65495
+)
+
 // Settings are a host's TCP settings. Stack-wide settings apply to the
 // whole host; socket defaults apply to every socket the host opens or
 // accepts, before the application's own options.
@@ -174,8 +181,8 @@ func (s *Settings) Validate() error {
 			l.Add(c.name, "%s must be at least 1", c.name)
 		}
 	}
-	if s.MSS != 0 && (s.MSS < 536 || s.MSS > 65495) {
-		l.Add("mss", "mss %d is outside 536–65495", s.MSS)
+	if s.MSS != 0 && (s.MSS < MinMSS || s.MSS > MaxMSS) {
+		l.Add("mss", "mss %d is outside %d–%d", s.MSS, MinMSS, MaxMSS)
 	}
 	for _, b := range []struct {
 		name string

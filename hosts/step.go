@@ -138,9 +138,6 @@ func EventNames() []string {
 	return out
 }
 
-// takesTimeout reports whether a Timeout bounds the action.
-func (a Action) takesTimeout() bool { return a == Recv || a == Wait || a == Connect }
-
 // OnError is what a script does when one of its steps fails.
 type OnError int
 
@@ -325,38 +322,38 @@ func (s *Step) String() string {
 // String lists the options that are set: "nodelay=true keepalive=true".
 func (o Options) String() string {
 	var parts []string
-	add := func(name string, v any) { parts = append(parts, fmt.Sprintf("%s=%v", name, v)) }
-	if o.NoDelay != nil {
-		add("nodelay", *o.NoDelay)
-	}
-	if o.KeepAlive != nil {
-		add("keepalive", *o.KeepAlive)
-	}
-	if o.KeepIdle != nil {
-		add("keepalive_idle", *o.KeepIdle)
-	}
-	if o.KeepInterval != nil {
-		add("keepalive_interval", *o.KeepInterval)
-	}
-	if o.KeepCount != nil {
-		add("keepalive_count", *o.KeepCount)
-	}
-	if o.SendBuffer != nil {
-		add("send_buffer", *o.SendBuffer)
-	}
-	if o.RecvBuffer != nil {
-		add("recv_buffer", *o.RecvBuffer)
-	}
-	if o.MSS != nil {
-		add("mss", *o.MSS)
-	}
-	if o.UserTimeout != nil {
-		add("user_timeout", *o.UserTimeout)
-	}
-	if o.QuickAck != nil {
-		add("quickack", *o.QuickAck)
+	for _, f := range o.set() {
+		parts = append(parts, fmt.Sprintf("%s=%v", f.key, f.value))
 	}
 	return strings.Join(parts, " ")
+}
+
+// option is one option that is set: its key as a lab writes it, and its
+// value.
+type option struct {
+	key   string
+	value any
+}
+
+// set lists the options that are set, in the order of optionKeys.
+func (o Options) set() []option {
+	var out []option
+	add := func(key string, isSet bool, value func() any) {
+		if isSet {
+			out = append(out, option{key, value()})
+		}
+	}
+	add("nodelay", o.NoDelay != nil, func() any { return *o.NoDelay })
+	add("keepalive", o.KeepAlive != nil, func() any { return *o.KeepAlive })
+	add("keepalive_idle", o.KeepIdle != nil, func() any { return *o.KeepIdle })
+	add("keepalive_interval", o.KeepInterval != nil, func() any { return *o.KeepInterval })
+	add("keepalive_count", o.KeepCount != nil, func() any { return *o.KeepCount })
+	add("send_buffer", o.SendBuffer != nil, func() any { return *o.SendBuffer })
+	add("recv_buffer", o.RecvBuffer != nil, func() any { return *o.RecvBuffer })
+	add("mss", o.MSS != nil, func() any { return *o.MSS })
+	add("user_timeout", o.UserTimeout != nil, func() any { return *o.UserTimeout })
+	add("quickack", o.QuickAck != nil, func() any { return *o.QuickAck })
+	return out
 }
 
 // durText renders a duration as people write timeouts: "75s" rather than

@@ -50,8 +50,9 @@ func checkAddr(l *field.List, f string, a netip.Addr, four bool) {
 }
 
 // Validate reports every problem of the application, as a field.List with
-// fields "repeat", "options.keepalive_idle", a model's parameters ("port",
-// "idle_timeout") ..., or nil.
+// fields "repeat", "options.keepalive_idle", its steps' keys
+// ("steps.2.bytes"), a model's parameters ("port", "idle_timeout") ..., or
+// nil.
 func (a *App) Validate() error {
 	var l field.List
 	if a.Model != nil && len(a.Steps) > 0 {
@@ -69,6 +70,7 @@ func (a *App) Validate() error {
 	if errs, ok := a.Options.Validate().(field.List); ok {
 		l.Append("options", errs)
 	}
+	l.Append("steps", ValidateSteps(a.Steps))
 	if a.Model != nil {
 		if errs, ok := ValidateModel(a.Model).(field.List); ok {
 			l.Append("", errs)

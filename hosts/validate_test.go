@@ -87,6 +87,9 @@ func TestValidateModel(t *testing.T) {
 			want: []string{"response_bytes: http-server takes response or response_bytes, not both"}},
 		{name: "requests out of order", model: &PoolClient{Target: netip.MustParseAddrPort("10.0.0.2:80"), Requests: []time.Duration{2 * s, s}},
 			want: []string{"requests.1: request times must not decrease: 1s comes after 2s"}},
+		{name: "a 0 that means no limit", model: &HTTPServer{Port: 80, MaxConnections: 0}},
+		{name: "a 0 below min with a default", model: &Holder{Target: netip.MustParseAddrPort("10.0.0.2:80")},
+			want: []string{"count: count must be at least 1"}},
 		{name: "no requests", model: &PoolClient{Target: netip.MustParseAddrPort("10.0.0.2:80"), Requests: []time.Duration{}},
 			want: []string{`requests: requests needs at least one time, such as ["1s", "80s"]`}},
 	}

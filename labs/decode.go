@@ -33,18 +33,20 @@ type decoder struct {
 	pos  *positions
 	errs ErrorList
 	// broken lists the key paths whose values could not be decoded, in
-	// the order found.
-	broken []string
+	// the order found; unknown the keys no field takes, which are broken
+	// too.
+	broken, unknown []string
 }
 
 // parse decodes data into spec, reporting every problem it finds, and
-// returns the position index of data for validation.
-func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList, []string) {
+// returns the position index of data for validation, the key paths of the
+// values it could not decode and those of the unknown keys (broken.go).
+func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList, []string, []string) {
 	pos, ierr := indexPositions(data)
 	var perr *posError
 	if errors.As(ierr, &perr) && perr.tooDeep {
 		// Stop before go-toml decodes a structure this deep.
-		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}, nil
+		return nil, ErrorList{{File: file, Pos: perr.Pos, Msg: perr.Msg}}, nil, nil
 	}
 	var raw map[string]any
 	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
@@ -55,18 +57,18 @@ func parse(file string, data []byte, spec *fileSpec) (*positions, ErrorList, []s
 		if !e.Pos.IsValid() {
 			e.Pos = Pos{1, 1}
 		}
-		return nil, ErrorList{e}, nil
+		return nil, ErrorList{e}, nil, nil
 	}
 	if pos == nil { // cannot happen: go-toml accepted the file
 		e := &Error{File: file, Pos: Pos{1, 1}, Msg: "the file could not be indexed: " + ierr.Error()}
 		if perr != nil && perr.Pos.IsValid() {
 			e.Pos, e.Msg = perr.Pos, "the file could not be indexed: "+perr.Msg
 		}
-		return nil, ErrorList{e}, nil
+		return nil, ErrorList{e}, nil, nil
 	}
 	d := &decoder{file: file, pos: pos}
 	d.value(reflect.ValueOf(spec).Elem(), raw, "", "")
-	return pos, d.errs, d.broken
+	return pos, d.errs, d.broken, d.unknown
 }
 
 // syntaxError converts go-toml's parse error.
@@ -216,7 +218,7 @@ func (d *decoder) table(v reflect.Value, m map[string]any, path string) {
 				continue
 			}
 			d.errorf(d.pos.key(p), "%s", unknownKey(v.Type(), k, p))
-			d.broken = append(d.broken, p) // perhaps a key of the table misspelt
+			d.unknown = append(d.unknown, p) // perhaps a key of the table misspelt
 			continue
 		}
 		d.value(f, m[k], p, k)
@@ -315,8 +317,13 @@ func unknownKeyIn(known []string, k, path string) string {
 	return msg + didYouMean(k, known)
 }
 
-// editDistance is the Levenshtein distance of a and b.
+// editDistance is the optimal string alignment distance of a and b: the
+// Levenshtein distance (insertions, deletions, substitutions) in which
+// swapping two adjacent letters counts as one edit, as it is one slip of
+// the fingers ("prot" is one edit from "port", two from "from").
 func editDistance(a, b string) int {
+	// rows i-2, i-1 and i of the table.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -330,8 +337,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -67,16 +67,19 @@ func Load(file string, data []byte) (*Lab, error) {
 		return nil, err
 	}
 	var spec fileSpec
-	pos, errs, broken := parse(file, data, &spec)
+	pos, errs, broken, unknown := parse(file, data, &spec)
 	if pos == nil {
 		return nil, errs.err() // a syntax error: there is nothing to validate
 	}
 	// Validation goes on past values of the wrong type, which the spec
 	// holds as zero, skipping what depends on them (brokenPaths), so that
 	// one report has every problem of the file.
-	v := &validator{file: file, pos: pos, errs: errs, reported: map[string]bool{}, seen: map[string]bool{}, broken: map[string]bool{}}
+	v := &validator{file: file, pos: pos, errs: errs, reported: map[string]bool{}, seen: map[string]bool{}, broken: map[string]bool{}, unknownIn: map[string]bool{}}
 	for _, b := range broken {
 		v.markBroken(b)
+	}
+	for _, u := range unknown {
+		v.markUnknown(u)
 	}
 	lab := v.lab(&spec)
 	if err := v.errs.err(); err != nil {
@@ -96,8 +99,9 @@ type validator struct {
 	// seen holds the problems fieldErrors reported, by path and message.
 	seen map[string]bool
 	// broken holds the key paths whose values could not be decoded
-	// (broken.go).
-	broken map[string]bool
+	// (broken.go); unknownIn the tables that have an unknown key.
+	broken    map[string]bool
+	unknownIn map[string]bool
 	// hostNameBroken is set when a host's name could not be decoded: a
 	// name that is not defined may be that one.
 	hostNameBroken bool
@@ -180,7 +184,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		cfg := hosts.Config{Name: h.Name}
 		switch {
 		case h.Name == "":
-			v.errorf(p, "host %d has no name", i+1)
+			v.missingf(p, []string{"name"}, "host %d has no name", i+1)
 		case !nameRE.MatchString(h.Name):
 			v.valuef(p+".name", "host name %q must start with a letter and use only letters, digits, '-' and '_'", h.Name)
 		default:
@@ -197,7 +201,9 @@ func (v *validator) lab(s *fileSpec) *Lab {
 	}
 	// Steps refer to hosts by name, so resolve them once every host is known.
 	for i := range s.Hosts {
-		lab.Hosts[i].Steps = v.steps(fmt.Sprintf("hosts.%d.steps", i), s.Hosts[i].Steps, lab.Hosts)
+		p := fmt.Sprintf("hosts.%d.steps", i)
+		lab.Hosts[i].Steps = v.steps(p, s.Hosts[i].Steps, lab.Hosts)
+		v.fieldErrors(p, hosts.ValidateSteps(lab.Hosts[i].Steps).Err(), nil)
 		apps := 0
 		for j := range s.Hosts[i].Apps {
 			if app, ok := v.app(fmt.Sprintf("hosts.%d.apps.%d", i, j), &s.Hosts[i].Apps[j], lab.Hosts); ok {
@@ -228,7 +234,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		v.fieldErrors(p, link.Validate(), func(f string) string { return linkField(p, l, downIndex, f) })
 		switch {
 		case l.Host == "":
-			v.errorf(p, "link %d has no host: host = \"client\"", i+1)
+			v.missingf(p, []string{"host"}, "link %d has no host: host = \"client\"", i+1)
 			continue
 		case !ok:
 			v.undefinedf(p+".host", "%s", undefinedHost("link", l.Host, hostNames(lab.Hosts)))

@@ -71,6 +71,13 @@ func TestLoadErrors(t *testing.T) {
 			want: `x.toml:1:1: unknown key "seeds" (did you mean "seed"?)`,
 		},
 		{
+			// "from" comes before "port" among a step's keys and is as
+			// many substitutions away; a swap is one slip.
+			name: "step key with two letters swapped",
+			src:  withA(`  [[hosts.steps]]`, `  do = "listen"`, `  prot = 80`),
+			want: `x.toml:6:3: unknown key "hosts.steps.prot" (did you mean "port"?)`,
+		},
+		{
 			name: "unknown action",
 			src:  withA(``, `  [[hosts.steps]]`, `  do = "jump"`),
 			want: `x.toml:6:8: unknown action "jump" (want one of listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, so_error, tcp_info)`,

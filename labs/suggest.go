@@ -15,19 +15,39 @@ import (
 // nearest returns the word of known that s is probably a slip of, or "":
 // the closest one, ignoring case, that is fewer than three edits away and
 // fewer edits away than s is long (so that "c" does not suggest "a").
-// Ties go to the earlier word of known.
+// Ties go to a word of the same letters in another order ("fro" is "for"
+// before "from": a swap is the likelier slip), then to the earlier word of
+// known.
 func nearest(s string, known []string) string {
 	ls := strings.ToLower(s)
-	best, bestD := "", 3
+	best, bestD, bestSwap := "", 3, false
 	for _, k := range known {
 		if abs(len(k)-len(s)) >= bestD {
 			continue // too far apart to be a slip, and a long word is costly
 		}
-		if d := editDistance(ls, strings.ToLower(k)); d < bestD && d < len(s) {
-			best, bestD = k, d
+		lk := strings.ToLower(k)
+		d := editDistance(ls, lk)
+		if d >= 3 || d >= len(s) {
+			continue
+		}
+		swap := sameLetters(ls, lk)
+		if d < bestD || d == bestD && swap && !bestSwap {
+			best, bestD, bestSwap = k, d, swap
 		}
 	}
 	return best
+}
+
+// sameLetters reports whether a and b hold the same letters, perhaps in
+// another order.
+func sameLetters(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := []byte(a), []byte(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return string(x) == string(y)
 }
 
 // didYouMean returns ` (did you mean "x"?)` when s is probably a slip of

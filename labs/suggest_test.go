@@ -74,6 +74,42 @@ func TestDidYouMean(t *testing.T) {
 	}
 }
 
+// TestEditDistance checks that two adjacent letters swapped are one
+// slip, not two, so that "prot" suggests "port" rather than "from".
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"prot", "port", 1},
+		{"prot", "from", 2},
+		{"port", "port", 0},
+		{"", "abc", 3},
+		{"ab", "ba", 1},
+		{"abc", "ca", 3}, // no letter is edited twice
+		{"kitten", "sitting", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		s     string
+		known []string
+		want  string
+	}{
+		{"prot", []string{"from", "port"}, "port"},
+		{"fro", []string{"from", "for"}, "for"}, // as near, and as long
+		{"fro", []string{"from", "to"}, "from"},
+		{"por", []string{"from", "port", "for"}, "port"}, // not a swap: the earlier word
+	} {
+		if got := nearest(tt.s, tt.known); got != tt.want {
+			t.Errorf("nearest(%q, %q) = %q, want %q", tt.s, tt.known, got, tt.want)
+		}
+	}
+}
+
 // TestNearest covers the rule behind every suggestion.
 func TestNearest(t *testing.T) {
 	known := []string{"server", "client", "a", "b", "TIME_WAIT"}
@@ -85,6 +121,8 @@ func TestNearest(t *testing.T) {
 		{"srv", ""}, // three edits
 		{"time_wait", "TIME_WAIT"},
 		{"", ""},
+		{"sevrer", "server"}, // two letters swapped: one edit
+		{"lcient", "client"},
 	}
 	for _, tt := range tests {
 		if got := nearest(tt.s, known); got != tt.want {

@@ -3,7 +3,6 @@ package labs
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +63,18 @@ func (v *validator) count(path string, n int64, lo int64) int {
 		v.valuef(path, "%s %d is too large", name, n)
 	}
 	return int(max(min(n, 1<<31), 0))
+}
+
+// unsetZero converts an integer whose 0 the core type reads as "unset"
+// (a fault's nth, count and connection, somaxconn): a 0 written in the
+// file is reported here, since the core type cannot tell it from the key
+// left out, and 0 is not what the file means by writing it; a negative
+// one is the core type's to report.
+func (v *validator) unsetZero(path string, n int64) int {
+	if n == 0 {
+		v.valuef(path, "%s must be at least 1", path[strings.LastIndexByte(path, '.')+1:])
+	}
+	return v.integer(path, n)
 }
 
 // countAtMost checks a count like count does, and that it is at most hi, a
@@ -135,7 +146,7 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	}
 	v.linuxSettings(tp, t, &s) // first: a kernel version sets defaults the other keys override
 	if t.Somaxconn != nil {
-		s.Somaxconn = v.count(tp+".somaxconn", *t.Somaxconn, 1) // 0 would mean no cap
+		s.Somaxconn = v.unsetZero(tp+".somaxconn", *t.Somaxconn) // 0 would mean no cap
 	}
 	integer("syncookies", t.SynCookies, &s.SynCookies)
 	dur(t.FinTimeout, &s.FinTimeout)
@@ -146,8 +157,8 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	integer("keepalive_probes", t.KeepaliveProbes, &s.KeepaliveProbes)
 	if t.MSS != nil {
 		s.MSS = v.integer(tp+".mss", *t.MSS)
-		if s.MSS == 0 {
-			s.MSS = -1 // 0 would mean the default
+		if s.MSS == 0 { // Settings' 0 is the default: a written 0 is labs' to report
+			v.valuef(tp+".mss", "mss 0 is outside %d–%d (leave mss out for the default)", hosts.MinMSS, hosts.MaxMSS)
 		}
 	}
 	size(t.SendBuffer, &s.SendBuffer)
@@ -168,106 +179,84 @@ func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
 	return &s
 }
 
-// steps converts a step list.
+// steps converts a step list, one hosts.Step for each table (a step that
+// could not be converted is the zero Step), so that the problems
+// hosts.ValidateSteps finds at "2.bytes" are at the third table.
 func (v *validator) steps(p string, specs []stepSpec, all []hosts.Config) []hosts.Step {
 	var out []hosts.Step
 	for j := range specs {
-		if st, ok := v.step(fmt.Sprintf("%s.%d", p, j), &specs[j], all); ok {
-			out = append(out, st)
-		}
+		out = append(out, v.step(fmt.Sprintf("%s.%d", p, j), &specs[j], all))
 	}
 	return out
 }
 
-// stepKeys lists the keys each action takes besides do, at and socket.
-var stepKeys = map[hosts.Action][]string{
-	hosts.Listen:  {"port", "backlog"},
-	hosts.Accept:  {"from", "each"},
-	hosts.Connect: {"to", "port", "timeout"},
-	hosts.Send:    {"data", "bytes"},
-	hosts.Recv:    {"bytes", "timeout"},
-	hosts.Sleep:   {"for"},
-	hosts.Wait:    {"until", "timeout"},
-	hosts.Set:     optionKeys,
-}
-
-var optionKeys = []string{"nodelay", "keepalive", "keepalive_idle", "keepalive_interval", "keepalive_count", "send_buffer", "recv_buffer", "mss", "user_timeout", "quickack"}
-
-// step converts one application step.
-func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step, bool) {
+// step converts one application step; hosts.Step's Validate checks it
+// (through hosts.ValidateSteps or App.Validate). Labs keeps the rules of
+// what the file writes: the names (do, on_error, until, to), the keys an
+// action does not take and the keys a step needs even where the step's
+// zero value has a meaning (for, at or until), and an explicit 0 where the
+// step's 0 means "none" (timeout, bytes).
+func (v *validator) step(p string, s *stepSpec, all []hosts.Config) hosts.Step {
 	act, ok := hosts.ParseAction(s.Do)
 	if !ok {
 		if s.Do == "" {
-			v.errorf(p, "step has no action: do = %q", strings.Join(hosts.ActionNames(), "|"))
+			v.missingf(p, []string{"do"}, "step has no action: do = %q", strings.Join(hosts.ActionNames(), "|"))
 		} else {
 			v.valuef(p+".do", "unknown action %q (want one of %s)", s.Do, strings.Join(hosts.ActionNames(), ", "))
 		}
-		return hosts.Step{}, false
+		v.reported[p+".do"] = true // the zero Step's "unknown action"
+		return hosts.Step{}
 	}
 	st := hosts.Step{Action: act, Socket: s.Socket, From: s.From}
-	before := len(v.errs)
 	st.OnError = v.onError(p, s.OnError)
 	if s.At != nil {
 		st.At = s.At.D()
-		if st.At < 0 {
-			v.valuef(p+".at", "at %v is negative", st.At)
-		}
 	}
 	for _, k := range s.present() {
-		if !slices.Contains(stepKeys[act], k) {
+		if !act.Takes(k) {
+			// Also a key written as 0, which the step would not show.
 			v.errorf(p+"."+k, "action %q does not take %q", s.Do, k)
 		}
 	}
 	positive := func(k string, n *Size) int {
-		if n.Bytes() <= 0 {
-			v.valuef(p+"."+k, "%s must be positive", k)
+		if n.Bytes() == 0 {
+			v.valuef(p+"."+k, "%s must be positive", k) // 0 would mean none
 		}
-		return int(min(n.Bytes(), 1<<40))
+		return int(max(min(n.Bytes(), 1<<40), -1))
 	}
-	if s.Timeout != nil {
+	if s.Timeout != nil && act.Takes("timeout") {
 		st.Timeout = s.Timeout.D()
-		if st.Timeout <= 0 {
-			v.valuef(p+".timeout", "timeout must be positive")
+		if st.Timeout == 0 {
+			v.valuef(p+".timeout", "timeout must be positive") // 0 would mean none
 		}
 	}
 	switch act {
 	case hosts.Listen:
-		if s.Port == nil {
-			v.errorf(p, "listen needs a port: port = 80")
-		} else {
+		if s.Port != nil {
 			st.Port = v.port(p+".port", *s.Port)
 		}
 		st.Backlog = hosts.DefaultBacklog
 		if s.Backlog != nil {
-			st.Backlog = v.count(p+".backlog", *s.Backlog, 0)
+			st.Backlog = v.integer(p+".backlog", *s.Backlog)
 		}
 	case hosts.Accept:
 		if s.Each != nil {
-			if len(s.Each) == 0 {
-				v.errorf(p+".each", "each needs at least one step")
-			}
-			st.Each = v.steps(p+".each", s.Each, all)
+			st.Each = append([]hosts.Step{}, v.steps(p+".each", s.Each, all)...)
 		}
 	case hosts.Connect:
-		if s.To == "" {
-			v.errorf(p, "connect needs a target: to = \"server:80\"")
-			break
+		if s.To != "" {
+			st.Target = s.To
+			st.Addr = v.target(p+".to", s.To, all)
 		}
-		st.Target = s.To
-		st.Addr = v.target(p+".to", s.To, all)
 		if s.Port != nil {
 			st.Port = v.port(p+".port", *s.Port)
 		}
 	case hosts.Send:
-		switch {
-		case s.Data != nil && s.Bytes != nil:
-			v.errorf(p+".bytes", "send takes data or bytes, not both")
-		case s.Data != nil:
+		if s.Data != nil {
 			st.Data = []byte(*s.Data)
-		case s.Bytes != nil:
+		}
+		if s.Bytes != nil {
 			st.Bytes = positive("bytes", s.Bytes)
-		default:
-			v.errorf(p, "send needs data = \"...\" or bytes = N")
 		}
 	case hosts.Recv:
 		if s.Bytes != nil {
@@ -275,17 +264,14 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		}
 	case hosts.Sleep:
 		if s.For == nil {
-			v.errorf(p, "sleep needs a duration: for = \"1s\"")
+			v.missingf(p, []string{"for"}, "sleep needs a duration: for = \"1s\"")
 		} else {
 			st.For = s.For.D()
-			if st.For < 0 {
-				v.valuef(p+".for", "for %v is negative", st.For)
-			}
 		}
 	case hosts.Wait:
 		if s.Until == nil {
 			if s.At == nil {
-				v.errorf(p, "wait needs a time (at = \"10s\") or an event (until = %q)", strings.Join(hosts.EventNames(), "|"))
+				v.missingf(p, []string{"at", "until"}, "wait needs a time (at = \"10s\") or an event (until = %q)", strings.Join(hosts.EventNames(), "|"))
 			}
 			break
 		}
@@ -296,12 +282,8 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) (hosts.Step,
 		st.Until = ev
 	case hosts.Set:
 		st.Options = v.options(p, s)
-		v.fieldErrors(p, st.Options.Validate(), nil)
-		if st.Options.String() == "" {
-			v.errorf(p, "set needs at least one option (%s)", strings.Join(optionKeys, ", "))
-		}
 	}
-	return st, len(v.errs) == before
+	return st
 }
 
 func (v *validator) port(path string, n int64) uint16 {

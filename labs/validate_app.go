@@ -67,7 +67,7 @@ func (v *validator) app(p string, a *appSpec, all []hosts.Config) (hosts.App, bo
 			v.errorf(p+".options", "options are for models; a script sets options with a step: do = \"set\"")
 		}
 		if a.Steps == nil {
-			v.errorf(p, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
+			v.missingf(p, []string{"steps", "model"}, "an app needs steps ([[hosts.apps.steps]]) or a model (model = %q)", strings.Join(ModelNames(), "|"))
 			return app, false
 		}
 		for _, k := range keys {
@@ -131,7 +131,7 @@ func (v *validator) unknownParam(p, k string, params []string) {
 	}
 	known = append(known, params...)
 	v.errorf(p+"."+k, "%s", unknownKeyIn(known, k, p+"."+k))
-	v.markBroken(p + "." + k) // perhaps a parameter misspelt
+	v.markUnknown(p + "." + k) // perhaps a parameter misspelt
 }
 
 // param decodes the value raw of model parameter param, at key path path,
@@ -139,14 +139,15 @@ func (v *validator) unknownParam(p, k string, params []string) {
 func (v *validator) param(path string, param hosts.Param, raw any, all []hosts.Config) (any, bool) {
 	key := param.Key
 	atLeast := func(n int64) int {
-		if lim, ok := paramLimits[key]; ok {
-			return v.countAtMost(path, n, param.Min, lim)
-		}
-		if param.Min > 0 && n < param.Min {
+		if n == 0 && param.Min > 0 && param.Default == "" {
+			// A 0 written where the model's 0 is "unset" or "missing",
+			// which ValidateModel cannot tell from the key left out.
 			v.valuef(path, "%s must be at least %d", key, param.Min)
-			return 0
 		}
-		return v.integer(path, n)
+		if lim, ok := paramLimits[key]; ok {
+			return v.countAtMost(path, n, 0, lim)
+		}
+		return v.integer(path, n) // ValidateModel checks it against Min
 	}
 	switch param.Kind {
 	case hosts.ParamPort:
@@ -210,6 +211,9 @@ func (v *validator) decodeParam(path, key string, raw any, dst any) bool {
 	v.errs = append(v.errs, d.errs...)
 	for _, b := range d.broken {
 		v.markBroken(b)
+	}
+	for _, u := range d.unknown {
+		v.markUnknown(u)
 	}
 	v.reported[path] = v.reported[path] || len(d.errs) > 0
 	return len(d.errs) == 0

@@ -19,7 +19,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 		out := topology.Crash{Host: c.Host}
 		ok := v.hostRef(p, "host", c.Host, names, "crash", `host = "server"`)
 		if c.At == nil {
-			v.errorf(p, "a crash needs at = \"10s\" (when the host crashes)")
+			v.missingf(p, []string{"at"}, "a crash needs at = \"10s\" (when the host crashes)")
 			ok = false
 		} else {
 			out.At = c.At.D()
@@ -54,7 +54,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 		kind, err := topology.ParseMiddleboxKind(m.Kind)
 		switch {
 		case m.Kind == "":
-			v.errorf(p, "a middlebox needs kind = %q", strings.Join(topology.MiddleboxKinds(), "|"))
+			v.missingf(p, []string{"kind"}, "a middlebox needs kind = %q", strings.Join(topology.MiddleboxKinds(), "|"))
 			ok = false
 		case err != nil:
 			v.valuef(p+".kind", "%v", err)
@@ -70,7 +70,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 			out.OnForgotten = a
 		}
 		if m.IdleTimeout == nil {
-			v.errorf(p, "a middlebox needs idle_timeout = \"350s\" (how long a flow may stay idle before the box forgets it)")
+			v.missingf(p, []string{"idle_timeout"}, "a middlebox needs idle_timeout = \"350s\" (how long a flow may stay idle before the box forgets it)")
 			ok = false
 		} else {
 			out.IdleTimeout = m.IdleTimeout.D()
@@ -95,7 +95,7 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 func (v *validator) hostRef(p, key, name string, names []string, what, example string) bool {
 	switch {
 	case name == "":
-		v.errorf(p, "a %s needs %s", what, example)
+		v.missingf(p, []string{key}, "a %s needs %s", what, example)
 		return false
 	case !slices.Contains(names, name):
 		v.undefinedf(p+"."+key, "%s", undefinedHost(what, name, names))

@@ -22,7 +22,7 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	act, err := topology.ParseFaultAction(f.Action)
 	switch {
 	case f.Action == "":
-		v.errorf(p, "a fault needs an action: action = \"drop\" (or delay, duplicate, hold)")
+		v.missingf(p, []string{"action"}, "a fault needs an action: action = \"drop\" (or delay, duplicate, hold)")
 	case err != nil:
 		v.valuef(p+".action", "%v", err)
 	}
@@ -44,13 +44,13 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 		out.Port = v.port(p+".port", *f.Port)
 	}
 	if f.Connection != nil {
-		out.Connection = v.count(p+".connection", *f.Connection, 1)
+		out.Connection = v.unsetZero(p+".connection", *f.Connection)
 	}
 	if f.Nth != nil {
-		out.Nth = v.count(p+".nth", *f.Nth, 1)
+		out.Nth = v.unsetZero(p+".nth", *f.Nth)
 	}
 	if f.Count != nil {
-		out.Count = v.count(p+".count", *f.Count, 1)
+		out.Count = v.unsetZero(p+".count", *f.Count)
 	}
 	for _, d := range []struct {
 		src *Duration
@@ -72,7 +72,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 		out.Name = in.Name
 	}
 	if in.Via == "" {
-		v.errorf(p, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
+		v.missingf(p, []string{"via"}, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
 	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
 		v.undefinedf(p+".via", "%s", undefinedHost("injection", in.Via, hostNames(all)))
 	}
@@ -87,13 +87,13 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 		out.Interval = in.Interval.D()
 	}
 	if in.To == "" {
-		v.errorf(p, "an injection needs to = \"server:80\"")
+		v.missingf(p, []string{"to"}, "an injection needs to = \"server:80\"")
 	} else {
 		out.Dst = v.target(p+".to", in.To, all)
 	}
 	switch {
 	case in.From == "":
-		v.errorf(p, "an injection needs from = \"10.0.0.66:40000\" (a spoofed source; port 0 = a new port per segment) or a prefix \"10.9.0.0/24\"")
+		v.missingf(p, []string{"from"}, "an injection needs from = \"10.0.0.66:40000\" (a spoofed source; port 0 = a new port per segment) or a prefix \"10.9.0.0/24\"")
 	case strings.Contains(in.From, "/"):
 		pre, err := netip.ParsePrefix(in.From)
 		if err != nil {
@@ -108,7 +108,7 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 		}
 	}
 	if in.Flags == nil {
-		v.errorf(p, "an injection needs flags = \"SYN\" (or \"RST\", \"RST,ACK\" ...)")
+		v.missingf(p, []string{"flags"}, "an injection needs flags = \"SYN\" (or \"RST\", \"RST,ACK\" ...)")
 	} else {
 		m, err := segment.ParseFlagMatch(*in.Flags)
 		switch {
@@ -155,6 +155,9 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	return out, len(v.errs) == before
 }
 
+// expectKinds are the keys of which an expectation needs one.
+var expectKinds = []string{"segment", "state", "error", "result", "counter", "stall", "step", "note"}
+
 // expectation converts one [[expect]] table.
 func (v *validator) expectation(p string, s *expectSpec, names []string) (Expectation, bool) {
 	before := len(v.errs)
@@ -175,7 +178,7 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 	switch len(kinds) {
 	case 0:
 		if !standsAlone(&e, s) {
-			v.errorf(p, "an expectation needs one of segment, state, error, result, counter, stall, step or note")
+			v.missingf(p, expectKinds, "an expectation needs one of segment, state, error, result, counter, stall, step or note")
 			return e, false
 		}
 	case 1:
@@ -202,14 +205,14 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 			v.valuef(key, "%s", unknownState(e.Text))
 		}
 		if s.Host == "" {
-			v.errorf(p, "a state expectation needs host = \"...\"")
+			v.missingf(p, []string{"host"}, "a state expectation needs host = \"...\"")
 		}
 	case ExpectCounter:
 		if !slices.Contains(hosts.CounterNames(), e.Text) {
 			v.valuef(key, "%s", unknownCounter(e.Text))
 		}
 		if s.Host == "" {
-			v.errorf(p, "a counter expectation needs host = \"...\"")
+			v.missingf(p, []string{"host"}, "a counter expectation needs host = \"...\"")
 		}
 	case ExpectError, ExpectResult:
 		if e.Text == "" {
