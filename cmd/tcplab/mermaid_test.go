@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -226,6 +227,22 @@ func TestRunMermaidGroups(t *testing.T) {
 		}
 		if rsts != want.rsts {
 			t.Errorf("diagram %d has %d RSTs on a rect, want %d", i+1, rsts, want.rsts)
+		}
+	}
+}
+
+// TestRunMermaidOnError checks that the diagram, like the text timeline,
+// says what a script did after a failed step: the connect-timeout lab has
+// one step that goes on and one that stops the script.
+func TestRunMermaidOnError(t *testing.T) {
+	r := tcplab(t, "run", filepath.Join("..", "..", "labs", "testdata", "connect-timeout.toml"), "--format", "mermaid")
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	out := strings.ReplaceAll(r.stdout, "<br/>", " ")
+	for _, want := range []string{`on_error = "continue": the script goes on`, `the script stops there (on_error = "stop"#59; steps not run: 1)`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the diagram does not say %q:\n%s", want, r.stdout)
 		}
 	}
 }
