@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# gvisor-update.sh — rebuild third_party/gvisor from the module cache: the
+# packages tcplab builds (tests included), their non-test files, gVisor's
+# go.mod and LICENSE, then reapply tcplab's patches (PATCHES.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=$(awk '$1 == "gvisor.dev/gvisor" {print $2}' go.mod | head -1)
+GOFLAGS=-mod=mod go mod download "gvisor.dev/gvisor@$version"
+src=$(GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "gvisor.dev/gvisor@$version")
+dst=third_party/gvisor
+keep=$(mktemp); cp "$dst/PATCHES.md" "$keep"
+pkgs=$(go list -deps -test ./... | grep '^gvisor.dev/gvisor/' | grep -v '\.test$\|\[' | sort -u)
+rm -rf "$dst"; mkdir -p "$dst"
+for p in $pkgs; do
+	rel=${p#gvisor.dev/gvisor/}
+	mkdir -p "$dst/$rel"
+	find "$src/$rel" -maxdepth 1 -type f ! -name '*_test.go' -exec cp {} "$dst/$rel/" \;
+done
+cp "$src/go.mod" "$src/LICENSE" "$dst/"
+mv "$keep" "$dst/PATCHES.md"
+chmod -R u+w "$dst"
+python3 - "$dst/pkg/tcpip/transport/tcp/rack.go" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+old = "\t\tif seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && rc.EndSequence.LessThan(endSeq)) {\n\t\t\ttimeRemaining"
+new = ("\t\t// tcplab patch (third_party/gvisor/PATCHES.md): a segment sent at\n"
+       "\t\t// the same time as the most recently delivered one was sent before\n"
+       "\t\t// it only if it ends before it, as Linux's tcp_rack_sent_after\n"
+       "\t\t// decides; upstream has the comparison the other way round.\n"
+       "\t\tif seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && endSeq.LessThan(rc.EndSequence)) {\n\t\t\ttimeRemaining")
+assert old in s, "rack.go: the patched line is not there any more"
+open(p, "w").write(s.replace(old, new))
+PY
+echo "third_party/gvisor rebuilt from $src"
