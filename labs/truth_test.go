@@ -36,21 +36,22 @@ var truthCases = []truthCase{
 	{lab: "truth-partition-acks", frame: 10, want: []string{"seg.ack.dupdata"}, not: []string{"seg.winupdate"}},
 	{lab: "truth-partition-mid", frame: 15, want: []string{"seg.retrans.rto", "why.had", "ws.spurious"}},
 	{lab: "truth-partition-mid", frame: 18, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
-	// Class 2: resends of segments a full queue dropped are RACK
-	// retransmissions, not out-of-order segments.
-	{lab: "truth-queue-drop", frame: 25, want: []string{"seg.retrans.rack", "why.prev", "ws.ooo"}},
-	{lab: "truth-queue-drop", frame: 27, want: []string{"seg.retrans.rack", "why.prev", "ws.ooo"}},
-	{lab: "truth-queue-drop", frame: 35, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
+	// Class 2: resends of segments a full queue dropped are
+	// retransmissions (here triggered by a SACK of later data), not
+	// out-of-order segments; a RACK resend that Wireshark calls out of
+	// order is in truth-fin-rack (frame 16).
+	{lab: "truth-queue-drop", frame: 25, want: []string{"seg.retrans.sack", "why.prev"}},
+	{lab: "truth-queue-drop", frame: 27, want: []string{"seg.retrans.sack", "why.prev"}},
 	// Class 3: no fast retransmission without duplicate ACKs reaching the
 	// sender; a real one where they do.
-	{lab: "truth-fast-retrans-none", frame: 8, want: []string{"seg.retrans.rack"}, not: []string{"seg.retrans.fast"}},
-	{lab: "truth-fast-retrans-none", frame: 9, want: []string{"seg.retrans.rack"}, not: []string{"seg.retrans.fast"}},
+	{lab: "truth-fast-retrans-none", frame: 8, want: []string{"seg.ack.gap", "seg.sack"}, not: []string{"seg.dupack.num"}},
+	{lab: "truth-fast-retrans-none", frame: 9, want: []string{"seg.retrans.rack", "why.prev"}, not: []string{"seg.retrans.fast"}},
 	{lab: "truth-fast-retrans-lost-dupacks", frame: 13, want: []string{"seg.retrans.rto", "ws.fast"}, not: []string{"seg.retrans.fast"}},
 	{lab: "truth-fast-retrans", frame: 19, want: []string{"seg.retrans.fast", "why.prev"}},
 	// Class 4: a duplicate ACK that answers duplicate data says nothing is
 	// missing.
 	{lab: "truth-dupack-dupdata", frame: 10, want: []string{"seg.dupack.num", "seg.ack.dupcopy"}, not: []string{"seg.ack.gap"}},
-	{lab: "truth-reorder", frame: 19, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
+	{lab: "truth-reorder", frame: 17, want: []string{"seg.ack.dupdata"}, not: []string{"seg.ack.gap"}},
 	// Class 5: keep-alive probes, counted from the last segment the
 	// prober heard (checked with the silence below).
 	{lab: "truth-keepalive-dropped-rst", frame: 7, want: []string{"seg.keepalive"}},
@@ -72,8 +73,8 @@ var truthCases = []truthCase{
 	{lab: "truth-rst-closewait", frame: 9, want: []string{"seg.rst.closed"}},
 	{lab: "truth-rst-closewait", kind: tap.KindState, host: "server", at: 120 * time.Millisecond, want: []string{"st.closed.reset.closewait"}, not: []string{"st.closed.reset"}},
 	// The stall: the guard steps in; without it, the stall is reported.
-	{lab: "truth-bulk-orphan", kind: tap.KindTimer, host: "client", at: 4169178 * time.Microsecond, want: []string{"diff.rtoguard"}},
-	{lab: "truth-bulk-orphan-stuck", kind: tap.KindStall, host: "client", at: 3195741 * time.Microsecond, want: []string{"stall"}},
+	{lab: "truth-bulk-orphan", kind: tap.KindTimer, host: "client", at: 4209085 * time.Microsecond, want: []string{"diff.rtoguard"}},
+	{lab: "truth-bulk-orphan-stuck", kind: tap.KindStall, host: "client", at: 3210819 * time.Microsecond, want: []string{"stall"}},
 	// Found by adversarial labs: probes and their answers by what was
 	// really sent (not Wireshark's guess), keep-alive and RST in
 	// TIME_WAIT, how LAST_ACK ends.
@@ -87,7 +88,12 @@ var truthCases = []truthCase{
 	{lab: "truth-last-ack-lost", kind: tap.KindState, host: "server", at: 5150 * time.Millisecond, want: []string{"st.closed.timewait"}, not: []string{"st.closed.timewait.restarted"}},
 	{lab: "truth-simclose-ack-lost", frame: 12, want: []string{"seg.fin.tlp", "why.had"}},
 	{lab: "truth-simclose-ack-lost", kind: tap.KindState, host: "peer-b", at: 3320 * time.Millisecond, want: []string{"st.closed.timewait.restarted"}},
-	{lab: "truth-fin-rack", frame: 25, want: []string{"seg.fin.retrans.rack"}, not: []string{"seg.fin.retrans"}},
+	{lab: "truth-fin-rack", frame: 16, want: []string{"seg.retrans.rack", "why.prev", "ws.ooo"}},
+	{lab: "truth-fin-rack", frame: 19, want: []string{"seg.fin.retrans.rack"}, not: []string{"seg.fin.retrans", "seg.fin.retrans.ack"}},
+	// RACK resends a segment above every SACK block once a later-sent
+	// resend is acknowledged.
+	{lab: "truth-rescue", frame: 17, want: []string{"seg.retrans.sack", "why.prev"}},
+	{lab: "truth-rescue", frame: 21, want: []string{"seg.retrans.rescue", "why.prev"}, not: []string{"seg.retrans.sack", "seg.retrans.rto"}},
 	{lab: "truth-fin-recovery", frame: 37, want: []string{"seg.fin.retrans.ack"}, not: []string{"seg.fin.retrans"}},
 	{lab: "truth-zwp-lost-updates", frame: 8, want: []string{"seg.zwp", "diff.zwp"}},
 	{lab: "truth-zwp-lost-updates", frame: 9, want: []string{"seg.zwp.ack"}, not: []string{"seg.zerowin"}},
