@@ -407,5 +407,16 @@ func (t *Tap) Stall(e *event.Stall) {
 // does: "0.010000".
 func fmtTime(d time.Duration) string {
 	us := d / time.Microsecond
-	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+	if us < 0 {
+		return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+	}
+	// "%d.%06d" without fmt: every row has a time.
+	var b [24]byte
+	out := strconv.AppendInt(b[:0], int64(us/1_000_000), 10)
+	out = append(out, '.')
+	frac := int64(us % 1_000_000)
+	for p := int64(100_000); p > 0; p /= 10 {
+		out = append(out, byte('0'+frac/p%10))
+	}
+	return string(out)
 }

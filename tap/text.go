@@ -68,6 +68,8 @@ type TextWriter struct {
 	// meanwhile; counter is a counter row held to be folded.
 	queues  []*Row
 	counter *Row
+	// buf is println's line, reused.
+	buf []byte
 }
 
 var _ Sink = (*TextWriter)(nil)
@@ -268,9 +270,6 @@ func (tw *TextWriter) flushQueues() {
 // empty, replaces the text of a row other than a segment.
 func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
 	notes := tw.notes(r, extra)
-	at := fmtTime(r.At)
-	lead := strings.Repeat(" ", tw.width[0]-1) + tw.p.paint(sgrDim, "·") + "  " +
-		strings.Repeat(" ", max(0, tw.width[1]-len(at))) + at + "  "
 	if r.Kind == KindSegment {
 		cells := tw.t.segmentCells(r, tw.p, tw.h.Lang)
 		cells[9] = tw.paintNotes(r, notes)
@@ -293,6 +292,9 @@ func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
 		tw.flow(head, "", cells[9])
 		return nil
 	}
+	at := fmtTime(r.At)
+	lead := strings.Repeat(" ", tw.width[0]-1) + tw.p.paint(sgrDim, "·") + "  " +
+		strings.Repeat(" ", max(0, tw.width[1]-len(at))) + at + "  "
 	host := r.Host + strings.Repeat(" ", max(0, tw.width[2]-textWidth(r.Host)))
 	if text == "" {
 		text = tw.t.eventBody(r, tw.p, tw.h.Lang)
@@ -365,11 +367,28 @@ func (tw *TextWriter) flow(head, text, notes string) {
 	}
 	for i, l := range lines {
 		if i == 0 {
-			fmt.Fprintln(tw.w, strings.TrimRight(head+l, " "))
+			tw.println(head, 0, l)
 			continue
 		}
-		fmt.Fprintln(tw.w, strings.TrimRight(strings.Repeat(" ", indent)+l, " "))
+		tw.println("", indent, l)
 	}
+}
+
+// println writes head, then pad blanks, then l, without the blanks at the
+// end, as one line: what fmt.Fprintln(strings.TrimRight(head+pad+l, " "))
+// writes, without building the strings.
+func (tw *TextWriter) println(head string, pad int, l string) {
+	b := append(tw.buf[:0], head...)
+	for range pad {
+		b = append(b, ' ')
+	}
+	b = append(b, l...)
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	b = append(b, '\n')
+	_, _ = tw.w.Write(b) // as with fmt.Fprintln before: the bufio.Writer keeps the error
+	tw.buf = b
 }
 
 // Flush writes the header if no row came, and the rows held, and flushes

@@ -23,13 +23,30 @@ const noLineStart = "，。；：、）」』】》！？%）"
 // a line may break between. A word's text is a run of s and its spaces a
 // run of blanks, so both are slices, not built up character by character.
 func tokens(s string) []wrapToken {
-	out := make([]wrapToken, 0, len(s)/4+1)
+	var out []wrapToken
+	for tk := range eachToken(s) {
+		out = append(out, tk)
+	}
+	return out
+}
+
+// eachToken yields the words of s as tokens returns them, without
+// collecting them.
+func eachToken(s string) func(yield func(wrapToken) bool) {
+	return func(yield func(wrapToken) bool) {
+		splitTokens(s, yield)
+	}
+}
+
+// splitTokens calls yield with each word of s until it returns false.
+func splitTokens(s string, yield func(wrapToken) bool) {
 	start, end := 0, 0 // the current word is s[start:end]
 	width := 0
 	spaces, curSpaces := 0, 0 // blanks waiting; blanks before the word
+	stopped := false
 	flush := func() {
-		if end > start {
-			out = append(out, wrapToken{space: blanks(curSpaces), text: s[start:end], width: width})
+		if end > start && !stopped {
+			stopped = !yield(wrapToken{space: blanks(curSpaces), text: s[start:end], width: width})
 		}
 		start, end, width, curSpaces = 0, 0, 0, 0
 	}
@@ -88,7 +105,6 @@ func tokens(s string) []wrapToken {
 		i += size
 	}
 	flush()
-	return out
 }
 
 // blankRun is where blanks slices its spaces from.
@@ -114,7 +130,7 @@ func wrap(s string, first, rest int) []string {
 		b.Reset()
 		avail, used = max(rest, 1), 0
 	}
-	for _, tk := range tokens(s) {
+	for tk := range eachToken(s) {
 		sp := len(tk.space)
 		if used == 0 {
 			sp = 0

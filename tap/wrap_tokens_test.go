@@ -1,10 +1,12 @@
 package tap
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -75,6 +77,21 @@ func TestTokensAgree(t *testing.T) {
 		got, want := tokens(s), refTokens(s)
 		if !slices.Equal(got, want) {
 			t.Fatalf("tokens(%q)\n got %+v\nwant %+v", s, got, want)
+		}
+	}
+}
+
+// TestFmtTimeAgrees checks the fmt-free fmtTime against "%d.%06d".
+func TestFmtTimeAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ds := []time.Duration{0, 1, time.Microsecond, 999999 * time.Microsecond, time.Second, 2*time.Hour + 7, -1500 * time.Microsecond, -time.Second, 1<<63 - 1}
+	for range 10000 {
+		ds = append(ds, time.Duration(rng.Int64N(int64(48*time.Hour))))
+	}
+	for _, d := range ds {
+		us := d / time.Microsecond
+		if got, want := fmtTime(d), fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000); got != want {
+			t.Fatalf("fmtTime(%d) = %q, want %q", d, got, want)
 		}
 	}
 }
