@@ -28,6 +28,7 @@ type piece struct {
 // compiled is a catalogue text split into pieces; ok is false when the
 // text uses anything beyond %s, %d, %[n]s, %[n]d and %%.
 type compiled struct {
+	format string
 	pieces []piece
 	// nargs is how many arguments the text consumes when it uses no
 	// explicit index; reordered says it uses one (then fmt reports no
@@ -37,22 +38,47 @@ type compiled struct {
 	ok        bool
 }
 
-// texts caches compiled texts by format string.
-var texts sync.Map // string -> *compiled
+// texts caches each language's compiled texts by key (the catalogues do
+// not change while the program runs).
+var texts [2]struct {
+	sync.RWMutex
+	m map[string]*compiled
+}
 
-func compile(format string) *compiled {
-	if c, ok := texts.Load(format); ok {
-		return c.(*compiled)
+// text returns the compiled text of key in lang (English when lang has
+// none), or nil when no catalogue has key.
+func text(lang Lang, key string) *compiled {
+	i := 0
+	if lang == ZH {
+		i = 1
 	}
-	c := parse(format)
-	texts.Store(format, c)
+	t := &texts[i]
+	t.RLock()
+	c, ok := t.m[key]
+	t.RUnlock()
+	if ok {
+		return c
+	}
+	format, ok := catalogue(lang)[key]
+	if !ok {
+		if format, ok = en[key]; !ok {
+			return nil
+		}
+	}
+	c = parse(format)
+	t.Lock()
+	if t.m == nil {
+		t.m = map[string]*compiled{}
+	}
+	t.m[key] = c
+	t.Unlock()
 	return c
 }
 
 // parse splits format as fmt.Sprintf reads it, for the forms listed on
 // compiled.
 func parse(format string) *compiled {
-	c := &compiled{ok: true}
+	c := &compiled{format: format, ok: true}
 	argNum := 0
 	lit := 0
 	flushLit := func(end int) {
@@ -68,7 +94,7 @@ func parse(format string) *compiled {
 		flushLit(i)
 		j := i + 1
 		if j >= len(format) {
-			return &compiled{}
+			return &compiled{format: format}
 		}
 		if format[j] == '%' {
 			c.pieces = append(c.pieces, piece{lit: "%", arg: -1})
@@ -84,19 +110,19 @@ func parse(format string) *compiled {
 				k++
 			}
 			if k == j+1 || k >= len(format) || format[k] != ']' || n < 1 {
-				return &compiled{}
+				return &compiled{format: format}
 			}
 			argNum = n - 1
 			c.reordered = true
 			j = k + 1
 			if j >= len(format) {
-				return &compiled{}
+				return &compiled{format: format}
 			}
 		}
 		switch format[j] {
 		case 's', 'd':
 		default:
-			return &compiled{}
+			return &compiled{format: format}
 		}
 		c.pieces = append(c.pieces, piece{arg: argNum, verb: format[j]})
 		argNum++
@@ -144,22 +170,19 @@ func (m Msg) AppendText(b []byte, lang Lang, names Namer) []byte {
 	if m.Key == "" {
 		return b
 	}
-	format, ok := catalogue(lang)[m.Key]
-	if !ok {
-		if format, ok = en[m.Key]; !ok {
-			return append(append(append(b, '!'), m.Key...), fmt.Sprint(m.Args)...)
-		}
+	c := text(lang, m.Key)
+	if c == nil {
+		return append(append(append(b, '!'), m.Key...), fmt.Sprint(m.Args)...)
 	}
 	if len(m.Args) == 0 {
-		return append(b, format...)
+		return append(b, c.format...)
 	}
-	c := compile(format)
 	if !c.fits(m.Args) {
 		args := make([]any, len(m.Args))
 		for i, a := range m.Args {
 			args[i] = arg(a, lang, names)
 		}
-		return fmt.Appendf(b, format, args...)
+		return fmt.Appendf(b, c.format, args...)
 	}
 	for _, p := range c.pieces {
 		if p.arg < 0 {

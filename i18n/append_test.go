@@ -129,7 +129,7 @@ func TestAppendTextAgreesWithFmt(t *testing.T) {
 				}
 				if trial < 4 {
 					// The types the text asks for, so the fast path runs.
-					c := compile(format)
+					c := parse(format)
 					for _, p := range c.pieces {
 						if p.arg >= 0 && p.arg < len(args) {
 							if p.verb == 'd' {
@@ -153,7 +153,7 @@ func TestAppendTextAgreesWithFmt(t *testing.T) {
 					t.Fatalf("Join %s %v: got %q want %q", lang, k, got, want)
 				}
 				n++
-				if compile(format).fits(args) {
+				if parse(format).fits(args) {
 					fast++
 				}
 			}
@@ -192,10 +192,12 @@ func TestParseFormats(t *testing.T) {
 			t.Errorf("parse(%q).ok = %v, want %v", tc.format, c.ok, tc.ok)
 		}
 		en["test.parse"] = tc.format
+		forgetTexts()
 		m := M("test.parse", tc.args...)
 		if got, want := m.Text(EN, nil), refText(m, EN, nil); got != want {
 			t.Errorf("%q: got %q want %q", tc.format, got, want)
 		}
 		delete(en, "test.parse")
+		forgetTexts()
 	}
 }

@@ -43,7 +43,6 @@ type PcapWriter struct {
 	ifaces map[ifKey]int
 	row    *Row                // the row Row is writing, for appendNotes
 	notes  func([]byte) []byte // pw.appendNotes, bound once
-	names  i18n.Namer          // pw.t.Names, bound once
 }
 
 var _ ArrivalSink = (*PcapWriter)(nil)
@@ -59,7 +58,7 @@ type ifKey struct {
 // any host has; a packet of another family (a forged one) gets its
 // interface when it comes.
 func (t *Tap) NewPcapWriter(w io.Writer, view PcapView, epoch time.Time, lang i18n.Lang) *PcapWriter {
-	pw := &PcapWriter{t: t, pw: pcapng.NewWriter(w), view: view, epoch: epoch, lang: lang, ifaces: map[ifKey]int{}, names: t.Names}
+	pw := &PcapWriter{t: t, pw: pcapng.NewWriter(w), view: view, epoch: epoch, lang: lang, ifaces: map[ifKey]int{}}
 	pw.notes = pw.appendNotes
 	var fams [2]bool
 	for _, h := range t.hosts {
@@ -129,7 +128,7 @@ func (pw *PcapWriter) Row(r *Row) error {
 // appendNotes appends the notes of the row being written (pw.row) as
 // NoteText renders them.
 func (pw *PcapWriter) appendNotes(b []byte) []byte {
-	return i18n.AppendJoin(b, pw.row.Notes, pw.lang, pw.names)
+	return pw.t.appendNotes(b, pw.row, pw.lang)
 }
 
 // Arrival implements ArrivalSink: the received view writes every packet

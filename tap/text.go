@@ -322,6 +322,10 @@ func (tw *TextWriter) notes(r *Row, extra []i18n.Msg) string {
 	if tw.h.Compact && r.Kind == KindSegment && len(msgs) > 1 {
 		msgs = msgs[:1]
 	}
+	if len(msgs) == len(r.Notes) && len(msgs) > 1 {
+		// The row's own notes, which the capture renders too.
+		return string(tw.t.appendNotes(nil, r, tw.h.Lang))
+	}
 	return i18n.Join(msgs, tw.h.Lang, tw.t.Names)
 }
 
