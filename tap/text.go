@@ -183,18 +183,21 @@ func (tw *TextWriter) headLine(l, sgr string) {
 // width, so colour escapes and wide runes do not shift the columns.
 func (tw *TextWriter) line(c []string) string {
 	var b strings.Builder
+	b.Grow(128)
 	for i, v := range c {
 		if i > 0 {
 			b.WriteString("  ")
 		}
-		pad := strings.Repeat(" ", max(0, tw.width[i]-textWidth(v)))
+		pad := blanks(max(0, tw.width[i]-textWidth(v)))
 		switch {
 		case textColumns[i].right:
-			b.WriteString(pad + v)
+			b.WriteString(pad)
+			b.WriteString(v)
 		case i == len(c)-1:
 			b.WriteString(v)
 		default:
-			b.WriteString(v + pad)
+			b.WriteString(v)
+			b.WriteString(pad)
 		}
 	}
 	return strings.TrimRight(b.String(), " ")
@@ -271,7 +274,7 @@ func (tw *TextWriter) flushQueues() {
 func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
 	notes := tw.notes(r, extra)
 	if r.Kind == KindSegment {
-		cells := tw.t.segmentCells(r, tw.p, tw.h.Lang)
+		cells := tw.t.cells(r, tw.p, "")
 		cells[9] = tw.paintNotes(r, notes)
 		if tw.h.Width == 0 {
 			fmt.Fprintln(tw.w, tw.line(cells))
@@ -412,6 +415,11 @@ func (tw *TextWriter) Flush() error {
 // dropped segment's number, time, addresses and notes in red, a "Bad TCP"
 // segment's notes (as Wireshark colours them) in yellow.
 func (t *Tap) segmentCells(r *Row, p painter, lang i18n.Lang) []string {
+	return t.cells(r, p, t.NoteText(r, lang))
+}
+
+// cells is segmentCells with the notes given, already rendered.
+func (t *Tap) cells(r *Row, p painter, noteText string) []string {
 	ack := ""
 	if r.HasAck {
 		ack = strconv.FormatUint(uint64(r.RelAck), 10)
@@ -433,7 +441,7 @@ func (t *Tap) segmentCells(r *Row, p painter, lang i18n.Lang) []string {
 		ack,
 		strconv.Itoa(r.Seg.Len),
 		strconv.Itoa(r.Window),
-		p.paint(notes, t.NoteText(r, lang)),
+		p.paint(notes, noteText),
 	}
 }
 
