@@ -46,7 +46,7 @@ func (n *nic) alloc(size int) []byte {
 	}
 	at := len(n.slab)
 	n.slab = n.slab[:at+size]
-	return n.slab[at:at:at+size]
+	return n.slab[at : at : at+size]
 }
 
 // outbound is a packet the stack sent and why.
