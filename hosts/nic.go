@@ -24,6 +24,29 @@ type nic struct {
 	// snap reads the sending endpoint's state for a packet being written
 	// (sender_state.go); nil reads nothing.
 	snap func(pkt []byte) *event.SenderState
+	// slab is where outbound packets are copied to (alloc).
+	slab []byte
+}
+
+// slabSize is the size of the blocks outbound packets are copied into:
+// one allocation for dozens of packets instead of one each. A block lives
+// as long as its longest-lived packet; the tap releases packets in about
+// the order they were sent, so a block's packets die together.
+const slabSize = 32 << 10
+
+// alloc returns an empty slice with capacity size for one packet's bytes,
+// carved from the slab; its capacity is exactly size, so appending to it
+// never writes into the next packet.
+func (n *nic) alloc(size int) []byte {
+	if size > slabSize/8 {
+		return make([]byte, 0, size)
+	}
+	if cap(n.slab)-len(n.slab) < size {
+		n.slab = make([]byte, 0, slabSize)
+	}
+	at := len(n.slab)
+	n.slab = n.slab[:at+size]
+	return n.slab[at : at : at+size]
 }
 
 // outbound is a packet the stack sent and why.
@@ -86,7 +109,7 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, pkt := range pkts.AsSlice() {
-		b := make([]byte, 0, pkt.Size())
+		b := n.alloc(pkt.Size())
 		for _, part := range pkt.AsSlices() {
 			b = append(b, part...)
 		}

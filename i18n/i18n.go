@@ -68,32 +68,23 @@ func (m Msg) Text(lang Lang, names Namer) string {
 	if m.Key == "" {
 		return ""
 	}
-	format, ok := catalogue(lang)[m.Key]
-	if !ok {
-		if format, ok = en[m.Key]; !ok {
-			return "!" + m.Key + fmt.Sprint(m.Args)
+	if len(m.Args) == 0 {
+		if format, ok := catalogue(lang)[m.Key]; ok {
+			return format // no copy
 		}
 	}
-	if len(m.Args) == 0 {
-		return format
-	}
-	args := make([]any, len(m.Args))
-	for i, a := range m.Args {
-		args[i] = arg(a, lang, names)
-	}
-	return fmt.Sprintf(format, args...)
+	return string(m.AppendText(nil, lang, names))
 }
 
 // Join renders msgs in lang, separated as the language separates clauses.
 func Join(msgs []Msg, lang Lang, names Namer) string {
-	var b strings.Builder
-	for i, m := range msgs {
-		if i > 0 {
-			b.WriteString(sep(lang))
-		}
-		b.WriteString(m.Text(lang, names))
+	switch len(msgs) {
+	case 0:
+		return ""
+	case 1:
+		return msgs[0].Text(lang, names)
 	}
-	return b.String()
+	return string(AppendJoin(nil, msgs, lang, names))
 }
 
 func sep(lang Lang) string {

@@ -433,11 +433,23 @@ func withTexts(t *testing.T, lang Lang, texts map[string]string) {
 		}
 		cat[k] = v
 	}
+	forgetTexts()
 	t.Cleanup(func() {
 		for k := range texts {
 			delete(cat, k)
 		}
+		forgetTexts()
 	})
+}
+
+// forgetTexts empties the cache of compiled texts, for tests that change
+// the catalogues.
+func forgetTexts() {
+	for i := range texts {
+		texts[i].Lock()
+		texts[i].m = nil
+		texts[i].Unlock()
+	}
 }
 
 func TestText(t *testing.T) {

@@ -50,6 +50,8 @@ func TestDidYouMean(t *testing.T) {
 			`x.toml:8:11: segment pattern "server > clent RST" names host "clent", which is not defined (did you mean "client"?)`},
 		{"bound pattern host", withSC(`[[expect]]`, `segment = "server > client"`, `after = "srever > client RST"`),
 			`x.toml:9:9: after must be a duration such as "80s" or a segment pattern: segment pattern "srever > client RST" names host "srever", which is not defined (did you mean "server"?)`},
+		{"step action", withSC(`[[hosts.steps]]`, `do = "acept"`),
+			`x.toml:8:6: unknown action "acept" (did you mean "accept"? the actions are listen, accept, connect, send, recv, shutdown, close, abort, set, sleep, wait, so_error, tcp_info)`},
 		{"link host", withSC(`[[links]]`, `host = "servr"`),
 			`x.toml:8:8: link names host "servr", which is not defined (did you mean "server"?)`},
 		{"connect target", withSC(`[[hosts.steps]]`, `do = "connect"`, `to = "sevrer:80"`),

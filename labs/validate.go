@@ -202,7 +202,11 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) hosts.Step {
 		if s.Do == "" {
 			v.missingf(p, []string{"do"}, "step has no action: do = %q", strings.Join(hosts.ActionNames(), "|"))
 		} else {
-			v.valuef(p+".do", "unknown action %q (want one of %s)", s.Do, strings.Join(hosts.ActionNames(), ", "))
+			if near := nearest(s.Do, hosts.ActionNames()); near != "" {
+				v.valuef(p+".do", "unknown action %q (did you mean %q? the actions are %s)", s.Do, near, strings.Join(hosts.ActionNames(), ", "))
+			} else {
+				v.valuef(p+".do", "unknown action %q (want one of %s)", s.Do, strings.Join(hosts.ActionNames(), ", "))
+			}
 		}
 		v.reported[p+".do"] = true // the zero Step's "unknown action"
 		return hosts.Step{}

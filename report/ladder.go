@@ -386,7 +386,7 @@ func (l *ladder) drawRow(i int, r *tap.Row) {
 		fmt.Fprintf(b, `<g class="q" data-i="%d" data-c="%d"><rect class="qcap" x="%.1f" y="%.1f" width="44" height="10"/><rect class="qwait" x="%.1f" y="%.1f" width="%.1f" height="5"/><rect class="qhalf" x="%.1f" y="%.1f" width="%.1f" height="5"/><text x="%.1f" y="%.1f" text-anchor="end">%d/%d · %d</text></g>`,
 			idx, c, hostX-52, y-5, hostX-52, y-5, wa, hostX-52, y, hw, hostX-56, y+4, r.Waiting, r.Capacity, r.HalfOpen)
 	default:
-		sym := map[tap.Kind]string{tap.KindCounter: "#", tap.KindCopy: "⧉", tap.KindDrop: "×", tap.KindTimer: "⏱", tap.KindStall: "!"}[r.Kind]
+		sym := map[tap.Kind]string{tap.KindCounter: "#", tap.KindCopy: "⧉", tap.KindDrop: "×", tap.KindTimer: "⏱", tap.KindStall: "!", tap.KindWorld: "⚡"}[r.Kind]
 		fmt.Fprintf(b, `<g class="ev k-%s" data-i="%d" data-c="%d"><circle cx="%.1f" cy="%.1f" r="6"/><text x="%.1f" y="%.1f" text-anchor="middle">%s</text></g>`,
 			r.Kind, idx, c, hostX, y, hostX, y+3.5, sym)
 	}

@@ -220,3 +220,27 @@ func TestBulkReportSize(t *testing.T) {
 		}
 	}
 }
+
+// TestReportWorldRows checks that a crash, a reboot and a middlebox that
+// forgets a flow are markers on the ladder, one per world row, each with
+// its text in the details.
+func TestReportWorldRows(t *testing.T) {
+	for _, lab := range []string{"../labs/testdata/peer-reboot.toml", "../labs/testdata/nat-idle-pool.toml"} {
+		page, rows := reportRun(t, lab, report.Options{})
+		world := 0
+		for _, r := range rows {
+			if r.Kind == tap.KindWorld {
+				world++
+			}
+		}
+		if world == 0 {
+			t.Fatalf("%s has no world rows", lab)
+		}
+		if got := bytes.Count(page, []byte(`class="ev k-world"`)); got != world {
+			t.Errorf("%s: %d world markers, want %d (one per world row)", lab, got, world)
+		}
+		if !bytes.Contains(page, []byte(`>⚡</text>`)) {
+			t.Errorf("%s: the world markers have no symbol", lab)
+		}
+	}
+}

@@ -41,6 +41,8 @@ type PcapWriter struct {
 	epoch  time.Time
 	lang   i18n.Lang
 	ifaces map[ifKey]int
+	row    *Row                // the row Row is writing, for appendNotes
+	notes  func([]byte) []byte // pw.appendNotes, bound once
 }
 
 var _ ArrivalSink = (*PcapWriter)(nil)
@@ -57,6 +59,7 @@ type ifKey struct {
 // interface when it comes.
 func (t *Tap) NewPcapWriter(w io.Writer, view PcapView, epoch time.Time, lang i18n.Lang) *PcapWriter {
 	pw := &PcapWriter{t: t, pw: pcapng.NewWriter(w), view: view, epoch: epoch, lang: lang, ifaces: map[ifKey]int{}}
+	pw.notes = pw.appendNotes
 	var fams [2]bool
 	for _, h := range t.hosts {
 		for _, a := range h.addrs {
@@ -118,7 +121,14 @@ func (pw *PcapWriter) Row(r *Row) error {
 	if pw.view != ViewSent || (r.Kind != KindSegment && r.Kind != KindPacket) {
 		return nil
 	}
-	return pw.pw.WritePacket(pw.iface(r.Host, isV6(r.Data)), pw.epoch.Add(r.At), r.Data, pw.t.NoteText(r, pw.lang))
+	pw.row = r
+	return pw.pw.WritePacketAppend(pw.iface(r.Host, isV6(r.Data)), pw.epoch.Add(r.At), r.Data, pw.notes)
+}
+
+// appendNotes appends the notes of the row being written (pw.row) as
+// NoteText renders them.
+func (pw *PcapWriter) appendNotes(b []byte) []byte {
+	return pw.t.appendNotes(b, pw.row, pw.lang)
 }
 
 // Arrival implements ArrivalSink: the received view writes every packet

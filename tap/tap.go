@@ -43,6 +43,8 @@ type Tap struct {
 	hosts  []host
 	byAddr map[netip.Addr]string
 	sinks  []Sink
+	// memo is the last row's notes as a sink rendered them (notesFor).
+	memo noteMemo
 
 	queue []*Row             // rows not yet released, in timeline order
 	open  map[event.Ref]*Row // rows whose packet is on its way
@@ -407,5 +409,39 @@ func (t *Tap) Stall(e *event.Stall) {
 // does: "0.010000".
 func fmtTime(d time.Duration) string {
 	us := d / time.Microsecond
-	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+	if us < 0 {
+		return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+	}
+	// "%d.%06d" without fmt: every row has a time.
+	var b [24]byte
+	out := strconv.AppendInt(b[:0], int64(us/1_000_000), 10)
+	out = append(out, '.')
+	frac := int64(us % 1_000_000)
+	for p := int64(100_000); p > 0; p /= 10 {
+		out = append(out, byte('0'+frac/p%10))
+	}
+	return string(out)
+}
+
+// noteMemo holds a row's notes rendered in a language: the text timeline
+// and the capture both render every row's notes, in the same language, one
+// after the other. Notes are only ever appended to, so a row whose number
+// of notes is unchanged renders the same; the memo's reference keeps the
+// row alive, so no other row can have its address meanwhile.
+type noteMemo struct {
+	r    *Row
+	lang i18n.Lang
+	n    int
+	b    []byte
+}
+
+// appendNotes appends r's notes rendered in lang to b, as NoteText renders
+// them, through the memo. Sinks call it on the run's goroutine.
+func (t *Tap) appendNotes(b []byte, r *Row, lang i18n.Lang) []byte {
+	m := &t.memo
+	if m.r != r || m.lang != lang || m.n != len(r.Notes) {
+		m.b = i18n.AppendJoin(m.b[:0], r.Notes, lang, t.Names)
+		m.r, m.lang, m.n = r, lang, len(r.Notes)
+	}
+	return append(b, m.b...)
 }

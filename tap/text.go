@@ -68,6 +68,8 @@ type TextWriter struct {
 	// meanwhile; counter is a counter row held to be folded.
 	queues  []*Row
 	counter *Row
+	// buf is println's line, reused.
+	buf []byte
 }
 
 var _ Sink = (*TextWriter)(nil)
@@ -181,18 +183,21 @@ func (tw *TextWriter) headLine(l, sgr string) {
 // width, so colour escapes and wide runes do not shift the columns.
 func (tw *TextWriter) line(c []string) string {
 	var b strings.Builder
+	b.Grow(128)
 	for i, v := range c {
 		if i > 0 {
 			b.WriteString("  ")
 		}
-		pad := strings.Repeat(" ", max(0, tw.width[i]-textWidth(v)))
+		pad := blanks(max(0, tw.width[i]-textWidth(v)))
 		switch {
 		case textColumns[i].right:
-			b.WriteString(pad + v)
+			b.WriteString(pad)
+			b.WriteString(v)
 		case i == len(c)-1:
 			b.WriteString(v)
 		default:
-			b.WriteString(v + pad)
+			b.WriteString(v)
+			b.WriteString(pad)
 		}
 	}
 	return strings.TrimRight(b.String(), " ")
@@ -268,11 +273,8 @@ func (tw *TextWriter) flushQueues() {
 // empty, replaces the text of a row other than a segment.
 func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
 	notes := tw.notes(r, extra)
-	at := fmtTime(r.At)
-	lead := strings.Repeat(" ", tw.width[0]-1) + tw.p.paint(sgrDim, "·") + "  " +
-		strings.Repeat(" ", max(0, tw.width[1]-len(at))) + at + "  "
 	if r.Kind == KindSegment {
-		cells := tw.t.segmentCells(r, tw.p, tw.h.Lang)
+		cells := tw.t.cells(r, tw.p, "")
 		cells[9] = tw.paintNotes(r, notes)
 		if tw.h.Width == 0 {
 			fmt.Fprintln(tw.w, tw.line(cells))
@@ -293,6 +295,9 @@ func (tw *TextWriter) write(r *Row, extra []i18n.Msg, text string) error {
 		tw.flow(head, "", cells[9])
 		return nil
 	}
+	at := fmtTime(r.At)
+	lead := strings.Repeat(" ", tw.width[0]-1) + tw.p.paint(sgrDim, "·") + "  " +
+		strings.Repeat(" ", max(0, tw.width[1]-len(at))) + at + "  "
 	host := r.Host + strings.Repeat(" ", max(0, tw.width[2]-textWidth(r.Host)))
 	if text == "" {
 		text = tw.t.eventBody(r, tw.p, tw.h.Lang)
@@ -319,6 +324,10 @@ func (tw *TextWriter) notes(r *Row, extra []i18n.Msg) string {
 	}
 	if tw.h.Compact && r.Kind == KindSegment && len(msgs) > 1 {
 		msgs = msgs[:1]
+	}
+	if len(msgs) == len(r.Notes) && len(msgs) > 1 {
+		// The row's own notes, which the capture renders too.
+		return string(tw.t.appendNotes(nil, r, tw.h.Lang))
 	}
 	return i18n.Join(msgs, tw.h.Lang, tw.t.Names)
 }
@@ -365,11 +374,28 @@ func (tw *TextWriter) flow(head, text, notes string) {
 	}
 	for i, l := range lines {
 		if i == 0 {
-			fmt.Fprintln(tw.w, strings.TrimRight(head+l, " "))
+			tw.println(head, 0, l)
 			continue
 		}
-		fmt.Fprintln(tw.w, strings.TrimRight(strings.Repeat(" ", indent)+l, " "))
+		tw.println("", indent, l)
 	}
+}
+
+// println writes head, then pad blanks, then l, without the blanks at the
+// end, as one line: what fmt.Fprintln(strings.TrimRight(head+pad+l, " "))
+// writes, without building the strings.
+func (tw *TextWriter) println(head string, pad int, l string) {
+	b := append(tw.buf[:0], head...)
+	for range pad {
+		b = append(b, ' ')
+	}
+	b = append(b, l...)
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	b = append(b, '\n')
+	_, _ = tw.w.Write(b) // as with fmt.Fprintln before: the bufio.Writer keeps the error
+	tw.buf = b
 }
 
 // Flush writes the header if no row came, and the rows held, and flushes
@@ -389,6 +415,11 @@ func (tw *TextWriter) Flush() error {
 // dropped segment's number, time, addresses and notes in red, a "Bad TCP"
 // segment's notes (as Wireshark colours them) in yellow.
 func (t *Tap) segmentCells(r *Row, p painter, lang i18n.Lang) []string {
+	return t.cells(r, p, t.NoteText(r, lang))
+}
+
+// cells is segmentCells with the notes given, already rendered.
+func (t *Tap) cells(r *Row, p painter, noteText string) []string {
 	ack := ""
 	if r.HasAck {
 		ack = strconv.FormatUint(uint64(r.RelAck), 10)
@@ -410,7 +441,7 @@ func (t *Tap) segmentCells(r *Row, p painter, lang i18n.Lang) []string {
 		ack,
 		strconv.Itoa(r.Seg.Len),
 		strconv.Itoa(r.Window),
-		p.paint(notes, t.NoteText(r, lang)),
+		p.paint(notes, noteText),
 	}
 }
 

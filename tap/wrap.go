@@ -20,16 +20,43 @@ type wrapToken struct {
 const noLineStart = "，。；：、）」』】》！？%）"
 
 // tokens splits s into words at spaces and between CJK characters, which
-// a line may break between.
+// a line may break between. A word's text is a run of s and its spaces a
+// run of blanks, so both are slices, not built up character by character.
 func tokens(s string) []wrapToken {
 	var out []wrapToken
-	var cur wrapToken
-	space := ""
+	for tk := range eachToken(s) {
+		out = append(out, tk)
+	}
+	return out
+}
+
+// eachToken yields the words of s as tokens returns them, without
+// collecting them.
+func eachToken(s string) func(yield func(wrapToken) bool) {
+	return func(yield func(wrapToken) bool) {
+		splitTokens(s, yield)
+	}
+}
+
+// splitTokens calls yield with each word of s until it returns false.
+func splitTokens(s string, yield func(wrapToken) bool) {
+	start, end := 0, 0 // the current word is s[start:end]
+	width := 0
+	spaces, curSpaces := 0, 0 // blanks waiting; blanks before the word
+	stopped := false
 	flush := func() {
-		if cur.text != "" {
-			out = append(out, cur)
+		if end > start && !stopped {
+			stopped = !yield(wrapToken{space: blanks(curSpaces), text: s[start:end], width: width})
 		}
-		cur = wrapToken{}
+		start, end, width, curSpaces = 0, 0, 0, 0
+	}
+	// begin starts the current word at i if it is empty, taking the
+	// blanks before it.
+	begin := func(i int) {
+		if end == start {
+			start, end = i, i
+			curSpaces, spaces = spaces, 0
+		}
 	}
 	for i := 0; i < len(s); {
 		if s[i] == '\x1b' && i+1 < len(s) && s[i+1] == '[' {
@@ -37,41 +64,58 @@ func tokens(s string) []wrapToken {
 			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
 				j++
 			}
-			if cur.text == "" {
-				cur.space, space = space, ""
-			}
-			cur.text += s[i:min(j+1, len(s))]
+			begin(i)
+			end = min(j+1, len(s))
 			i = j + 1
 			continue
 		}
+		if c := s[i]; c < utf8.RuneSelf && c != ' ' && c != '\x1b' {
+			// A run of plain ASCII: one column a character.
+			j := i + 1
+			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != ' ' && s[j] != '\x1b' {
+				j++
+			}
+			begin(i)
+			end = j
+			width += j - i
+			i = j
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		ch := s[i : i+size]
-		i += size
 		switch {
 		case r == ' ':
 			flush()
-			space += " "
+			spaces++
 		case runeWidth(r) == 2 && !strings.ContainsRune(noLineStart, r):
 			// A wide character is a word of its own: a line may break
 			// before it. Escapes just before it go with it.
-			if cur.width == 0 && cur.text != "" {
-				cur.text += ch
-				cur.width = 2
-				continue
+			if width == 0 && end > start {
+				end = i + size
+				width = 2
+				break
 			}
 			flush()
-			cur = wrapToken{space: space, text: ch, width: 2}
-			space = ""
+			start, end, width = i, i+size, 2
+			curSpaces, spaces = spaces, 0
 		default:
-			if cur.text == "" {
-				cur.space, space = space, ""
-			}
-			cur.text += ch
-			cur.width += runeWidth(r)
+			begin(i)
+			end = i + size
+			width += runeWidth(r)
 		}
+		i += size
 	}
 	flush()
-	return out
+}
+
+// blankRun is where blanks slices its spaces from.
+const blankRun = "                                                                "
+
+// blanks returns n spaces.
+func blanks(n int) string {
+	if n <= len(blankRun) {
+		return blankRun[:n]
+	}
+	return strings.Repeat(" ", n)
 }
 
 // wrap breaks s into lines: the first at most first columns wide, the
@@ -86,7 +130,7 @@ func wrap(s string, first, rest int) []string {
 		b.Reset()
 		avail, used = max(rest, 1), 0
 	}
-	for _, tk := range tokens(s) {
+	for tk := range eachToken(s) {
 		sp := len(tk.space)
 		if used == 0 {
 			sp = 0

@@ -166,9 +166,19 @@ var _ tcpip.Clock = (*nodeClock)(nil)
 // Now implements tcpip.Clock.Now.
 func (c *nodeClock) Now() time.Time { return Epoch.Add(c.s.Now()) }
 
-// NowMonotonic implements tcpip.Clock.NowMonotonic.
+// monoEpoch is what the monotonic clock the stacks read shows at virtual
+// time 0. netstack takes tcpip.MonotonicTime's zero value for "never"
+// (RACK's time of the most recently delivered segment, among others), a
+// value a real monotonic clock does not show; at zero, a segment sent at
+// virtual time 0 would look sent at the same instant as "nothing
+// delivered yet". One nanosecond keeps every millisecond-granular value
+// (TCP timestamps) and every difference as they were.
+const monoEpoch = time.Nanosecond
+
+// NowMonotonic implements tcpip.Clock.NowMonotonic: virtual time since the
+// start of the run, plus monoEpoch.
 func (c *nodeClock) NowMonotonic() tcpip.MonotonicTime {
-	return tcpip.MonotonicTime{}.Add(c.s.Now())
+	return tcpip.MonotonicTime{}.Add(monoEpoch + c.s.Now())
 }
 
 // AfterFunc implements tcpip.Clock.AfterFunc. The function runs on the

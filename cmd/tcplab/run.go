@@ -152,6 +152,7 @@ column headings and the end line in Chinese.`,
 	cmd.Flags().IntVar(&opts.width, "width", 0, "fit the text timeline in `N` columns, notes wrapped under their rows; 0 for no limit (default: the terminal's width, else $COLUMNS, else 100)")
 	cmd.Flags().BoolVar(&opts.compact, "compact", false, "text timeline with one line per row, cut to the width, and a segment's first note only")
 	completeFlags(cmd)
+	addProfileFlag(cmd)
 	cmd.ValidArgsFunction = completeLabs
 	return cmd
 }

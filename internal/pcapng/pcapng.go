@@ -136,11 +136,24 @@ func (w *Writer) WritePacket(iface int, ts time.Time, data []byte, comment strin
 	if w.err != nil {
 		return w.err
 	}
-	if iface < 0 || iface >= len(w.ifaces) {
-		return w.setErr(fmt.Errorf("pcapng: unknown interface index %d (%d declared)", iface, len(w.ifaces)))
-	}
 	if len(comment) > 0xFFFF {
 		return w.setErr(errors.New("pcapng: packet comment longer than 65535 bytes"))
+	}
+	if comment == "" {
+		return w.WritePacketAppend(iface, ts, data, nil)
+	}
+	return w.WritePacketAppend(iface, ts, data, func(b []byte) []byte { return append(b, comment...) })
+}
+
+// WritePacketAppend is WritePacket with the comment appended by comment
+// (which may be nil for none) straight into the block being built, so that
+// a caller rendering the comment need not make a string of it first.
+func (w *Writer) WritePacketAppend(iface int, ts time.Time, data []byte, comment func([]byte) []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if iface < 0 || iface >= len(w.ifaces) {
+		return w.setErr(fmt.Errorf("pcapng: unknown interface index %d (%d declared)", iface, len(w.ifaces)))
 	}
 	if ts.Before(time.Unix(0, 0)) || ts.After(time.Unix(0, math.MaxInt64)) {
 		return w.setErr(fmt.Errorf("pcapng: timestamp %v not representable in nanoseconds since 1970", ts))
@@ -156,9 +169,22 @@ func (w *Writer) WritePacket(iface int, ts time.Time, data []byte, comment strin
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(data))) // captured length
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(data))) // original length
 	b = pad32(append(b, data...))
-	if comment != "" {
-		b = appendOption(b, optComment, []byte(comment))
-		b = appendOption(b, optEndOfOpt, nil)
+	if comment != nil {
+		// The option's header, then its value, then the length filled in.
+		at := len(b)
+		b = binary.LittleEndian.AppendUint16(b, optComment)
+		b = append(b, 0, 0)
+		b = comment(b)
+		switch n := len(b) - at - 4; {
+		case n == 0:
+			b = b[:at]
+		case n > 0xFFFF:
+			w.buf = b[:0]
+			return w.setErr(errors.New("pcapng: packet comment longer than 65535 bytes"))
+		default:
+			binary.LittleEndian.PutUint16(b[at+2:], uint16(n))
+			b = appendOption(pad32(b), optEndOfOpt, nil)
+		}
 	}
 	return w.finish(b)
 }

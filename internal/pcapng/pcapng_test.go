@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -466,4 +467,34 @@ func run(name string, args ...string) (stdout, stderr string, err error) {
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	return o.String(), e.String(), err
+}
+
+// TestWritePacketAppend checks that a comment appended into the block gives
+// the bytes WritePacket gives for the same comment, for empty comments and
+// every padding, and that an over-long one is refused.
+func TestWritePacketAppend(t *testing.T) {
+	ts := time.Unix(1, 5)
+	for _, comment := range []string{"", "a", "ab", "abc", "abcd", "注释 five", strings.Repeat("x", 0xFFFF)} {
+		var want, got bytes.Buffer
+		a, b := NewWriter(&want), NewWriter(&got)
+		for _, w := range []*Writer{a, b} {
+			w.AddInterface("h", "host h", LinkTypeIPv4)
+		}
+		pkt := []byte{0x45, 0, 0, 20, 1, 2, 3}
+		if err := a.WritePacket(0, ts, pkt, comment); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WritePacketAppend(0, ts, pkt, func(buf []byte) []byte { return append(buf, comment...) }); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(want.Bytes(), got.Bytes()) {
+			t.Fatalf("comment %q: WritePacketAppend wrote\n%x\nWritePacket\n%x", comment, got.Bytes(), want.Bytes())
+		}
+	}
+	w := NewWriter(io.Discard)
+	w.AddInterface("h", "host h", LinkTypeIPv4)
+	long := strings.Repeat("y", 0x10000)
+	if err := w.WritePacketAppend(0, ts, []byte{0x45}, func(buf []byte) []byte { return append(buf, long...) }); err == nil {
+		t.Fatal("a 65536-byte comment was accepted")
+	}
 }
