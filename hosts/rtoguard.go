@@ -17,8 +17,9 @@ import (
 // once the count reaches 0 with data or a FIN still unacknowledged, and a
 // tail loss probe has been spent, no timer is left: nothing will ever send
 // that data again. (Found on a lossy bulk transfer, lab seed 136 of the
-// issue's bulk-orphan lab; the fix upstream would arm the timer whenever
-// SND.UNA != SND.NXT.)
+// issue's bulk-orphan lab; since tcplab patched RACK's tie-break, seed 1110
+// of that lab, see third_party/gvisor/PATCHES.md. The fix upstream would
+// arm the timer whenever SND.UNA != SND.NXT.)
 //
 // After each settle the guard looks for a sender with unacknowledged
 // sequence space and no retransmission, probe or reorder timer enabled.

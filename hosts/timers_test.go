@@ -64,10 +64,12 @@ func TestTimerKinds(t *testing.T) {
 		},
 		{
 			// The only segment in flight is lost: nothing comes back, and
-			// the probe timeout (capped by the RTO) resends it. (When the
-			// last segment of a burst is lost instead, netstack's RACK
-			// marks it lost from the ACKs of the segments sent with it,
-			// by its reorder timer: see "rack tail".)
+			// the probe timeout (capped by the RTO) resends it. (The same
+			// happens when the last segment of a burst is lost: no segment
+			// sent after it is ever acknowledged, so RACK cannot mark it
+			// lost. Before tcplab patched RACK's tie-break, netstack took it
+			// for a segment sent before the acknowledged ones and its
+			// reorder timer resent it.)
 			name: "tlp",
 			w: network{
 				hosts:  two(Config{Steps: []Step{connect, {Action: Send, Data: []byte("hello")}, {Action: Sleep, For: 5 * time.Second}, closeStep}}, Config{Steps: serve}),
@@ -98,18 +100,20 @@ func TestTimerKinds(t *testing.T) {
 			state: event.Established, sends: segment.PSH | segment.ACK,
 		},
 		{
-			// The last segment of a burst is lost. netstack's RACK takes
-			// a segment sent at the same instant as one acknowledged, and
-			// after it in sequence, as lost once the reorder window
-			// passes (RFC 8985 takes only segments before it): the
-			// reorder timer resends the tail.
-			name: "rack tail",
+			// The middle segment of a burst (three segments sent in one
+			// instant) is lost. The SACK of the third says a segment sent
+			// at the same instant, and after the second in sequence, was
+			// delivered (RFC 8985's tie-break, which tcplab's patch gives
+			// netstack): RACK waits one reorder window for the second and
+			// its reorder timer resends it.
+			name: "rack burst",
 			w: network{
-				hosts:  two(Config{Steps: []Step{connect, {Action: Send, Bytes: 3000}, {Action: Sleep, For: 5 * time.Second}, closeStep}}, Config{Steps: serve}),
-				faults: []topology.Fault{{Action: topology.FaultDrop, From: "client", Flags: psh, Nth: 1}},
+				hosts: two(Config{Steps: []Step{connect, {Action: Send, Bytes: 4000}, {Action: Sleep, For: 5 * time.Second}, closeStep}}, Config{Steps: serve}),
+				faults: []topology.Fault{{Action: topology.FaultDrop, From: "client",
+					Flags: segment.FlagMatch{Set: segment.ACK, Clear: segment.SYN | segment.FIN | segment.PSH}, Nth: 3}},
 			},
 			kind: event.TimerRACK, host: "client", local: netip.AddrPortFrom(clientAddr, 0), remote: server80,
-			state: event.Established, sends: segment.PSH | segment.ACK,
+			state: event.Established, sends: segment.ACK,
 		},
 		{
 			// TCP_CORK holds a small write back for at most 200ms.
