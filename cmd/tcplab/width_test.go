@@ -149,7 +149,7 @@ func TestFold(t *testing.T) {
 	if regexp.MustCompile(`(?m)^\s+·\s+\S+\s+client\s+counters: Timeouts`).MatchString(r.stdout) {
 		t.Error("loss-recovery: a Timeouts counter row stands alone; want it folded into the retransmission")
 	}
-	if !regexp.MustCompile(`(?m)^\s+51\s.*retransmission #1 .*; counters: Timeouts \+1 = 1$`).MatchString(r.stdout) {
-		t.Errorf("loss-recovery: frame 51 does not end with its counter:\n%s", r.stdout)
+	if !regexp.MustCompile(`(?m)^\s+39\s.*retransmission #1 .*; counters: Timeouts \+1 = 1$`).MatchString(r.stdout) {
+		t.Errorf("loss-recovery: frame 39 does not end with its counter:\n%s", r.stdout)
 	}
 }
