@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tcplab/tcplab/i18n"
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 )
 
 // Sink receives the timeline's rows as they are released: in timeline
@@ -308,7 +310,7 @@ func (t *Tap) Receipt(e *event.Receipt) {
 	t.recvNo++
 	a.No = t.recvNo
 	if r.Seg != nil {
-		a.Analysis, a.DupAckNum, a.DupAckOf = t.recv.analyze(a.No, a.At, r.Seg)
+		a.Analysis, a.DupAckNum, a.DupAckOf = t.recv.analyze(a.No, a.At, delivered(r, a))
 		t.received(r, e)
 	}
 	if len(e.Counters) > 0 && !isDrop(e.Verdict) {
@@ -323,6 +325,21 @@ func (t *Tap) Receipt(e *event.Receipt) {
 			}
 		}
 	}
+}
+
+// delivered returns the segment the receiver's capture holds for arrival
+// a of row r: the segment sent, or, when a link corrupted it, the segment
+// its bytes now say, as Wireshark reads it from the received capture (a
+// flipped bit in the ACK field acknowledges something else).
+func delivered(r *Row, a *Arrival) *segment.Segment {
+	if a.Data == nil || bytes.Equal(a.Data, r.Data) {
+		return r.Seg
+	}
+	s, err := segment.Parse(a.Data)
+	if err != nil {
+		return r.Seg
+	}
+	return &s
 }
 
 // isDrop reports whether a verdict means the stack dropped the packet.
