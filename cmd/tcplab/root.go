@@ -68,6 +68,13 @@ func run() int {
 	go func() {
 		select {
 		case <-ctx.Done():
+			select {
+			case <-done:
+				// The deferred stop() cancelled ctx as run returned
+				// (done is closed before it): not an interruption.
+				return
+			default:
+			}
 			stop()
 			fmt.Fprintln(os.Stderr, "tcplab: interrupted; writing what was recorded (Ctrl-C again quits at once)")
 		case <-done:
