@@ -30,4 +30,5 @@ require (
 	golang.org/x/time v0.15.0 // indirect
 	golang.org/x/tools v0.43.0 // indirect
 )
+
 replace gvisor.dev/gvisor => ./third_party/gvisor

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # gvisor-update.sh — rebuild third_party/gvisor from the module cache: the
-# packages tcplab builds (tests included), their non-test files, gVisor's
+# packages tcplab builds (tests, and other build configurations, included),
+# their non-test files, gVisor's
 # go.mod and LICENSE, then reapply tcplab's patches (PATCHES.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,19 @@ for p in $pkgs; do
 	find "$src/$rel" -maxdepth 1 -type f ! -name '*_test.go' -exec cp {} "$dst/$rel/" \;
 done
 cp "$src/go.mod" "$src/LICENSE" "$dst/"
+chmod -R u+w "$dst"
+# Packages only other build configurations import (race, other
+# architectures): go mod tidy names each one the copy lacks.
+for _ in $(seq 50); do
+	missing=$(GOFLAGS=-mod=mod go mod tidy 2>&1 | grep -o 'does not contain package gvisor.dev/gvisor/[^ ]*' | awk '{print $5}' | sort -u || true)
+	[ -z "$missing" ] && break
+	for p in $missing; do
+		rel=${p#gvisor.dev/gvisor/}
+		mkdir -p "$dst/$rel"
+		find "$src/$rel" -maxdepth 1 -type f ! -name '*_test.go' -exec cp {} "$dst/$rel/" \;
+	done
+	chmod -R u+w "$dst"
+done
 mv "$keep" "$dst/PATCHES.md"
 chmod -R u+w "$dst"
 python3 - "$dst/pkg/tcpip/transport/tcp/rack.go" <<'PY'
