@@ -1,20 +1,13 @@
 package labs
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestTypeAndSemanticErrors checks that a file with values of the wrong
 // type and semantic errors reports them all at once, and that the checks
 // that depend on a broken value are skipped rather than reporting it again
 // in other words ("listen needs a port" for port = "80").
 func TestTypeAndSemanticErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []loadErrCase{
 		{
 			name: "type error and negative latency",
 			src:  lines(`seed = "x"`, `[[hosts]]`, `name = "a"`, `ipv4 = "10.0.0.1"`, `[[links]]`, `host = "a"`, `latency = "-5ms"`),
@@ -153,13 +146,5 @@ func TestTypeAndSemanticErrors(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load("x.toml", []byte(tt.src))
-			want := strings.Join(tt.want, "\n")
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
-			}
-		})
-	}
+	checkLoadErrors(t, tests)
 }

@@ -10,11 +10,7 @@ import (
 // link's own direction table or at its top level, in the [[links.down]]
 // a window came from, at a table that lacks a required field.
 func TestFieldPositions(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []loadErrCase{
 		{
 			name: "loss in [links.out] and at the top level",
 			src:  withA(`[[links]]`, `host = "a"`, `loss = 2.0`, `[links.out]`, `loss = 3.0`), // 4-8
@@ -50,6 +46,21 @@ func TestFieldPositions(t *testing.T) {
 			want: []string{`x.toml:5:11: impossible RTO bounds: rto_max 2m0s is less than rto_min 3m20s`},
 		},
 	}
+	checkLoadErrors(t, tests)
+}
+
+// loadErrCase is a lab file and every error Load must report for it, in
+// order.
+type loadErrCase struct {
+	name string
+	src  string
+	want []string
+}
+
+// checkLoadErrors loads each case's file and compares the errors with its
+// want, line for line.
+func checkLoadErrors(t *testing.T, tests []loadErrCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load("x.toml", []byte(tt.src))

@@ -1,9 +1,6 @@
 package labs
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestStepFieldPositions checks that the problems hosts.Step.Validate
 // finds are placed where the file writes the step: a nested each step, an
@@ -11,11 +8,7 @@ import (
 // also checks labs' own rules for a 0 written where the step's 0 means
 // "none".
 func TestStepFieldPositions(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []loadErrCase{
 		{
 			name: "each steps",
 			src: withA(`[[hosts.steps]]`, `do = "listen"`, `port = 80`, // 4-6
@@ -69,13 +62,5 @@ func TestStepFieldPositions(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load("x.toml", []byte(tt.src))
-			want := strings.Join(tt.want, "\n")
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
-			}
-		})
-	}
+	checkLoadErrors(t, tests)
 }

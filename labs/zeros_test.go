@@ -1,20 +1,13 @@
 package labs
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // TestModelParamZeros checks who says that a model parameter's 0 is below
 // its min: the model (hosts.ValidateModel) when 0 cannot be meant (a
 // parameter with a default), labs when the model's 0 is "unset" or
 // "missing", which only the file can tell from the key left out.
 func TestModelParamZeros(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []loadErrCase{
 		{"holder count 0, default 1", withA(`[[hosts.apps]]`, `model = "holder"`, `to = "a:80"`, `count = 0`),
 			[]string{`x.toml:7:9: count must be at least 1`}},
 		{"holder count negative", withA(`[[hosts.apps]]`, `model = "holder"`, `to = "a:80"`, `count = -3`),
@@ -26,25 +19,13 @@ func TestModelParamZeros(t *testing.T) {
 		{"a required size left out", withA(`[[hosts.apps]]`, `model = "bulk-sender"`, `to = "a:80"`),
 			[]string{`x.toml:4:1: model "bulk-sender" needs bytes`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load("x.toml", []byte(tt.src))
-			want := strings.Join(tt.want, "\n")
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
-			}
-		})
-	}
+	checkLoadErrors(t, tests)
 }
 
 // TestUnsetZeros checks the integers whose 0 a core type reads as
 // "unset": labs reports a written 0, the core type a negative value.
 func TestUnsetZeros(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []loadErrCase{
 		{"fault zeros", withA(`[[faults]]`, `action = "drop"`, `nth = 0`, `count = 0`, `connection = 0`), // 4-8
 			[]string{`x.toml:6:7: nth must be at least 1`, `x.toml:7:9: count must be at least 1`, `x.toml:8:14: connection must be at least 1`}},
 		{"fault negatives", withA(`[[faults]]`, `action = "drop"`, `nth = -1`, `count = -2`, `connection = -3`),
@@ -58,13 +39,5 @@ func TestUnsetZeros(t *testing.T) {
 		{"somaxconn negative", withA(`[hosts.tcp]`, `somaxconn = -5`),
 			[]string{`x.toml:5:13: somaxconn -5 is negative`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Load("x.toml", []byte(tt.src))
-			want := strings.Join(tt.want, "\n")
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) =\n%v\nwant\n%s", tt.src, err, want)
-			}
-		})
-	}
+	checkLoadErrors(t, tests)
 }
