@@ -542,4 +542,5 @@ var en = map[string]string{
 	"out.mmd.group":            "%d of %d: %s",
 	"out.mmd.group.title":      "%s (%s)",
 	"out.mmd.onediagram":       "one diagram, not one per connection group: over %d bytes of diagram are not held back",
+	"diff.fin.ooo":             "Linux keeps a FIN that arrives above a hole in its out-of-order queue and takes it as soon as the hole is filled, so its ACK of the missing data would have acknowledged the FIN too and no retransmission was needed; netstack dropped the FIN, and %s's ACKs stopped before it",
 }

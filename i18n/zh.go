@@ -544,4 +544,5 @@ var zh = map[string]string{
 	"out.mmd.group":            "第 %d 组，共 %d 组：%s",
 	"out.mmd.group.title":      "%s（%s）",
 	"out.mmd.onediagram":       "只画一张图，不按连接组分开：超过 %d 字节的图不再暂存",
+	"diff.fin.ooo":             "Linux 会把越过空洞到达的 FIN 放进乱序队列，空洞一补上就一并接收，所以它对缺失数据的 ACK 会同时确认这个 FIN，不需要这次重传；netstack 丢弃了这个 FIN，%s 的 ACK 因而停在它之前",
 }

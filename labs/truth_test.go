@@ -48,6 +48,10 @@ var truthCases = []truthCase{
 	{lab: "truth-fast-retrans-none", frame: 9, want: []string{"seg.retrans.rack", "why.prev"}, not: []string{"seg.retrans.fast"}},
 	{lab: "truth-fast-retrans-lost-dupacks", frame: 13, want: []string{"seg.retrans.rto", "ws.fast"}, not: []string{"seg.retrans.fast"}},
 	{lab: "truth-fast-retrans", frame: 19, want: []string{"seg.retrans.fast", "why.prev"}},
+	// A FIN that reached its receiver above a hole, which netstack did not
+	// keep: retransmitted, and the row says Linux would have kept it.
+	{lab: "truth-fast-retrans", frame: 21, want: []string{"why.notkept", "diff.fin.ooo"}},
+	{lab: "truth-bulk-loss", frame: 23, want: []string{"seg.fin.retrans", "why.notkept", "diff.fin.ooo"}},
 	// Class 4: a duplicate ACK that answers duplicate data says nothing is
 	// missing.
 	{lab: "truth-dupack-dupdata", frame: 10, want: []string{"seg.dupack.num", "seg.ack.dupcopy"}, not: []string{"seg.ack.gap"}},

@@ -138,6 +138,7 @@ type tx struct {
 	arrived bool
 	arrival time.Duration
 	verdict event.Verdict
+	ahead   bool // it arrived beyond the next byte its receiver expected
 }
 
 // fate describes what became of the transmission so far, as a message:

@@ -662,6 +662,11 @@ func (t *Tap) whyPrev(in *segInfo, last *tx, to uint32) {
 	}
 	if last.delivered() && rcv.started && seqLT(rcv.nxt, to) && !rcv.has(to-1, to) {
 		in.r.note("why.notkept", last.frame, in.to, rcv.nxt)
+		if s := in.r.Seg; last.ahead && s.Flags&segment.FIN != 0 && s.Len == 0 && in.r.RelSeq == rcv.nxt {
+			// A FIN that arrived above a hole, now filled: Linux
+			// would have queued it and taken it with the hole.
+			in.r.note("diff.fin.ooo", in.to)
+		}
 		return
 	}
 	in.r.note("why.prev", last.fate(t, in.to))

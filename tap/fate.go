@@ -194,6 +194,9 @@ func (t *Tap) received(r *Row, e *event.Receipt) {
 			}
 			info.start, info.end = r.RelSeq, r.RelSeq+span
 			info.fit, info.nxt = c.rcv[o].receive(info.start, info.end, win, s.Flags&segment.FIN != 0)
+			if r.tx != nil && r.Kind != KindCopy && info.fit == fitAhead {
+				r.tx.ahead = true
+			}
 		}
 		if e.Verdict == event.CookieAccepted && span > 0 {
 			// Not the handshake's own ACK (lost, or overtaken): this
