@@ -65,7 +65,7 @@ var hostileLabs = []struct {
 		want: `x.toml:1:1: unknown key "` + strings.Repeat("k", 60) + `…"`,
 	},
 	{
-		name: "1,001 hosts",
+		name: "5,001 hosts",
 		src: func() string {
 			var b strings.Builder
 			for i := range MaxHosts + 1 {
@@ -73,7 +73,7 @@ var hostileLabs = []struct {
 			}
 			return b.String()
 		},
-		want: "x.toml:3001:1: a lab has 1001 hosts; it may have at most 1000",
+		want: "x.toml:15001:1: a lab has 5001 hosts; it may have at most 5000",
 	},
 	{
 		name: "a billion copies",

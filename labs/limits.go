@@ -14,7 +14,7 @@ const (
 	// MaxFileSize is the largest lab file, in bytes.
 	MaxFileSize = 1 << 20
 	// MaxHosts is the largest number of [[hosts]] in a lab.
-	MaxHosts = 1000
+	MaxHosts = 5000
 	// MaxApps is the largest number of applications on one host, each copy
 	// counted.
 	MaxApps = 10000
