@@ -70,6 +70,7 @@ ipv4 = "10.0.0.1"
   at = "1ms"
   do = "connect"
   to = "server:80"
+  # timeout = "3s"      # give up on the connect (ETIMEDOUT); on_error = "continue" goes on after a failure
 
   [[hosts.steps]]
   do = "send"
@@ -84,7 +85,7 @@ ipv4 = "10.0.0.1"
 [[links]]
 host = "client"
 latency = "10ms"      # one way, client to switch and back
-# loss = 0.01         # also: jitter, duplicate, reorder, corrupt, rate, queue_limit
+# loss = 0.01         # also: jitter, duplicate, reorder, corrupt, rate, queue_limit, mtu
 
 # [[faults]]          # drop, delay, duplicate or hold chosen segments
 # action = "drop"
@@ -92,8 +93,19 @@ latency = "10ms"      # one way, client to switch and back
 # from = "client"
 # nth = 1
 
+# [[crashes]]         # a host that crashes (forgets its connections) and reboots
+# host = "server"
+# at = "5s"
+# reboot_after = "10s"
+
+# [[middleboxes]]     # a NAT that forgets an idle flow, then drops (or resets) it
+# kind = "nat"
+# link = "client"
+# idle_timeout = "350s"
+
 [[expect]]
 segment = "client > server FIN"
+# note = "seg.close1" # or match the explanation itself by its note key
 
 [[expect]]
 state = "TIME_WAIT"
