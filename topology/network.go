@@ -48,6 +48,8 @@ const (
 	Interrupted
 )
 
+// String names the reason as the run's summary line does: "idle", "time
+// limit".
 func (r StopReason) String() string {
 	switch r {
 	case Idle:
