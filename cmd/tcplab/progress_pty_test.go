@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/creack/pty"
+)
+
+// TestProgressOnTerminal runs tcplab test as a process whose standard error
+// is a real pseudo-terminal and whose standard output is a pipe, as a user
+// who redirects the report to a file sees it: the progress line appears on
+// the terminal, and the report holds none of it. The other progress tests
+// inject the terminal decision; this one lets tcplab make it.
+func TestProgressOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs tcplab for over a second; the injected progress tests cover the meter")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "tcplab")
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	// Enough runs to last well over the second before the meter shows.
+	cmd := exec.Command(bin, "test", "keepalive-probes", "close", "--seeds", "2000")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var screen bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(&screen, ptmx) // ends with EIO when the child exits
+		close(read)
+	}()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("tcplab test: %v\n%s", err, stdout.String())
+	}
+	ptmx.Close()
+	<-read
+	progress := regexp.MustCompile(`labs \d/2, runs \d+/4000, \S+ virtual`)
+	if !progress.Match(screen.Bytes()) {
+		t.Errorf("no progress line on the terminal; it showed:\n%q", screen.String())
+	}
+	if !strings.Contains(stdout.String(), "PASS") {
+		t.Errorf("the report is missing from standard output:\n%s", stdout.String())
+	}
+	if bytes.ContainsAny(stdout.Bytes(), "\r\x1b") || strings.Contains(stdout.String(), "virtual,") {
+		t.Errorf("progress leaked into standard output:\n%q", stdout.String())
+	}
+}
