@@ -49,7 +49,12 @@ func (v *validator) missingf(p string, keys []string, format string, args ...any
 			return
 		}
 	}
+	// The missing keys are reported: a core type's problem with the same
+	// unwritten field would say it again in other words.
 	v.reported[p] = true
+	for _, k := range keys {
+		v.reported[join(p, k)] = true
+	}
 	v.errs = append(v.errs, &Error{File: v.file, Pos: orStart(v.pos.key(p)), Msg: fmt.Sprintf(format, args...)})
 }
 

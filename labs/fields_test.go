@@ -36,6 +36,11 @@ func TestFieldPositions(t *testing.T) {
 			want: []string{`x.toml:6:9: a delay fault needs delay = "500ms"`},
 		},
 		{
+			name: "an injection without from is reported once",
+			src:  withA(`[[inject]]`, `via = "a"`, `to = "a:80"`, `flags = "SYN"`),
+			want: []string{`x.toml:4:1: an injection needs from = "10.0.0.66:40000" (a spoofed source; port 0 = a new port per segment) or a prefix "10.9.0.0/24"`},
+		},
+		{
 			name: "an injection across IP versions",
 			src:  withA(`[[inject]]`, `via = "a"`, `from = "[fd00::9]:1"`, `to = "a:80"`, `flags = "SYN"`),
 			want: []string{`x.toml:7:6: from fd00::9 and to 10.0.0.1 are of different IP versions`},
