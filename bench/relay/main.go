@@ -1,7 +1,7 @@
-// Command relay is the baseline of bench/peer.sh's overhead figure: two
-// bare gVisor netstack stacks joined by a relay goroutine, no virtual time,
-// no switch, no tap, no capture, transferring the same 10 MB as
-// bench/peer/bulk.toml over a 1 MiB buffer. It prints its CPU time, so that
+// Package main is the relay command, the baseline of bench/peer.sh's
+// overhead figure: two bare gVisor netstack stacks joined by a relay
+// goroutine, no virtual time, no switch, no tap, no capture, transferring
+// the same 10 MB as bench/peer/bulk.toml over a 1 MiB buffer. It prints its CPU time, so that
 // tcplab's CPU for the same transfer can be put over it.
 //
 //	go run ./bench/relay            # 10 MB
@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/channel"
@@ -116,3 +117,6 @@ func relay(ctx context.Context, from, to *channel.Endpoint) {
 		in.DecRef()
 	}
 }
+
+// bufferFrom copies b into a netstack buffer.
+func bufferFrom(b []byte) buffer.Buffer { return buffer.MakeWithData(append([]byte(nil), b...)) }
