@@ -1,8 +1,9 @@
 // Package main is the relay command, the baseline of bench/peer.sh's
 // overhead figure: two bare gVisor netstack stacks joined by a relay
 // goroutine, no virtual time, no switch, no tap, no capture, transferring
-// the same 10 MB as bench/peer/bulk.toml over a 1 MiB buffer. It prints its CPU time, so that
-// tcplab's CPU for the same transfer can be put over it.
+// the same 10 MB as bench/peer/bulk.toml over a 1 MiB buffer. It prints
+// its CPU time, so that tcplab's CPU for the same transfer can be put over
+// it.
 //
 //	go run ./bench/relay            # 10 MB
 //	go run ./bench/relay -bytes 100000000
