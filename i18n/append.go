@@ -226,6 +226,9 @@ func appendArg(b []byte, a any, lang Lang, names Namer) []byte {
 				return append(b, n...)
 			}
 		}
+		if !v.IsValid() {
+			return append(b, v.String()...) // "invalid IP", where AppendTo appends nothing
+		}
 		return v.AppendTo(b)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10)

@@ -201,3 +201,12 @@ func TestParseFormats(t *testing.T) {
 		forgetTexts()
 	}
 }
+
+// TestAppendTextZeroAddr checks that the fast path renders a zero
+// netip.Addr as fmt does ("invalid IP"), not as nothing as AppendTo does.
+func TestAppendTextZeroAddr(t *testing.T) {
+	m := M("seg.nottcp", netip.Addr{})
+	if got, want := string(m.AppendText(nil, EN, nil)), refText(m, EN, nil); got != want {
+		t.Fatalf("AppendText = %q, want %q", got, want)
+	}
+}
