@@ -31,18 +31,15 @@ var defaultProgress = progressTiming{after: time.Second, every: 100 * time.Milli
 // never see it. Its methods may be called from any goroutine.
 type meter struct {
 	w      io.Writer
-	on     bool
 	timing progressTiming
 	max    int64
 	start  time.Time
 
 	mu sync.Mutex
 	// +checklocks:mu
+	on bool // false when not a terminal, and after done
+	// +checklocks:mu
 	bar *progressbar.ProgressBar // nil until shown
-	// +checklocks:mu
-	value int64
-	// +checklocks:mu
-	desc string
 }
 
 // newMeter returns a meter over [0, max] on e's standard error.
@@ -52,12 +49,12 @@ func newMeter(e env, max int64) *meter {
 
 // update sets how far the work is and what the line says.
 func (m *meter) update(value int64, desc string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if !m.on {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.value, m.desc = min(max(value, 0), m.max), desc
+	value = min(max(value, 0), m.max)
 	if m.bar == nil {
 		if time.Since(m.start) < m.timing.after {
 			return
@@ -69,44 +66,35 @@ func (m *meter) update(value int64, desc string) {
 			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetDescription(m.desc),
+			progressbar.OptionSetDescription(desc),
 		)
-		_ = m.bar.Set64(m.value)
+		_ = m.bar.Set64(value)
 		return
 	}
 	// The new description goes in without a redraw (an Option is a
 	// setter), so that whichever of Set64 and Describe redraws the line
 	// draws both new; a bar that reaches its end is cleared and drawn no
 	// more.
-	progressbar.OptionSetDescription(m.desc)(m.bar)
-	_ = m.bar.Set64(m.value)
-	m.bar.Describe(m.desc)
+	progressbar.OptionSetDescription(desc)(m.bar)
+	_ = m.bar.Set64(value)
+	m.bar.Describe(desc)
 }
 
 // clear takes the line off the screen, before something else is written
 // to the terminal; the next update draws it again.
 func (m *meter) clear() {
-	if !m.on {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bar != nil {
+	if m.on && m.bar != nil {
 		_ = m.bar.Clear()
 	}
 }
 
-// done takes the line off the screen for good.
+// done takes the line off the screen for good: no update draws it again.
 func (m *meter) done() {
-	if !m.on {
-		return
-	}
+	m.clear()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.bar != nil {
-		_ = m.bar.Clear()
-		_ = m.bar.Exit()
-	}
 	m.on = false
 }
 
