@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/i18n"
-	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/internal/segment"
 )
 
@@ -212,14 +211,9 @@ func (mw *MermaidWriter) Row(r *Row) error {
 		note(from, s)
 	case KindApp:
 		a := r.App
-		switch {
-		case !a.Err.IsZero() && a.OnError == event.OnErrorContinue:
-			note(from, mw.text(i18n.M("ui.app.err.continue", a.Step, a.Err)))
-		case !a.Err.IsZero() && a.OnError == event.OnErrorStop && a.Skipped > 0:
-			note(from, mw.text(i18n.M("ui.app.err.stop", a.Step, a.Err, a.Skipped)))
-		case !a.Err.IsZero():
-			note(from, mw.text(i18n.M("out.mmd.app.err", a.Step, a.Err)))
-		default:
+		if !a.Err.IsZero() {
+			note(from, mw.text(appErrMsg(a, a.Step, "out.mmd.app.err")))
+		} else {
 			note(from, mw.text(i18n.M("out.mmd.app", a.Step)))
 		}
 	case KindQueue:

@@ -453,6 +453,20 @@ func (t *Tap) eventText(r *Row, p painter, lang i18n.Lang) string {
 	return t.paintEvent(r, p, t.eventBody(r, p, lang), t.NoteText(r, lang))
 }
 
+// appErrMsg says that step, an application step, failed and what its
+// script did then: went on (on_error = "continue"), or stopped with steps
+// not run; else it is plain's text, given step and the error. The text
+// timeline and the Mermaid notes both say it so.
+func appErrMsg(a *event.App, step any, plain string) i18n.Msg {
+	switch {
+	case a.OnError == event.OnErrorContinue:
+		return i18n.M("ui.app.err.continue", step, a.Err)
+	case a.OnError == event.OnErrorStop && a.Skipped > 0:
+		return i18n.M("ui.app.err.stop", step, a.Err, a.Skipped)
+	}
+	return i18n.M(plain, step, a.Err)
+}
+
 // eventBody renders what a row other than a segment says before its
 // notes, with the colours of its parts (a state's transition in cyan, a
 // failed application step in red).
@@ -471,13 +485,8 @@ func (t *Tap) eventBody(r *Row, p painter, lang i18n.Lang) string {
 		if a.Label != "" {
 			step = "[" + a.Label + "] " + step
 		}
-		switch {
-		case !a.Err.IsZero() && a.OnError == event.OnErrorContinue:
-			return p.paint(sgrRed, text(i18n.M("ui.app.err.continue", step, a.Err)))
-		case !a.Err.IsZero() && a.OnError == event.OnErrorStop && a.Skipped > 0:
-			return p.paint(sgrRed, text(i18n.M("ui.app.err.stop", step, a.Err, a.Skipped)))
-		case !a.Err.IsZero():
-			return p.paint(sgrRed, text(i18n.M("ui.app.err", step, a.Err)))
+		if !a.Err.IsZero() {
+			return p.paint(sgrRed, text(appErrMsg(a, step, "ui.app.err")))
 		}
 		return text(i18n.M("ui.app", step, a.Result))
 	case KindPacket:
