@@ -247,10 +247,7 @@ func (v *validator) lab(s *fileSpec) *Lab {
 		linked[l.Host] = true
 		lab.Links[hi] = link
 	}
-	names := make([]string, len(lab.Hosts))
-	for i, h := range lab.Hosts {
-		names[i] = h.Name
-	}
+	names := hostNames(lab.Hosts)
 	for i := range s.Faults {
 		if f, ok := v.fault(fmt.Sprintf("faults.%d", i), i, &s.Faults[i], names); ok {
 			lab.Faults = append(lab.Faults, f)

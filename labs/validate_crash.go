@@ -93,15 +93,21 @@ func (v *validator) world(lab *Lab, s *fileSpec, names []string) {
 // hostRef checks that key of table p names a host; what says which table
 // it is ("crash"), example how to write the key.
 func (v *validator) hostRef(p, key, name string, names []string, what, example string) bool {
-	switch {
-	case name == "":
+	if name == "" {
 		v.missingf(p, []string{key}, "a %s needs %s", what, example)
 		return false
-	case !slices.Contains(names, name):
-		v.undefinedf(p+"."+key, "%s", undefinedHost(what, name, names))
-		return false
 	}
-	return true
+	return v.knownHost(p+"."+key, what, name, names)
+}
+
+// knownHost reports whether name, written at path by what ("fault"), is
+// one of the hosts' names, and reports it undefined if not.
+func (v *validator) knownHost(path, what, name string, names []string) bool {
+	if slices.Contains(names, name) {
+		return true
+	}
+	v.undefinedf(path, "%s", undefinedHost(what, name, names))
+	return false
 }
 
 // fieldErr records the field-tagged errors of a core type's Validate at

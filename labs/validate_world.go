@@ -28,8 +28,8 @@ func (v *validator) fault(p string, i int, f *faultSpec, names []string) (topolo
 	}
 	out.Action = act
 	for _, h := range []struct{ key, name string }{{"from", f.From}, {"to", f.To}} {
-		if h.name != "" && !slices.Contains(names, h.name) {
-			v.undefinedf(p+"."+h.key, "%s", undefinedHost("fault", h.name, names))
+		if h.name != "" {
+			v.knownHost(p+"."+h.key, "fault", h.name, names)
 		}
 	}
 	out.From, out.To = f.From, f.To
@@ -73,8 +73,8 @@ func (v *validator) injection(p string, i int, in *injectSpec, all []hosts.Confi
 	}
 	if in.Via == "" {
 		v.missingf(p, []string{"via"}, "an injection needs via = \"attacker\": the host whose link the segments enter the switch from")
-	} else if !slices.ContainsFunc(all, func(h hosts.Config) bool { return h.Name == in.Via }) {
-		v.undefinedf(p+".via", "%s", undefinedHost("injection", in.Via, hostNames(all)))
+	} else {
+		v.knownHost(p+".via", "injection", in.Via, hostNames(all))
 	}
 	out.Via = in.Via
 	if in.At != nil {
@@ -186,8 +186,8 @@ func (v *validator) expectation(p string, s *expectSpec, names []string) (Expect
 		v.errorf(p, "an expectation checks one thing; this one has %s", strings.Join(kinds, " and "))
 		return e, false
 	}
-	if s.Host != "" && !slices.Contains(names, s.Host) {
-		v.undefinedf(p+".host", "%s", undefinedHost("expectation", s.Host, names))
+	if s.Host != "" {
+		v.knownHost(p+".host", "expectation", s.Host, names)
 	}
 	key := p + "." + e.Kind.String()
 	switch e.Kind {
