@@ -97,10 +97,8 @@ func (v *validator) involvesBroken(e *field.Error, resolve func(string) string) 
 // written returns path if the file writes it, or else its nearest ancestor
 // that the file writes ("" for the file itself).
 func (v *validator) written(path string) string {
-	for path != "" && !v.pos.known(path) {
-		path = parent(path)
-	}
-	return path
+	at, _ := v.pos.nearest(path)
+	return at
 }
 
 // parent returns the key path of the table holding path.

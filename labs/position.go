@@ -152,16 +152,25 @@ func (p *positions) value(path string) Pos {
 
 // lookup finds the entry for path or its nearest recorded ancestor.
 func (p *positions) lookup(path string) (posEntry, bool) {
+	if at, ok := p.nearest(path); ok {
+		return p.entries[at], true
+	}
+	return posEntry{}, false
+}
+
+// nearest returns path if it is recorded, or else its nearest recorded
+// ancestor.
+func (p *positions) nearest(path string) (string, bool) {
 	if p == nil {
-		return posEntry{}, false
+		return "", false
 	}
 	for {
-		if e, ok := p.entries[path]; ok {
-			return e, true
+		if _, ok := p.entries[path]; ok {
+			return path, true
 		}
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {
-			return posEntry{}, false
+			return "", false
 		}
 		path = path[:i]
 	}

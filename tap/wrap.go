@@ -19,19 +19,10 @@ type wrapToken struct {
 // they stay with the character before them.
 const noLineStart = "，。；：、）」』】》！？%）"
 
-// tokens splits s into words at spaces and between CJK characters, which
-// a line may break between. A word's text is a run of s and its spaces a
-// run of blanks, so both are slices, not built up character by character.
-func tokens(s string) []wrapToken {
-	var out []wrapToken
-	for tk := range eachToken(s) {
-		out = append(out, tk)
-	}
-	return out
-}
-
-// eachToken yields the words of s as tokens returns them, without
-// collecting them.
+// eachToken yields the words of s, split at spaces and between CJK
+// characters, which a line may break between. A word's text is a run of s
+// and its spaces a run of blanks, so both are slices, not built up
+// character by character.
 func eachToken(s string) func(yield func(wrapToken) bool) {
 	return func(yield func(wrapToken) bool) {
 		splitTokens(s, yield)

@@ -10,6 +10,15 @@ import (
 	"unicode/utf8"
 )
 
+// tokens collects the words eachToken yields.
+func tokens(s string) []wrapToken {
+	var out []wrapToken
+	for tk := range eachToken(s) {
+		out = append(out, tk)
+	}
+	return out
+}
+
 // refTokens is tokens as first written, building each word character by
 // character; the slicing version must split every text the same way.
 func refTokens(s string) []wrapToken {
