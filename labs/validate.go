@@ -3,6 +3,7 @@ package labs
 import (
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -366,34 +367,18 @@ func (v *validator) keepalive(p string, s optionSpec) hosts.Options {
 	return o
 }
 
-// present lists the keys a step sets besides do, at and socket, in the
-// order of the format.
+// stepKeys are the keys of a step table.
+var stepKeys = tags(reflect.TypeFor[stepSpec]())
+
+// present lists the keys a step writes (do, at and socket included), in
+// the order of stepSpec.
 func (s *stepSpec) present() []string {
+	v := reflect.ValueOf(s).Elem()
 	var out []string
-	add := func(k string, set bool) {
-		if set {
+	for _, k := range stepKeys {
+		if f, _ := fieldByTag(v, k); !f.IsZero() {
 			out = append(out, k)
 		}
 	}
-	add("from", s.From != "")
-	add("port", s.Port != nil)
-	add("backlog", s.Backlog != nil)
-	add("to", s.To != "")
-	add("data", s.Data != nil)
-	add("bytes", s.Bytes != nil)
-	add("for", s.For != nil)
-	add("until", s.Until != nil)
-	add("timeout", s.Timeout != nil)
-	add("each", s.Each != nil)
-	add("nodelay", s.NoDelay != nil)
-	add("keepalive", s.KeepAlive != nil)
-	add("keepalive_idle", s.KeepAliveIdle != nil)
-	add("keepalive_interval", s.KeepAliveInterval != nil)
-	add("keepalive_count", s.KeepAliveCount != nil)
-	add("send_buffer", s.SendBuffer != nil)
-	add("recv_buffer", s.RecvBuffer != nil)
-	add("mss", s.MSS != nil)
-	add("user_timeout", s.UserTimeout != nil)
-	add("quickack", s.QuickAck != nil)
 	return out
 }
