@@ -29,7 +29,7 @@ type Config struct {
 	IPv4, IPv6 netip.Addr
 	// Seed is the lab seed; the host derives its own from it and Name.
 	Seed uint64
-	// MTU of the host's NIC; zero means 1500.
+	// MTU of the host's NIC; zero means topology.DefaultMTU.
 	MTU uint32
 	// Steps is the host's application script: with Apps, the first of the
 	// host's applications.
@@ -160,7 +160,7 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		cfg:   cfg,
 		boot:  1,
 		name:  cfg.Name,
-		nic:   &nic{mtu: cmp.Or(cfg.MTU, 1500)},
+		nic:   &nic{mtu: cmp.Or(cfg.MTU, topology.DefaultMTU)},
 		sched: sched,
 		index: index,
 		obs:   obs,

@@ -56,6 +56,9 @@ func (t *Tap) explainSent(r *Row) {
 	s := r.Seg
 	k := keyOf(s)
 	c := t.conns[k]
+	// A forged segment is an injection's or a middlebox's, not its
+	// sender's stack's.
+	forged := r.Injected != nil || r.Box != nil
 	spoofed := r.Injected != nil && r.Injected.Spoofed || r.Box != nil
 	reused := false
 	if c != nil && s.Flags&(segment.SYN|segment.ACK) == segment.SYN && c.over() {
@@ -71,7 +74,7 @@ func (t *Tap) explainSent(r *Row) {
 			t.conns[k] = c
 		}
 	}
-	if c != nil && c.forgedOnly && r.Injected == nil && r.Box == nil {
+	if c != nil && c.forgedOnly && !forged {
 		if s.Flags&(segment.SYN|segment.ACK) == segment.SYN {
 			c = nil // forged segments made up all that was known of it
 		} else {
@@ -80,10 +83,10 @@ func (t *Tap) explainSent(r *Row) {
 	}
 	if c == nil {
 		c = newConn(s)
-		c.forgedOnly = r.Injected != nil || r.Box != nil
+		c.forgedOnly = forged
 		t.conns[k] = c
 	}
-	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: r.Injected != nil || r.Box != nil}
+	in := &segInfo{r: r, c: c, d: c.sideOf(s.Src), from: t.Name(s.Src.Addr()), to: t.Name(s.Dst.Addr()), spoofed: spoofed, forged: forged}
 	in.o = 1 - in.d
 	in.state = t.stateOf(r.Host, s.Src, s.Dst)
 	t.number(in)
