@@ -39,8 +39,8 @@ type env struct {
 	terminal bool
 	// width is the terminal's width in columns when stdout is one, else 0.
 	width int
-	// stderrTerminal says stderr is a terminal, where explain shows its
-	// progress on a big capture.
+	// stderrTerminal says stderr is a terminal, where run, test and
+	// explain show their progress (progress.go).
 	stderrTerminal bool
 	// progress says when progress on a terminal stderr appears and how
 	// often it is redrawn; the zero value, in tests, shows it at once.
