@@ -86,10 +86,15 @@ func (h *Host) Reboot() {
 	}
 }
 
-// freshStack replaces the host's stack by a new one with its addresses
-// and settings, and forgets what the host tracked of the old one.
+// freshStack gives the host a new stack with its addresses and settings,
+// for its first boot (New) or a reboot, and forgets what the host tracked
+// of the old one. The stack's random numbers come from a seed of its boot.
 func (h *Host) freshStack() error {
-	secure, insecure := newRNGs(h.cfg.Seed, h.cfg.Name+"#boot"+strconv.Itoa(h.boot))
+	seed := h.cfg.Name
+	if h.boot > 1 {
+		seed += "#boot" + strconv.Itoa(h.boot)
+	}
+	secure, insecure := newRNGs(h.cfg.Seed, seed)
 	h.nic = &nic{mtu: h.nic.mtu, snap: h.senderState}
 	h.stack = newStack(h.stackOptions(secure, insecure))
 	h.addrs = nil

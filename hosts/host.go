@@ -155,7 +155,6 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 	if obs == nil {
 		obs = event.Nop{}
 	}
-	secure, insecure := newRNGs(cfg.Seed, cfg.Name)
 	h := &Host{
 		cfg:   cfg,
 		boot:  1,
@@ -165,21 +164,16 @@ func New(cfg Config, index int, clock tcpip.Clock, sched *topology.Scheduler, ob
 		index: index,
 		obs:   obs,
 		log:   log.With("host", cfg.Name),
-		known: map[tcpip.Endpoint]*trackedEP{},
 	}
 	h.clock = &hostClock{Clock: clock, h: h}
-	h.nic.snap = h.senderState
-	s := newStack(h.stackOptions(secure, insecure))
-	h.stack = s
-	if err := h.configure(cfg); err != nil {
-		s.Destroy()
+	if err := h.freshStack(); err != nil {
+		h.stack.Destroy()
 		return nil, err
 	}
 	if err := h.newApps(cfg); err != nil {
-		s.Destroy()
+		h.stack.Destroy()
 		return nil, err
 	}
-	h.watchCounters()
 	return h, nil
 }
 
