@@ -261,7 +261,7 @@ func (ix *posIndexer) header(n *unstable.Node) (string, *keyNode) {
 
 	path := ""
 	for i, k := range keys {
-		path = joinPath(path, string(k.Data))
+		path = join(path, string(k.Data))
 		last := i == len(keys)-1
 		switch count, isArray := ix.arrays[path]; {
 		case last && n.Kind == unstable.ArrayTable:
@@ -301,7 +301,7 @@ func (ix *posIndexer) keyValue(prefix string, node *keyNode, n *unstable.Node) {
 	path := prefix
 	for i, k := range keys {
 		node = ix.keys.child(node, string(k.Data))
-		path = joinPath(path, string(k.Data))
+		path = join(path, string(k.Data))
 		if i < len(keys)-1 {
 			ix.implicit(path, ix.lines.pos(int(k.Raw.Offset)))
 		}
@@ -420,14 +420,6 @@ func (ix *posIndexer) skipFiller(off int) int {
 
 // isBlank reports whether c is TOML whitespace within a line.
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
-
-// joinPath appends key to the dotted path prefix.
-func joinPath(prefix, key string) string {
-	if prefix == "" {
-		return key
-	}
-	return prefix + "." + key
-}
 
 // subsliceOffset returns the offset of sub within data, if sub is a slice of
 // data's backing array within its length.
