@@ -455,10 +455,17 @@ type noteMemo struct {
 // appendNotes appends r's notes rendered in lang to b, as NoteText renders
 // them, through the memo. Sinks call it on the run's goroutine.
 func (t *Tap) appendNotes(b []byte, r *Row, lang i18n.Lang) []byte {
+	return append(b, t.memoNotes(r, lang)...)
+}
+
+// memoNotes returns r's notes rendered in lang, from the memo, rendering
+// them into it first unless they are there: bytes the next call may
+// overwrite.
+func (t *Tap) memoNotes(r *Row, lang i18n.Lang) []byte {
 	m := &t.memo
 	if m.r != r || m.lang != lang || m.n != len(r.Notes) {
 		m.b = i18n.AppendJoin(m.b[:0], r.Notes, lang, t.Names)
 		m.r, m.lang, m.n = r, lang, len(r.Notes)
 	}
-	return append(b, m.b...)
+	return m.b
 }

@@ -327,7 +327,7 @@ func (tw *TextWriter) notes(r *Row, extra []i18n.Msg) string {
 	}
 	if len(msgs) == len(r.Notes) && len(msgs) > 1 {
 		// The row's own notes, which the capture renders too.
-		return string(tw.t.appendNotes(nil, r, tw.h.Lang))
+		return string(tw.t.memoNotes(r, tw.h.Lang))
 	}
 	return i18n.Join(msgs, tw.h.Lang, tw.t.Names)
 }
