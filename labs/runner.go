@@ -146,7 +146,7 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 			return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 		}
 	}
-	if err := run.addWorld(); err != nil { // crashes and middleboxes (validate_crash.go)
+	if err := run.addWorld(); err != nil { // crashes and middleboxes
 		run.close()
 		return nil, fmt.Errorf("lab %s: %w", lab.Name, err)
 	}
@@ -259,3 +259,18 @@ func (run *Run) Segments() []*tap.Row {
 
 // ErrRunaway describes a run that used its whole event budget.
 var ErrRunaway = errors.New("the lab ran out of its event budget (a runaway lab?)")
+
+// addWorld adds the lab's crashes and middleboxes to the network.
+func (run *Run) addWorld() error {
+	for _, c := range run.Lab.Crashes {
+		if err := run.net.AddCrash(c); err != nil {
+			return err
+		}
+	}
+	for _, m := range run.Lab.Middleboxes {
+		if err := run.net.AddMiddlebox(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}

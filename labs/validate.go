@@ -109,6 +109,23 @@ func (v *validator) outages(p string, ws []windowSpec) ([]topology.Window, []int
 	return out, index
 }
 
+// mtu converts a link's mtu, checked for its host's address families.
+func (v *validator) mtu(p string, n *int64, h hosts.Config) int {
+	if n == nil {
+		return 0
+	}
+	if *n <= 0 {
+		v.valuef(p+".mtu", "mtu must be positive")
+		return 0
+	}
+	m := int(min(*n, 1<<20))
+	if err := topology.ValidateMTU(m, h.IPv6.IsValid()); err != nil {
+		v.valuef(p+".mtu", "%v", err)
+		return 0
+	}
+	return m
+}
+
 // settings converts a host's profile and [hosts.tcp] table; Settings'
 // Validate checks the result (fields.go).
 func (v *validator) settings(p string, h *hostSpec) *hosts.Settings {
@@ -289,6 +306,18 @@ func (v *validator) step(p string, s *stepSpec, all []hosts.Config) hosts.Step {
 		st.Options = v.options(p, s)
 	}
 	return st
+}
+
+// onError converts a step's on_error ("stop", the default, or "continue").
+func (v *validator) onError(p string, s *string) hosts.OnError {
+	if s == nil {
+		return hosts.Stop
+	}
+	o, ok := hosts.ParseOnError(*s)
+	if !ok {
+		v.valuef(p+".on_error", "unknown on_error %q (want %s)", *s, strings.Join(hosts.OnErrorNames(), " or "))
+	}
+	return o
 }
 
 func (v *validator) port(path string, n int64) uint16 {

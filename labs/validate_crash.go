@@ -116,18 +116,3 @@ func (v *validator) fieldErr(p string, err error) bool {
 	v.fieldErrors(p, err, nil)
 	return err == nil
 }
-
-// addWorld adds the lab's crashes and middleboxes to the network.
-func (run *Run) addWorld() error {
-	for _, c := range run.Lab.Crashes {
-		if err := run.net.AddCrash(c); err != nil {
-			return err
-		}
-	}
-	for _, m := range run.Lab.Middleboxes {
-		if err := run.net.AddMiddlebox(m); err != nil {
-			return err
-		}
-	}
-	return nil
-}
