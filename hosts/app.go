@@ -473,6 +473,7 @@ func (s *script) send(st *Step) (outcome, bool) {
 			if err == nil {
 				err = errnoErr(e)
 			}
+			sk.err = nil // handed out, as the system call does
 			return outcome{err: err, bytes: s.count}, false
 		}
 		if n == 0 {
@@ -501,8 +502,9 @@ func (s *script) recv(st *Step) (outcome, bool) {
 			return outcome{}, true
 		}
 		if _, ok := e.(*tcpip.ErrClosedForReceive); ok {
-			if sk.err != nil {
-				return outcome{err: sk.err, bytes: s.count}, false
+			if err := sk.err; err != nil {
+				sk.err = nil // handed out, as the system call does
+				return outcome{err: err, bytes: s.count}, false
 			}
 			s.eof = true
 			break

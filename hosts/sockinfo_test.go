@@ -153,6 +153,17 @@ func TestSoError(t *testing.T) {
 	if a := rec.app(t, "client", 1); a.ev.Op != "so_error" {
 		t.Errorf("so_error's op = %q, want so_error", a.ev.Op)
 	}
+	// A wait that saw the reset keeps the error for the recv that fails
+	// with it; that recv hands it out, so so_error then reads 0.
+	rec, _ = world(t, time.Minute,
+		clientHost(connectPeer, Step{Action: Wait, Until: EventError, Timeout: 5 * time.Second}, Step{Action: Recv, OnError: Continue}, soError),
+		serverHost(listen80, accept, sleep1s, abortStep))
+	if a := rec.app(t, "client", 2); a.ev.Errno != "ECONNRESET" {
+		t.Errorf("recv after the wait = %q, error %q; want ECONNRESET", a.result, a.err)
+	}
+	if a := rec.app(t, "client", 3); a.result != "SO_ERROR = 0 (no error pending)" || a.err != "" {
+		t.Errorf("so_error after the failed recv = %q, error %q; want SO_ERROR = 0", a.result, a.err)
+	}
 }
 
 // TestTCPInfo checks tcp_info snapshots: none of a sender before the
