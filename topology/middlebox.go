@@ -110,6 +110,12 @@ type Middlebox struct {
 // each problem's field as a lab file writes it ("idle_timeout").
 func (m Middlebox) Validate() error {
 	var l field.List
+	if m.Kind < 0 || int(m.Kind) >= len(middleboxKindNames) {
+		l.Add("kind", "unknown middlebox kind %v (want %s)", m.Kind, strings.Join(middleboxKindNames, ", "))
+	}
+	if m.OnForgotten < 0 || int(m.OnForgotten) >= len(forgottenActionNames) {
+		l.Add("on_forgotten", "unknown action %v for a forgotten flow (want %s)", m.OnForgotten, strings.Join(forgottenActionNames, ", "))
+	}
 	if m.IdleTimeout <= 0 {
 		l.Add("idle_timeout", "idle_timeout %v must be positive", m.IdleTimeout)
 	}

@@ -150,6 +150,8 @@ func TestAddMiddleboxErrors(t *testing.T) {
 	for _, m := range []Middlebox{
 		{Name: "x", Host: "nobody", IdleTimeout: time.Second},
 		{Name: "x", Host: "a"},
+		{Name: "x", Host: "a", IdleTimeout: time.Second, Kind: 7},
+		{Name: "x", Host: "a", IdleTimeout: time.Second, OnForgotten: -1},
 	} {
 		if err := n.AddMiddlebox(m); err == nil {
 			t.Errorf("AddMiddlebox(%+v) = nil, want an error", m)
