@@ -96,7 +96,7 @@ func (h *Host) freshStack() error {
 	}
 	secure, insecure := newRNGs(h.cfg.Seed, seed)
 	h.nic = &nic{mtu: h.nic.mtu, snap: h.senderState}
-	h.stack = newStack(h.stackOptions(secure, insecure))
+	h.stack = stack.New(h.stackOptions(secure, insecure))
 	h.addrs = nil
 	h.arrival = nil
 	h.tracked, h.dirty, h.spareDirty, h.listeners = nil, nil, nil, nil
@@ -116,7 +116,10 @@ func (h *Host) freshStack() error {
 func (h *Host) stackOptions(secure *secureRNG, insecure *randSource) stack.Options {
 	return stack.Options{
 		NetworkProtocols:   networkProtocols(),
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
+		// No processor goroutine: a host's segments are processed when it
+		// settles, on the loop goroutine, in the order they arrived (a
+		// patch in third_party/gvisor, PATCHES.md).
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocolSynchronous},
 		Clock:              h.clock,
 		SecureRNG:          secure,
 		RandSource:         insecure,

@@ -15,10 +15,11 @@
 // than one; scripts stop at their first error, models report it and go on.
 //
 // A Host implements topology.Node: the network's loop delivers packets to it,
-// settles it after every event (a Pause/Resume barrier over netstack's TCP
-// processor goroutine), drains what it sent, and runs the application work
-// that socket notifications queued. Only the loop goroutine calls into a
-// stack; notifications arriving on netstack goroutines only enqueue work.
+// settles it after every event (a Pause/Resume barrier, during which
+// netstack processes the segments delivered: the stack runs no processor
+// goroutine), drains what it sent, and runs the application work that
+// socket notifications queued. Only the loop goroutine calls into a stack;
+// notifications, which netstack sends with locks held, only enqueue work.
 //
 // A host always knows what it is doing: handling the arrival of a frame,
 // running one of its stack's timers (identified from the callback netstack

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -122,25 +121,6 @@ type arrival struct {
 	// linuxVerdict is set when the linux profile dropped the packet
 	// before netstack saw it (linux_edge.go).
 	linuxVerdict event.Verdict
-}
-
-// procsMu serialises stack creation, during which GOMAXPROCS is 1.
-var procsMu sync.Mutex
-
-// newStack creates a stack with exactly one TCP processor goroutine. netstack
-// starts one processor per GOMAXPROCS; with several, endpoints of one host
-// would be processed in parallel during a barrier and the order in which they
-// arm timers (and so the order of same-instant events) would vary.
-func newStack(opts stack.Options) *stack.Stack {
-	procsMu.Lock()
-	defer procsMu.Unlock()
-	// Setting GOMAXPROCS stops the world: only when it is not 1 already
-	// (tcplab run sets it once for the whole run).
-	if runtime.GOMAXPROCS(0) != 1 {
-		prev := runtime.GOMAXPROCS(1)
-		defer runtime.GOMAXPROCS(prev)
-	}
-	return stack.New(opts)
 }
 
 // New creates a host attached to the network with the given index and clock.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tcplab/tcplab/hosts"
 	"github.com/tcplab/tcplab/i18n"
+	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/tap"
 	"github.com/tcplab/tcplab/topology"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -71,6 +72,7 @@ type Run struct {
 	Cause error
 
 	net       *topology.Network
+	obs       *event.Async // the tap, on its own goroutine during Go
 	maxMemory int64
 	hosts     []*hosts.Host
 	check     *checker
@@ -105,7 +107,11 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 	}
 	tp := tap.New()
 	run := &Run{Lab: lab, Seed: seed, Tap: tp, Counters: map[string]map[string]uint64{}, maxMemory: cmp.Or(opts.MaxMemory, DefaultMaxMemory)}
-	run.net = topology.New(seed, tp, log)
+	// The tap explains and writes on a goroutine of its own while the
+	// loop runs the network (Go starts it, and waits for it before the
+	// tap finishes).
+	run.obs = event.NewAsync(tp)
+	run.net = topology.New(seed, run.obs, log)
 	run.net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
 	for i, cfg := range lab.Hosts {
 		if err := ctx.Err(); err != nil {
@@ -121,7 +127,7 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 			}
 		}
 		_, err := run.net.Attach(cfg.Name, addrs, lab.Links[i], func(index int, clock tcpip.Clock) (topology.Node, error) {
-			h, err := hosts.New(cfg, index, clock, run.net.Scheduler(), tp, log)
+			h, err := hosts.New(cfg, index, clock, run.net.Scheduler(), run.obs, log)
 			if err != nil {
 				return nil, err
 			}
@@ -181,6 +187,8 @@ func (run *Run) Go(ctx context.Context) error {
 	}
 	run.done = true
 	defer run.close()
+	run.obs.Start()
+	defer run.obs.Close() // at the latest; the tap needs every event before Finish
 	for _, h := range run.hosts {
 		h.Start()
 	}
@@ -210,6 +218,7 @@ func (run *Run) Go(ctx context.Context) error {
 		run.Counters[h.Name()] = c
 	}
 	run.Frames = run.net.Frames()
+	run.obs.Close()
 	err = run.Tap.Finish(res.End)
 	if run.keep != nil {
 		run.Rows = run.keep.Rows

@@ -2,7 +2,8 @@
 # gvisor-update.sh — rebuild third_party/gvisor from the module cache: the
 # packages tcplab builds (tests, and other build configurations, included),
 # their non-test files, gVisor's
-# go.mod and LICENSE, then reapply tcplab's patches (PATCHES.md).
+# go.mod and LICENSE, then reapply tcplab's patches (third_party/gvisor-patches,
+# described in PATCHES.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(awk '$1 == "gvisor.dev/gvisor" {print $2}' go.mod | head -1)
@@ -33,16 +34,9 @@ for _ in $(seq 50); do
 done
 mv "$keep" "$dst/PATCHES.md"
 chmod -R u+w "$dst"
-python3 - "$dst/pkg/tcpip/transport/tcp/rack.go" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-old = "\t\tif seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && rc.EndSequence.LessThan(endSeq)) {\n\t\t\ttimeRemaining"
-new = ("\t\t// tcplab patch (third_party/gvisor/PATCHES.md): a segment sent at\n"
-       "\t\t// the same time as the most recently delivered one was sent before\n"
-       "\t\t// it only if it ends before it, as Linux's tcp_rack_sent_after\n"
-       "\t\t// decides; upstream has the comparison the other way round.\n"
-       "\t\tif seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && endSeq.LessThan(rc.EndSequence)) {\n\t\t\ttimeRemaining")
-assert old in s, "rack.go: the patched line is not there any more"
-open(p, "w").write(s.replace(old, new))
-PY
+# tcplab's patches, in order (third_party/gvisor-patches/*.patch; PATCHES.md
+# says what each does and why).
+for p in third_party/gvisor-patches/*.patch; do
+	patch --quiet --no-backup-if-mismatch -d "$dst" -p1 <"$p"
+done
 echo "third_party/gvisor rebuilt from $src"

@@ -79,10 +79,10 @@ func (h *eventHeap) Pop() any {
 // time, insertion number). It never runs anything by itself; the Network's
 // loop pops events and runs them on one goroutine.
 //
-// Stack timers may be armed from netstack's processor goroutines while the
-// loop waits at a barrier, so the heap is guarded by mu. Insertion numbers are
-// still deterministic because the loop settles one host at a time and each
-// host has exactly one processor goroutine.
+// The heap is guarded by mu for a Node whose stack arms timers from
+// goroutines of its own while the loop waits at a barrier. tcplab's hosts
+// arm them on the loop goroutine (their stacks run no processor goroutine),
+// so insertion numbers are deterministic.
 type Scheduler struct {
 	mu     sync.Mutex
 	now    time.Duration

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,13 +192,6 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	ro := labs.RunOptions{MaxEvents: opts.maxEvents, MaxMemory: opts.maxMemory}
 	if opts.seedSet {
 		ro.Seed = &opts.seed
-	}
-	// A lab runs on one loop goroutine that hands each host's stack its work
-	// and waits for it at a barrier: the work is sequential, and with one P
-	// the handoffs are cheaper (about 1.5x faster on the bulk benchmark).
-	// GOMAXPROCS in the environment still wins.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
 	}
 	// A write error stops the run at once rather than at its end.
 	ctx, cancel := context.WithCancelCause(ctx)

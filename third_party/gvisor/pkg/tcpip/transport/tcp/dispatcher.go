@@ -100,6 +100,11 @@ type processor struct {
 	pauseWaker       sleep.Waker   `state:"nosave"`
 	pauseChan        chan struct{} `state:"nosave"`
 	resumeChan       chan struct{} `state:"nosave"`
+
+	// synchronous is set for a synchronous dispatcher's processor (a
+	// tcplab patch, third_party/gvisor/PATCHES.md): no goroutine runs it;
+	// queued endpoints are processed when the dispatcher is paused.
+	synchronous bool `state:"nosave"`
 }
 
 func (p *processor) close() {
@@ -111,6 +116,9 @@ func (p *processor) close() {
 func (p *processor) queueEndpoint(ep *Endpoint) {
 	// Queue an endpoint for processing by the processor goroutine.
 	p.epQ.enqueue(ep)
+	if p.synchronous {
+		return
+	}
 	p.newEndpointWaker.Assert()
 }
 
@@ -331,42 +339,47 @@ func (p *processor) start(wg *sync.WaitGroup) {
 				<-p.resumeChan
 			}
 		case w == &p.newEndpointWaker:
-			for {
-				ep := p.epQ.dequeue()
-				if ep == nil {
-					break
-				}
-				if ep.segmentQueue.empty() {
-					continue
-				}
-				switch state := ep.EndpointState(); {
-				case state.connecting():
-					handleConnecting(ep)
-				case state.connected() && state != StateTimeWait:
-					handleConnected(ep)
-				case state == StateTimeWait:
-					handleTimeWait(ep)
-				case state == StateListen:
-					handleListen(ep)
-				case state == StateError || state == StateClose:
-					// Try to redeliver any still queued
-					// packets to another endpoint or send a
-					// RST if it can't be delivered.
-					ep.mu.Lock()
-					if st := ep.EndpointState(); st == StateError || st == StateClose {
-						ep.drainClosingSegmentQueue()
-					}
-					ep.mu.Unlock()
-				default:
-					panic(fmt.Sprintf("unexpected tcp state in processor: %v", state))
-				}
-				// If there are more segments to process and the
-				// endpoint lock is not held by user then
-				// requeue this endpoint for processing.
-				if !ep.segmentQueue.empty() && !ep.isOwnedByUser() {
-					p.epQ.enqueue(ep)
-				}
+			p.processQueued()
+		}
+	}
+}
+
+// processQueued processes the queued endpoints until the queue is empty.
+func (p *processor) processQueued() {
+	for {
+		ep := p.epQ.dequeue()
+		if ep == nil {
+			return
+		}
+		if ep.segmentQueue.empty() {
+			continue
+		}
+		switch state := ep.EndpointState(); {
+		case state.connecting():
+			handleConnecting(ep)
+		case state.connected() && state != StateTimeWait:
+			handleConnected(ep)
+		case state == StateTimeWait:
+			handleTimeWait(ep)
+		case state == StateListen:
+			handleListen(ep)
+		case state == StateError || state == StateClose:
+			// Try to redeliver any still queued
+			// packets to another endpoint or send a
+			// RST if it can't be delivered.
+			ep.mu.Lock()
+			if st := ep.EndpointState(); st == StateError || st == StateClose {
+				ep.drainClosingSegmentQueue()
 			}
+			ep.mu.Unlock()
+		default:
+			panic(fmt.Sprintf("unexpected tcp state in processor: %v", state))
+		}
+		// If there are more segments to process and the
+		// endpoint lock is not held by user then
+		// requeue this endpoint for processing.
+		if !ep.segmentQueue.empty() && !ep.isOwnedByUser() {
+			p.epQ.enqueue(ep)
 		}
 	}
 }
@@ -400,6 +413,15 @@ type dispatcher struct {
 	paused bool
 	// +checklocks:mu
 	closed bool
+
+	// synchronous (a tcplab patch, third_party/gvisor/PATCHES.md) runs no
+	// processor goroutine: segments are queued as usual and processed, on
+	// the goroutine that calls pause, when the dispatcher is paused. A
+	// program that delivers packets and then pauses the stack (tcplab
+	// settles every arrival so) gets the same processing as from the
+	// goroutines, without two goroutine hand-offs per segment. Set before
+	// init.
+	synchronous bool
 }
 
 // init initializes a dispatcher and starts the main loop for all the processors
@@ -412,6 +434,9 @@ func (d *dispatcher) init(rng *rand.Rand, nProcessors int) {
 	defer d.mu.Unlock()
 
 	d.closed = false
+	if d.synchronous {
+		nProcessors = 1
+	}
 	d.processors = make([]processor, nProcessors)
 	d.hasher = jenkinsHasher{seed: rng.Uint32()}
 	d.startLocked()
@@ -420,6 +445,12 @@ func (d *dispatcher) init(rng *rand.Rand, nProcessors int) {
 // +checklocks:d.mu
 func (d *dispatcher) startLocked() {
 	if d.closed {
+		return
+	}
+	if d.synchronous {
+		for i := range d.processors {
+			d.processors[i].synchronous = true
+		}
 		return
 	}
 	for i := range d.processors {
@@ -523,6 +554,12 @@ func (d *dispatcher) pause() {
 	d.mu.Lock()
 	d.paused = true
 	d.mu.Unlock()
+	if d.synchronous {
+		for i := range d.processors {
+			d.processors[i].processQueued()
+		}
+		return
+	}
 	for i := range d.processors {
 		<-d.processors[i].pause()
 	}
@@ -542,6 +579,9 @@ func (d *dispatcher) resume() {
 	}
 	d.paused = false
 	d.mu.Unlock()
+	if d.synchronous {
+		return
+	}
 	for i := range d.processors {
 		d.processors[i].resume()
 	}

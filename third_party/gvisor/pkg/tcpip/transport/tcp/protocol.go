@@ -585,7 +585,21 @@ func NewProtocolCUBIC(s *stack.Stack) stack.TransportProtocol {
 	return newProtocol(s, ccCubic, nil)
 }
 
+// NewProtocolSynchronous (a tcplab patch, third_party/gvisor/PATCHES.md)
+// returns a TCP transport protocol with Reno congestion control that starts
+// no processor goroutine: inbound segments are queued as usual and
+// processed on the goroutine that pauses the stack (stack.Pause), before
+// Pause returns. It is for a program that drives the stack from one
+// goroutine and pauses it after every delivery.
+func NewProtocolSynchronous(s *stack.Stack) stack.TransportProtocol {
+	return newProtocolMode(s, ccReno, nil, true)
+}
+
 func newProtocol(s *stack.Stack, cc string, probe TCPProbeFunc) stack.TransportProtocol {
+	return newProtocolMode(s, cc, probe, false)
+}
+
+func newProtocolMode(s *stack.Stack, cc string, probe TCPProbeFunc, synchronous bool) stack.TransportProtocol {
 	rng := s.SecureRNG()
 	var seqnumSecret [16]byte
 	var tsOffsetSecret [16]byte
@@ -623,6 +637,7 @@ func newProtocol(s *stack.Stack, cc string, probe TCPProbeFunc) stack.TransportP
 		tsOffsetSecret:             tsOffsetSecret,
 		probe:                      probe,
 	}
+	p.dispatcher.synchronous = synchronous
 	p.dispatcher.init(s.InsecureRNG(), runtime.GOMAXPROCS(0))
 	return &p
 }

@@ -1,0 +1,115 @@
+package event
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// recorder is an Observer that records what it was given, and on which
+// goroutine's side of Close.
+type recorder struct {
+	Nop
+	got []string
+}
+
+func (r *recorder) Sent(e *Sent)               { r.got = append(r.got, "sent") }
+func (r *recorder) Fate(e *Fate)               { r.got = append(r.got, "fate "+e.Kind.String()) }
+func (r *recorder) Receipt(e *Receipt)         { r.got = append(r.got, "receipt "+e.Host) }
+func (r *recorder) StateChange(e *StateChange) { r.got = append(r.got, "state "+e.To.String()) }
+func (r *recorder) Timer(e *Timer)             { r.got = append(r.got, "timer "+e.Kind.String()) }
+func (r *recorder) App(e *App)                 { r.got = append(r.got, "app "+e.Op) }
+func (r *recorder) Queue(e *Queue)             { r.got = append(r.got, "queue") }
+func (r *recorder) Counter(e *Counter)         { r.got = append(r.got, "counter") }
+func (r *recorder) Stall(e *Stall)             { r.got = append(r.got, "stall") }
+func (r *recorder) World(e *World)             { r.got = append(r.got, "world "+e.Kind.String()) }
+
+// TestAsyncKeepsOrder passes more events than the queue holds through an
+// Async and checks that the observer had every one, in order, once Close
+// returned; before Start and after Close events go straight through.
+func TestAsyncKeepsOrder(t *testing.T) {
+	r := &recorder{}
+	a := NewAsync(r)
+	a.World(&World{Kind: HostCrashed})
+	if len(r.got) != 1 {
+		t.Fatalf("before Start: observer has %d events, want 1 (passed on directly)", len(r.got))
+	}
+	a.Start()
+	var want []string
+	want = append(want, "world host_crashed")
+	n := asyncBatch*asyncQueue*3 + 7 // more than fit in the queue: the loop must wait
+	for i := range n {
+		switch i % 10 {
+		case 0:
+			a.Sent(&Sent{})
+			want = append(want, "sent")
+		case 1:
+			a.Fate(&Fate{Kind: Dropped})
+			want = append(want, "fate dropped")
+		case 2:
+			a.Receipt(&Receipt{Host: "h"})
+			want = append(want, "receipt h")
+		case 3:
+			a.StateChange(&StateChange{To: Established})
+			want = append(want, "state "+Established.String())
+		case 4:
+			a.Timer(&Timer{Kind: TimerRTO})
+			want = append(want, "timer "+TimerRTO.String())
+		case 5:
+			a.App(&App{Op: "send"})
+			want = append(want, "app send")
+		case 6:
+			a.Queue(&Queue{})
+			want = append(want, "queue")
+		case 7:
+			a.Counter(&Counter{})
+			want = append(want, "counter")
+		case 8:
+			a.Stall(&Stall{})
+			want = append(want, "stall")
+		case 9:
+			a.World(&World{Kind: HostRebooted})
+			want = append(want, "world host_rebooted")
+		}
+	}
+	a.Close()
+	a.Sent(&Sent{})
+	want = append(want, "sent")
+	if len(r.got) != len(want) {
+		t.Fatalf("observer has %d events, want %d", len(r.got), len(want))
+	}
+	for i := range want {
+		if r.got[i] != want[i] {
+			t.Fatalf("event %d = %q, want %q", i, r.got[i], want[i])
+		}
+	}
+}
+
+// panicker panics on its first Sent.
+type panicker struct{ Nop }
+
+func (panicker) Sent(*Sent) { panic("observer broke") }
+
+// TestAsyncPanicReachesClose checks that an observer's panic does not block
+// the loop (it may keep observing) and is raised again by Close.
+func TestAsyncPanicReachesClose(t *testing.T) {
+	a := NewAsync(panicker{})
+	a.Start()
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		for range asyncBatch * asyncQueue * 4 {
+			a.Sent(&Sent{})
+		}
+		a.Close()
+	}()
+	select {
+	case p := <-done:
+		s, _ := p.(string)
+		if !strings.Contains(s, "observer broke") || !strings.Contains(s, "observer goroutine") {
+			t.Fatalf("Close panicked with %v, want the observer's panic and its stack", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the loop is blocked by an observer that panicked")
+	}
+}
