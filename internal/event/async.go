@@ -35,8 +35,8 @@ type Async struct {
 // Batches of asyncBatch events, at most asyncQueue of them waiting: a few
 // thousand events (a few MB of packets) in flight at most.
 const (
-	asyncBatch = 128
-	asyncQueue = 16
+	asyncBatch = 512
+	asyncQueue = 8
 )
 
 var _ Observer = (*Async)(nil)

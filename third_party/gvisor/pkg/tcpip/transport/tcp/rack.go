@@ -379,6 +379,22 @@ func (rc *rackControl) detectLoss(rcvTime tcpip.MonotonicTime) int {
 	var timeout time.Duration
 	numLost := 0
 	for seg := rc.snd.writeList.Front(); seg != nil && seg.xmitCount != 0; seg = seg.Next() {
+		endSeq := seg.sequenceNumber.Add(seqnum.Size(seg.payloadSize()))
+		// tcplab patch (third_party/gvisor/PATCHES.md): a segment sent at
+		// the same time as the most recently delivered one was sent before
+		// it only if it ends before it, as Linux's tcp_rack_sent_after
+		// decides; upstream has the comparison the other way round.
+		sentBefore := seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && endSeq.LessThan(rc.EndSequence))
+		// tcplab patch (third_party/gvisor/PATCHES.md): the write list is
+		// in the order segments were first sent, so once a segment sent
+		// once was not sent before the most recently delivered one, no
+		// later segment was either, and none of them is marked lost (only
+		// a segment sent before it can be): the rest of the walk would
+		// change nothing. Linux's tcp_rack_detect_loss stops likewise.
+		if !sentBefore && seg.xmitCount == 1 {
+			break
+		}
+
 		if rc.snd.ep.scoreboard.IsSACKED(seg.sackBlock()) {
 			continue
 		}
@@ -388,12 +404,7 @@ func (rc *rackControl) detectLoss(rcvTime tcpip.MonotonicTime) int {
 			continue
 		}
 
-		endSeq := seg.sequenceNumber.Add(seqnum.Size(seg.payloadSize()))
-		// tcplab patch (third_party/gvisor/PATCHES.md): a segment sent at
-		// the same time as the most recently delivered one was sent before
-		// it only if it ends before it, as Linux's tcp_rack_sent_after
-		// decides; upstream has the comparison the other way round.
-		if seg.xmitTime.Before(rc.XmitTime) || (seg.xmitTime == rc.XmitTime && endSeq.LessThan(rc.EndSequence)) {
+		if sentBefore {
 			timeRemaining := seg.xmitTime.Sub(rcvTime) + rc.RTT + rc.ReoWnd
 			if timeRemaining <= 0 {
 				seg.lost = true
