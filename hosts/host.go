@@ -343,7 +343,7 @@ func (h *Host) Settle() {
 		h.stack.Pause()
 		h.stack.Resume()
 		h.linuxRestore() // what linuxDeliver changed for this packet (linux_edge.go)
-		if a.seg != nil {
+		if a.seg != nil && mayRegister(a) {
 			// A SYN makes a half-open child, a cookie ACK a connection:
 			// the stack registers it under the segment's 4-tuple.
 			if ep := h.lookup(a.seg); ep != nil {
@@ -364,6 +364,16 @@ func (h *Host) Settle() {
 		return
 	}
 	h.reportCounters(moved)
+}
+
+// mayRegister reports whether processing arrival a may have registered a
+// new endpoint under its segment's 4-tuple: only when the segment went to a
+// listener (a SYN, a cookie ACK), to no endpoint, or to an endpoint that
+// hands it on to its listener (a SYN to TIME_WAIT, a segment for an
+// endpoint that closed). A segment of a connection in any other state is
+// processed by that connection.
+func mayRegister(a *arrival) bool {
+	return a.toEP == nil || a.before == event.Listen || a.before == event.TimeWait || a.before == event.Closed
 }
 
 // Drain implements topology.Node.

@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 
@@ -47,32 +46,88 @@ func (e *entry) run() {
 	}
 }
 
+// eventHeap is a binary min-heap of entries ordered by (at, seq), written
+// out for *entry rather than through container/heap's interface: the loop
+// pushes and pops one or two entries per packet.
 type eventHeap []*entry
 
-func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
-	}
-	return h[i].seq < h[j].seq
+// before reports whether a runs before b.
+func before(a, b *entry) bool {
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
-func (h eventHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *eventHeap) Push(x any) {
-	e := x.(*entry)
+
+// push adds e.
+func (h *eventHeap) push(e *entry) {
 	e.index = len(*h)
 	*h = append(*h, e)
+	h.up(e.index)
 }
-func (h *eventHeap) Pop() any {
+
+// pop removes and returns the earliest entry; the heap must not be empty.
+func (h *eventHeap) pop() *entry {
+	return h.remove(0)
+}
+
+// remove removes and returns the entry at index i.
+func (h *eventHeap) remove(i int) *entry {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
+	n := len(old) - 1
+	e := old[i]
+	if i != n {
+		old[i] = old[n]
+		old[i].index = i
+		old[n] = nil
+		*h = old[:n]
+		if !h.down(i) {
+			h.up(i)
+		}
+	} else {
+		old[n] = nil
+		*h = old[:n]
+	}
 	e.index = -1
-	*h = old[:len(old)-1]
 	return e
+}
+
+// up moves the entry at i up to its place.
+func (h eventHeap) up(i int) {
+	e := h[i]
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !before(e, h[parent]) {
+			break
+		}
+		h[i] = h[parent]
+		h[i].index = i
+		i = parent
+	}
+	h[i] = e
+	e.index = i
+}
+
+// down moves the entry at i down to its place and reports whether it moved.
+func (h eventHeap) down(i0 int) bool {
+	n := len(h)
+	i := i0
+	e := h[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if r := c + 1; r < n && before(h[r], h[c]) {
+			c = r
+		}
+		if !before(h[c], e) {
+			break
+		}
+		h[i] = h[c]
+		h[i].index = i
+		i = c
+	}
+	h[i] = e
+	e.index = i
+	return i > i0
 }
 
 // Scheduler is the virtual clock: one heap of events ordered by (virtual
@@ -88,6 +143,8 @@ type Scheduler struct {
 	now    time.Duration
 	seq    uint64
 	events eventHeap
+	// free holds packet entries to reuse (recycle).
+	free []*entry
 }
 
 // Now returns the current virtual time.
@@ -110,13 +167,32 @@ func (s *Scheduler) At(at time.Duration, owner int, fn func()) {
 func (s *Scheduler) atPacket(at time.Duration, owner int, p *packet, arrive func(*packet)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pushLocked(&entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive})
+	var e *entry
+	if n := len(s.free); n > 0 {
+		e, s.free = s.free[n-1], s.free[:n-1]
+	} else {
+		e = &entry{}
+	}
+	*e = entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive}
+	s.pushLocked(e)
+}
+
+// recycle takes back a packet's entry once the loop has run it: nothing
+// else refers to it (a timer's entry is kept by its timer, and not taken).
+func (s *Scheduler) recycle(e *entry) {
+	if e.pkt == nil {
+		return
+	}
+	*e = entry{}
+	s.mu.Lock()
+	s.free = append(s.free, e)
+	s.mu.Unlock()
 }
 
 func (s *Scheduler) pushLocked(e *entry) {
 	s.seq++
 	e.seq = s.seq
-	heap.Push(&s.events, e)
+	s.events.push(e)
 }
 
 // pop removes the earliest pending event, advances virtual time to it and
@@ -134,7 +210,7 @@ func (s *Scheduler) pop() *entry {
 	if len(s.events) == 0 {
 		return nil
 	}
-	e := heap.Pop(&s.events).(*entry)
+	e := s.events.pop()
 	s.now = e.at
 	return e
 }
@@ -215,7 +291,7 @@ func (t *timer) stopLocked() bool {
 	if ev.index < 0 {
 		return false // already popped: it is running or has run
 	}
-	heap.Remove(&t.s.events, ev.index)
+	t.s.events.remove(ev.index)
 	return true
 }
 

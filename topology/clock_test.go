@@ -1,8 +1,10 @@
 package topology
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -634,5 +636,37 @@ func TestStopReasonString(t *testing.T) {
 				t.Errorf("StopReason(%d).String() = %q, want %q", int(tt.r), got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEventHeapOrder pushes entries with colliding times, removes some from
+// the middle (stopped timers) and checks that pop returns the rest in
+// (time, insertion) order.
+func TestEventHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var h eventHeap
+	var live []*entry
+	for seq := uint64(1); seq <= 2000; seq++ {
+		e := &entry{at: time.Duration(rng.IntN(50)), seq: seq}
+		h.push(e)
+		live = append(live, e)
+		if rng.IntN(4) == 0 {
+			k := rng.IntN(len(live))
+			if got := h.remove(live[k].index); got != live[k] {
+				t.Fatalf("remove(%d) removed the wrong entry", live[k].index)
+			}
+			live = append(live[:k], live[k+1:]...)
+		}
+	}
+	slices.SortFunc(live, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+	})
+	for i, want := range live {
+		if got := h.pop(); got != want {
+			t.Fatalf("pop %d = (%v, %d), want (%v, %d)", i, got.at, got.seq, want.at, want.seq)
+		}
+	}
+	if len(h) != 0 {
+		t.Fatalf("%d entries left after popping all", len(h))
 	}
 }

@@ -89,6 +89,8 @@ type port struct {
 	crashed []Window
 	// box is the stateful middlebox on the link, if any (middlebox.go).
 	box *box
+	// emit sends what the node drains into the switch (made once).
+	emit func(pkt []byte, cause event.Cause, sender *event.SenderState)
 }
 
 // Network is the virtual world: a scheduler, a switch, and the nodes attached
@@ -188,6 +190,9 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 		down: slices.Clone(link.Down),
 		mtu:  link.EffectiveMTU(),
 	}
+	p.emit = func(pkt []byte, cause event.Cause, sender *event.SenderState) {
+		n.send(idx, pkt, cause, nil, sender)
+	}
 	n.ports = append(n.ports, p)
 	n.touched = append(n.touched, false)
 	for _, a := range addrs {
@@ -276,6 +281,7 @@ func (n *Network) Run(ctx context.Context, limit time.Duration) (Result, error) 
 			n.touch(e.owner)
 		}
 		e.run()
+		n.sched.recycle(e)
 		res.Events++
 		n.settle()
 	}
@@ -296,9 +302,7 @@ func (n *Network) settle() {
 			n.touched[i] = false
 			p := n.ports[i]
 			p.node.Settle()
-			p.node.Drain(func(pkt []byte, cause event.Cause, sender *event.SenderState) {
-				n.send(i, pkt, cause, nil, sender)
-			})
+			p.node.Drain(p.emit)
 		}
 		// Only a node that was touched can have application work: its
 		// stack's notifications queue it, and they come from what the
@@ -338,6 +342,16 @@ type packet struct {
 	fromBox bool
 }
 
+// sending is what a packet entering the switch allocates, in one piece: the
+// packet, the event that reports it and its parsed segment (which both
+// point to), and the count of its copies.
+type sending struct {
+	p      packet
+	ev     event.Sent
+	seg    segment.Segment
+	copies int
+}
+
 // copyOf returns a new copy of p with its own number and its own bytes.
 func (p *packet) copyOf() *packet {
 	*p.copies++
@@ -353,10 +367,14 @@ func (p *packet) copyOf() *packet {
 func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState) {
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
 	n.frames++
-	p := &packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: new(int)}
-	ev := &event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj, Sender: sender}
-	if seg, err := segment.Parse(data); err == nil {
-		p.seg = &seg
+	// One allocation for the packet, its event and its parsed segment.
+	a := &sending{}
+	p := &a.p
+	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies}
+	ev := &a.ev
+	*ev = event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj, Sender: sender}
+	if err := segment.ParseInto(&a.seg, data); err == nil {
+		p.seg = &a.seg
 		ev.Seg = p.seg
 	} else {
 		ev.ParseErr = err

@@ -25,6 +25,11 @@ type Segment struct {
 	// TCPOffset is the offset of the TCP header in the packet, and
 	// PayloadOffset that of the payload.
 	TCPOffset, PayloadOffset int
+
+	// kindBuf and sackBuf back Opts.Kinds and Opts.SACK when ParseInto
+	// filled the segment, so that parsing allocates nothing.
+	kindBuf [8]byte
+	sackBuf [4]Block
 }
 
 // Span returns the sequence space the segment occupies: its payload, plus
@@ -118,8 +123,24 @@ func (o *Options) Text(base seqnum.Value) string {
 // is not a TCP segment: another protocol, a fragment, a truncated header.
 func Parse(pkt []byte) (Segment, error) {
 	var s Segment
+	err := parse(&s, pkt, false)
+	return s, err
+}
+
+// ParseInto is Parse into *s, whose options' lists it keeps inside s rather
+// than in allocations of their own (while they fit): for a Segment that
+// stays where it is, as a field of a longer-lived value. A copy of s shares
+// them, which is harmless: nobody changes a parsed segment.
+func ParseInto(s *Segment, pkt []byte) error {
+	*s = Segment{}
+	return parse(s, pkt, true)
+}
+
+// parse fills *s from pkt, with its options' lists in s's own buffers when
+// inline.
+func parse(s *Segment, pkt []byte, inline bool) error {
 	if len(pkt) == 0 {
-		return s, errors.New("empty packet")
+		return errors.New("empty packet")
 	}
 	var src, dst netip.Addr
 	var payload []byte
@@ -127,13 +148,13 @@ func Parse(pkt []byte) (Segment, error) {
 	case header.IPv4Version:
 		ip := header.IPv4(pkt)
 		if !ip.IsValid(len(pkt)) {
-			return s, errors.New("malformed IPv4 packet")
+			return errors.New("malformed IPv4 packet")
 		}
 		if ip.More() || ip.FragmentOffset() != 0 {
-			return s, errors.New("IPv4 fragment")
+			return errors.New("IPv4 fragment")
 		}
 		if ip.TransportProtocol() != header.TCPProtocolNumber {
-			return s, fmt.Errorf("IPv4 protocol %d is not TCP", ip.Protocol())
+			return fmt.Errorf("IPv4 protocol %d is not TCP", ip.Protocol())
 		}
 		s.TCPOffset = int(ip.HeaderLength())
 		payload = ip.Payload()
@@ -141,24 +162,24 @@ func Parse(pkt []byte) (Segment, error) {
 	case header.IPv6Version:
 		ip := header.IPv6(pkt)
 		if !ip.IsValid(len(pkt)) {
-			return s, errors.New("malformed IPv6 packet")
+			return errors.New("malformed IPv6 packet")
 		}
 		if ip.NextHeader() != uint8(header.TCPProtocolNumber) {
-			return s, fmt.Errorf("IPv6 next header %d is not TCP", ip.NextHeader())
+			return fmt.Errorf("IPv6 next header %d is not TCP", ip.NextHeader())
 		}
 		s.TCPOffset = header.IPv6MinimumSize
 		payload = ip.Payload()
 		src, dst = netip.AddrFrom16(ip.SourceAddress().As16()), netip.AddrFrom16(ip.DestinationAddress().As16())
 	default:
-		return s, errors.New("not an IP packet")
+		return errors.New("not an IP packet")
 	}
 	if len(payload) < header.TCPMinimumSize {
-		return s, errors.New("truncated TCP header")
+		return errors.New("truncated TCP header")
 	}
 	t := header.TCP(payload)
 	off := int(t.DataOffset())
 	if off < header.TCPMinimumSize || off > len(payload) {
-		return s, errors.New("bad TCP data offset")
+		return errors.New("bad TCP data offset")
 	}
 	s.Src = netip.AddrPortFrom(src, t.SourcePort())
 	s.Dst = netip.AddrPortFrom(dst, t.DestinationPort())
@@ -168,14 +189,18 @@ func Parse(pkt []byte) (Segment, error) {
 	s.Win = t.WindowSize()
 	s.Len = len(payload) - off
 	s.PayloadOffset = s.TCPOffset + off
-	s.Opts = parseOptions(payload[header.TCPMinimumSize:off])
-	return s, nil
+	if inline {
+		s.Opts = parseOptions(payload[header.TCPMinimumSize:off], s.kindBuf[:0], s.sackBuf[:0])
+	} else {
+		s.Opts = parseOptions(payload[header.TCPMinimumSize:off], nil, nil)
+	}
+	return nil
 }
 
 // parseOptions reads a TCP header's options; it stops at the first
-// malformed one.
-func parseOptions(b []byte) Options {
-	o := Options{WS: -1}
+// malformed one. Kinds and SACK blocks are appended to kinds and sack.
+func parseOptions(b []byte, kinds []byte, sack []Block) Options {
+	o := Options{WS: -1, Kinds: kinds, SACK: sack}
 	for len(b) > 0 {
 		kind := b[0]
 		if kind == header.TCPOptionEOL {
@@ -216,6 +241,12 @@ func parseOptions(b []byte) Options {
 		}
 		o.Kinds = append(o.Kinds, kind)
 		b = b[b[1]:]
+	}
+	if len(o.Kinds) == 0 {
+		o.Kinds = nil // as when nothing was appended to nil
+	}
+	if len(o.SACK) == 0 {
+		o.SACK = nil
 	}
 	return o
 }
