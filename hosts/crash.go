@@ -115,7 +115,7 @@ func (h *Host) freshStack() error {
 // stackOptions returns the options of the host's stacks.
 func (h *Host) stackOptions(secure *secureRNG, insecure *randSource) stack.Options {
 	return stack.Options{
-		NetworkProtocols:   networkProtocols(),
+		NetworkProtocols: networkProtocols(),
 		// No processor goroutine: a host's segments are processed when it
 		// settles, on the loop goroutine, in the order they arrived (a
 		// patch in third_party/gvisor, PATCHES.md).
