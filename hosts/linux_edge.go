@@ -124,10 +124,10 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 	if !h.settings.emulates() {
 		return out
 	}
+	var s segment.Segment // parsed into for each packet: nothing keeps it
 	for i := range out {
 		p := &out[i]
-		s, err := segment.Parse(p.data)
-		if err != nil {
+		if err := segment.ParseInto(&s, p.data); err != nil {
 			continue
 		}
 		h.linuxSent(p, &s)
