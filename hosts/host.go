@@ -379,7 +379,11 @@ func mayRegister(a *arrival) bool {
 // Drain implements topology.Node.
 func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState)) {
 	for _, p := range h.linuxOutbound(h.nic.take()) { // as Linux would send them (linux_edge.go)
-		emit(p.data, p.cause, p.sender)
+		var sender *event.SenderState
+		if p.hasSender {
+			sender = &p.sender // emit copies it
+		}
+		emit(p.data, p.cause, sender)
 	}
 }
 

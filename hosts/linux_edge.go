@@ -124,13 +124,13 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 	if !h.settings.emulates() {
 		return out
 	}
-	var s segment.Segment // parsed into for each packet: nothing keeps it
+	s := &h.linux.parsed
 	for i := range out {
 		p := &out[i]
-		if err := segment.ParseInto(&s, p.data); err != nil {
+		if err := segment.ParseInto(s, p.data); err != nil {
 			continue
 		}
-		h.linuxSent(p, &s)
+		h.linuxSent(p, s)
 		switch {
 		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
 			if h.linux.synAcks == nil {
@@ -138,11 +138,11 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 			}
 			h.linux.synAcks[connKey{s.Src, s.Dst}] = p.data
 		case s.Flags&segment.RST != 0:
-			h.linuxRST(p, &s)
+			h.linuxRST(p, s)
 		case s.Len == 0 && s.Flags == segment.ACK && p.cause.Kind == event.ByArrival:
-			h.linuxSynAgain(p, &s)
+			h.linuxSynAgain(p, s)
 		case !h.settings.Linux.WindowScaling && s.Flags&segment.SYN != 0:
-			stripWindowScale(p.data, &s)
+			stripWindowScale(p.data, s)
 		}
 	}
 	return out

@@ -71,6 +71,10 @@ type proc struct {
 	// sockets opened, to order them.
 	ready   []*socket
 	sockets uint64
+	// handed is the ready list takeReady handed out last, whose array the
+	// next takeReady reuses; peer is where accept reads the peer's address.
+	handed []*socket
+	peer   tcpip.FullAddress
 }
 
 // notify runs on netstack goroutines: it only queues a poll.
@@ -110,8 +114,11 @@ func (p *proc) markReady(sk *socket) {
 // order they were opened.
 func (p *proc) takeReady() []*socket {
 	p.h.mu.Lock()
+	// The list handed out last time has been served (one poll at a
+	// time): its array takes the next news.
 	r := p.ready
-	p.ready = nil
+	clear(p.handed)
+	p.ready, p.handed = p.handed[:0], r
 	for _, sk := range r {
 		sk.ready = false
 	}
@@ -210,8 +217,8 @@ func (p *proc) listen(port uint16, backlog int) *socket {
 
 // accept takes one connection from l: nil when none is waiting.
 func (p *proc) accept(l *socket) (*socket, netip.AddrPort, *appErr) {
-	var peer tcpip.FullAddress
-	ep, wq, e := l.ep.Accept(&peer)
+	peer := &p.peer
+	ep, wq, e := l.ep.Accept(peer)
 	if _, ok := e.(*tcpip.ErrWouldBlock); ok {
 		return nil, netip.AddrPort{}, nil
 	}
@@ -282,8 +289,9 @@ func (sk *socket) opError(e tcpip.Error) *appErr {
 // returns how many bytes it read, whether the stream has ended, and an
 // error. keep, if not nil, receives the bytes.
 func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err *appErr) {
+	w := &sinkWriter{keep: keep}
 	for limit == 0 || n < limit {
-		w := &sinkWriter{keep: keep}
+		w.n = 0
 		var dst io.Writer = w
 		if limit > 0 {
 			dst = &tcpip.LimitedWriter{W: w, N: int64(limit - n)}

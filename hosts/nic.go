@@ -23,7 +23,7 @@ type nic struct {
 	out        []outbound
 	// snap reads the sending endpoint's state for a packet being written
 	// (sender_state.go); nil reads nothing.
-	snap func(pkt []byte) *event.SenderState
+	snap func(pkt []byte, s *event.SenderState) bool
 	// slab is where outbound packets are copied to (alloc).
 	slab []byte
 }
@@ -51,9 +51,11 @@ func (n *nic) alloc(size int) []byte {
 
 // outbound is a packet the stack sent and why.
 type outbound struct {
-	data   []byte
-	cause  event.Cause
-	sender *event.SenderState
+	data  []byte
+	cause event.Cause
+	// sender is the sending endpoint's state, when hasSender.
+	sender    event.SenderState
+	hasSender bool
 }
 
 // setCause sets the cause of the packets written from now on.
@@ -113,11 +115,11 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 		for _, part := range pkt.AsSlices() {
 			b = append(b, part...)
 		}
-		o := outbound{data: b, cause: n.cause}
+		n.out = append(n.out, outbound{data: b, cause: n.cause})
 		if n.snap != nil {
-			o.sender = n.snap(b)
+			o := &n.out[len(n.out)-1]
+			o.hasSender = n.snap(b, &o.sender)
 		}
-		n.out = append(n.out, o)
 	}
 	return pkts.Len(), nil
 }

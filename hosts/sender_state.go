@@ -139,12 +139,22 @@ func findSenderLayout(l *sndLayout) bool {
 
 // read returns the snapshot of ep, or nil when ep has no sender yet.
 func (l *sndLayout) read(ep *tcp.Endpoint) *event.SenderState {
-	snd := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.snd))
-	if snd == nil {
+	s := &event.SenderState{}
+	if !l.readInto(ep, s) {
 		return nil
 	}
+	return s
+}
+
+// readInto is read into *s; it reports false, leaving *s alone, when the
+// endpoint has no sender.
+func (l *sndLayout) readInto(ep *tcp.Endpoint, s *event.SenderState) bool {
+	snd := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.snd))
+	if snd == nil {
+		return false
+	}
 	at := func(off uintptr) unsafe.Pointer { return unsafe.Add(snd, off) }
-	s := &event.SenderState{
+	*s = event.SenderState{
 		Cwnd:        *(*int)(at(l.cwnd)),
 		Ssthresh:    *(*int)(at(l.ssthresh)),
 		MSS:         *(*int)(at(l.mss)),
@@ -166,19 +176,20 @@ func (l *sndLayout) read(ep *tcp.Endpoint) *event.SenderState {
 			s.RcvWnd = uint32(nxt.Size(acc))
 		}
 	}
-	return s
+	return true
 }
 
-// senderState returns the snapshot of the endpoint that is writing the
-// TCP segment in pkt (a raw IP packet), found by its 4-tuple; nil when
-// the packet is not TCP, no connected endpoint owns it (a RST for no
-// socket, a listener's SYN cookie) or the endpoint has no sender yet. It
+// senderState reads into *s the snapshot of the endpoint that is writing
+// the TCP segment in pkt (a raw IP packet), found by its 4-tuple; it
+// reports false when the packet is not TCP, no connected endpoint owns it
+// (a RST for no socket, a listener's SYN cookie) or the endpoint has no
+// sender yet. It
 // runs on whichever goroutine netstack sends from, with the endpoint's
 // lock held, and only reads.
-func (h *Host) senderState(pkt []byte) *event.SenderState {
+func (h *Host) senderState(pkt []byte, s *event.SenderState) bool {
 	l, ok := senderLayout()
 	if !ok {
-		return nil
+		return false
 	}
 	var (
 		proto    tcpip.NetworkProtocolNumber
@@ -189,27 +200,27 @@ func (h *Host) senderState(pkt []byte) *event.SenderState {
 	case header.IPv4Version:
 		ip := header.IPv4(pkt)
 		if !ip.IsValid(len(pkt)) || ip.TransportProtocol() != header.TCPProtocolNumber || ip.FragmentOffset() != 0 {
-			return nil
+			return false
 		}
 		proto, src, dst, payload = ipv4.ProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), ip.Payload()
 	case header.IPv6Version:
 		ip := header.IPv6(pkt)
 		// netstack's TCP sends no IPv6 extension headers.
 		if !ip.IsValid(len(pkt)) || tcpip.TransportProtocolNumber(ip.NextHeader()) != header.TCPProtocolNumber {
-			return nil
+			return false
 		}
 		proto, src, dst, payload = ipv6.ProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), ip.Payload()
 	default:
-		return nil
+		return false
 	}
 	if len(payload) < header.TCPMinimumSize {
-		return nil
+		return false
 	}
 	t := header.TCP(payload)
 	id := stack.TransportEndpointID{LocalPort: t.SourcePort(), LocalAddress: src, RemotePort: t.DestinationPort(), RemoteAddress: dst}
 	ep, isTCP := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID).(*tcp.Endpoint)
 	if !isTCP || ep == nil {
-		return nil
+		return false
 	}
-	return l.read(ep)
+	return l.readInto(ep, s)
 }

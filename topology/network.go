@@ -26,7 +26,9 @@ type Node interface {
 	// it or triggered in it: the barrier after each event.
 	Settle()
 	// Drain passes each packet the node has sent since the last call to
-	// emit, in order, with what made the node send it.
+	// emit, in order, with what made the node send it and the sending
+	// endpoint's state (nil when unknown), which emit copies: the node
+	// may reuse it after emit returns.
 	Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState))
 	// RunPending runs queued application work and reports whether any ran.
 	RunPending() bool
@@ -343,12 +345,13 @@ type packet struct {
 }
 
 // sending is what a packet entering the switch allocates, in one piece: the
-// packet, the event that reports it and its parsed segment (which both
-// point to), and the count of its copies.
+// packet, the event that reports it, its parsed segment (which both point
+// to), the sender's state the event points to, and the count of its copies.
 type sending struct {
 	p      packet
 	ev     event.Sent
 	seg    segment.Segment
+	sender event.SenderState
 	copies int
 }
 
@@ -372,7 +375,11 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 	p := &a.p
 	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies}
 	ev := &a.ev
-	*ev = event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj, Sender: sender}
+	*ev = event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj}
+	if sender != nil {
+		a.sender = *sender
+		ev.Sender = &a.sender
+	}
 	if err := segment.ParseInto(&a.seg, data); err == nil {
 		p.seg = &a.seg
 		ev.Seg = p.seg
