@@ -64,6 +64,7 @@ type Host struct {
 	emu      event.Emulation // what the next timer to fire emulates (linux_syn.go)
 	linux    linuxEdge       // the linux profile's emulation (linux_*.go)
 	arrival  *arrival        // the packet delivered in this event, until its receipt
+	arrived  arrival         // what arrival points to
 	counters []watchedCounter
 	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
 	known    map[tcpip.Endpoint]*trackedEP
@@ -270,7 +271,8 @@ func (h *Host) at(t time.Duration, fn func()) {
 // for, so that the receipt can say what the stack did with it.
 func (h *Host) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 	h.setCause(event.Arrival(ref))
-	a := &arrival{ref: ref, seg: seg}
+	a := &h.arrived // one arrival per event: settled before the next
+	*a = arrival{ref: ref, seg: seg}
 	if seg != nil {
 		h.reopened(seg) // crash.go
 		if ep := h.lookup(seg); ep != nil {
@@ -378,7 +380,9 @@ func mayRegister(a *arrival) bool {
 
 // Drain implements topology.Node.
 func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState)) {
-	for _, p := range h.linuxOutbound(h.nic.take()) { // as Linux would send them (linux_edge.go)
+	out := h.linuxOutbound(h.nic.take()) // as Linux would send them (linux_edge.go)
+	for i := range out {
+		p := &out[i]
 		var sender *event.SenderState
 		if p.hasSender {
 			sender = &p.sender // emit copies it

@@ -21,6 +21,7 @@ type nic struct {
 	dispatcher stack.NetworkDispatcher
 	cause      event.Cause // what the host is doing: outbound packets get it
 	out        []outbound
+	taken      []outbound // what take returned last
 	// snap reads the sending endpoint's state for a packet being written
 	// (sender_state.go); nil reads nothing.
 	snap func(pkt []byte, s *event.SenderState) bool
@@ -97,12 +98,14 @@ func (n *nic) send(data []byte, c event.Cause) {
 	n.out = append(n.out, outbound{data: data, cause: c})
 }
 
-// take returns and clears the outbound queue.
+// take returns and clears the outbound queue. The slice is the caller's
+// until the next take, which reuses its array.
 func (n *nic) take() []outbound {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := n.out
-	n.out = nil
+	clear(n.taken) // drained: let its packets go
+	n.out, n.taken = n.taken[:0], out
 	return out
 }
 
