@@ -18,6 +18,10 @@
 #   conns        1,000 sequential connections (handshake, 1 KB each way,
 #                close) over 1 ms, pcap on
 #   idle         one connection idle for 2 h
+#   relay        bulk_loss0 against bench/relay (two bare netstack stacks
+#                joined by a goroutine, no switch, no tap, no capture) in
+#                place of ns-3: the CPU ratio is tcplab's overhead over
+#                netstack itself (target 1.5x)
 #
 # tcplab runs with --quiet (no timeline; the capture with every segment's
 # explanation as its comment is still written) except in bulk_text.
@@ -29,6 +33,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/tcplab" ./cmd/tcplab
+go build -o "$tmp/relay" ./bench/relay
 bash "$NS3/build.sh" >/dev/null
 nsbin=$NS3/build
 if [ ! -w "$NS3" ]; then nsbin=${TMPDIR:-/tmp}/ns3bench/build; fi
@@ -42,6 +47,7 @@ SCEN=(
 	"bulk_text|run bench/peer/bulk.toml --pcap $tmp/t.pcapng|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
 	"conns|run bench/peer/conns.toml --quiet --pcap $tmp/t.pcapng|$nsbin/conns --n=1000 --req=1024 --resp=1024 --delay=1 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
 	"idle|run bench/peer/idle.toml --quiet --pcap $tmp/t.pcapng|$nsbin/idle --idle=7200 --delay=10 --loss=0 --traceState=0"
+	"relay|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay"
 )
 want=("$@")
 
@@ -79,4 +85,4 @@ for s in "${SCEN[@]}"; do
 	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" 'BEGIN {
 		printf "%-11s %10.3fs %10.3fs %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, tc, nc, (nc > 0 ? tc / nc : 0) }'
 done
-echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3"
+echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay)"
