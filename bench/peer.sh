@@ -18,10 +18,15 @@
 #   conns        1,000 sequential connections (handshake, 1 KB each way,
 #                close) over 1 ms, pcap on
 #   idle         one connection idle for 2 h
-#   relay        bulk_loss0 against bench/relay (two bare netstack stacks
-#                joined by a goroutine, no switch, no tap, no capture) in
+#   relay        bulk_loss0 against bench/relay -one-by-one (two bare
+#                netstack stacks joined by a goroutine, no switch, no tap,
+#                no capture, each segment processed before the next is
+#                relayed, so that the same ~14,000 packets are exchanged) in
 #                place of ns-3: the CPU ratio is tcplab's overhead over
 #                netstack itself (target 1.5x)
+#   relay_batch  the same against plain bench/relay, whose receiver takes
+#                segments in batches and acknowledges about one in twenty
+#                (~7,300 packets): the baseline as first measured
 #
 # tcplab runs with --quiet (no timeline; the capture with every segment's
 # explanation as its comment is still written) except in bulk_text.
@@ -47,15 +52,17 @@ SCEN=(
 	"bulk_text|run bench/peer/bulk.toml --pcap $tmp/t.pcapng|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
 	"conns|run bench/peer/conns.toml --quiet --pcap $tmp/t.pcapng|$nsbin/conns --n=1000 --req=1024 --resp=1024 --delay=1 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
 	"idle|run bench/peer/idle.toml --quiet --pcap $tmp/t.pcapng|$nsbin/idle --idle=7200 --delay=10 --loss=0 --traceState=0"
-	"relay|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay"
+	"relay|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay -one-by-one"
+	"relay_batch|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay"
 )
 want=("$@")
+relaylines=()
 
 # timed CMD... : runs CMD, prints "wall_s cpu_s"; fails if CMD fails.
 timed() {
 	local t0 t1
 	t0=$(date +%s%N)
-	/usr/bin/time -f '%U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || {
+	/usr/bin/time -f '%U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" || {
 		echo "peer.sh: $* failed:" >&2
 		cat "$tmp/err" >&2
 		exit 1
@@ -75,6 +82,7 @@ for s in "${SCEN[@]}"; do
 	for _ in $(seq 1 "$RUNS"); do
 		# shellcheck disable=SC2086
 		timed "$tmp/tcplab" $tcmd >>"$tmp/t"
+		frames=$(sed -n 's/.*, \([0-9]*\) frames).*/\1/p' "$tmp/err")
 		# shellcheck disable=SC2086
 		timed $ncmd >>"$tmp/n"
 	done
@@ -84,5 +92,12 @@ for s in "${SCEN[@]}"; do
 	nc=$(cut -d' ' -f2 "$tmp/n" | median)
 	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" 'BEGIN {
 		printf "%-11s %10.3fs %10.3fs %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, tc, nc, (nc > 0 ? tc / nc : 0) }'
+	if [[ $name == relay* ]]; then
+		# The packets exchanged, and CPU per packet, side by side.
+		packets=$(sed -n 's/.*CPU, \([0-9]*\) packets.*/\1/p' "$tmp/out")
+		relaylines+=("$(awk -v n="$name" -v tc="$tc" -v nc="$nc" -v f="$frames" -v p="$packets" 'BEGIN {
+			printf "%s: per packet, tcplab %.1f µs (%d frames), bench/relay %.1f µs (%d packets): %.2fx", n, tc / f * 1e6, f, nc / p * 1e6, p, (tc / f) / (nc / p) }')")
+	fi
 done
+for l in "${relaylines[@]}"; do echo "$l"; done
 echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay)"

@@ -2,10 +2,19 @@
 // overhead figure: two bare gVisor netstack stacks joined by a relay
 // goroutine, no virtual time, no switch, no tap, no capture, transferring
 // the same 10 MB as bench/peer/bulk.toml over a 1 MiB buffer. It prints
-// its CPU time, so that tcplab's CPU for the same transfer can be put over
-// it.
+// its CPU time and the packets it relayed, so that tcplab's CPU for the
+// same transfer can be put over it.
 //
-//	go run ./bench/relay            # 10 MB
+// By default netstack's processor goroutines take the segments the relay
+// hands them in batches, and the receiver acknowledges a batch at a time
+// (about one ACK in twenty). With -one-by-one each stack processes every
+// segment before the relay hands it the next (the synchronous dispatcher of
+// third_party/gvisor, paused after each packet), as over tcplab's links,
+// where segments arrive spaced out and each gets its ACK: the same packets
+// as tcplab exchanges, done by netstack alone.
+//
+//	go run ./bench/relay                 # 10 MB
+//	go run ./bench/relay -one-by-one     # 10 MB, every segment processed alone
 //	go run ./bench/relay -bytes 100000000
 package main
 
@@ -16,6 +25,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,13 +40,18 @@ import (
 
 func main() {
 	size := flag.Int("bytes", 10_000_000, "bytes to transfer")
+	oneByOne := flag.Bool("one-by-one", false, "process every segment before relaying the next, as over tcplab's links")
 	flag.Parse()
-	a, la := newStack(tcpip.AddrFrom4([4]byte{10, 1, 1, 1}))
-	b, lb := newStack(tcpip.AddrFrom4([4]byte{10, 1, 1, 2}))
+	a, la := newStack(tcpip.AddrFrom4([4]byte{10, 1, 1, 1}), *oneByOne)
+	b, lb := newStack(tcpip.AddrFrom4([4]byte{10, 1, 1, 2}), *oneByOne)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go relay(ctx, la, lb)
-	go relay(ctx, lb, la)
+	var pa, pb *stack.Stack // the stack to pause after each packet
+	if *oneByOne {
+		pa, pb = a, b
+	}
+	go relay(ctx, la, lb, pb)
+	go relay(ctx, lb, la, pa)
 
 	ln, err := gonet.ListenTCP(b, tcpip.FullAddress{NIC: 1, Port: 9000}, ipv4.ProtocolNumber)
 	if err != nil {
@@ -72,17 +87,23 @@ func main() {
 		log.Fatal(err)
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	fmt.Printf("relay: %d bytes in %.3fs wall, %.3fs CPU\n", n, wall.Seconds(), cpu.Seconds())
+	fmt.Printf("relay: %d bytes in %.3fs wall, %.3fs CPU, %d packets\n", n, wall.Seconds(), cpu.Seconds(), relayed.Load())
 	if n != int64(*size) {
 		os.Exit(1)
 	}
 }
 
-// newStack makes a stack with one channel NIC holding addr.
-func newStack(addr tcpip.Address) (*stack.Stack, *channel.Endpoint) {
+// newStack makes a stack with one channel NIC holding addr, whose TCP
+// segments are processed by processor goroutines or, synchronous, when the
+// stack is paused.
+func newStack(addr tcpip.Address, synchronous bool) (*stack.Stack, *channel.Endpoint) {
+	proto := tcp.NewProtocol
+	if synchronous {
+		proto = tcp.NewProtocolSynchronous
+	}
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{proto},
 	})
 	l := channel.New(1024, 1500, "")
 	if err := s.CreateNIC(1, l); err != nil {
@@ -103,19 +124,28 @@ func newStack(addr tcpip.Address) (*stack.Stack, *channel.Endpoint) {
 	return s, l
 }
 
-// relay moves every packet from's NIC sends to to's NIC.
-func relay(ctx context.Context, from, to *channel.Endpoint) {
+// relayed counts the packets relayed, both ways.
+var relayed atomic.Int64
+
+// relay moves every packet from's NIC sends to to's NIC; with a stack to
+// pause, it has each packet processed before it moves the next.
+func relay(ctx context.Context, from, to *channel.Endpoint, pause *stack.Stack) {
 	for {
 		pkt := from.ReadContext(ctx)
 		if pkt == nil {
 			return
 		}
+		relayed.Add(1)
 		v := pkt.ToView()
 		pkt.DecRef()
 		in := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: bufferFrom(v.AsSlice())})
 		v.Release()
 		to.InjectInbound(ipv4.ProtocolNumber, in)
 		in.DecRef()
+		if pause != nil {
+			pause.Pause() // processes the segment (synchronous dispatcher)
+			pause.Resume()
+		}
 	}
 }
 
