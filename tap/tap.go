@@ -69,7 +69,8 @@ type Tap struct {
 	// (world.go).
 	crashed, rebooted map[string]time.Duration
 
-	err error // the first error a sink returned
+	err   error         // the first error a sink returned
+	errAt time.Duration // the time of the row it failed on
 }
 
 var _ event.Observer = (*Tap)(nil)
@@ -100,9 +101,13 @@ func (t *Tap) AddHost(name string, addrs []netip.Addr) {
 // AddSink adds a sink for the rows released from now on.
 func (t *Tap) AddSink(s Sink) { t.sinks = append(t.sinks, s) }
 
-// Err returns the first error a sink returned; rows are still recorded and
-// passed to the other sinks after one fails.
+// Err returns the first error a sink returned. Rows are still recorded
+// after one fails, but no longer passed to any sink.
 func (t *Tap) Err() error { return t.err }
+
+// Failed returns the first error a sink returned and the virtual time of
+// the row it failed on: the output ends there.
+func (t *Tap) Failed() (at time.Duration, err error) { return t.errAt, t.err }
 
 // Hosts returns the hosts' names and addresses, in order.
 func (t *Tap) Hosts() (names []string, addrs [][]netip.Addr) {
@@ -185,13 +190,27 @@ func (t *Tap) flush() {
 	}
 }
 
-// emit passes a row to every sink.
+// emit passes a row to every sink. Once a sink has failed, no row is
+// passed on (failed).
 func (t *Tap) emit(r *Row) {
+	if t.err != nil {
+		return
+	}
 	t.release++
 	for _, s := range t.sinks {
-		if err := s.Row(r); err != nil && t.err == nil {
-			t.err = err
+		if err := s.Row(r); err != nil {
+			t.failed(err, r.At)
 		}
+	}
+}
+
+// failed records a sink's error with the time of the row it came with, if
+// it is the first. From then on no row reaches any sink: the output ends at
+// that row, wherever the run's loop (which the failure stops) has got to by
+// the time it notices, so what was written does not depend on timing.
+func (t *Tap) failed(err error, at time.Duration) {
+	if t.err == nil {
+		t.err, t.errAt = err, at
 	}
 }
 
@@ -319,9 +338,12 @@ func (t *Tap) Receipt(e *event.Receipt) {
 	delete(t.open, e.Ref)
 	t.complete(r)
 	for _, s := range t.sinks {
+		if t.err != nil {
+			break
+		}
 		if as, ok := s.(ArrivalSink); ok {
-			if err := as.Arrival(r, a); err != nil && t.err == nil {
-				t.err = err
+			if err := as.Arrival(r, a); err != nil {
+				t.failed(err, a.At)
 			}
 		}
 	}

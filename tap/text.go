@@ -205,8 +205,18 @@ func (tw *TextWriter) line(c []string) string {
 
 // Row implements Sink: it writes the row, on one line or, within a width,
 // on as many as its notes need. With Header.Fold, queue and counter rows
-// may wait for the rows after them.
+// may wait for the rows after them. It returns the error of the first
+// write that failed, from the row whose lines hit it on.
 func (tw *TextWriter) Row(r *Row) error {
+	if err := tw.row(r); err != nil {
+		return err
+	}
+	_, err := tw.w.Write(nil) // the bufio.Writer's error, kept from a flush that failed
+	return err
+}
+
+// row is Row, whose writes are buffered.
+func (tw *TextWriter) row(r *Row) error {
 	tw.begin()
 	if !tw.h.Fold {
 		return tw.write(r, nil, "")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,6 +196,41 @@ func TestRunWriteError(t *testing.T) {
 		}
 	case <-time.After(5 * time.Minute):
 		t.Fatal("the run went on after its output failed")
+	}
+}
+
+// TestRunWriteErrorSameEachTime checks that where a failed write stops
+// the output does not depend on timing: the tap explains and writes beside
+// the loop, which runs on until it notices, but nothing reaches any output
+// after the row whose write failed. The message and the capture written
+// alongside are the same on every run.
+func TestRunWriteErrorSameEachTime(t *testing.T) {
+	dir := labDir(t, map[string]string{"endless.toml": endless})
+	var firstErr string
+	var firstCap []byte
+	for i := range 3 {
+		pcap := filepath.Join(dir, fmt.Sprintf("run%d.pcapng", i))
+		var stderr bytes.Buffer
+		code := execute(context.Background(), []string{"run", filepath.Join(dir, "endless.toml"), "--pcap", pcap},
+			env{stdout: &failingWriter{n: 64 << 10}, stderr: &stderr})
+		got := stderr.String()
+		if code != exitFailure || !strings.Contains(got, "stopped at ") {
+			t.Fatalf("run %d: exit %d, want %d with where it stopped\n%s", i, code, exitFailure, got)
+		}
+		data, err := os.ReadFile(pcap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			firstErr, firstCap = got, data
+			continue
+		}
+		if got != firstErr {
+			t.Errorf("run %d said\n%s\nrun 0 said\n%s", i, got, firstErr)
+		}
+		if !bytes.Equal(data, firstCap) {
+			t.Errorf("run %d wrote a capture of %d bytes, run 0 one of %d: they differ", i, len(data), len(firstCap))
+		}
 	}
 }
 

@@ -224,8 +224,15 @@ func runRun(ctx context.Context, e env, opts *runOptions) error {
 	if cerr := caps.close(); err == nil {
 		err = cerr
 	}
-	if werr := writeFailed(r.Cause); werr != nil {
-		return &exitError{exitFailure, fmt.Errorf("%s: stopped at %s of virtual time: %w", lab.Name, fmtVirtual(r.Result.End), werr)}
+	if werr := writeFailed(context.Cause(ctx)); werr != nil {
+		// The output ends at the row whose write failed (the tap passes
+		// nothing on after it), not where the loop had got to when it
+		// noticed: that depends on timing.
+		stopped := r.Result.End
+		if at, terr := r.Tap.Failed(); terr != nil {
+			stopped = at
+		}
+		return &exitError{exitFailure, fmt.Errorf("%s: stopped at %s of virtual time: %w", lab.Name, fmtVirtual(stopped), werr)}
 	}
 	if err != nil {
 		return &exitError{exitFailure, err}
