@@ -115,8 +115,17 @@ func (n *nic) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	defer n.mu.Unlock()
 	for _, pkt := range pkts.AsSlice() {
 		b := n.alloc(pkt.Size())
-		for _, part := range pkt.AsSlices() {
-			b = append(b, part...)
+		// The packet's bytes are its views' after the unused header
+		// room, as AsSlices gives them, without its slice of slices.
+		vl, skip := pkt.AsViewList()
+		for v := vl.Front(); v != nil; v = v.Next() {
+			part := v.AsSlice()
+			if skip >= len(part) {
+				skip -= len(part)
+				continue
+			}
+			b = append(b, part[skip:]...)
+			skip = 0
 		}
 		n.out = append(n.out, outbound{data: b, cause: n.cause})
 		if n.snap != nil {
