@@ -145,6 +145,9 @@ type Scheduler struct {
 	events eventHeap
 	// free holds packet entries to reuse (recycle).
 	free []*entry
+	// next is a packet entry due now that runs before everything in the
+	// heap (atPacket), or nil.
+	next *entry
 }
 
 // Now returns the current virtual time.
@@ -174,6 +177,16 @@ func (s *Scheduler) atPacket(at time.Duration, owner int, p *packet, arrive func
 		e = &entry{}
 	}
 	*e = entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive}
+	// A packet due now (a link with no delay) when nothing else is due
+	// now runs next whatever is pushed after it (which gets a later
+	// insertion number): it waits in next, not in the heap.
+	if e.at == s.now && s.next == nil && (len(s.events) == 0 || s.events[0].at > s.now) {
+		s.seq++
+		e.seq = s.seq
+		e.index = -1
+		s.next = e
+		return
+	}
 	s.pushLocked(e)
 }
 
@@ -207,6 +220,10 @@ func (s *Scheduler) pushLocked(e *entry) {
 func (s *Scheduler) pop() *entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e := s.next; e != nil {
+		s.next = nil
+		return e // due now, before anything in the heap (atPacket)
+	}
 	if len(s.events) == 0 {
 		return nil
 	}
@@ -219,6 +236,9 @@ func (s *Scheduler) pop() *entry {
 func (s *Scheduler) pending() (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.next != nil {
+		return s.next.at, true
+	}
 	if len(s.events) == 0 {
 		return 0, false
 	}

@@ -670,3 +670,37 @@ func TestEventHeapOrder(t *testing.T) {
 		t.Fatalf("%d entries left after popping all", len(h))
 	}
 }
+
+// TestSchedulerPacketDueNow checks the scheduler's shortcut for a packet
+// due now (it waits outside the heap): events still run in (time,
+// insertion) order, whether the packet comes before or after other events
+// due at the same instant, and events scheduled while it waits.
+func TestSchedulerPacketDueNow(t *testing.T) {
+	s := &Scheduler{}
+	var got []string
+	mark := func(name string) func() { return func() { got = append(got, name) } }
+	pkt := func(name string) { s.atPacket(s.now, -1, &packet{}, func(*packet) { got = append(got, name) }) }
+	s.At(5, -1, func() {
+		got = append(got, "t5")
+		pkt("p1")              // nothing else due at 5: waits outside the heap
+		s.At(5, -1, mark("a")) // after p1
+		pkt("p2")              // p1 waits: p2 goes to the heap, after a
+		s.At(7, -1, func() {
+			got = append(got, "t7")
+			s.At(7, -1, mark("b")) // due at 7 before the packet
+			pkt("p3")              // so p3 goes to the heap, after b
+		})
+	})
+	for {
+		if _, ok := s.pending(); !ok {
+			break
+		}
+		e := s.pop()
+		e.run()
+		s.recycle(e)
+	}
+	want := []string{"t5", "p1", "a", "p2", "t7", "b", "p3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events ran in the order %v, want %v", got, want)
+	}
+}
