@@ -104,7 +104,9 @@ type processor struct {
 	// synchronous is set for a synchronous dispatcher's processor (a
 	// tcplab patch, third_party/gvisor/PATCHES.md): no goroutine runs it;
 	// queued endpoints are processed when the dispatcher is paused.
-	synchronous bool `state:"nosave"`
+	// deferred are endpoints a pause found locked, for the next one.
+	synchronous bool        `state:"nosave"`
+	deferred    []*Endpoint `state:"nosave"`
 }
 
 func (p *processor) close() {
@@ -346,6 +348,14 @@ func (p *processor) start(wg *sync.WaitGroup) {
 
 // processQueued processes the queued endpoints until the queue is empty.
 func (p *processor) processQueued() {
+	if p.synchronous {
+		// Endpoints a previous pause could not process (below).
+		for _, ep := range p.deferred {
+			p.epQ.enqueue(ep)
+		}
+		clear(p.deferred)
+		p.deferred = p.deferred[:0]
+	}
 	for {
 		ep := p.epQ.dequeue()
 		if ep == nil {
@@ -353,6 +363,18 @@ func (p *processor) processQueued() {
 		}
 		if ep.segmentQueue.empty() {
 			continue
+		}
+		if p.synchronous {
+			// The handlers give up (and the loop below would
+			// requeue the endpoint for ever) when its lock is held:
+			// nobody else runs to release it while this goroutine
+			// loops. Upstream's processor goroutine waits for the
+			// holder; here the next pause retries.
+			if !ep.TryLock() {
+				p.deferred = append(p.deferred, ep)
+				continue
+			}
+			ep.mu.Unlock()
 		}
 		switch state := ep.EndpointState(); {
 		case state.connecting():
