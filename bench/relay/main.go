@@ -131,7 +131,21 @@ var relayed atomic.Int64
 // pause, it has each packet processed before it moves the next.
 func relay(ctx context.Context, from, to *channel.Endpoint, pause *stack.Stack) {
 	for {
-		pkt := from.ReadContext(ctx)
+		pkt := from.Read()
+		if pkt == nil && pause != nil {
+			// Idle: pause anyway now and then, for an endpoint a pause
+			// left because an application held it.
+			wait, cancel := context.WithTimeout(ctx, time.Millisecond)
+			pkt = from.ReadContext(wait)
+			cancel()
+			if pkt == nil && ctx.Err() == nil {
+				pause.Pause()
+				pause.Resume()
+				continue
+			}
+		} else if pkt == nil {
+			pkt = from.ReadContext(ctx)
+		}
 		if pkt == nil {
 			return
 		}
