@@ -186,7 +186,16 @@ func (run *Run) Go(ctx context.Context) error {
 		return errors.New("labs: the run has already run")
 	}
 	run.done = true
-	defer run.close()
+	err := run.goRun(ctx)
+	// Not deferred: a panic in a stack leaves its endpoint locked, and
+	// closing the stack would wait for that lock for ever instead of
+	// letting the panic end the process with its message.
+	run.close()
+	return err
+}
+
+// goRun is Go's run, before the hosts are closed.
+func (run *Run) goRun(ctx context.Context) error {
 	run.obs.Start()
 	defer run.obs.Close() // at the latest; the tap needs every event before Finish
 	for _, h := range run.hosts {
