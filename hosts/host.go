@@ -323,15 +323,18 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 	return nil
 }
 
-// Settle implements topology.Node: it waits until netstack's processor has
-// handled everything queued (stack.Pause returns only once its queue is
-// empty), then reports state changes, the receipt of the packet delivered,
-// and the counters that moved.
+// Settle implements topology.Node: it has netstack process everything
+// queued (stack.Pause processes the segments delivered, on this goroutine,
+// before it returns; the synchronous dispatcher, third_party/gvisor), then
+// reports state changes, the receipt of the packet delivered, and the
+// counters that moved. The dispatcher would leave an endpoint whose lock is
+// held for the next pause, but nothing holds one here: every call into the
+// stack has returned.
 //
-// Only inbound packets give the processor goroutine work: timers and
-// application calls run synchronously on the loop goroutine, and a timer
-// hands an endpoint to the processor only when segments are queued for it,
-// which cannot be after a barrier. So the barrier is skipped when nothing was
+// Only inbound packets give the dispatcher work: timers and application
+// calls run synchronously on the loop goroutine, and a timer hands an
+// endpoint to the dispatcher only when segments are queued for it, which
+// cannot be after a barrier. So the barrier is skipped when nothing was
 // delivered since the last one.
 func (h *Host) Settle() {
 	// The event is over once settled: what the host does next is caused

@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // Async passes events to an Observer on a goroutine of its own, in the order
@@ -25,11 +26,38 @@ type Async struct {
 	full  chan []any // batches for the observer's goroutine
 	free  chan []any // emptied batches, for reuse
 	done  chan struct{}
-	// panicked is what the observer panicked with, and where; Close
-	// panics with it on the loop goroutine.
-	panicked any
-	stack    []byte
-	running  bool
+	// failed is the observer's panic (set by its goroutine); the loop
+	// raises it again at the next event it observes, or at Close, once
+	// (raised).
+	failed  atomic.Pointer[ObserverPanic]
+	raised  bool
+	running bool
+}
+
+// ObserverPanic is what an Async's loop goroutine panics with when its
+// observer panicked: the observer's value and its goroutine's stack.
+type ObserverPanic struct {
+	Value any
+	Stack []byte
+}
+
+// Error returns the observer's panic value and where it was.
+func (p *ObserverPanic) Error() string {
+	return fmt.Sprintf("observer panicked: %v\n\nobserver goroutine:\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the observer's panic value when it is an error.
+func (p *ObserverPanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// raise panics with the observer's panic on the loop goroutine, once.
+func (a *Async) raise() {
+	if f := a.failed.Load(); f != nil && !a.raised {
+		a.raised = true
+		panic(f)
+	}
 }
 
 // Batches of asyncBatch events, at most asyncQueue of them waiting: a few
@@ -54,7 +82,8 @@ func (a *Async) Start() {
 		return
 	}
 	a.running = true
-	a.panicked, a.stack = nil, nil
+	a.failed.Store(nil)
+	a.raised = false
 	a.batch = make([]any, 0, asyncBatch)
 	a.full = make(chan []any, asyncQueue)
 	a.free = make(chan []any, asyncQueue+2)
@@ -66,7 +95,7 @@ func (a *Async) Start() {
 func (a *Async) run(full <-chan []any, free chan<- []any, done chan<- struct{}) {
 	defer close(done)
 	for b := range full {
-		if a.panicked == nil {
+		if a.failed.Load() == nil {
 			a.deliver(b)
 		}
 		clear(b)
@@ -77,13 +106,13 @@ func (a *Async) run(full <-chan []any, free chan<- []any, done chan<- struct{}) 
 	}
 }
 
-// deliver passes one batch to the observer; a panic is kept for Close, and
-// the events after it are dropped (the loop must not wait for an observer
-// that has stopped).
+// deliver passes one batch to the observer; a panic is kept for the loop
+// to raise, and the events after it are dropped (the loop must not wait
+// for an observer that has stopped).
 func (a *Async) deliver(b []any) {
 	defer func() {
 		if p := recover(); p != nil {
-			a.panicked, a.stack = p, debug.Stack()
+			a.failed.Store(&ObserverPanic{Value: p, Stack: debug.Stack()})
 		}
 	}()
 	for _, e := range b {
@@ -123,6 +152,7 @@ func (a *Async) add(e any) {
 		dispatch(a.obs, e)
 		return
 	}
+	a.raise() // an observer that panicked stops the run at once
 	a.batch = append(a.batch, e)
 	if len(a.batch) == cap(a.batch) {
 		a.flush()
@@ -144,7 +174,8 @@ func (a *Async) flush() {
 
 // Close hands over what is left and waits until the observer has had every
 // event; events observed after it are passed on directly. If the observer
-// panicked, Close panics with its value and stack.
+// panicked and the loop has not raised it yet, Close panics with an
+// *ObserverPanic.
 func (a *Async) Close() {
 	if !a.running {
 		return
@@ -153,9 +184,7 @@ func (a *Async) Close() {
 	a.flush()
 	close(a.full)
 	<-a.done
-	if a.panicked != nil {
-		panic(fmt.Sprintf("%v\n\nobserver goroutine:\n%s", a.panicked, a.stack))
-	}
+	a.raise()
 }
 
 // Sent implements Observer.

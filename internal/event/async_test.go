@@ -1,6 +1,7 @@
 package event
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -85,31 +86,58 @@ func TestAsyncKeepsOrder(t *testing.T) {
 	}
 }
 
+// errBroke is what panicker panics with.
+var errBroke = errors.New("observer broke")
+
 // panicker panics on its first Sent.
 type panicker struct{ Nop }
 
-func (panicker) Sent(*Sent) { panic("observer broke") }
+func (panicker) Sent(*Sent) { panic(errBroke) }
 
-// TestAsyncPanicReachesClose checks that an observer's panic does not block
-// the loop (it may keep observing) and is raised again by Close.
-func TestAsyncPanicReachesClose(t *testing.T) {
+// TestAsyncPanicStopsTheLoop checks that an observer's panic does not block
+// the loop and is raised on it soon after, at the next event it observes
+// once the observer has failed (not only at Close), as an *ObserverPanic
+// that keeps the value and the observer's stack; Close does not raise it a
+// second time.
+func TestAsyncPanicStopsTheLoop(t *testing.T) {
 	a := NewAsync(panicker{})
 	a.Start()
+	total := asyncBatch * asyncQueue * 4
+	added := 0
 	done := make(chan any)
 	go func() {
 		defer func() { done <- recover() }()
-		for range asyncBatch * asyncQueue * 4 {
+		for range total {
 			a.Sent(&Sent{})
+			added++
 		}
 		a.Close()
 	}()
+	var p any
 	select {
-	case p := <-done:
-		s, _ := p.(string)
-		if !strings.Contains(s, "observer broke") || !strings.Contains(s, "observer goroutine") {
-			t.Fatalf("Close panicked with %v, want the observer's panic and its stack", p)
-		}
+	case p = <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the loop is blocked by an observer that panicked")
 	}
+	op, ok := p.(*ObserverPanic)
+	if !ok {
+		t.Fatalf("the loop panicked with %T %v, want an *ObserverPanic", p, p)
+	}
+	if !errors.Is(op, errBroke) || !strings.Contains(op.Error(), "observer broke") || !strings.Contains(string(op.Stack), "panicker") {
+		t.Errorf("ObserverPanic = %v, want the observer's error and its stack", op)
+	}
+	// The queue holds asyncQueue batches: the loop cannot get past them
+	// (and one being filled, one being delivered) without the observer
+	// having failed, and then the next event raises it.
+	if limit := (asyncQueue + 2) * asyncBatch; added > limit {
+		t.Errorf("the loop observed %d events after the observer failed on the first, want at most %d", added, limit)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Errorf("Close raised the observer's panic again: %v", p)
+			}
+		}()
+		a.Close()
+	}()
 }
