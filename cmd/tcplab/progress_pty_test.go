@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 )
@@ -64,5 +66,83 @@ func TestProgressOnTerminal(t *testing.T) {
 	}
 	if bytes.ContainsAny(stdout.Bytes(), "\r\x1b") || strings.Contains(stdout.String(), "virtual,") {
 		t.Errorf("progress leaked into standard output:\n%q", stdout.String())
+	}
+}
+
+// TestInterruptNoticeOnTerminal interrupts tcplab test while its progress
+// line is on a real terminal: the notice must start a line of its own (the
+// bar is drawn without a newline), not run on after the bar.
+func TestInterruptNoticeOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs tcplab until its progress line shows, over a second")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "tcplab")
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	cmd := exec.Command(bin, "test", "keepalive-probes", "close", "--seeds", "10000")
+	cmd.Stdout = io.Discard
+	cmd.Stderr = tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var mu sync.Mutex
+	var screen bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				close(read)
+				return
+			}
+		}
+	}()
+	progress := regexp.MustCompile(`runs \d+/\d+, \S+ virtual`)
+	shown := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return progress.Match(screen.Bytes())
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !shown() {
+		select {
+		case <-read:
+			t.Fatalf("tcplab ended before its progress line showed:\n%q", screen.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no progress line within a minute:\n%q", screen.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait() // exits non-zero: interrupted
+	ptmx.Close()
+	<-read
+	out := screen.String()
+	i := strings.Index(out, "tcplab: interrupted; writing what was recorded")
+	if i < 0 {
+		t.Fatalf("no interrupt notice on the terminal:\n%q", out)
+	}
+	if before := out[:i]; !strings.HasSuffix(before, "\r\x1b[K") && !strings.HasSuffix(before, "\n") && before != "" {
+		t.Errorf("the interrupt notice runs on after the progress line: %q", out[max(0, i-80):min(len(out), i+40)])
 	}
 }

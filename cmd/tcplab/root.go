@@ -57,6 +57,17 @@ func (e env) lookup(key string) string {
 	return e.getenv(key)
 }
 
+// interruptNotice is what tcplab says on standard error at the first
+// Ctrl-C. On a terminal it first clears the line, which may hold a progress
+// bar (drawn without a newline): the notice gets a line of its own.
+func interruptNotice(terminal bool) string {
+	const notice = "tcplab: interrupted; writing what was recorded (Ctrl-C again quits at once)\n"
+	if terminal {
+		return "\r\x1b[K" + notice
+	}
+	return notice
+}
+
 func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,7 +87,7 @@ func run() int {
 			default:
 			}
 			stop()
-			fmt.Fprintln(os.Stderr, "tcplab: interrupted; writing what was recorded (Ctrl-C again quits at once)")
+			fmt.Fprint(os.Stderr, interruptNotice(term.IsTerminal(int(os.Stderr.Fd()))))
 		case <-done:
 		}
 	}()
