@@ -177,16 +177,6 @@ func (s *Scheduler) atPacket(at time.Duration, owner int, p *packet, arrive func
 		e = &entry{}
 	}
 	*e = entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive}
-	// A packet due now (a link with no delay) when nothing else is due
-	// now runs next whatever is pushed after it (which gets a later
-	// insertion number): it waits in next, not in the heap.
-	if e.at == s.now && s.next == nil && (len(s.events) == 0 || s.events[0].at > s.now) {
-		s.seq++
-		e.seq = s.seq
-		e.index = -1
-		s.next = e
-		return
-	}
 	s.pushLocked(e)
 }
 
@@ -202,9 +192,18 @@ func (s *Scheduler) recycle(e *entry) {
 	s.mu.Unlock()
 }
 
+// pushLocked queues e with the next insertion number. A packet due now (a
+// link with no delay) when nothing else is due now runs next whatever is
+// queued after it (which gets a later number): it waits in next, not in the
+// heap. A timer's entry always goes in the heap, where Stop finds it.
 func (s *Scheduler) pushLocked(e *entry) {
 	s.seq++
 	e.seq = s.seq
+	if e.pkt != nil && e.at == s.now && s.next == nil && (len(s.events) == 0 || s.events[0].at > s.now) {
+		e.index = -1
+		s.next = e
+		return
+	}
 	s.events.push(e)
 }
 

@@ -132,22 +132,23 @@ var relayed atomic.Int64
 func relay(ctx context.Context, from, to *channel.Endpoint, pause *stack.Stack) {
 	for {
 		pkt := from.Read()
-		if pkt == nil && pause != nil {
-			// Idle: pause anyway now and then, for an endpoint a pause
-			// left because an application held it.
-			wait, cancel := context.WithTimeout(ctx, time.Millisecond)
+		if pkt == nil {
+			wait, cancel := ctx, context.CancelFunc(func() {})
+			if pause != nil {
+				// Idle: pause now and then anyway, for an endpoint a
+				// pause left because an application held it.
+				wait, cancel = context.WithTimeout(ctx, time.Millisecond)
+			}
 			pkt = from.ReadContext(wait)
 			cancel()
-			if pkt == nil && ctx.Err() == nil {
-				pause.Pause()
-				pause.Resume()
-				continue
-			}
-		} else if pkt == nil {
-			pkt = from.ReadContext(ctx)
 		}
 		if pkt == nil {
-			return
+			if ctx.Err() != nil {
+				return
+			}
+			pause.Pause() // only a pausing relay's wait times out
+			pause.Resume()
+			continue
 		}
 		relayed.Add(1)
 		v := pkt.ToView()

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,28 +23,9 @@ func TestProgressOnTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs tcplab for over a second; the injected progress tests cover the meter")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "tcplab")
-	if err := os.Symlink(self, bin); err != nil {
-		t.Fatal(err)
-	}
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatalf("no pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
 	// Enough runs to last well over the second before the meter shows.
-	cmd := exec.Command(bin, "test", "keepalive-probes", "close", "--seeds", "2000")
 	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
+	cmd, ptmx := startOnTerminal(t, &stdout, "test", "keepalive-probes", "close", "--seeds", "2000")
 	var screen bytes.Buffer
 	read := make(chan struct{})
 	go func() {
@@ -76,26 +56,7 @@ func TestInterruptNoticeOnTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs tcplab until its progress line shows, over a second")
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "tcplab")
-	if err := os.Symlink(self, bin); err != nil {
-		t.Fatal(err)
-	}
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatalf("no pseudo-terminal: %v", err)
-	}
-	defer ptmx.Close()
-	cmd := exec.Command(bin, "test", "keepalive-probes", "close", "--seeds", "10000")
-	cmd.Stdout = io.Discard
-	cmd.Stderr = tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
+	cmd, ptmx := startOnTerminal(t, io.Discard, "test", "keepalive-probes", "close", "--seeds", "10000")
 	var mu sync.Mutex
 	var screen bytes.Buffer
 	read := make(chan struct{})
@@ -145,4 +106,24 @@ func TestInterruptNoticeOnTerminal(t *testing.T) {
 	if before := out[:i]; !strings.HasSuffix(before, "\r\x1b[K") && !strings.HasSuffix(before, "\n") && before != "" {
 		t.Errorf("the interrupt notice runs on after the progress line: %q", out[max(0, i-80):min(len(out), i+40)])
 	}
+}
+
+// startOnTerminal starts tcplab with args, its standard error a
+// pseudo-terminal whose other end it returns (closed when the test ends)
+// and its standard output stdout.
+func startOnTerminal(t *testing.T, stdout io.Writer, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	cmd := exec.Command(tcplabBinary(t), args...)
+	cmd.Stdout = stdout
+	cmd.Stderr = tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	return cmd, ptmx
 }

@@ -18,14 +18,7 @@ import (
 // finish writing, and the second must end it at once, as the message the
 // first one prints promises.
 func TestSecondInterruptQuits(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "tcplab")
-	if err := os.Symlink(self, bin); err != nil {
-		t.Fatal(err)
-	}
+	bin := tcplabBinary(t)
 	lab := filepath.Join(labDir(t, map[string]string{"endless.toml": endless}), "endless.toml")
 	cmd := exec.Command(bin, "run", lab)
 	cmd.Env = append(os.Environ(), "COLUMNS=200")
@@ -98,4 +91,19 @@ func TestSecondInterruptQuits(t *testing.T) {
 	case <-time.After(promptly):
 		t.Fatalf("tcplab did not quit within %v of the second interrupt", promptly)
 	}
+}
+
+// tcplabBinary returns the test binary under the name tcplab (a symbolic
+// link in a temporary folder), which TestMain runs as tcplab itself.
+func tcplabBinary(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "tcplab")
+	if err := os.Symlink(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
