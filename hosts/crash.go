@@ -97,6 +97,7 @@ func (h *Host) freshStack() error {
 	secure, insecure := newRNGs(h.cfg.Seed, seed)
 	h.nic = &nic{mtu: h.nic.mtu, snap: h.senderState}
 	h.stack = stack.New(h.stackOptions(secure, insecure))
+	h.tcp = h.stack.TransportProtocolInstance(tcp.ProtocolNumber)
 	h.addrs = nil
 	h.arrival = nil
 	h.tracked, h.dirty, h.spareDirty, h.listeners = nil, nil, nil, nil

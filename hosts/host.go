@@ -46,6 +46,7 @@ type Host struct {
 	name   string
 	addrs  []netip.Addr
 	stack  *stack.Stack
+	tcp    stack.TransportProtocol // the stack's TCP, for process
 	nic    *nic
 	clock  tcpip.Clock
 	sched  *topology.Scheduler
@@ -345,8 +346,7 @@ func (h *Host) Settle() {
 	a := h.arrival
 	h.arrival = nil
 	if a != nil {
-		h.stack.Pause()
-		h.stack.Resume()
+		h.process()
 		h.linuxRestore() // what linuxDeliver changed for this packet (linux_edge.go)
 		if a.seg != nil && mayRegister(a) {
 			// A SYN makes a half-open child, a cookie ACK a connection:
@@ -369,6 +369,16 @@ func (h *Host) Settle() {
 		return
 	}
 	h.reportCounters(moved)
+}
+
+// process has the stack's TCP process every segment delivered since the
+// last call, on this goroutine (the synchronous dispatcher), as
+// stack.Pause and Resume do without looking up each protocol in a map:
+// TCP is the only transport protocol, and tcplab saves no endpoint for a
+// restore, so nothing else would be paused or resumed.
+func (h *Host) process() {
+	h.tcp.Pause()
+	h.tcp.Resume()
 }
 
 // mayRegister reports whether processing arrival a may have registered a

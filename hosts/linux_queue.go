@@ -46,8 +46,7 @@ func (h *Host) abortOnOverflow(s *segment.Segment) {
 	child := h.lookup(s) // found before the RST unregisters it
 	h.nic.send(rstPacket(s.Dst, s.Src, uint32(s.Ack), nil, 0), c)
 	h.nic.deliver(rstPacket(s.Src, s.Dst, uint32(s.Seq), nil, 0))
-	h.stack.Pause()
-	h.stack.Resume()
+	h.process()
 	if child != nil {
 		h.touch(child) // the state tracker reads only what an event touched
 	}

@@ -63,8 +63,8 @@ func (a *Async) raise() {
 // Batches of asyncBatch events, at most asyncQueue of them waiting: a few
 // thousand events (a few MB of packets) in flight at most.
 const (
-	asyncBatch = 512
-	asyncQueue = 8
+	asyncBatch = 1024
+	asyncQueue = 4
 )
 
 var _ Observer = (*Async)(nil)

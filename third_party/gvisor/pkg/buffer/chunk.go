@@ -93,6 +93,23 @@ func newChunk(size int) *chunk {
 	return c
 }
 
+// newChunkUncleared is newChunk without clearing a pooled chunk's bytes,
+// for a caller that overwrites them (a tcplab patch,
+// third_party/gvisor/PATCHES.md).
+func newChunkUncleared(size int) *chunk {
+	var c *chunk
+	if size > MaxChunkSize {
+		c = &chunk{
+			data: make([]byte, size),
+		}
+	} else {
+		pool := getChunkPool(size)
+		c = pool.Get().(*chunk)
+	}
+	c.InitRefs()
+	return c
+}
+
 func (c *chunk) destroy() {
 	if len(c.data) > MaxChunkSize {
 		c.data = nil

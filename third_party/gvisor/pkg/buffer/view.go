@@ -76,10 +76,14 @@ func NewViewSize(size int) *View {
 // When in doubt use NewWithView to maximize chunk reuse in production
 // environments.
 func NewViewWithData(data []byte) *View {
-	c := newChunk(len(data))
+	// tcplab patch (third_party/gvisor/PATCHES.md): the chunk is cleared
+	// only beyond data, which overwrites the rest, and the view is left as
+	// newChunk and Write left it.
+	c := newChunkUncleared(len(data))
+	n := copy(c.data, data)
+	clear(c.data[n:])
 	v := viewPool.Get().(*View)
-	*v = View{chunk: c}
-	v.Write(data)
+	*v = View{chunk: c, write: n}
 	return v
 }
 

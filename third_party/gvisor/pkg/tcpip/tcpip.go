@@ -111,6 +111,12 @@ func (mt MonotonicTime) After(u MonotonicTime) bool {
 
 // Add returns the monotonic clock reading mt+d.
 func (mt MonotonicTime) Add(d time.Duration) MonotonicTime {
+	// tcplab patch (third_party/gvisor/PATCHES.md): the sum itself when
+	// it does not overflow, which is what the time.Time arithmetic below
+	// gives then, without it.
+	if sum := mt.nanoseconds + int64(d); (sum >= mt.nanoseconds) == (d >= 0) {
+		return MonotonicTime{nanoseconds: sum}
+	}
 	return MonotonicTime{
 		nanoseconds: time.Unix(0, mt.nanoseconds).Add(d).Sub(time.Unix(0, 0)).Nanoseconds(),
 	}
@@ -120,6 +126,12 @@ func (mt MonotonicTime) Add(d time.Duration) MonotonicTime {
 // value that can be stored in a Duration, the maximum (or minimum) duration
 // will be returned. To compute t-d for a duration d, use t.Add(-d).
 func (mt MonotonicTime) Sub(u MonotonicTime) time.Duration {
+	// tcplab patch (third_party/gvisor/PATCHES.md): the difference itself
+	// when it does not overflow, which is what the time.Time arithmetic
+	// below gives then, without it.
+	if diff := mt.nanoseconds - u.nanoseconds; (diff <= mt.nanoseconds) == (u.nanoseconds >= 0) {
+		return time.Duration(diff)
+	}
 	return time.Unix(0, mt.nanoseconds).Sub(time.Unix(0, u.nanoseconds))
 }
 
