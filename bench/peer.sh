@@ -27,6 +27,10 @@
 #   relay_batch  the same against plain bench/relay, whose receiver takes
 #                segments in batches and acknowledges about one in twenty
 #                (~7,300 packets): the baseline as first measured
+#   floor        bench/relay -one-by-one (bare netstack, the same packets as
+#                tcplab, no switch, tap or capture) in tcplab's place against
+#                ns-3's bulk_loss0: how near ns-3 netstack itself comes, the
+#                floor under tcplab's bulk ratio
 #
 # tcplab runs with --quiet (no timeline; the capture with every segment's
 # explanation as its comment is still written) except in bulk_text.
@@ -54,6 +58,7 @@ SCEN=(
 	"idle|run bench/peer/idle.toml --quiet --pcap $tmp/t.pcapng|$nsbin/idle --idle=7200 --delay=10 --loss=0 --traceState=0"
 	"relay|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay -one-by-one"
 	"relay_batch|run bench/peer/bulk.toml --quiet --pcap $tmp/t.pcapng|$tmp/relay"
+	"floor|@$tmp/relay -one-by-one|$nsbin/bulk --size=10000000 --rate=100Mbps --delay=10 --loss=0 --pcap=1 --pcapPrefix=$tmp/ns"
 )
 want=("$@")
 relaylines=()
@@ -80,8 +85,13 @@ for s in "${SCEN[@]}"; do
 	if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
 	: >"$tmp/t" && : >"$tmp/n"
 	for _ in $(seq 1 "$RUNS"); do
-		# shellcheck disable=SC2086
-		timed "$tmp/tcplab" $tcmd >>"$tmp/t"
+		if [[ $tcmd == @* ]]; then
+			# shellcheck disable=SC2086
+			timed ${tcmd#@} >>"$tmp/t"
+		else
+			# shellcheck disable=SC2086
+			timed "$tmp/tcplab" $tcmd >>"$tmp/t"
+		fi
 		frames=$(sed -n 's/.*, \([0-9]*\) frames).*/\1/p' "$tmp/err")
 		# shellcheck disable=SC2086
 		timed $ncmd >>"$tmp/n"
@@ -100,4 +110,4 @@ for s in "${SCEN[@]}"; do
 	fi
 done
 for l in "${relaylines[@]}"; do echo "$l"; done
-echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay)"
+echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3)"
