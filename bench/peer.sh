@@ -5,7 +5,8 @@
 # that folder), then runs each scenario RUNS times (default 11), tcplab and
 # ns-3 alternating so that both see the same machine load, and prints per
 # scenario the median wall time and CPU time (user+sys) of each side and
-# the ratio tcplab / ns-3. Whole processes are timed, as a user would run
+# the ratio tcplab / ns-3 of the medians and the median of the ratios of
+# each pair of runs (pairs). Whole processes are timed, as a user would run
 # them: start-up, setup, the run, writing the capture.
 #
 #   bash bench/peer.sh                  # every scenario, 11 runs each
@@ -79,7 +80,7 @@ timed() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-printf '%-11s %11s %11s %8s   %11s %11s %8s\n' scenario tcplab-wall ns3-wall ratio tcplab-cpu ns3-cpu ratio
+printf '%-11s %11s %11s %8s %8s   %11s %11s %8s\n' scenario tcplab-wall ns3-wall ratio pairs tcplab-cpu ns3-cpu ratio
 for s in "${SCEN[@]}"; do
 	IFS='|' read -r name tcmd ncmd <<<"$s"
 	if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
@@ -100,8 +101,12 @@ for s in "${SCEN[@]}"; do
 	tc=$(cut -d' ' -f2 "$tmp/t" | median)
 	nw=$(cut -d' ' -f1 "$tmp/n" | median)
 	nc=$(cut -d' ' -f2 "$tmp/n" | median)
-	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" 'BEGIN {
-		printf "%-11s %10.3fs %10.3fs %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, tc, nc, (nc > 0 ? tc / nc : 0) }'
+	# pairs: the median of each run's wall time over the other side's run
+	# just after it, which a machine whose speed drifts during the
+	# script disturbs less than the ratio of the medians.
+	pr=$(paste -d' ' "$tmp/t" "$tmp/n" | awk '{ print $1 / $3 }' | median)
+	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" -v pr="$pr" 'BEGIN {
+		printf "%-11s %10.3fs %10.3fs %7.2fx %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, pr, tc, nc, (nc > 0 ? tc / nc : 0) }'
 	if [[ $name == relay* ]]; then
 		# The packets exchanged, and CPU per packet, side by side.
 		packets=$(sed -n 's/.*CPU, \([0-9]*\) packets.*/\1/p' "$tmp/out")
@@ -110,4 +115,4 @@ for s in "${SCEN[@]}"; do
 	fi
 done
 for l in "${relaylines[@]}"; do echo "$l"; done
-echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3)"
+echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3) of the medians, pairs = median of the runs' ratios"
