@@ -371,13 +371,11 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 	now := n.sched.now // loop goroutine, between barriers: no processor runs
 	n.frames++
 	// One allocation for the packet, its event and its parsed segment.
-	// Fields are set one by one: a is zero, and a composite literal would
-	// be built aside, zeroed and copied in whole.
 	a := &sending{}
 	p := &a.p
-	p.ref.Frame, p.from, p.data, p.copies = n.frames, from, data, &a.copies
+	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies}
 	ev := &a.ev
-	ev.Ref, ev.At, ev.From, ev.Data, ev.Cause, ev.Injected = p.ref, now, n.ports[from].name, data, cause, inj
+	*ev = event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj}
 	if sender != nil {
 		a.sender = *sender
 		ev.Sender = &a.sender
