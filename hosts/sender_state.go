@@ -183,9 +183,8 @@ func (l *sndLayout) readInto(ep *tcp.Endpoint, s *event.SenderState) bool {
 // the TCP segment in pkt (a raw IP packet), found by its 4-tuple; it
 // reports false when the packet is not TCP, no connected endpoint owns it
 // (a RST for no socket, a listener's SYN cookie) or the endpoint has no
-// sender yet. It
-// runs on whichever goroutine netstack sends from, with the endpoint's
-// lock held, and only reads.
+// sender yet. It runs on whichever goroutine netstack sends from, with the
+// endpoint's lock held, and only reads.
 func (h *Host) senderState(pkt []byte, s *event.SenderState) bool {
 	l, ok := senderLayout()
 	if !ok {

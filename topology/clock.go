@@ -73,17 +73,12 @@ func (h *eventHeap) remove(i int) *entry {
 	old := *h
 	n := len(old) - 1
 	e := old[i]
-	if i != n {
-		old[i] = old[n]
-		old[i].index = i
-		old[n] = nil
-		*h = old[:n]
-		if !h.down(i) {
-			h.up(i)
-		}
-	} else {
-		old[n] = nil
-		*h = old[:n]
+	old[i] = old[n] // the last entry fills the hole
+	old[i].index = i
+	old[n] = nil
+	*h = old[:n]
+	if i != n && !h.down(i) {
+		h.up(i)
 	}
 	e.index = -1
 	return e

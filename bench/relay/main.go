@@ -164,5 +164,6 @@ func relay(ctx context.Context, from, to *channel.Endpoint, pause *stack.Stack) 
 	}
 }
 
-// bufferFrom copies b into a netstack buffer.
-func bufferFrom(b []byte) buffer.Buffer { return buffer.MakeWithData(append([]byte(nil), b...)) }
+// bufferFrom copies b into a netstack buffer (MakeWithData copies), once,
+// as tcplab's NIC copies an arriving packet.
+func bufferFrom(b []byte) buffer.Buffer { return buffer.MakeWithData(b) }

@@ -38,40 +38,27 @@ func TestAsyncKeepsOrder(t *testing.T) {
 	a.Start()
 	var want []string
 	want = append(want, "world host_crashed")
+	// One call of each kind, and what the recorder writes for it.
+	calls := []struct {
+		observe func()
+		want    string
+	}{
+		{func() { a.Sent(&Sent{}) }, "sent"},
+		{func() { a.Fate(&Fate{Kind: Dropped}) }, "fate dropped"},
+		{func() { a.Receipt(&Receipt{Host: "h"}) }, "receipt h"},
+		{func() { a.StateChange(&StateChange{To: Established}) }, "state " + Established.String()},
+		{func() { a.Timer(&Timer{Kind: TimerRTO}) }, "timer " + TimerRTO.String()},
+		{func() { a.App(&App{Op: "send"}) }, "app send"},
+		{func() { a.Queue(&Queue{}) }, "queue"},
+		{func() { a.Counter(&Counter{}) }, "counter"},
+		{func() { a.Stall(&Stall{}) }, "stall"},
+		{func() { a.World(&World{Kind: HostRebooted}) }, "world host_rebooted"},
+	}
 	n := asyncBatch*asyncQueue*3 + 7 // more than fit in the queue: the loop must wait
 	for i := range n {
-		switch i % 10 {
-		case 0:
-			a.Sent(&Sent{})
-			want = append(want, "sent")
-		case 1:
-			a.Fate(&Fate{Kind: Dropped})
-			want = append(want, "fate dropped")
-		case 2:
-			a.Receipt(&Receipt{Host: "h"})
-			want = append(want, "receipt h")
-		case 3:
-			a.StateChange(&StateChange{To: Established})
-			want = append(want, "state "+Established.String())
-		case 4:
-			a.Timer(&Timer{Kind: TimerRTO})
-			want = append(want, "timer "+TimerRTO.String())
-		case 5:
-			a.App(&App{Op: "send"})
-			want = append(want, "app send")
-		case 6:
-			a.Queue(&Queue{})
-			want = append(want, "queue")
-		case 7:
-			a.Counter(&Counter{})
-			want = append(want, "counter")
-		case 8:
-			a.Stall(&Stall{})
-			want = append(want, "stall")
-		case 9:
-			a.World(&World{Kind: HostRebooted})
-			want = append(want, "world host_rebooted")
-		}
+		c := calls[i%len(calls)]
+		c.observe()
+		want = append(want, c.want)
 	}
 	a.Close()
 	a.Sent(&Sent{})
