@@ -182,7 +182,7 @@ func runExplain(ctx context.Context, e env, opts *explainOptions) error {
 	var wbFile *os.File
 	var wbBuf *bufio.Writer
 	if keep {
-		wbFile, err = os.Create(opts.pcap)
+		wbFile, err = createOutput(opts.pcap)
 		if err != nil {
 			return &exitError{exitFailure, err}
 		}

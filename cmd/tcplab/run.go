@@ -326,7 +326,7 @@ func openCaptures(r *labs.Run, path, at string, lang i18n.Lang, stop context.Can
 		if at == "recv" || i > 0 {
 			view = tap.ViewReceived
 		}
-		f, err := os.Create(file)
+		f, err := createOutput(file)
 		if err != nil {
 			c.close()
 			return nil, err
