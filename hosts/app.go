@@ -602,6 +602,9 @@ func (h *Host) forget(ep tcpip.Endpoint) {
 	}
 }
 
+// connected reports whether s is one of netstack's connected states
+// (its own EndpointState.connected, which is not exported): an endpoint
+// in one is registered under its 4-tuple until it leaves them.
 func connected(s tcp.EndpointState) bool {
 	switch s {
 	case tcp.StateEstablished, tcp.StateFinWait1, tcp.StateFinWait2, tcp.StateTimeWait,

@@ -100,6 +100,7 @@ func (h *Host) freshStack() error {
 	h.tcp = h.stack.TransportProtocolInstance(tcp.ProtocolNumber)
 	h.addrs = nil
 	h.arrival = nil
+	h.inEP, h.outEP = epCache{}, epCache{}
 	h.tracked, h.dirty, h.spareDirty, h.listeners = nil, nil, nil, nil
 	h.known = map[tcpip.Endpoint]*trackedEP{}
 	h.allDirty, h.removed = false, 0

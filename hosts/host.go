@@ -61,14 +61,17 @@ type Host struct {
 	// cause is what the host is doing now: handling an arriving packet,
 	// a timer, or an application call. Packets the stack sends and state
 	// changes are attributed to it.
-	cause    event.Cause
-	emu      event.Emulation // what the next timer to fire emulates (linux_syn.go)
-	linux    linuxEdge       // the linux profile's emulation (linux_*.go)
-	arrival  *arrival        // the packet delivered in this event, until its receipt
-	arrived  arrival         // what arrival points to
-	counters []watchedCounter
-	tracked  []*trackedEP // every TCP endpoint seen, in order of discovery
-	known    map[tcpip.Endpoint]*trackedEP
+	cause   event.Cause
+	emu     event.Emulation // what the next timer to fire emulates (linux_syn.go)
+	linux   linuxEdge       // the linux profile's emulation (linux_*.go)
+	arrival *arrival        // the packet delivered in this event, until its receipt
+	arrived arrival         // what arrival points to
+	// inEP and outEP remember the endpoints of the last segment that
+	// arrived and of the last one sent (epcache.go).
+	inEP, outEP epCache
+	counters    []watchedCounter
+	tracked     []*trackedEP // every TCP endpoint seen, in order of discovery
+	known       map[tcpip.Endpoint]*trackedEP
 	// What the state tracker looks at after an event: only the endpoints
 	// the event touched (dirty), or every one (allDirty), and the
 	// listeners, whose queues any arrival or timer may change. removed
@@ -317,8 +320,7 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 		RemotePort:    seg.Src.Port(),
 		RemoteAddress: tcpipAddr(seg.Src.Addr()),
 	}
-	te := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID)
-	if ep, ok := te.(*tcp.Endpoint); ok && ep != nil {
+	if ep := h.inEP.find(h.stack, proto, id); ep != nil {
 		return ep
 	}
 	return nil

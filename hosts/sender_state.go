@@ -217,8 +217,8 @@ func (h *Host) senderState(pkt []byte, s *event.SenderState) bool {
 	}
 	t := header.TCP(payload)
 	id := stack.TransportEndpointID{LocalPort: t.SourcePort(), LocalAddress: src, RemotePort: t.DestinationPort(), RemoteAddress: dst}
-	ep, isTCP := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID).(*tcp.Endpoint)
-	if !isTCP || ep == nil {
+	ep := h.outEP.find(h.stack, proto, id)
+	if ep == nil {
 		return false
 	}
 	return l.readInto(ep, s)
