@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
 func newManCmd(e env) *cobra.Command {
@@ -26,16 +25,14 @@ prints. Install them where man looks, for example:
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return &exitError{exitFailure, err}
 			}
-			root := cmd.Root()
-			root.DisableAutoGenTag = true // the pages stay the same from build to build
 			// Dated by the commit tcplab was built from, so the pages are the
 			// same from build to build.
 			date := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			if t, err := time.Parse(time.RFC3339, readBuildInfo().time); err == nil {
 				date = t
 			}
-			hdr := &doc.GenManHeader{Title: "TCPLAB", Section: "1", Source: readBuildInfo().line(), Manual: "tcplab manual", Date: &date}
-			if err := doc.GenManTree(root, hdr, dir); err != nil {
+			h := manHeader{title: "TCPLAB", section: "1", date: date.Format(time.DateOnly), source: readBuildInfo().line(), manual: "tcplab manual"}
+			if err := writeManPages(cmd.Root(), h, dir); err != nil {
 				return &exitError{exitFailure, err}
 			}
 			fmt.Fprintf(e.stderr, "tcplab: wrote the manual pages into %s\n", dir)

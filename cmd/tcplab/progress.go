@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/tcplab/tcplab/tap"
 )
 
@@ -23,31 +24,51 @@ type progressTiming struct {
 // redraws a second at most.
 var defaultProgress = progressTiming{after: time.Second, every: 100 * time.Millisecond}
 
+// barWidth is the number of cells of the bar between its two '|'.
+const barWidth = 20
+
 // meter shows progress on standard error when it is a terminal, as one
-// line that a progress bar library (github.com/schollz/progressbar/v3)
-// redraws in place: a description, a bar and the elapsed wall time. It
-// shows nothing until timing.after has passed, and nothing at all when
+// line redrawn in place: a description, the percentage, a bar and the
+// elapsed wall time,
+//
+//	labs 3/20, runs 45/200, 2h5m virtual  22% |████                |  [3s]
+//
+// It shows nothing until timing.after has passed, and nothing at all when
 // standard error is not a terminal, so pipes, files and golden outputs
-// never see it. Its methods may be called from any goroutine.
+// never see it. The line is cut to the terminal's width, so that it never
+// wraps, and taken off the screen (overwritten with spaces) when the work
+// is done or something else is to be written. Its methods may be called
+// from any goroutine.
 type meter struct {
-	w      io.Writer
-	timing progressTiming
-	max    int64
-	start  time.Time
+	w       io.Writer
+	columns func() int // the terminal's width now; 0 when unknown
+	timing  progressTiming
+	max     int64
+	start   time.Time
 
 	mu sync.Mutex
 	// +checklocks:mu
-	on bool // false when not a terminal, and after done
+	on bool // false when not a terminal, and once the work is done
 	// +checklocks:mu
-	bar *progressbar.ProgressBar // nil until shown
+	shown bool // the line has been drawn: timing.after has passed
+	// +checklocks:mu
+	drawn time.Time // when the line was last drawn
+	// +checklocks:mu
+	width int // the columns of the line on the screen; 0 when none is
 }
 
 // newMeter returns a meter over [0, max] on e's standard error.
 func newMeter(e env, max int64) *meter {
-	return &meter{w: e.stderr, on: e.stderrTerminal && max > 0, timing: e.progress, max: max, start: time.Now()} // wall time: stderr only
+	columns := e.stderrWidth
+	if columns == nil {
+		columns = func() int { return 0 }
+	}
+	return &meter{w: e.stderr, columns: columns, on: e.stderrTerminal && max > 0, timing: e.progress, max: max, start: time.Now()} // wall time: stderr only
 }
 
-// update sets how far the work is and what the line says.
+// update sets how far the work is and what the line says. The line is
+// redrawn at most every timing.every; when value reaches max it is taken
+// off the screen and drawn no more.
 func (m *meter) update(value int64, desc string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -55,29 +76,24 @@ func (m *meter) update(value int64, desc string) {
 		return
 	}
 	value = min(max(value, 0), m.max)
-	if m.bar == nil {
-		if time.Since(m.start) < m.timing.after {
-			return
-		}
-		m.bar = progressbar.NewOptions64(m.max,
-			progressbar.OptionSetWriter(m.w),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(m.timing.every),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetDescription(desc),
-		)
-		_ = m.bar.Set64(value)
+	if value == m.max {
+		m.erase()
+		m.on = false
 		return
 	}
-	// The new description goes in without a redraw (an Option is a
-	// setter), so that whichever of Set64 and Describe redraws the line
-	// draws both new; a bar that reaches its end is cleared and drawn no
-	// more.
-	progressbar.OptionSetDescription(desc)(m.bar)
-	_ = m.bar.Set64(value)
-	m.bar.Describe(desc)
+	now := time.Now() // wall time: stderr only
+	if !m.shown && now.Sub(m.start) < m.timing.after || m.shown && now.Sub(m.drawn) < m.timing.every {
+		return
+	}
+	line := progressLine(desc, value, m.max, now.Sub(m.start), m.columns())
+	var b strings.Builder
+	if m.width > 0 {
+		b.WriteString(blankLine(m.width))
+	}
+	b.WriteString("\r")
+	b.WriteString(line)
+	_, _ = io.WriteString(m.w, b.String())
+	m.shown, m.drawn, m.width = true, now, textColumns(line)
 }
 
 // clear takes the line off the screen, before something else is written
@@ -85,17 +101,115 @@ func (m *meter) update(value int64, desc string) {
 func (m *meter) clear() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.on && m.bar != nil {
-		_ = m.bar.Clear()
-	}
+	m.erase()
 }
 
 // done takes the line off the screen for good: no update draws it again.
 func (m *meter) done() {
-	m.clear()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.erase()
 	m.on = false
+}
+
+// erase overwrites the line on the screen, if there is one, with spaces
+// and puts the cursor back at the start of the line.
+//
+// +checklocks:m.mu
+func (m *meter) erase() {
+	if m.width > 0 {
+		_, _ = io.WriteString(m.w, blankLine(m.width))
+		m.width = 0
+	}
+}
+
+// blankLine is what overwrites a line of n columns: a carriage return, n
+// spaces and a carriage return.
+func blankLine(n int) string {
+	return "\r" + strings.Repeat(" ", n) + "\r"
+}
+
+// progressLine is the progress line for value of total with the description
+// desc, elapsed wall time since the work began: desc, the percentage
+// right-aligned in four columns, a bar of barWidth cells and the elapsed
+// whole seconds, with a space at the end,
+//
+//	close: 5s virtual, 12 frames   8% |█                   |  [2s]
+//
+// as github.com/schollz/progressbar/v3 drew it before tcplab drew its own
+// (the two spaces before the time held that library's empty statistics).
+// When cols, the terminal's width, is not 0 and the line would not fit,
+// the bar is narrowed, and if that is not enough, the description is cut
+// with "…": a line that wraps could not be redrawn in place.
+func progressLine(desc string, value, total int64, elapsed time.Duration, cols int) string {
+	pct := int(100 * value / total)
+	elapsedText := elapsed.Truncate(time.Second).String()
+	// The line without the bar's cells and without the description.
+	rest := fmt.Sprintf("%4d%% || ", pct) + " [" + elapsedText + "] "
+	width := barWidth
+	if cols > 0 {
+		if over := textColumns(desc) + len(rest) + width - cols; over > 0 {
+			width = max(0, width-over)
+		}
+		if over := textColumns(desc) + len(rest) - cols; width == 0 && over > 0 {
+			desc = cutColumns(desc, textColumns(desc)-over)
+		}
+	}
+	filled := pct * width / 100
+	return fmt.Sprintf("%s%4d%% |%s%s|  [%s] ", desc, pct, strings.Repeat("█", filled), strings.Repeat(" ", width-filled), elapsedText)
+}
+
+// cutColumns returns s if it takes at most n terminal columns, else as
+// much of its start as fits in n columns with "…" at the end.
+func cutColumns(s string, n int) string {
+	if textColumns(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	used := 1 // the "…"
+	for i, r := range s {
+		if used+runeWidth(r) > n {
+			return s[:i] + "…"
+		}
+		used += runeWidth(r)
+	}
+	return s
+}
+
+// textColumns is the number of terminal columns s takes: East Asian wide
+// runes (CJK, full-width forms) two, every other rune one. (tap/color.go
+// counts the columns of the timeline the same way.)
+func textColumns(s string) int {
+	n := 0
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		n += runeWidth(r)
+		s = s[size:]
+	}
+	return n
+}
+
+// runeWidth is 2 for the East Asian wide and full-width runes, 1
+// otherwise.
+func runeWidth(r rune) int {
+	switch {
+	case r >= 0x1100 && r <= 0x115f, // Hangul Jamo
+		r >= 0x2e80 && r <= 0x303e, // CJK radicals, punctuation
+		r >= 0x3041 && r <= 0x33ff, // kana, CJK symbols
+		r >= 0x3400 && r <= 0x4dbf, // CJK extension A
+		r >= 0x4e00 && r <= 0x9fff, // CJK unified ideographs
+		r >= 0xa000 && r <= 0xa4cf, // Yi
+		r >= 0xac00 && r <= 0xd7a3, // Hangul syllables
+		r >= 0xf900 && r <= 0xfaff, // CJK compatibility ideographs
+		r >= 0xfe30 && r <= 0xfe4f, // CJK compatibility forms
+		r >= 0xff00 && r <= 0xff60, // full-width forms
+		r >= 0xffe0 && r <= 0xffe6,
+		r >= 0x20000 && r <= 0x3fffd: // CJK extensions B and later
+		return 2
+	}
+	return 1
 }
 
 // runMeter is the progress of one tcplab run: virtual time against the

@@ -201,3 +201,94 @@ func TestProgressExplain(t *testing.T) {
 		t.Errorf("without a terminal, stderr has progress: %q", plain)
 	}
 }
+
+// TestProgressLine draws progress lines: the description, the percentage
+// in four columns, a bar of 20 cells at that share, the elapsed whole
+// seconds; in a narrow terminal the bar narrows, then the description is
+// cut, so the line never takes more columns than the terminal has.
+func TestProgressLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		desc    string
+		value   int64
+		total   int64
+		elapsed time.Duration
+		cols    int
+		want    string
+	}{
+		{"start", "close: 0s virtual, 0 frames", 0, 60061, 0, 0, "close: 0s virtual, 0 frames   0% |                    |  [0s] "},
+		{"exact percentage", "labs 0/1, runs 29/100", 29, 100, 1500 * time.Millisecond, 0, "labs 0/1, runs 29/100  29% |█████               |  [1s] "},
+		{"almost full", "x", 99, 100, 0, 0, "x  99% |███████████████████ |  [0s] "},
+		{"full", "x", 100, 100, 0, 0, "x 100% |████████████████████|  [0s] "},
+		{"minutes", "x", 1, 2, 65 * time.Second, 0, "x  50% |██████████          |  [1m5s] "},
+		{"wide enough", "x", 1, 2, 0, 36, "x  50% |██████████          |  [0s] "},
+		{"narrower bar", "x", 1, 2, 0, 26, "x  50% |█████     |  [0s] "},
+		{"no bar", "x", 1, 2, 0, 16, "x  50% ||  [0s] "},
+		{"cut description", "close: 0s virtual", 1, 2, 0, 19, "clo…  50% ||  [0s] "},
+		{"cut wide runes", "握手握手", 1, 2, 0, 18, "握…  50% ||  [0s] "},
+		{"too narrow for any", "close", 1, 2, 0, 5, "  50% ||  [0s] "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := progressLine(tt.desc, tt.value, tt.total, tt.elapsed, tt.cols)
+			if got != tt.want {
+				t.Errorf("progressLine(%q, %d, %d, %s, %d) = %q, want %q", tt.desc, tt.value, tt.total, tt.elapsed, tt.cols, got, tt.want)
+			}
+			if tt.cols >= 15 && textColumns(got) > tt.cols {
+				t.Errorf("progressLine(%q, ..., %d) takes %d columns", tt.desc, tt.cols, textColumns(got))
+			}
+		})
+	}
+}
+
+// TestMeter drives a meter by hand: nothing before timing.after, a line
+// drawn at the first update after it, no redraw within timing.every, a
+// redraw that first blanks the longer line before it, clear and a
+// redraw, and at the end, the line blanked and drawn no more.
+func TestMeter(t *testing.T) {
+	var w bytes.Buffer
+	m := newMeter(env{stderr: &w, stderrTerminal: true, progress: progressTiming{after: time.Hour}, stderrWidth: func() int { return 80 }}, 10)
+	m.update(1, "one")
+	if w.Len() != 0 {
+		t.Fatalf("update before timing.after wrote %q, want nothing", w.String())
+	}
+	m.start = m.start.Add(-time.Hour) // as if an hour had passed
+	m.timing.every = time.Hour
+	m.update(1, "a long description")
+	m.update(2, "two") // too soon
+	first := "\ra long description  10% |██                  |  [1h0m0s] "
+	if w.String() != first {
+		t.Fatalf("after the first updates, the terminal has %q, want %q", w.String(), first)
+	}
+	blank := func(line string) string { return "\r" + strings.Repeat(" ", textColumns(line)-1) + "\r" }
+	m.drawn = m.drawn.Add(-time.Hour)
+	m.update(3, "three")
+	third := "\rthree  30% |██████              |  [1h0m0s] "
+	want := first + blank(first) + third
+	if w.String() != want {
+		t.Fatalf("after a redraw, the terminal has %q, want %q", w.String(), want)
+	}
+	m.clear()
+	if got := strings.TrimPrefix(w.String(), want); got != blank(third) {
+		t.Errorf("clear wrote %q, want %q", got, blank(third))
+	}
+	w.Reset()
+	m.clear()
+	if w.Len() != 0 {
+		t.Errorf("clear with no line on the screen wrote %q, want nothing", w.String())
+	}
+	m.drawn = m.drawn.Add(-time.Hour)
+	m.update(4, "four")
+	if !strings.HasPrefix(w.String(), "\rfour  40%") {
+		t.Errorf("update after clear wrote %q, want the line drawn anew", w.String())
+	}
+	fourth := w.String()
+	w.Reset()
+	m.update(10, "ten")
+	m.drawn = m.drawn.Add(-time.Hour)
+	m.update(5, "five")
+	m.done()
+	if w.String() != blank(fourth) {
+		t.Errorf("at the end, the terminal has %q, want the line blanked once: %q", w.String(), blank(fourth))
+	}
+}

@@ -42,6 +42,10 @@ type env struct {
 	// stderrTerminal says stderr is a terminal, where run, test and
 	// explain show their progress (progress.go).
 	stderrTerminal bool
+	// stderrWidth returns the width in columns of the terminal stderr is,
+	// asked at each redraw of the progress line, which must not wrap; 0
+	// when unknown. nil is unknown.
+	stderrWidth func() int
 	// progress says when progress on a terminal stderr appears and how
 	// often it is redrawn; the zero value, in tests, shows it at once.
 	progress progressTiming
@@ -101,6 +105,15 @@ func run() int {
 	}
 	if e.terminal {
 		e.width, _, _ = term.GetSize(int(os.Stdout.Fd()))
+	}
+	if e.stderrTerminal {
+		e.stderrWidth = func() int {
+			w, _, err := term.GetSize(int(os.Stderr.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		}
 	}
 	return execute(ctx, os.Args[1:], e)
 }
