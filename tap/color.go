@@ -55,9 +55,17 @@ func (p painter) flags(f segment.Flags) string {
 // !tcp.analysis.keep_alive && !tcp.analysis.keep_alive_ack.
 const badTCP = ^(WindowUpdate | KeepAlive | KeepAliveAck)
 
-// textWidth is the number of terminal columns s takes: ANSI escape
+// TextWidth is the number of terminal columns s takes: ANSI escape
 // sequences take none, East Asian wide runes (CJK, full-width forms) two,
-// every other rune one.
+// every other rune one. The timeline is laid out by it, and the command
+// line's progress line too.
+func TextWidth(s string) int { return textWidth(s) }
+
+// RuneWidth is the number of terminal columns r takes, as TextWidth counts
+// them: 2 for the East Asian wide and full-width runes, 1 otherwise.
+func RuneWidth(r rune) int { return runeWidth(r) }
+
+// textWidth is TextWidth.
 func textWidth(s string) int {
 	n := 0
 	for i := 0; i < len(s); {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tcplab/tcplab/tap"
 )
@@ -93,7 +92,7 @@ func (m *meter) update(value int64, desc string) {
 	b.WriteString("\r")
 	b.WriteString(line)
 	_, _ = io.WriteString(m.w, b.String())
-	m.shown, m.drawn, m.width = true, now, textColumns(line)
+	m.shown, m.drawn, m.width = true, now, tap.TextWidth(line)
 }
 
 // clear takes the line off the screen, before something else is written
@@ -148,11 +147,11 @@ func progressLine(desc string, value, total int64, elapsed time.Duration, cols i
 	rest := fmt.Sprintf("%4d%% || ", pct) + " [" + elapsedText + "] "
 	width := barWidth
 	if cols > 0 {
-		if over := textColumns(desc) + len(rest) + width - cols; over > 0 {
+		if over := tap.TextWidth(desc) + len(rest) + width - cols; over > 0 {
 			width = max(0, width-over)
 		}
-		if over := textColumns(desc) + len(rest) - cols; width == 0 && over > 0 {
-			desc = cutColumns(desc, textColumns(desc)-over)
+		if over := tap.TextWidth(desc) + len(rest) - cols; width == 0 && over > 0 {
+			desc = cutColumns(desc, tap.TextWidth(desc)-over)
 		}
 	}
 	filled := pct * width / 100
@@ -162,7 +161,7 @@ func progressLine(desc string, value, total int64, elapsed time.Duration, cols i
 // cutColumns returns s if it takes at most n terminal columns, else as
 // much of its start as fits in n columns with "…" at the end.
 func cutColumns(s string, n int) string {
-	if textColumns(s) <= n {
+	if tap.TextWidth(s) <= n {
 		return s
 	}
 	if n <= 0 {
@@ -170,46 +169,12 @@ func cutColumns(s string, n int) string {
 	}
 	used := 1 // the "…"
 	for i, r := range s {
-		if used+runeWidth(r) > n {
+		if used+tap.RuneWidth(r) > n {
 			return s[:i] + "…"
 		}
-		used += runeWidth(r)
+		used += tap.RuneWidth(r)
 	}
 	return s
-}
-
-// textColumns is the number of terminal columns s takes: East Asian wide
-// runes (CJK, full-width forms) two, every other rune one. (tap/color.go
-// counts the columns of the timeline the same way.)
-func textColumns(s string) int {
-	n := 0
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		n += runeWidth(r)
-		s = s[size:]
-	}
-	return n
-}
-
-// runeWidth is 2 for the East Asian wide and full-width runes, 1
-// otherwise.
-func runeWidth(r rune) int {
-	switch {
-	case r >= 0x1100 && r <= 0x115f, // Hangul Jamo
-		r >= 0x2e80 && r <= 0x303e, // CJK radicals, punctuation
-		r >= 0x3041 && r <= 0x33ff, // kana, CJK symbols
-		r >= 0x3400 && r <= 0x4dbf, // CJK extension A
-		r >= 0x4e00 && r <= 0x9fff, // CJK unified ideographs
-		r >= 0xa000 && r <= 0xa4cf, // Yi
-		r >= 0xac00 && r <= 0xd7a3, // Hangul syllables
-		r >= 0xf900 && r <= 0xfaff, // CJK compatibility ideographs
-		r >= 0xfe30 && r <= 0xfe4f, // CJK compatibility forms
-		r >= 0xff00 && r <= 0xff60, // full-width forms
-		r >= 0xffe0 && r <= 0xffe6,
-		r >= 0x20000 && r <= 0x3fffd: // CJK extensions B and later
-		return 2
-	}
-	return 1
 }
 
 // runMeter is the progress of one tcplab run: virtual time against the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/tcplab/tcplab/tap"
 	"regexp"
 	"strconv"
 	"strings"
@@ -234,8 +235,8 @@ func TestProgressLine(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("progressLine(%q, %d, %d, %s, %d) = %q, want %q", tt.desc, tt.value, tt.total, tt.elapsed, tt.cols, got, tt.want)
 			}
-			if tt.cols >= 15 && textColumns(got) > tt.cols {
-				t.Errorf("progressLine(%q, ..., %d) takes %d columns", tt.desc, tt.cols, textColumns(got))
+			if tt.cols >= 15 && tap.TextWidth(got) > tt.cols {
+				t.Errorf("progressLine(%q, ..., %d) takes %d columns", tt.desc, tt.cols, tap.TextWidth(got))
 			}
 		})
 	}
@@ -260,7 +261,7 @@ func TestMeter(t *testing.T) {
 	if w.String() != first {
 		t.Fatalf("after the first updates, the terminal has %q, want %q", w.String(), first)
 	}
-	blank := func(line string) string { return "\r" + strings.Repeat(" ", textColumns(line)-1) + "\r" }
+	blank := func(line string) string { return "\r" + strings.Repeat(" ", tap.TextWidth(line)-1) + "\r" }
 	m.drawn = m.drawn.Add(-time.Hour)
 	m.update(3, "three")
 	third := "\rthree  30% |██████              |  [1h0m0s] "
