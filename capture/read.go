@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,8 +8,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/tcplab/tcplab/internal/pcapng"
 	"github.com/tcplab/tcplab/internal/segment"
 )
 
@@ -24,7 +22,7 @@ type Packet struct {
 	// Iface is the capture interface (0 for a pcap file), and LinkType
 	// its link type.
 	Iface    int
-	LinkType layers.LinkType
+	LinkType pcapng.LinkType
 	// Frame is the frame as captured (link header included), and Length
 	// its length on the wire (more than len(Frame) when the snap length
 	// truncated it).
@@ -48,16 +46,16 @@ type Packet struct {
 // tcpdump, Wireshark, tshark or tcplab, and finds the TCP segment in each.
 // It reads link types Ethernet (with 802.1Q and 802.1ad VLAN tags), Linux
 // cooked capture v1 and v2, raw IPv4 and IPv6 (LINKTYPE_RAW, IPV4, IPV6)
-// and BSD loopback (NULL, LOOP). The file formats are read by gopacket's
-// pcapgo (gzip-compressed files too).
+// and BSD loopback (NULL, LOOP). The file formats are read by
+// internal/pcapng (gzip-compressed files too).
 type Reader struct {
-	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
+	rd     *pcapng.Reader
 	format string
 	no     int
 	// names are the host names of the capture's Name Resolution Blocks
-	// read so far (pcapng).
-	names map[netip.Addr]string
+	// read so far (pcapng), and nnames the number of records taken.
+	names  map[netip.Addr]string
+	nnames int
 }
 
 // Trim drops the packet's payload and its frame, keeping a copy of the IP
@@ -72,30 +70,20 @@ func (p *Packet) Trim() {
 	}
 }
 
-// Format returns "pcapng" or "pcap".
+// Format returns "pcapng" or "pcap", with ".gz" when the file is
+// gzip-compressed.
 func (r *Reader) Format() string { return r.format }
 
 // NewReader returns a reader of the capture in rd, pcap or pcapng: which
 // is told by its first bytes.
 func NewReader(rd io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(rd, 1<<16)
-	magic, err := br.Peek(4)
+	pr, err := pcapng.NewReader(rd)
 	if err != nil {
 		return nil, fmt.Errorf("read capture: %w", err)
 	}
-	r := &Reader{names: map[netip.Addr]string{}}
-	if binary.BigEndian.Uint32(magic) == 0x0A0D0D0A {
-		r.format = "pcapng"
-		r.ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
-	} else {
-		r.format = "pcap"
-		if magic[0] == 0x1f && magic[1] == 0x8b {
-			r.format = "pcap.gz"
-		}
-		r.pcap, err = pcapgo.NewReader(br)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read capture: not a pcap or pcapng file: %w", err)
+	r := &Reader{rd: pr, format: pr.Format().String(), names: map[netip.Addr]string{}}
+	if pr.Compressed() {
+		r.format += ".gz"
 	}
 	return r, nil
 }
@@ -104,36 +92,16 @@ func NewReader(rd io.Reader) (*Reader, error) {
 // is cut short or holds something else than TCP is still returned, with
 // Skip saying why it has no segment.
 func (r *Reader) Next() (*Packet, error) {
-	var data []byte
-	var ci packetInfo
-	var lt layers.LinkType
-	if r.ng != nil {
-		d, c, err := r.ng.ReadPacketData()
-		if err != nil {
-			return nil, readErr(err)
-		}
-		data, ci = d, packetInfo{c.Timestamp, c.Length, c.InterfaceIndex}
-		if ifc, err := r.ng.Interface(c.InterfaceIndex); err == nil {
-			lt = ifc.LinkType
-		}
-		r.readNames()
-	} else {
-		d, c, err := r.pcap.ReadPacketData()
-		if err != nil {
-			return nil, readErr(err)
-		}
-		data, ci, lt = d, packetInfo{c.Timestamp, c.Length, 0}, r.pcap.LinkType()
+	pkt, err := r.rd.Next()
+	if err != nil {
+		return nil, readErr(err)
 	}
+	r.readNames()
+	ifc, _ := r.rd.Interface(pkt.Interface)
 	r.no++
-	p := &Packet{No: r.no, Time: ci.ts, Iface: ci.iface, LinkType: lt, Frame: data, Length: max(ci.length, len(data))}
+	p := &Packet{No: r.no, Time: pkt.Time, Iface: pkt.Interface, LinkType: ifc.LinkType, Frame: pkt.Data, Length: max(pkt.Length, len(pkt.Data))}
 	decode(p)
 	return p, nil
-}
-
-type packetInfo struct {
-	ts     time.Time
-	length int
-	iface  int
 }
 
 // readErr passes io.EOF on and names other errors.
@@ -147,19 +115,16 @@ func readErr(err error) error {
 	return fmt.Errorf("read capture: %w", err)
 }
 
-// readNames takes the names of the Name Resolution Blocks read so far.
+// readNames takes the names of the Name Resolution Blocks read so far: the
+// first name of each address.
 func (r *Reader) readNames() {
-	for i := len(r.names); i < r.ng.NNames(); i++ {
-		rec, err := r.ng.Name(i)
-		if err != nil || len(rec.Names) == 0 {
-			continue
-		}
-		if a, ok := rec.Addr.(*pcapgo.NgIPAddress); ok && a.Addr.IsValid() {
-			if _, dup := r.names[a.Addr]; !dup {
-				r.names[a.Addr] = rec.Names[0]
-			}
+	recs := r.rd.Names()
+	for _, rec := range recs[r.nnames:] {
+		if _, dup := r.names[rec.Addr]; !dup {
+			r.names[rec.Addr] = rec.Names[0]
 		}
 	}
+	r.nnames = len(recs)
 }
 
 // Names returns the host names the capture's Name Resolution Blocks gave
@@ -167,12 +132,9 @@ func (r *Reader) readNames() {
 func (r *Reader) Names() map[netip.Addr]string { return r.names }
 
 // Interface returns the name and link type of capture interface i.
-func (r *Reader) Interface(i int) (string, layers.LinkType) {
-	if r.ng == nil {
-		return "", r.pcap.LinkType()
-	}
-	ifc, err := r.ng.Interface(i)
-	if err != nil {
+func (r *Reader) Interface(i int) (string, pcapng.LinkType) {
+	ifc, ok := r.rd.Interface(i)
+	if !ok {
 		return "", 0
 	}
 	return ifc.Name, ifc.LinkType
@@ -211,9 +173,9 @@ const (
 
 // linkPayload returns the network-layer packet of a frame of link type
 // lt, or nil and what the frame carries instead.
-func linkPayload(lt layers.LinkType, f []byte) ([]byte, string) {
+func linkPayload(lt pcapng.LinkType, f []byte) ([]byte, string) {
 	switch lt {
-	case layers.LinkTypeEthernet:
+	case pcapng.LinkTypeEthernet:
 		if len(f) < 14 {
 			return nil, "short Ethernet frame"
 		}
@@ -225,20 +187,20 @@ func linkPayload(lt layers.LinkType, f []byte) ([]byte, string) {
 			et, off = binary.BigEndian.Uint16(f[off+2:]), off+4
 		}
 		return etherPayload(et, f[off:])
-	case layers.LinkTypeLinuxSLL:
+	case pcapng.LinkTypeLinuxSLL:
 		if len(f) < 16 {
 			return nil, "short Linux cooked header"
 		}
 		return etherPayload(binary.BigEndian.Uint16(f[14:]), f[16:])
-	case layers.LinkTypeLinuxSLL2:
+	case pcapng.LinkTypeLinuxSLL2:
 		if len(f) < 20 {
 			return nil, "short Linux cooked v2 header"
 		}
 		return etherPayload(binary.BigEndian.Uint16(f[0:]), f[20:])
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+	case pcapng.LinkTypeRaw, pcapng.LinkTypeIPv4, pcapng.LinkTypeIPv6, 12, 14:
 		// LINKTYPE_RAW; DLT_RAW is 12 or 14 in files from some systems.
 		return ipOnly(f)
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
+	case pcapng.LinkTypeNull, pcapng.LinkTypeLoop:
 		if len(f) < 4 {
 			return nil, "short loopback header"
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/tcplab/tcplab/internal/pcapng"
 	"github.com/tcplab/tcplab/internal/segment"
 )
 
@@ -58,28 +59,28 @@ var (
 )
 
 // frame wraps an IP packet in the link header of lt.
-func frame(lt layers.LinkType, ip []byte) []byte {
+func frame(lt pcapng.LinkType, ip []byte) []byte {
 	et := []byte{0x08, 0x00}
 	if ip[0]>>4 == 6 {
 		et = []byte{0x86, 0xdd}
 	}
 	switch lt {
-	case layers.LinkTypeEthernet:
+	case pcapng.LinkTypeEthernet:
 		h := append(make([]byte, 12), et...)
 		return append(h, ip...)
-	case layers.LinkTypeLinuxSLL:
+	case pcapng.LinkTypeLinuxSLL:
 		h := append(make([]byte, 14), et...)
 		return append(h, ip...)
-	case layers.LinkTypeLinuxSLL2:
+	case pcapng.LinkTypeLinuxSLL2:
 		h := append(append([]byte{}, et...), make([]byte, 18)...)
 		return append(h, ip...)
-	case layers.LinkTypeNull:
+	case pcapng.LinkTypeNull:
 		h := []byte{2, 0, 0, 0} // AF_INET, little endian
 		if ip[0]>>4 == 6 {
 			h = []byte{30, 0, 0, 0} // AF_INET6 on macOS
 		}
 		return append(h, ip...)
-	case layers.LinkTypeLoop:
+	case pcapng.LinkTypeLoop:
 		return append([]byte{0, 0, 0, 2}, ip...)
 	}
 	return ip
@@ -96,11 +97,11 @@ func vlanFrame(ip []byte) []byte {
 
 // writePcap writes frames of link type lt as a classic pcap, with snap
 // length snap (0: none) cutting the captured bytes.
-func writePcap(t *testing.T, lt layers.LinkType, snap int, frames ...[]byte) []byte {
+func writePcap(t *testing.T, lt pcapng.LinkType, snap int, frames ...[]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := pcapgo.NewWriter(&buf)
-	if err := w.WriteFileHeader(65535, lt); err != nil {
+	if err := w.WriteFileHeader(65535, layers.LinkType(lt)); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Unix(1700000000, 0)
@@ -142,20 +143,20 @@ func TestReaderLinkTypes(t *testing.T) {
 	data6 := tcpPacket(cl6, sv6, segment.PSH|segment.ACK, 101, 7, []byte("hello"))
 	for _, c := range []struct {
 		name string
-		lt   layers.LinkType
+		lt   pcapng.LinkType
 		f    []byte
 		ip   []byte
 	}{
-		{"ethernet", layers.LinkTypeEthernet, frame(layers.LinkTypeEthernet, syn4), syn4},
-		{"ethernet ipv6", layers.LinkTypeEthernet, frame(layers.LinkTypeEthernet, data6), data6},
-		{"vlan qinq padded", layers.LinkTypeEthernet, vlanFrame(syn4), syn4},
-		{"linux cooked", layers.LinkTypeLinuxSLL, frame(layers.LinkTypeLinuxSLL, syn4), syn4},
-		{"linux cooked v2", layers.LinkTypeLinuxSLL2, frame(layers.LinkTypeLinuxSLL2, data6), data6},
-		{"raw", layers.LinkTypeRaw, syn4, syn4},
-		{"ipv4", layers.LinkTypeIPv4, syn4, syn4},
-		{"ipv6", layers.LinkTypeIPv6, data6, data6},
-		{"bsd null", layers.LinkTypeNull, frame(layers.LinkTypeNull, data6), data6},
-		{"bsd loop", layers.LinkTypeLoop, frame(layers.LinkTypeLoop, syn4), syn4},
+		{"ethernet", pcapng.LinkTypeEthernet, frame(pcapng.LinkTypeEthernet, syn4), syn4},
+		{"ethernet ipv6", pcapng.LinkTypeEthernet, frame(pcapng.LinkTypeEthernet, data6), data6},
+		{"vlan qinq padded", pcapng.LinkTypeEthernet, vlanFrame(syn4), syn4},
+		{"linux cooked", pcapng.LinkTypeLinuxSLL, frame(pcapng.LinkTypeLinuxSLL, syn4), syn4},
+		{"linux cooked v2", pcapng.LinkTypeLinuxSLL2, frame(pcapng.LinkTypeLinuxSLL2, data6), data6},
+		{"raw", pcapng.LinkTypeRaw, syn4, syn4},
+		{"ipv4", pcapng.LinkTypeIPv4, syn4, syn4},
+		{"ipv6", pcapng.LinkTypeIPv6, data6, data6},
+		{"bsd null", pcapng.LinkTypeNull, frame(pcapng.LinkTypeNull, data6), data6},
+		{"bsd loop", pcapng.LinkTypeLoop, frame(pcapng.LinkTypeLoop, syn4), syn4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ps := readAll(t, writePcap(t, c.lt, 0, c.f))
@@ -188,8 +189,8 @@ func TestReaderTruncatedAndSkipped(t *testing.T) {
 	arp = append(arp, make([]byte, 28)...)
 	frag := tcpPacket(cl, srv, segment.ACK, 1, 1, []byte("abc"))
 	binary.BigEndian.PutUint16(frag[6:], 0x2000) // more fragments
-	frames := [][]byte{frame(layers.LinkTypeEthernet, big), frame(layers.LinkTypeEthernet, udp), arp, frame(layers.LinkTypeEthernet, frag)}
-	ps := readAll(t, writePcap(t, layers.LinkTypeEthernet, 96, frames...))
+	frames := [][]byte{frame(pcapng.LinkTypeEthernet, big), frame(pcapng.LinkTypeEthernet, udp), arp, frame(pcapng.LinkTypeEthernet, frag)}
+	ps := readAll(t, writePcap(t, pcapng.LinkTypeEthernet, 96, frames...))
 	if len(ps) != 4 {
 		t.Fatalf("read %d packets, want 4", len(ps))
 	}
@@ -210,7 +211,7 @@ func TestReaderRejects(t *testing.T) {
 		}
 	}
 	// A file cut in the middle of a packet ends with an error that says so.
-	full := writePcap(t, layers.LinkTypeRaw, 0, tcpPacket(cl, srv, segment.SYN, 1, 0, nil))
+	full := writePcap(t, pcapng.LinkTypeRaw, 0, tcpPacket(cl, srv, segment.SYN, 1, 0, nil))
 	r, err := NewReader(bytes.NewReader(full[:len(full)-10]))
 	if err != nil {
 		t.Fatal(err)
@@ -223,12 +224,12 @@ func TestReaderRejects(t *testing.T) {
 // FuzzDecode feeds arbitrary frames of each link type to the decoder: it
 // must never panic, and a segment it finds must lie within the frame.
 func FuzzDecode(f *testing.F) {
-	f.Add(uint16(layers.LinkTypeEthernet), frame(layers.LinkTypeEthernet, tcpPacket(cl, srv, segment.SYN, 1, 0, nil)))
-	f.Add(uint16(layers.LinkTypeLinuxSLL2), frame(layers.LinkTypeLinuxSLL2, tcpPacket(cl6, sv6, segment.ACK, 1, 1, []byte("x"))))
-	f.Add(uint16(layers.LinkTypeNull), []byte{2, 0, 0, 0, 0x45})
-	f.Add(uint16(layers.LinkTypeEthernet), vlanFrame(tcpPacket(cl, srv, segment.FIN, 1, 1, nil)))
+	f.Add(uint16(pcapng.LinkTypeEthernet), frame(pcapng.LinkTypeEthernet, tcpPacket(cl, srv, segment.SYN, 1, 0, nil)))
+	f.Add(uint16(pcapng.LinkTypeLinuxSLL2), frame(pcapng.LinkTypeLinuxSLL2, tcpPacket(cl6, sv6, segment.ACK, 1, 1, []byte("x"))))
+	f.Add(uint16(pcapng.LinkTypeNull), []byte{2, 0, 0, 0, 0x45})
+	f.Add(uint16(pcapng.LinkTypeEthernet), vlanFrame(tcpPacket(cl, srv, segment.FIN, 1, 1, nil)))
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
-		p := &Packet{LinkType: layers.LinkType(lt), Frame: data}
+		p := &Packet{LinkType: pcapng.LinkType(lt), Frame: data}
 		decode(p)
 		if p.Seg == nil && p.Skip == "" && p.IP == nil {
 			t.Errorf("no segment and no reason")
@@ -237,4 +238,19 @@ func FuzzDecode(f *testing.F) {
 			t.Errorf("segment beyond its packet: payload offset %d, packet %d bytes, len %d", p.Seg.PayloadOffset, len(p.IP), p.Seg.Len)
 		}
 	})
+}
+
+func TestReaderOtherLinkTypes(t *testing.T) {
+	for _, c := range []struct {
+		lt   pcapng.LinkType
+		want string
+	}{
+		{105, "link type 802.11"}, // gopacket's name, as before
+		{147, "link type 147"},    // gopacket said "UnknownLinkType"
+	} {
+		ps := readAll(t, writePcap(t, c.lt, 0, tcpPacket(cl, srv, segment.SYN, 1, 0, nil)))
+		if len(ps) != 1 || ps[0].Skip != c.want || ps[0].LinkType != c.lt {
+			t.Errorf("link type %d: got %d packets, the first with link type %v, skip %q; want 1, %q", uint16(c.lt), len(ps), ps[0].LinkType, ps[0].Skip, c.want)
+		}
+	}
 }

@@ -104,7 +104,7 @@ func (wb *Writeback) write(p *Packet, comment string) {
 		if name == "" {
 			name = "capture"
 		}
-		i = wb.w.AddInterface(name, "explained by tcplab", uint16(lt))
+		i = wb.w.AddInterface(name, "explained by tcplab", lt)
 		wb.ifaces[p.Iface] = i
 	}
 	if err := wb.w.WritePacket(i, p.Time, p.Frame, comment); err != nil {

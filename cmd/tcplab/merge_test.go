@@ -81,7 +81,7 @@ func mergeCaptures(t *testing.T, out string, files []string) (offsets, counts []
 		links, packets := readPcapng(t, file)
 		ifaces := make([]int, len(links))
 		for i, lt := range links {
-			ifaces[i] = w.AddInterface(fmt.Sprintf("c%d-%d", k, i), file, lt)
+			ifaces[i] = w.AddInterface(fmt.Sprintf("c%d-%d", k, i), file, pcapng.LinkType(lt))
 		}
 		move := addressSpace(t, k, packets)
 		offsets[k], counts[k] = frames, len(packets)

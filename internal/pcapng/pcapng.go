@@ -1,10 +1,3 @@
-// Package pcapng writes pcapng captures as a run goes: a Section Header
-// Block, one Interface Description Block per capture interface, a Name
-// Resolution Block naming the hosts, and one Enhanced Packet Block per
-// packet with its explanation as the packet comment. Wireshark, tshark and
-// tcpdump read what it writes (the tests check with tshark and tcpdump).
-// gopacket's pcapgo writer cannot write Name Resolution Blocks, which is why
-// tcplab has its own.
 package pcapng
 
 import (
@@ -16,12 +9,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-)
-
-// LinkType values for interfaces.
-const (
-	LinkTypeIPv4 uint16 = 228 // LINKTYPE_IPV4: raw IPv4 packets
-	LinkTypeIPv6 uint16 = 229 // LINKTYPE_IPV6
 )
 
 // pcapng block types, option codes and record types (draft-ietf-opsawg-pcapng).
@@ -50,7 +37,7 @@ const (
 
 type iface struct {
 	name, description string
-	linkType          uint16
+	linkType          LinkType
 }
 
 type hostName struct {
@@ -99,7 +86,7 @@ func NewWriter(w io.Writer) *Writer {
 // raw 101 of later IDBs. What tcpdump reads fully: several interfaces that
 // all use 228 (or all 229), or one single interface of type 101 carrying
 // both IPv4 and IPv6. tshark 4.0.17 reads all of these layouts.
-func (w *Writer) AddInterface(name, description string, linkType uint16) int {
+func (w *Writer) AddInterface(name, description string, linkType LinkType) int {
 	if len(name) > 0xFFFF || len(description) > 0xFFFF {
 		w.setErr(fmt.Errorf("pcapng: interface %q name or description too long", name))
 	}
@@ -241,7 +228,7 @@ func (w *Writer) writeHeader() error {
 // writeIDB writes an Interface Description Block.
 func (w *Writer) writeIDB(ifc iface) error {
 	b := w.start(blockIDB)
-	b = binary.LittleEndian.AppendUint16(b, ifc.linkType)
+	b = binary.LittleEndian.AppendUint16(b, uint16(ifc.linkType))
 	b = binary.LittleEndian.AppendUint16(b, 0) // reserved
 	b = binary.LittleEndian.AppendUint32(b, snapLen)
 	b = appendOption(b, optIfName, []byte(ifc.name))

@@ -19,10 +19,6 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
-// linkTypeRaw is LINKTYPE_RAW (101): raw IPv4 or IPv6, told apart by the
-// version nibble.
-const linkTypeRaw uint16 = 101
-
 var (
 	addrClient  = netip.MustParseAddr("10.0.0.1")
 	addrServer  = netip.MustParseAddr("10.0.0.2")
@@ -218,7 +214,7 @@ func TestPcapngStructure(t *testing.T) {
 				var buf bytes.Buffer
 				w := NewWriter(&buf)
 				for i, ifc := range tc.ifaces {
-					if got := w.AddInterface(ifc[0], ifc[1], []uint16{LinkTypeIPv4, LinkTypeIPv6}[i]); got != i {
+					if got := w.AddInterface(ifc[0], ifc[1], []LinkType{LinkTypeIPv4, LinkTypeIPv6}[i]); got != i {
 						t.Fatalf("AddInterface(%q): got index %d, want %d", ifc[0], got, i)
 					}
 				}
@@ -329,7 +325,7 @@ func TestPcapngOracle(t *testing.T) {
 	}
 	type ifc struct {
 		name     string
-		linkType uint16
+		linkType LinkType
 	}
 	type pk struct {
 		iface    int
@@ -372,7 +368,7 @@ func TestPcapngOracle(t *testing.T) {
 		},
 		{
 			name:   "one LINKTYPE_RAW interface with IPv4 and IPv6",
-			ifaces: []ifc{{"raw", linkTypeRaw}},
+			ifaces: []ifc{{"raw", LinkTypeRaw}},
 			packets: []pk{
 				{0, addrClient, addrServer, 40000, 80, "", "v4"},
 				{0, addrClient6, addrServer6, 40001, 443, "abc", "v6"},
@@ -380,7 +376,7 @@ func TestPcapngOracle(t *testing.T) {
 		},
 		{
 			name:   "two LINKTYPE_RAW interfaces",
-			ifaces: []ifc{{"raw0", linkTypeRaw}, {"raw1", linkTypeRaw}},
+			ifaces: []ifc{{"raw0", LinkTypeRaw}, {"raw1", LinkTypeRaw}},
 			packets: []pk{
 				{0, addrClient, addrServer, 40000, 80, "", "v4"},
 				{1, addrClient6, addrServer6, 40001, 443, "", "v6"},
