@@ -165,6 +165,10 @@ type flowAnalysis struct {
 	lastNonDup  int           // lastnondupack: frame that changed the ACK
 	lastFlags   Analysis      // lastsegmentflags
 	unacked     []unacked     // segments, not yet acknowledged
+	// disordered says some segment in unacked starts before the one
+	// ahead of it (a retransmission of older data): forget must then
+	// look at every one.
+	disordered bool
 }
 
 func ltSeq(a, b uint32) bool { return int32(a-b) < 0 }  // LT_SEQ
@@ -367,7 +371,7 @@ func (fwd *flowAnalysis) analyzeSeq(r *segIn, a Analysis) (_ Analysis, dupNum, d
 		if flags&(segment.SYN|segment.FIN) != 0 {
 			next++
 		}
-		fwd.unacked = append(fwd.unacked, unacked{seq: seq, next: next})
+		fwd.track(unacked{seq: seq, next: next})
 	}
 	// A zero-window probe does not advance nextseq.
 	if a&ZeroWindowProbe == 0 {
@@ -384,17 +388,57 @@ func (fwd *flowAnalysis) analyzeSeq(r *segIn, a Analysis) (_ Analysis, dupNum, d
 
 	// Forget the other direction's segments this one acknowledges (with
 	// the raw ACK field, even without the ACK flag, as Wireshark does).
-	kept := rev.unacked[:0]
-	for _, u := range rev.unacked {
+	rev.forget(ack)
+	return a, dupNum, dupOf
+}
+
+// track adds a segment sent to the ones not yet acknowledged.
+func (f *flowAnalysis) track(u unacked) {
+	if n := len(f.unacked); n > 0 && ltSeq(u.seq, f.unacked[n-1].seq) {
+		f.disordered = true
+	}
+	f.unacked = append(f.unacked, u)
+}
+
+// forget drops the segments ack acknowledges in full and trims those it
+// acknowledges in part. A segment that starts at or after ack is left as
+// it is; when the segments are in the order of their starts (no
+// retransmission of older data among them), those come last, and only the
+// ones before them are looked at, instead of every segment in flight on
+// every ACK.
+func (f *flowAnalysis) forget(ack uint32) {
+	if !f.disordered {
+		i := 0
+		for i < len(f.unacked) && ltSeq(f.unacked[i].seq, ack) {
+			i++
+		}
+		// Keep the ones of f.unacked[:i] ack leaves, in order, at the
+		// end of that prefix, and cut the prefix off in front of them.
+		w := i
+		for j := i - 1; j >= 0; j-- {
+			if u := f.unacked[j]; gtSeq(u.next, ack) {
+				u.seq = ack // partly acknowledged
+				w--
+				f.unacked[w] = u
+			}
+		}
+		f.unacked = f.unacked[w:]
+		return
+	}
+	kept := f.unacked[:0]
+	f.disordered = false
+	for _, u := range f.unacked {
 		if ack != u.next && gtSeq(ack, u.seq) && leSeq(ack, u.next) {
 			u.seq = ack // partly acknowledged
 		}
 		if ack != u.next && gtSeq(u.next, ack) {
+			if n := len(kept); n > 0 && ltSeq(u.seq, kept[n-1].seq) {
+				f.disordered = true
+			}
 			kept = append(kept, u)
 		}
 	}
-	rev.unacked = kept
-	return a, dupNum, dupOf
+	f.unacked = kept
 }
 
 // retransmission classifies a segment that carries sequence space:

@@ -3,10 +3,13 @@ package tap
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -539,4 +542,63 @@ func run(name string, args ...string) (stdout, stderr string, err error) {
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
 	return o.String(), e.String(), err
+}
+
+// TestForgetAsFullWalk checks flowAnalysis.forget, which looks only at
+// the segments ahead of the ACK while they are in order, against the full
+// walk Wireshark does, over random sends (new data, retransmissions of
+// older data, SYN and FIN) and ACKs (cumulative, partial, old, beyond),
+// near sequence number wrap-around.
+func TestForgetAsFullWalk(t *testing.T) {
+	full := func(us []unacked, ack uint32) []unacked {
+		var kept []unacked
+		for _, u := range us {
+			if ack != u.next && gtSeq(ack, u.seq) && leSeq(ack, u.next) {
+				u.seq = ack
+			}
+			if ack != u.next && gtSeq(u.next, ack) {
+				kept = append(kept, u)
+			}
+		}
+		return kept
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	disorders := 0
+	for run := range 200 {
+		f := &flowAnalysis{}
+		var want []unacked
+		base := uint32(math.MaxUint32 - 5000 + run*37)
+		next, acked := base, base
+		for range 300 {
+			if rng.IntN(3) > 0 {
+				seq, n := next, uint32(1+rng.IntN(1460))
+				if rng.IntN(8) == 0 && next != acked {
+					seq = acked + uint32(rng.IntN(int(next-acked))) // older data again
+				}
+				u := unacked{seq: seq, next: seq + n}
+				if len(f.unacked) > 0 && ltSeq(seq, f.unacked[len(f.unacked)-1].seq) {
+					disorders++
+				}
+				f.track(u)
+				want = append(want, u)
+				if gtSeq(u.next, next) {
+					next = u.next
+				}
+				continue
+			}
+			span := int(next-acked) + 200
+			ack := acked - 100 + uint32(rng.IntN(span))
+			f.forget(ack)
+			want = full(want, ack)
+			if !slices.Equal(f.unacked, want) {
+				t.Fatalf("run %d: after ACK %d: forget left %v, the full walk %v", run, ack, f.unacked, want)
+			}
+			if gtSeq(ack, acked) && leSeq(ack, next) {
+				acked = ack
+			}
+		}
+	}
+	if disorders == 0 {
+		t.Fatal("no retransmission of older data was tried: the disordered path went untested")
+	}
 }
