@@ -37,6 +37,10 @@ type RunOptions struct {
 	// DefaultMaxMemory, a negative value no limit. The heap is the whole
 	// process's, so runs at the same time share the limit.
 	MaxMemory int64
+
+	// observe, when set, wraps the tap as the network's observer: the
+	// tests record a run's events through it (BenchmarkTapReplay).
+	observe func(event.Observer) event.Observer
 }
 
 // DefaultMaxMemory is the heap size at which a run stops unless
@@ -110,7 +114,11 @@ func PrepareContext(ctx context.Context, lab *Lab, opts RunOptions) (*Run, error
 	// The tap explains and writes on a goroutine of its own while the
 	// loop runs the network (Go starts it, and waits for it before the
 	// tap finishes).
-	run.obs = event.NewAsync(tp)
+	var obs event.Observer = tp
+	if opts.observe != nil {
+		obs = opts.observe(tp)
+	}
+	run.obs = event.NewAsync(obs)
 	run.net = topology.New(seed, run.obs, log)
 	run.net.MaxEvents = cmp.Or(opts.MaxEvents, lab.MaxEvents)
 	for i, cfg := range lab.Hosts {
