@@ -246,7 +246,9 @@ func (t *Tap) Released() int { return t.release }
 // Sent implements event.Observer.
 func (t *Tap) Sent(e *event.Sent) {
 	t.frames++
-	r := &Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender, Box: e.Box}
+	sr := &segRow{}
+	r := &sr.Row
+	*r = Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender, Box: e.Box, Notes: sr.notes[:0], spare: &sr.arrival}
 	if e.Seg == nil {
 		r.Kind = KindPacket
 		r.note("seg.nottcp", e.ParseErr.Error())
@@ -305,7 +307,12 @@ func (t *Tap) Fate(f *event.Fate) {
 		delete(t.open, f.Ref)
 		t.complete(r)
 	case event.Arrived:
-		a := &Arrival{Ref: f.Ref, At: f.At, Host: f.To, Data: f.Data}
+		a := r.spare
+		if a == nil {
+			a = &Arrival{}
+		}
+		r.spare = nil
+		*a = Arrival{Ref: f.Ref, At: f.At, Host: f.To, Data: f.Data}
 		r.Arrival = a
 		if r.Kind == KindCopy {
 			r.At = f.At
