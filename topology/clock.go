@@ -2,6 +2,7 @@ package topology
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -134,8 +135,11 @@ func (h eventHeap) down(i0 int) bool {
 // arm them on the loop goroutine (their stacks run no processor goroutine),
 // so insertion numbers are deterministic.
 type Scheduler struct {
-	mu     sync.Mutex
-	now    time.Duration
+	mu  sync.Mutex
+	now time.Duration
+	// clock is now, for Now: read on every clock reading of every stack
+	// (many per segment), written only where now is, by the loop.
+	clock  atomic.Int64
 	seq    uint64
 	events eventHeap
 	// free holds packet entries to reuse (recycle).
@@ -146,11 +150,7 @@ type Scheduler struct {
 }
 
 // Now returns the current virtual time.
-func (s *Scheduler) Now() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now
-}
+func (s *Scheduler) Now() time.Duration { return time.Duration(s.clock.Load()) }
 
 // At schedules fn to run at virtual time at (not before now) on behalf of the
 // node with index owner (-1 for none).
@@ -223,6 +223,7 @@ func (s *Scheduler) pop() *entry {
 	}
 	e := s.events.pop()
 	s.now = e.at
+	s.clock.Store(int64(e.at))
 	return e
 }
 
