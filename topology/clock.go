@@ -135,11 +135,10 @@ func (h eventHeap) down(i0 int) bool {
 // arm them on the loop goroutine (their stacks run no processor goroutine),
 // so insertion numbers are deterministic.
 type Scheduler struct {
-	mu  sync.Mutex
-	now time.Duration
-	// clock is now, for Now: read on every clock reading of every stack
-	// (many per segment), written only where now is, by the loop.
-	clock  atomic.Int64
+	mu sync.Mutex
+	// now is the virtual time, written by the loop (pop) and read without
+	// the lock: every stack reads the clock many times per segment.
+	now    atomic.Int64
 	seq    uint64
 	events eventHeap
 	// free holds packet entries to reuse (recycle).
@@ -150,14 +149,14 @@ type Scheduler struct {
 }
 
 // Now returns the current virtual time.
-func (s *Scheduler) Now() time.Duration { return time.Duration(s.clock.Load()) }
+func (s *Scheduler) Now() time.Duration { return time.Duration(s.now.Load()) }
 
 // At schedules fn to run at virtual time at (not before now) on behalf of the
 // node with index owner (-1 for none).
 func (s *Scheduler) At(at time.Duration, owner int, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pushLocked(&entry{at: max(at, s.now), fn: fn, owner: owner})
+	s.pushLocked(&entry{at: max(at, s.Now()), fn: fn, owner: owner})
 }
 
 // atPacket schedules arrive(p) at virtual time at on behalf of owner: a
@@ -171,7 +170,7 @@ func (s *Scheduler) atPacket(at time.Duration, owner int, p *packet, arrive func
 	} else {
 		e = &entry{}
 	}
-	*e = entry{at: max(at, s.now), owner: owner, pkt: p, arrive: arrive}
+	*e = entry{at: max(at, s.Now()), owner: owner, pkt: p, arrive: arrive}
 	s.pushLocked(e)
 }
 
@@ -194,7 +193,7 @@ func (s *Scheduler) recycle(e *entry) {
 func (s *Scheduler) pushLocked(e *entry) {
 	s.seq++
 	e.seq = s.seq
-	if e.pkt != nil && e.at == s.now && s.next == nil && (len(s.events) == 0 || s.events[0].at > s.now) {
+	if now := s.Now(); e.pkt != nil && e.at == now && s.next == nil && (len(s.events) == 0 || s.events[0].at > now) {
 		e.index = -1
 		s.next = e
 		return
@@ -222,8 +221,7 @@ func (s *Scheduler) pop() *entry {
 		return nil
 	}
 	e := s.events.pop()
-	s.now = e.at
-	s.clock.Store(int64(e.at))
+	s.now.Store(int64(e.at))
 	return e
 }
 
@@ -315,7 +313,7 @@ func (t *timer) Reset(d time.Duration) {
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	t.stopLocked()
-	ev := &entry{at: t.s.now + max(d, 0), owner: t.owner, t: t}
+	ev := &entry{at: t.s.Now() + max(d, 0), owner: t.owner, t: t}
 	t.ev = ev
 	t.s.pushLocked(ev)
 }

@@ -680,7 +680,7 @@ func TestSchedulerPacketDueNow(t *testing.T) {
 	s := &Scheduler{}
 	var got []string
 	mark := func(name string) func() { return func() { got = append(got, name) } }
-	pkt := func(name string) { s.atPacket(s.now, -1, &packet{}, func(*packet) { got = append(got, name) }) }
+	pkt := func(name string) { s.atPacket(s.Now(), -1, &packet{}, func(*packet) { got = append(got, name) }) }
 	s.At(5, -1, func() {
 		got = append(got, "t5")
 		pkt("p1")              // nothing else due at 5: waits outside the heap

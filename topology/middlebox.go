@@ -167,7 +167,7 @@ func (n *Network) pass(b *box, p *packet, out bool) bool {
 	if s == nil || p.fromBox {
 		return true
 	}
-	now := n.sched.now
+	now := n.sched.Now()
 	k := connOf(s)
 	if f := b.flows[k]; f != nil {
 		f.last = now
@@ -202,7 +202,7 @@ func (n *Network) armForget(b *box, k connKey, f *boxFlow, at time.Duration) {
 		if b.flows[k] != f {
 			return
 		}
-		now := n.sched.now
+		now := n.sched.Now()
 		if next := f.last + b.IdleTimeout; next > now {
 			n.armForget(b, k, f, next)
 			return
@@ -225,7 +225,7 @@ func (n *Network) boxRST(b *box, s *segment.Segment, ev *event.Box) {
 		flags, seq, ack = segment.RST|segment.ACK, 0, uint32(s.End())
 	}
 	data := buildSegment(s.Dst, s.Src, flags, seq, ack, 0, 0, nil)
-	now := n.sched.now
+	now := n.sched.Now()
 	n.frames++
 	p := &packet{ref: event.Ref{Frame: n.frames}, from: b.port, data: data, copies: new(int), fromBox: true}
 	sent := &event.Sent{Ref: p.ref, At: now, From: b.Host, Data: data, Box: ev}

@@ -368,7 +368,7 @@ func (p *packet) copyOf() *packet {
 // number, is parsed once and reported to the observer with its cause (and,
 // for a forged one, how it was made).
 func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState) {
-	now := n.sched.now // loop goroutine, between barriers: no processor runs
+	now := n.sched.Now()
 	n.frames++
 	// One allocation for the packet, its event and its parsed segment.
 	a := &sending{}
@@ -411,7 +411,7 @@ func (n *Network) fate(f *event.Fate) {
 // node owner (-1 for the switch), for the packet and for any copy the pipe
 // makes of it.
 func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
-	now := n.sched.now
+	now := n.sched.Now()
 	at, reason, queued := d.admit(now, len(p.data))
 	if reason != 0 {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: d.place, Reason: reason, Queued: queued})
@@ -440,7 +440,7 @@ func (n *Network) cross(d *pipe, owner int, p *packet, arrive func(p *packet)) {
 // switch tracks it, applies the faults, picks the destination port and sends
 // the packet down that port's In direction.
 func (n *Network) forward(p *packet) {
-	now := n.sched.now
+	now := n.sched.Now()
 	// A packet still on its sender's link when the link went down is lost.
 	if src := n.ports[p.from]; len(src.down) > 0 {
 		if w, ok := cutWhile(src.down, p.entered, now); ok {
@@ -493,7 +493,7 @@ func (n *Network) forward(p *packet) {
 // toHost sends a packet from the switch down the In direction of port to
 // (-1: nobody owns the destination address).
 func (n *Network) toHost(p *packet, to int) {
-	now := n.sched.now
+	now := n.sched.Now()
 	if to < 0 {
 		dst, _ := segment.Destination(p.data)
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: event.Place{Dir: event.Switch}, Reason: event.NoHost, Addr: dst})
@@ -518,7 +518,7 @@ func (n *Network) toHost(p *packet, to int) {
 // arrive delivers p at the end of its receiver's link, unless the link
 // went down while p was on it.
 func (n *Network) arrive(p *packet) {
-	now := n.sched.now
+	now := n.sched.Now()
 	port := n.ports[p.to]
 	if w, ok := cutWhile(port.down, p.entered, now); ok {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.LinkDown, Outage: event.Window(w)})

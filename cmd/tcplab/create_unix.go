@@ -57,3 +57,7 @@ func createOutput(file string) (*os.File, error) {
 	go old.Close()
 	return f, nil
 }
+
+// replaceMin is the size from which createOutput gives an existing file's
+// name to a new file instead of truncating it in place.
+const replaceMin = 1 << 20

@@ -116,7 +116,3 @@ func writeFileAtomic(path string, write func(w io.Writer) error) error {
 	}
 	return nil
 }
-
-// replaceMin is the size from which createOutput gives an existing file's
-// name to a new file instead of truncating it in place.
-const replaceMin = 1 << 20

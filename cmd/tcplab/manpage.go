@@ -35,9 +35,13 @@ func writeManPages(cmd *cobra.Command, h manHeader, dir string) error {
 			return err
 		}
 	}
-	name := strings.ReplaceAll(cmd.CommandPath(), " ", "-") + "." + h.section
+	name := manName(cmd) + "." + h.section
 	return os.WriteFile(filepath.Join(dir, name), []byte(manPage(cmd, h)), 0o644)
 }
+
+// manName is the name of c's page: its command path with dashes,
+// "tcplab-completion-bash".
+func manName(c *cobra.Command) string { return strings.ReplaceAll(c.CommandPath(), " ", "-") }
 
 // manVisible says whether c gets a manual page and a place in its
 // parent's SEE ALSO.
@@ -53,7 +57,7 @@ func manPage(cmd *cobra.Command, h manHeader) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, ".TH %s %s %s %s %s\n", roffArg(h.title), roffArg(h.section), roffArg(h.date), roffArg(h.source), roffArg(h.manual))
 	b.WriteString(".nh\n") // no hyphenation: flags and commands stay whole
-	dashed := strings.ReplaceAll(cmd.CommandPath(), " ", "-")
+	dashed := manName(cmd)
 	b.WriteString(".SH NAME\n")
 	b.WriteString(roffLine(dashed+" - "+cmd.Short) + "\n")
 	b.WriteString(".SH SYNOPSIS\n")
@@ -81,7 +85,7 @@ func manPage(cmd *cobra.Command, h manHeader) string {
 	}
 	var seeAlso []string
 	if cmd.HasParent() {
-		seeAlso = append(seeAlso, strings.ReplaceAll(cmd.Parent().CommandPath(), " ", "-"))
+		seeAlso = append(seeAlso, manName(cmd.Parent()))
 	}
 	children := slices.Clone(cmd.Commands())
 	slices.SortFunc(children, func(a, b *cobra.Command) int { return strings.Compare(a.Name(), b.Name()) })
