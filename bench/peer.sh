@@ -42,8 +42,11 @@ NS3=${NS3:-../shared/bench/ns3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-go build -o "$tmp/tcplab" ./cmd/tcplab
-go build -o "$tmp/relay" ./bench/relay
+go build -o "$tmp/tcplab" ./cmd/tcplab # with cmd/tcplab/default.pgo (bench/pgo.sh)
+# The bare relay gets tcplab's profile-guided optimisation too (its hot
+# paths are netstack's, which the profile covers), so that relay and floor
+# compare like with like.
+go build -pgo=cmd/tcplab/default.pgo -o "$tmp/relay" ./bench/relay
 bash "$NS3/build.sh" >/dev/null
 nsbin=$NS3/build
 if [ ! -w "$NS3" ]; then nsbin=${TMPDIR:-/tmp}/ns3bench/build; fi
