@@ -42,6 +42,10 @@ var scenarios = []scenario{
 	{lab: "linux-synack-retries", times: 300 * time.Millisecond, unordered: 50 * time.Millisecond, counters: []string{"TcpAttemptFails"}},
 }
 
+// kernelAttempts is how many times a scenario's kernel run is made before
+// its disagreement with tcplab counts (see TestAgainstLinux).
+const kernelAttempts = 3
+
 // kernelRequired reports whether a kernel run must not be skipped: in CI
 // as root, where the tools should be there.
 func kernelRequired() bool { return os.Getenv("CI") != "" && os.Geteuid() == 0 }
@@ -95,7 +99,24 @@ func TestAgainstLinux(t *testing.T) {
 			if err != nil {
 				t.Fatalf("tcplab run: %v", err)
 			}
-			diffs := Compare(res.rec, FromRun(run), Options{Times: sc.times, Unordered: sc.unordered, Until: lab.TimeLimit, Counters: sc.counters})
+			opts := Options{Times: sc.times, Unordered: sc.unordered, Until: lab.TimeLimit, Counters: sc.counters}
+			diffs := Compare(res.rec, FromRun(run), opts)
+			// The kernel runs in real time on a machine that may be busy
+			// (CI runs the packages' tests at once), and some of its
+			// choices depend on timing: whether the ACK of a FIN goes out
+			// at once or rides on the next data. A kernel run that does
+			// not come out as the scenario says is repeated, alone, up to
+			// kernelAttempts times; every disagreeing attempt is logged.
+			for attempt := 1; attempt < kernelAttempts && (len(diffs) > 0) != (len(sc.differs) > 0); attempt++ {
+				t.Logf("%s: kernel run %d of %d did not come out as the scenario says; running the kernel again:\n%s", sc.lab, attempt, kernelAttempts, strings.Join(diffs, "\n"))
+				ctx, cancel := context.WithTimeout(context.Background(), lab.TimeLimit+time.Minute)
+				rec, err := Run(ctx, lab)
+				cancel()
+				if err != nil {
+					t.Fatalf("kernel run %d: %v", attempt+1, err)
+				}
+				diffs = Compare(rec, FromRun(run), opts)
+			}
 			if len(sc.differs) == 0 {
 				for _, d := range diffs {
 					t.Errorf("%s: linux and tcplab differ: %s", sc.lab, d)
