@@ -395,7 +395,7 @@ func mayRegister(a *arrival) bool {
 }
 
 // Drain implements topology.Node.
-func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState)) {
+func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState, seg *segment.Segment)) {
 	out := h.linuxOutbound(h.nic.take()) // as Linux would send them (linux_edge.go)
 	for i := range out {
 		p := &out[i]
@@ -403,7 +403,11 @@ func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.Send
 		if p.hasSender {
 			sender = &p.sender // emit copies it
 		}
-		emit(p.data, p.cause, sender)
+		var seg *segment.Segment
+		if p.parsed {
+			seg = &p.seg // emit copies it
+		}
+		emit(p.data, p.cause, sender, seg)
 	}
 }
 

@@ -8,9 +8,6 @@ import (
 
 // linuxEdge is what the linux profile's emulation keeps per host.
 type linuxEdge struct {
-	// parsed is each outbound segment in turn, as linuxOutbound parses
-	// it (nothing keeps it).
-	parsed segment.Segment
 	// lastData is the last segment with data or a FIN that arrived, for
 	// the bare RST that may answer it.
 	lastData       segment.Segment

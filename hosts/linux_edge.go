@@ -124,13 +124,14 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 	if !h.settings.emulates() {
 		return out
 	}
-	s := &h.linux.parsed
 	for i := range out {
 		p := &out[i]
+		s := &p.seg
 		if err := segment.ParseInto(s, p.data); err != nil {
 			continue
 		}
 		h.linuxSent(p, s)
+		data, changed := p.data, false
 		switch {
 		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
 			if h.linux.synAcks == nil {
@@ -142,8 +143,11 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 		case s.Len == 0 && s.Flags == segment.ACK && p.cause.Kind == event.ByArrival:
 			h.linuxSynAgain(p, s)
 		case !h.settings.Linux.WindowScaling && s.Flags&segment.SYN != 0:
-			stripWindowScale(p.data, s)
+			changed = stripWindowScale(p.data, s)
 		}
+		// The switch takes this parse instead of parsing the packet again,
+		// unless what was parsed is no longer what is sent.
+		p.parsed = !changed && len(p.data) == len(data) && (len(data) == 0 || &p.data[0] == &data[0])
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -57,6 +58,10 @@ type outbound struct {
 	// sender is the sending endpoint's state, when hasSender.
 	sender    event.SenderState
 	hasSender bool
+	// seg is the packet's segment as linuxOutbound parsed it, when parsed
+	// (the switch then does not parse it again).
+	seg    segment.Segment
+	parsed bool
 }
 
 // setCause sets the cause of the packets written from now on.

@@ -56,12 +56,12 @@ func (f *fakeNode) Deliver(pkt []byte, seg *segment.Segment, ref event.Ref) {
 func (f *fakeNode) Settle() { f.settles++ }
 
 // Drain implements Node.
-func (f *fakeNode) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState)) {
+func (f *fakeNode) Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState, seg *segment.Segment)) {
 	f.drains++
 	out := f.out
 	f.out = nil
 	for _, o := range out {
-		emit(o.pkt, o.cause, nil)
+		emit(o.pkt, o.cause, nil, nil)
 	}
 }
 

@@ -179,7 +179,7 @@ func (n *Network) AddInjection(i Injection) error {
 	for k := range max(i.Count, 1) {
 		n.sched.At(i.At+time.Duration(k)*i.Interval, -1, func() {
 			pkt, how := n.inject(in)
-			n.send(in.via, pkt, event.Cause{Kind: event.ByInjection, Rule: in.Name}, how, nil)
+			n.send(in.via, pkt, event.Cause{Kind: event.ByInjection, Rule: in.Name}, how, nil, nil)
 		})
 	}
 	return nil

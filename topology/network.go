@@ -26,10 +26,11 @@ type Node interface {
 	// it or triggered in it: the barrier after each event.
 	Settle()
 	// Drain passes each packet the node has sent since the last call to
-	// emit, in order, with what made the node send it and the sending
-	// endpoint's state (nil when unknown), which emit copies: the node
-	// may reuse it after emit returns.
-	Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState))
+	// emit, in order, with what made the node send it, the sending
+	// endpoint's state (nil when unknown) and the packet's segment as the
+	// node parsed it (nil when it did not: the switch parses it), both of
+	// which emit copies: the node may reuse them after emit returns.
+	Drain(emit func(pkt []byte, cause event.Cause, sender *event.SenderState, seg *segment.Segment))
 	// RunPending runs queued application work and reports whether any ran.
 	RunPending() bool
 }
@@ -92,7 +93,7 @@ type port struct {
 	// box is the stateful middlebox on the link, if any (middlebox.go).
 	box *box
 	// emit sends what the node drains into the switch (made once).
-	emit func(pkt []byte, cause event.Cause, sender *event.SenderState)
+	emit func(pkt []byte, cause event.Cause, sender *event.SenderState, seg *segment.Segment)
 }
 
 // Network is the virtual world: a scheduler, a switch, and the nodes attached
@@ -192,8 +193,8 @@ func (n *Network) Attach(name string, addrs []netip.Addr, link Link, build func(
 		down: slices.Clone(link.Down),
 		mtu:  link.EffectiveMTU(),
 	}
-	p.emit = func(pkt []byte, cause event.Cause, sender *event.SenderState) {
-		n.send(idx, pkt, cause, nil, sender)
+	p.emit = func(pkt []byte, cause event.Cause, sender *event.SenderState, seg *segment.Segment) {
+		n.send(idx, pkt, cause, nil, sender, seg)
 	}
 	n.ports = append(n.ports, p)
 	n.touched = append(n.touched, false)
@@ -367,7 +368,7 @@ func (p *packet) copyOf() *packet {
 // send takes a packet from node i into the switch: it gets the next frame
 // number, is parsed once and reported to the observer with its cause (and,
 // for a forged one, how it was made).
-func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState) {
+func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState, parsed *segment.Segment) {
 	now := n.sched.Now()
 	n.frames++
 	// One allocation for the packet, its event and its parsed segment.
@@ -380,7 +381,11 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		a.sender = *sender
 		ev.Sender = &a.sender
 	}
-	if err := segment.ParseInto(&a.seg, data); err == nil {
+	if parsed != nil {
+		parsed.CopyTo(&a.seg) // the node parsed it already
+		p.seg = &a.seg
+		ev.Seg = p.seg
+	} else if err := segment.ParseInto(&a.seg, data); err == nil {
 		p.seg = &a.seg
 		ev.Seg = p.seg
 	} else {

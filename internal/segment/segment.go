@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unsafe"
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
@@ -134,6 +135,19 @@ func Parse(pkt []byte) (Segment, error) {
 func ParseInto(s *Segment, pkt []byte) error {
 	*s = Segment{}
 	return parse(s, pkt, true)
+}
+
+// CopyTo copies s into *d as ParseInto would have parsed the same packet
+// into d: option lists that s keeps inside itself are copied into d's own
+// buffers (a plain copy would share s's, which s's next parse overwrites).
+func (s *Segment) CopyTo(d *Segment) {
+	*d = *s
+	if len(s.Opts.Kinds) > 0 && unsafe.SliceData(s.Opts.Kinds) == &s.kindBuf[0] {
+		d.Opts.Kinds = d.kindBuf[:len(s.Opts.Kinds)]
+	}
+	if len(s.Opts.SACK) > 0 && unsafe.SliceData(s.Opts.SACK) == &s.sackBuf[0] {
+		d.Opts.SACK = d.sackBuf[:len(s.Opts.SACK)]
+	}
 }
 
 // parse fills *s from pkt, with its options' lists in s's own buffers when

@@ -78,3 +78,46 @@ func TestParseIntoAgreesWithParse(t *testing.T) {
 		t.Errorf("ParseInto read options %+v, want timestamps 7/9 and 3 SACK blocks", s.Opts)
 	}
 }
+
+// TestCopyTo checks that a segment copied with CopyTo keeps what it was
+// parsed from when the original is parsed again (a plain copy would share
+// the original's option buffers), and that its option lists then live in
+// the copy's own buffers.
+func TestCopyTo(t *testing.T) {
+	many := []byte{}
+	for range 10 {
+		many = append(many, header.TCPOptionSACKPermitted, 2)
+	}
+	pkts := map[string][]byte{
+		"none":  packetWithOptions(t, nil, 100),
+		"sack3": packetWithOptions(t, sackOpts(3), 0),
+		"kinds": packetWithOptions(t, many, 0),
+	}
+	other := packetWithOptions(t, sackOpts(2), 0)
+	for name, pkt := range pkts {
+		want, err := Parse(pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var orig, cp Segment
+		if err := ParseInto(&orig, pkt); err != nil {
+			t.Fatal(err)
+		}
+		orig.CopyTo(&cp)
+		if err := ParseInto(&orig, other); err != nil {
+			t.Fatal(err)
+		}
+		if len(cp.Opts.Kinds) > 0 && len(cp.Opts.Kinds) <= len(cp.kindBuf) && &cp.Opts.Kinds[0] != &cp.kindBuf[0] {
+			t.Errorf("%s: the copy's option kinds are not in its own buffer", name)
+		}
+		if len(cp.Opts.SACK) > 0 && &cp.Opts.SACK[0] != &cp.sackBuf[0] {
+			t.Errorf("%s: the copy's SACK blocks are not in its own buffer", name)
+		}
+		got := cp
+		got.Opts.Kinds, got.Opts.SACK = slices.Clone(got.Opts.Kinds), slices.Clone(got.Opts.SACK)
+		got.kindBuf, got.sackBuf = [8]byte{}, [4]Block{}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: copy after the original was parsed again = %+v, want %+v", name, got, want)
+		}
+	}
+}
