@@ -343,17 +343,22 @@ type packet struct {
 	copies *int
 	// fromBox says a middlebox forged it: no middlebox stops it.
 	fromBox bool
+	// arrived is room for the event of its arrival, allocated with it
+	// (sending); nil for a copy, or once used.
+	arrived *event.Fate
 }
 
 // sending is what a packet entering the switch allocates, in one piece: the
 // packet, the event that reports it, its parsed segment (which both point
-// to), the sender's state the event points to, and the count of its copies.
+// to), the sender's state the event points to, the count of its copies and
+// the event of its arrival (most packets arrive).
 type sending struct {
-	p      packet
-	ev     event.Sent
-	seg    segment.Segment
-	sender event.SenderState
-	copies int
+	p       packet
+	ev      event.Sent
+	seg     segment.Segment
+	sender  event.SenderState
+	copies  int
+	arrived event.Fate
 }
 
 // copyOf returns a new copy of p with its own number and its own bytes.
@@ -362,6 +367,7 @@ func (p *packet) copyOf() *packet {
 	c := *p
 	c.ref.Copy = *p.copies
 	c.data = slices.Clone(p.data)
+	c.arrived = nil // the original's
 	return &c
 }
 
@@ -374,7 +380,7 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 	// One allocation for the packet, its event and its parsed segment.
 	a := &sending{}
 	p := &a.p
-	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies}
+	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies, arrived: &a.arrived}
 	ev := &a.ev
 	*ev = event.Sent{Ref: p.ref, At: now, From: n.ports[from].name, Data: data, Cause: cause, Injected: inj}
 	if sender != nil {
@@ -533,6 +539,12 @@ func (n *Network) arrive(p *packet) {
 		n.fate(&event.Fate{Kind: event.Dropped, Ref: p.ref, At: now, Place: port.in.place, Reason: event.HostDown, Down: w.From})
 		return
 	}
-	n.fate(&event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data})
+	f := p.arrived
+	if f == nil {
+		f = new(event.Fate)
+	}
+	p.arrived = nil
+	*f = event.Fate{Kind: event.Arrived, Ref: p.ref, At: now, Place: port.in.place, To: port.name, Data: p.data}
+	n.fate(f)
 	port.node.Deliver(p.data, p.seg, p.ref)
 }
