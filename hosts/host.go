@@ -66,6 +66,8 @@ type Host struct {
 	linux   linuxEdge       // the linux profile's emulation (linux_*.go)
 	arrival *arrival        // the packet delivered in this event, until its receipt
 	arrived arrival         // what arrival points to
+	// receipts is room for the receipts still to be reported (newReceipt).
+	receipts []event.Receipt
 	// inEP and outEP remember the endpoints of the last segment that
 	// arrived and of the last one sent (epcache.go).
 	inEP, outEP epCache
@@ -368,10 +370,28 @@ func (h *Host) Settle() {
 		}
 		v = h.forgottenVerdict(a, v)        // a connection forgotten in a crash (crash.go)
 		moved = h.linuxReceipt(a, v, moved) // the linux profile's answers and counters (linux_queue.go)
-		h.obs.Receipt(&event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)})
+		r := h.newReceipt()
+		*r = event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)}
+		h.obs.Receipt(r)
 		return
 	}
 	h.reportCounters(moved)
+}
+
+// receiptBlock is how many receipts newReceipt allocates at once.
+const receiptBlock = 128
+
+// newReceipt returns room for the receipt of one arrival, carved from a
+// block of them: one allocation for receiptBlock receipts instead of one
+// each. A block lives as long as its longest-held receipt; the tap lets go
+// of them in about the order they were reported.
+func (h *Host) newReceipt() *event.Receipt {
+	if len(h.receipts) == 0 {
+		h.receipts = make([]event.Receipt, receiptBlock)
+	}
+	r := &h.receipts[0]
+	h.receipts = h.receipts[1:]
+	return r
 }
 
 // process has the stack's TCP process every segment delivered since the
