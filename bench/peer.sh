@@ -88,7 +88,14 @@ for s in "${SCEN[@]}"; do
 	IFS='|' read -r name tcmd ncmd <<<"$s"
 	if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
 	: >"$tmp/t" && : >"$tmp/n"
-	for _ in $(seq 1 "$RUNS"); do
+	for i in $(seq 1 "$RUNS"); do
+		# Odd runs time tcplab first, even runs ns-3 first: a side that
+		# always ran second would gain or lose by the order alone (two
+		# tcplab builds timed A-then-B differed by ~3% that way).
+		if ((i % 2 == 0)); then
+			# shellcheck disable=SC2086
+			timed $ncmd >>"$tmp/n"
+		fi
 		if [[ $tcmd == @* ]]; then
 			# shellcheck disable=SC2086
 			timed ${tcmd#@} >>"$tmp/t"
@@ -97,15 +104,17 @@ for s in "${SCEN[@]}"; do
 			timed "$tmp/tcplab" $tcmd >>"$tmp/t"
 		fi
 		frames=$(sed -n 's/.*, \([0-9]*\) frames).*/\1/p' "$tmp/err")
-		# shellcheck disable=SC2086
-		timed $ncmd >>"$tmp/n"
+		if ((i % 2 == 1)); then
+			# shellcheck disable=SC2086
+			timed $ncmd >>"$tmp/n"
+		fi
 	done
 	tw=$(cut -d' ' -f1 "$tmp/t" | median)
 	tc=$(cut -d' ' -f2 "$tmp/t" | median)
 	nw=$(cut -d' ' -f1 "$tmp/n" | median)
 	nc=$(cut -d' ' -f2 "$tmp/n" | median)
 	# pairs: the median of each run's wall time over the other side's run
-	# just after it, which a machine whose speed drifts during the
+	# just beside it, which a machine whose speed drifts during the
 	# script disturbs less than the ratio of the medians.
 	pr=$(paste -d' ' "$tmp/t" "$tmp/n" | awk '{ print $1 / $3 }' | median)
 	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" -v pr="$pr" 'BEGIN {
@@ -118,4 +127,4 @@ for s in "${SCEN[@]}"; do
 	fi
 done
 for l in "${relaylines[@]}"; do echo "$l"; done
-echo "medians of $RUNS alternating runs; whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3) of the medians, pairs = median of the runs' ratios"
+echo "medians of $RUNS alternating runs (tcplab first in odd runs, second in even ones); whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3) of the medians, pairs = median of the runs' ratios"
