@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# ab.sh — is tcplab build NEW faster than build OLD? Wall time, side by side.
+#
+# Runs a lab with each binary, ROUNDS rounds of RUNS runs each
+# (`perf stat -r RUNS` when perf is there, else a shell loop), in ABBA
+# order: odd rounds time OLD first, even rounds NEW first. Timing two
+# identical builds always in the same order showed the second ~2-3% faster
+# from the order alone, which is as large as the changes worth measuring.
+# Prints each round's wall times and NEW/OLD ratio, then the median ratio
+# (below 1: NEW is faster). Both write the lab's capture, as bench/peer.sh
+# does; check with bench/same-output.sh that they write the same things.
+#
+#   git stash; go build -o /tmp/old ./cmd/tcplab; git stash pop
+#   go build -o /tmp/new ./cmd/tcplab
+#   bash bench/ab.sh /tmp/old /tmp/new                     # bench/peer/bulk.toml at 1% loss
+#   ROUNDS=12 RUNS=10 bash bench/ab.sh /tmp/old /tmp/new bench/peer/conns.toml
+set -euo pipefail
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+	echo "usage: ab.sh OLD-BINARY NEW-BINARY [LAB]" >&2
+	exit 2
+fi
+old=$(realpath "$1") new=$(realpath "$2")
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-10}
+RUNS=${RUNS:-10}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+lab=${3:-}
+if [ -z "$lab" ]; then
+	lab=$tmp/bulk1.toml
+	sed 's/^loss = 0.0$/loss = 0.01/' bench/peer/bulk.toml >"$lab"
+fi
+for b in "$old" "$new"; do
+	"$b" run "$lab" --quiet --pcap "$tmp/t.pcapng" >/dev/null 2>&1 || {
+		echo "ab.sh: $b run $lab failed" >&2
+		exit 1
+	}
+done
+
+# wall BINARY: the mean wall time of RUNS runs, in seconds.
+wall() {
+	if command -v perf >/dev/null && perf stat -r 1 true >/dev/null 2>&1; then
+		perf stat -r "$RUNS" "$1" run "$lab" --quiet --pcap "$tmp/t.pcapng" 2>&1 >/dev/null |
+			awk '/seconds time elapsed/ { print $1 }'
+	else
+		local t0 t1
+		t0=$(date +%s%N)
+		for _ in $(seq "$RUNS"); do "$1" run "$lab" --quiet --pcap "$tmp/t.pcapng" >/dev/null 2>&1; done
+		t1=$(date +%s%N)
+		awk -v d=$((t1 - t0)) -v n="$RUNS" 'BEGIN { printf "%.5f\n", d / n / 1e9 }'
+	fi
+}
+
+printf '%-6s %10s %10s %8s\n' round old-wall new-wall new/old
+for r in $(seq "$ROUNDS"); do
+	if ((r % 2 == 1)); then
+		a=$(wall "$old")
+		b=$(wall "$new")
+	else
+		b=$(wall "$new")
+		a=$(wall "$old")
+	fi
+	awk -v r="$r" -v a="$a" -v b="$b" 'BEGIN { printf "%-6d %9.4fs %9.4fs %8.3f\n", r, a, b, b / a }'
+done | tee "$tmp/rounds"
+awk '{ print $4 }' "$tmp/rounds" | sort -g |
+	awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median new/old %.3f over %d rounds of %d runs (ABBA order)\n", m, NR, '"$RUNS"' }'
