@@ -3,11 +3,12 @@
 #
 # Runs a lab with each binary, ROUNDS rounds of RUNS runs each
 # (`perf stat -r RUNS` when perf is there, else a shell loop), in ABBA
-# order: odd rounds time OLD first, even rounds NEW first. Timing two
-# identical builds always in the same order showed the second ~2-3% faster
-# from the order alone, which is as large as the changes worth measuring.
-# Prints each round's wall times and NEW/OLD ratio, then the median ratio
-# (below 1: NEW is faster). Both write the lab's capture, as bench/peer.sh
+# order: odd rounds time OLD first, even rounds NEW first (ROUNDS is
+# rounded up to even). Timing two identical builds always in the same order
+# showed the second ~2-3% faster from the order alone, which is as large as
+# the changes worth measuring. Prints each round's wall times and NEW/OLD
+# ratio, then the median over the pairs of rounds, each pair's two ratios
+# taken together (below 1: NEW is faster). Both write the lab's capture, as bench/peer.sh
 # does; check with bench/same-output.sh that they write the same things.
 #
 #   git stash; go build -o /tmp/old ./cmd/tcplab; git stash pop
@@ -20,12 +21,16 @@ if [ $# -lt 2 ] || [ $# -gt 3 ]; then
 	exit 2
 fi
 old=$(realpath "$1") new=$(realpath "$2")
+lab=${3:-}
+if [ -n "$lab" ]; then
+	lab=$(realpath "$lab")
+fi
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-10}
+ROUNDS=$(((ROUNDS + 1) / 2 * 2)) # as many rounds with OLD first as with NEW first
 RUNS=${RUNS:-10}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-lab=${3:-}
 if [ -z "$lab" ]; then
 	lab=$tmp/bulk1.toml
 	sed 's/^loss = 0.0$/loss = 0.01/' bench/peer/bulk.toml >"$lab"
@@ -45,7 +50,7 @@ wall() {
 	else
 		local t0 t1
 		t0=$(date +%s%N)
-		for _ in $(seq "$RUNS"); do "$1" run "$lab" --quiet --pcap "$tmp/t.pcapng" >/dev/null 2>&1; done
+		for _ in $(seq "$RUNS"); do "$1" run "$lab" --quiet --pcap "$tmp/t.pcapng" >/dev/null 2>&1 || exit 1; done
 		t1=$(date +%s%N)
 		awk -v d=$((t1 - t0)) -v n="$RUNS" 'BEGIN { printf "%.5f\n", d / n / 1e9 }'
 	fi
@@ -62,5 +67,8 @@ for r in $(seq "$ROUNDS"); do
 	fi
 	awk -v r="$r" -v a="$a" -v b="$b" 'BEGIN { printf "%-6d %9.4fs %9.4fs %8.3f\n", r, a, b, b / a }'
 done | tee "$tmp/rounds"
-awk '{ print $4 }' "$tmp/rounds" | sort -g |
-	awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median new/old %.3f over %d rounds of %d runs (ABBA order)\n", m, NR, '"$RUNS"' }'
+# Each OLD-first round is taken together with the NEW-first round after
+# it (geometric mean), so that the order's own effect cancels; the median
+# is over those pairs.
+awk 'NR % 2 == 1 { prev = $4 } NR % 2 == 0 { print sqrt(prev * $4) }' "$tmp/rounds" | sort -g |
+	awk -v runs="$RUNS" '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "median new/old %.3f over %d ABBA pairs of rounds of %d runs\n", m, NR, runs }'

@@ -2,15 +2,16 @@
 # peer.sh — tcplab against ns-3, side by side, on the same scenarios.
 #
 # Builds tcplab and the ns-3 programs of ../shared/bench/ns3 (NS3 overrides
-# that folder), then runs each scenario RUNS times (default 11), tcplab and
-# ns-3 alternating so that both see the same machine load, and prints per
-# scenario the median wall time and CPU time (user+sys) of each side and
-# the ratio tcplab / ns-3 of the medians and the median of the ratios of
-# each pair of runs (pairs). Whole processes are timed, as a user would run
-# them: start-up, setup, the run, writing the capture.
+# that folder), then runs each scenario RUNS times (default 12, rounded up
+# to an even number), tcplab and ns-3 alternating so that both see the same
+# machine load, each first in half of the runs, and prints per scenario the
+# median wall time and CPU time (user+sys) of each side and the ratio
+# tcplab / ns-3 of the medians and the median of the ratios of each pair
+# of runs (pairs). Whole processes are timed, as a user would run them:
+# start-up, setup, the run, writing the capture.
 #
-#   bash bench/peer.sh                  # every scenario, 11 runs each
-#   RUNS=3 bash bench/peer.sh bulk_loss0 conns
+#   bash bench/peer.sh                  # every scenario, 12 runs each
+#   RUNS=4 bash bench/peer.sh bulk_loss0 conns
 #
 # Scenarios (tcplab's labs are in bench/peer/):
 #   bulk_loss0   10 MB over 100 Mbit/s, 10 ms one way, no loss, pcap on
@@ -37,7 +38,9 @@
 # explanation as its comment is still written) except in bulk_text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-11}
+RUNS=${RUNS:-12}
+# An even number of runs: as many with tcplab first as with ns-3 first.
+RUNS=$(((RUNS + 1) / 2 * 2))
 NS3=${NS3:-../shared/bench/ns3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -95,6 +98,7 @@ for s in "${SCEN[@]}"; do
 		if ((i % 2 == 0)); then
 			# shellcheck disable=SC2086
 			timed $ncmd >>"$tmp/n"
+			cp "$tmp/out" "$tmp/nout"
 		fi
 		if [[ $tcmd == @* ]]; then
 			# shellcheck disable=SC2086
@@ -107,24 +111,27 @@ for s in "${SCEN[@]}"; do
 		if ((i % 2 == 1)); then
 			# shellcheck disable=SC2086
 			timed $ncmd >>"$tmp/n"
+			cp "$tmp/out" "$tmp/nout"
 		fi
 	done
 	tw=$(cut -d' ' -f1 "$tmp/t" | median)
 	tc=$(cut -d' ' -f2 "$tmp/t" | median)
 	nw=$(cut -d' ' -f1 "$tmp/n" | median)
 	nc=$(cut -d' ' -f2 "$tmp/n" | median)
-	# pairs: the median of each run's wall time over the other side's run
-	# just beside it, which a machine whose speed drifts during the
-	# script disturbs less than the ratio of the medians.
-	pr=$(paste -d' ' "$tmp/t" "$tmp/n" | awk '{ print $1 / $3 }' | median)
+	# pairs: each run's wall-time ratio to the other side's run just
+	# beside it, which a machine whose speed drifts during the script
+	# disturbs less than the ratio of the medians; the two runs of each
+	# order are taken together (geometric mean) so that the order's own
+	# effect cancels, and the median of those is printed.
+	pr=$(paste -d' ' "$tmp/t" "$tmp/n" | awk '{ r = $1 / $3 } NR % 2 == 1 { prev = r } NR % 2 == 0 { print sqrt(prev * r) }' | median)
 	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" -v pr="$pr" 'BEGIN {
 		printf "%-11s %10.3fs %10.3fs %7.2fx %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, pr, tc, nc, (nc > 0 ? tc / nc : 0) }'
 	if [[ $name == relay* ]]; then
 		# The packets exchanged, and CPU per packet, side by side.
-		packets=$(sed -n 's/.*CPU, \([0-9]*\) packets.*/\1/p' "$tmp/out")
+		packets=$(sed -n 's/.*CPU, \([0-9]*\) packets.*/\1/p' "$tmp/nout")
 		relaylines+=("$(awk -v n="$name" -v tc="$tc" -v nc="$nc" -v f="$frames" -v p="$packets" 'BEGIN {
 			printf "%s: per packet, tcplab %.1f µs (%d frames), bench/relay %.1f µs (%d packets): %.2fx", n, tc / f * 1e6, f, nc / p * 1e6, p, (tc / f) / (nc / p) }')")
 	fi
 done
 for l in "${relaylines[@]}"; do echo "$l"; done
-echo "medians of $RUNS alternating runs (tcplab first in odd runs, second in even ones); whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3) of the medians, pairs = median of the runs' ratios"
+echo "medians of $RUNS alternating runs (tcplab first in odd runs, second in even ones); whole processes; ratio = tcplab / ns-3 (for relay: tcplab / bench/relay; for floor: bench/relay / ns-3) of the medians, pairs = median of the runs' ratios, each order's pair taken together"

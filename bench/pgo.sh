@@ -8,10 +8,11 @@
 # change (the compiler does the same program, faster); bench/same-output.sh
 # checks that, bench/peer.sh measures the gain.
 #
-# The profile is what bench/peer.sh and CI run, weighted by running time:
-# the 10 MB bulk transfer at 0% and 1% loss with the capture written (with
-# and without the text timeline), 1,000 short connections, and the whole
-# catalogue with its goldens (`tcplab test labs`).
+# The profile is what bench/peer.sh and CI run, each benchmark for
+# BENCHTIME: the 10 MB bulk transfer at 0% loss with the capture written,
+# with and without the text timeline (two benchmarks), the same at 1% loss,
+# 1,000 short connections, and the whole catalogue with its goldens
+# (`tcplab test labs`).
 #
 #   bash bench/pgo.sh            # writes cmd/tcplab/default.pgo
 #   BENCHTIME=5s bash bench/pgo.sh
@@ -39,5 +40,6 @@ bench bulk ./labs 'PeerBulk$|PeerBulkQuiet$'
 bench bulk1 ./labs 'LabFile$' TCPLAB_BENCH_LAB="$tmp/bulk1.toml"
 bench conns ./labs 'Conns$'
 bench catalogue ./cmd/tcplab 'TestCatalogueSources$'
-go tool pprof -proto "$tmp"/*.prof >cmd/tcplab/default.pgo 2>/dev/null
+go tool pprof -proto "$tmp"/*.prof >"$tmp/merged.pgo"
+mv "$tmp/merged.pgo" cmd/tcplab/default.pgo
 echo "pgo: wrote cmd/tcplab/default.pgo ($(wc -c <cmd/tcplab/default.pgo) bytes)" >&2

@@ -105,7 +105,7 @@ func TestAgainstLinux(t *testing.T) {
 			// (CI runs the packages' tests at once), and some of its
 			// choices depend on timing: whether the ACK of a FIN goes out
 			// at once or rides on the next data. A kernel run that does
-			// not come out as the scenario says is repeated, alone, up to
+			// not come out as the scenario says is repeated, up to
 			// kernelAttempts times; every disagreeing attempt is logged.
 			for attempt := 1; attempt < kernelAttempts && (len(diffs) > 0) != (len(sc.differs) > 0); attempt++ {
 				t.Logf("%s: kernel run %d of %d did not come out as the scenario says; running the kernel again:\n%s", sc.lab, attempt, kernelAttempts, strings.Join(diffs, "\n"))

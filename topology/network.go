@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"time"
 
@@ -372,8 +373,9 @@ func (p *packet) copyOf() *packet {
 }
 
 // send takes a packet from node i into the switch: it gets the next frame
-// number, is parsed once and reported to the observer with its cause (and,
-// for a forged one, how it was made).
+// number, is parsed once (or takes the node's parse, when given) and is
+// reported to the observer with its cause (and, for a forged one, how it
+// was made).
 func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState, parsed *segment.Segment) {
 	now := n.sched.Now()
 	n.frames++
@@ -389,6 +391,9 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 	}
 	if parsed != nil {
 		parsed.CopyTo(&a.seg) // the node parsed it already
+		if n.debug {
+			n.checkParse(from, &a.seg, data)
+		}
 		p.seg = &a.seg
 		ev.Seg = p.seg
 	} else if err := segment.ParseInto(&a.seg, data); err == nil {
@@ -408,6 +413,18 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		return
 	}
 	n.cross(src.out, -1, p, n.forwardFn)
+}
+
+// checkParse panics when the segment a node handed over with a packet is
+// not what parsing the packet's bytes gives: the node changed the bytes
+// after parsing them and did not say so (Node.Drain). Checked only with
+// debug logging on, as it parses every packet a second time; the tests run
+// the linux labs that way (labs.TestHandedParse).
+func (n *Network) checkParse(from int, seg *segment.Segment, data []byte) {
+	var fresh segment.Segment
+	if err := segment.ParseInto(&fresh, data); err != nil || !reflect.DeepEqual(&fresh, seg) {
+		panic(fmt.Sprintf("topology: %s handed over a parse of frame %d that its bytes do not give (%v)", n.ports[from].name, n.frames, err))
+	}
 }
 
 // fate reports what happened to a packet.

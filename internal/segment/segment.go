@@ -13,7 +13,9 @@ import (
 )
 
 // Segment is the parsed TCP/IP header of one packet: what every part of
-// tcplab reads of it. It is parsed once, where the packet enters the switch.
+// tcplab reads of it. It is parsed once: where the packet enters the
+// switch, or by the sending host's Linux edge, whose parse the switch
+// copies (CopyTo).
 type Segment struct {
 	Src, Dst netip.AddrPort
 	Flags    Flags
@@ -130,8 +132,9 @@ func Parse(pkt []byte) (Segment, error) {
 
 // ParseInto is Parse into *s, whose options' lists it keeps inside s rather
 // than in allocations of their own (while they fit): for a Segment that
-// stays where it is, as a field of a longer-lived value. A copy of s shares
-// them, which is harmless: nobody changes a parsed segment.
+// stays where it is, as a field of a longer-lived value. A plain copy of s
+// shares them, which is harmless while s is not parsed into again; to keep
+// a segment whose place is reused, copy it with CopyTo.
 func ParseInto(s *Segment, pkt []byte) error {
 	*s = Segment{}
 	return parse(s, pkt, true)
