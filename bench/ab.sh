@@ -4,12 +4,14 @@
 # Runs a lab with each binary, ROUNDS rounds of RUNS runs each
 # (`perf stat -r RUNS` when perf is there, else a shell loop), in ABBA
 # order: odd rounds time OLD first, even rounds NEW first (ROUNDS is
-# rounded up to even). Timing two identical builds always in the same order
-# showed the second ~2-3% faster from the order alone, which is as large as
-# the changes worth measuring. Prints each round's wall times and NEW/OLD
-# ratio, then the median over the pairs of rounds, each pair's two ratios
-# taken together (below 1: NEW is faster). Both write the lab's capture, as bench/peer.sh
-# does; check with bench/same-output.sh that they write the same things.
+# rounded up to even), so that neither build gains from running second or
+# from the machine drifting during the script. Prints each round's wall
+# times and NEW/OLD ratio, then the median over the pairs of rounds, each
+# pair's two ratios taken together (below 1: NEW is faster). Two identical
+# builds come out within about 1-2% of each other (1.008 over 8 pairs here;
+# 1.005 and 0.986 timed always in the same order): a smaller difference is
+# noise. Both write the lab's capture, as bench/peer.sh does; check with
+# bench/same-output.sh that they write the same things.
 #
 #   git stash; go build -o /tmp/old ./cmd/tcplab; git stash pop
 #   go build -o /tmp/new ./cmd/tcplab

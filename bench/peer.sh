@@ -92,9 +92,8 @@ for s in "${SCEN[@]}"; do
 	if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
 	: >"$tmp/t" && : >"$tmp/n"
 	for i in $(seq 1 "$RUNS"); do
-		# Odd runs time tcplab first, even runs ns-3 first: a side that
-		# always ran second would gain or lose by the order alone (two
-		# tcplab builds timed A-then-B differed by ~3% that way).
+		# Odd runs time tcplab first, even runs ns-3 first, so that
+		# neither side gains from its place in the order.
 		if ((i % 2 == 0)); then
 			# shellcheck disable=SC2086
 			timed $ncmd >>"$tmp/n"

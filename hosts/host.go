@@ -331,9 +331,8 @@ func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
 // Settle implements topology.Node: it has netstack process everything
 // queued (process: TCP's Pause handles the segments delivered, on this
 // goroutine, before it returns; the synchronous dispatcher,
-// third_party/gvisor), then
-// reports state changes, the receipt of the packet delivered, and the
-// counters that moved. The dispatcher would leave an endpoint whose lock is
+// third_party/gvisor), then reports state changes, the receipt of the
+// packet delivered, and the counters that moved. The dispatcher would leave an endpoint whose lock is
 // held for the next pause, but nothing holds one here: every call into the
 // stack has returned.
 //

@@ -379,7 +379,8 @@ func (p *packet) copyOf() *packet {
 func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Injected, sender *event.SenderState, parsed *segment.Segment) {
 	now := n.sched.Now()
 	n.frames++
-	// One allocation for the packet, its event and its parsed segment.
+	// One allocation for the packet, its event, its parsed segment and the
+	// event of its arrival.
 	a := &sending{}
 	p := &a.p
 	*p = packet{ref: event.Ref{Frame: n.frames}, from: from, data: data, copies: &a.copies, arrived: &a.arrived}
@@ -389,14 +390,16 @@ func (n *Network) send(from int, data []byte, cause event.Cause, inj *event.Inje
 		a.sender = *sender
 		ev.Sender = &a.sender
 	}
+	var err error
 	if parsed != nil {
 		parsed.CopyTo(&a.seg) // the node parsed it already
 		if n.debug {
 			n.checkParse(from, &a.seg, data)
 		}
-		p.seg = &a.seg
-		ev.Seg = p.seg
-	} else if err := segment.ParseInto(&a.seg, data); err == nil {
+	} else {
+		err = segment.ParseInto(&a.seg, data)
+	}
+	if err == nil {
 		p.seg = &a.seg
 		ev.Seg = p.seg
 	} else {
