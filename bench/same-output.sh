@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # same-output.sh — do two tcplab binaries give byte-identical output?
 #
-# Runs every built-in lab, every lab in labs/testdata and bench/peer, and the
+# Runs every built-in lab, every lab in labs/testdata (linux/ too) and
+# bench/peer, and the
 # bulk benchmark at 1% and 5% loss, under several seeds, with both binaries:
 # the JSON timeline, the pcapng capture at both points (send and recv) and
 # standard error (less the wall time of the end line) must be identical. For
@@ -26,7 +27,7 @@ sed 's/^loss = 0.0$/loss = 0.01/' bench/peer/bulk.toml >"$out/bulk-loss1.toml"
 sed 's/^loss = 0.0$/loss = 0.05/' bench/peer/bulk.toml >"$out/bulk-loss5.toml"
 labs=$("$old" list | awk '/^  [a-z0-9-]+ / {print $1}')
 fail=0 n=0
-for l in $labs labs/testdata/*.toml bench/peer/*.toml "$out"/bulk-loss*.toml; do
+for l in $labs labs/testdata/*.toml labs/testdata/linux/*.toml bench/peer/*.toml "$out"/bulk-loss*.toml; do
 	for seed in ${SEEDS:-1 2 7}; do
 		for b in old new; do
 			rm -f "$out/c.pcap" "$out/c.recv.pcap"

@@ -536,6 +536,7 @@ func (h *Host) checkStates() {
 					// its queues: endpoints nothing else touched.
 					listenerClosed = true
 				}
+				h.linuxForget(t, t.state, st, false) // linux_forget.go
 				t.state = st
 			}
 			h.guardRTO(t)
@@ -549,6 +550,7 @@ func (h *Host) checkStates() {
 			}
 			if st == event.Closed && t.done {
 				t.gone = true
+				h.linuxForget(t, st, st, true)
 				delete(h.known, t.ep)
 				h.removed++
 			}

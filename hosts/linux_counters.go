@@ -14,14 +14,17 @@ type linuxEdge struct {
 	lastDataClosed bool // its endpoint was closed by its application
 	// restore puts back what linuxDeliver changed for one arrival.
 	restore func()
-	// synAcks are the last SYN-ACK sent on each connection, and lastSyn
-	// the last SYN that arrived, for Linux's answer to a repeated SYN
-	// (linux_edge.go).
-	synAcks    map[connKey][]byte
+	// synAcks are the last SYN-ACK sent on each connection (a copy, and
+	// when), and lastSyn the last SYN that arrived, for Linux's answer to
+	// a repeated SYN (linux_edge.go).
+	synAcks    map[connKey]sentSynAck
 	lastSyn    segment.Segment
 	lastSynRef event.Ref
 	// acks follows Linux's delayed ACK per connection (linux_delack.go).
 	acks map[connKey]*delack
+	// sweepAt is the size of synAcks and acks together at which the next
+	// sweep runs (linux_forget.go).
+	sweepAt int
 	// quiet stops linuxStateChange from counting while tcplab itself
 	// resets a half-open connection (abortOnOverflow).
 	quiet bool

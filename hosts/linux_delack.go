@@ -59,6 +59,9 @@ type delack struct {
 	// full-sized segment has said how Linux would fill it.
 	peerMSS   int
 	sizeNoted bool
+	// last is when a segment of the connection last arrived
+	// (linuxSweep).
+	last time.Duration
 }
 
 // connKey names a connection by the host's and the peer's address.
@@ -76,10 +79,13 @@ func (h *Host) linuxArrived(a *arrival) {
 	}
 	k := connKey{s.Dst, s.Src}
 	d := h.linux.acks[k]
+	now := h.now()
 	if d == nil {
-		d = &delack{mss: 1460}
+		d = &delack{mss: 1460, last: now}
 		h.linux.acks[k] = d
+		h.linuxSweep()
 	}
+	d.last = now
 	if s.Flags&segment.SYN != 0 {
 		d.peerMSS = s.Opts.MSS
 		return
@@ -87,7 +93,6 @@ func (h *Host) linuxArrived(a *arrival) {
 	if s.Len == 0 && s.Flags&segment.FIN == 0 {
 		return
 	}
-	now := h.now()
 	quickAck := false
 	if ep, ok := a.toEP.(*tcp.Endpoint); ok {
 		quickAck = ep.SocketOptions().GetQuickAck()

@@ -46,12 +46,15 @@ func (h *Host) linuxDeliver(pkt []byte, a *arrival) []byte {
 	}
 	h.linuxArrived(a)
 	if s.Flags&(segment.SYN|segment.ACK) == segment.SYN && a.before == event.SynRcvd {
-		h.linux.lastSyn, h.linux.lastSynRef = *s, a.ref // a repeated SYN to a half-open connection
+		// A repeated SYN to a half-open connection. Copied with its option
+		// lists (CopyTo), so as not to keep the packet's memory.
+		s.CopyTo(&h.linux.lastSyn)
+		h.linux.lastSynRef = a.ref
 	}
 	if s.Flags&segment.ACK != 0 && s.Len > 0 || s.Flags&segment.FIN != 0 {
 		// For the bare RST that may answer it: the endpoint is gone from
 		// the tracked ones by the time the RST leaves.
-		h.linux.lastData = *s
+		s.CopyTo(&h.linux.lastData)
 		h.linux.lastDataClosed = a.to != nil && a.to.done
 	}
 	if !h.settings.Linux.WindowScaling && s.Flags&segment.SYN != 0 && s.Opts.WS >= 0 {
@@ -135,9 +138,11 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 		switch {
 		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
 			if h.linux.synAcks == nil {
-				h.linux.synAcks = map[connKey][]byte{}
+				h.linux.synAcks = map[connKey]sentSynAck{}
 			}
-			h.linux.synAcks[connKey{s.Src, s.Dst}] = p.data
+			// A copy: p.data lives in a slab of the NIC with other packets.
+			h.linux.synAcks[connKey{s.Src, s.Dst}] = sentSynAck{data: slices.Clone(p.data), at: h.now()}
+			h.linuxSweep()
 		case s.Flags&segment.RST != 0:
 			h.linuxRST(p, s)
 		case s.Len == 0 && s.Flags == segment.ACK && p.cause.Kind == event.ByArrival:
@@ -179,7 +184,7 @@ func (h *Host) linuxSynAgain(p *outbound, s *segment.Segment) {
 	if !ok {
 		return
 	}
-	p.data = slices.Clone(synAck)
+	p.data = slices.Clone(synAck.data)
 	p.cause.Emu = event.EmuSynAckAgain
 }
 

@@ -203,10 +203,11 @@ func (d *driver) inject(at time.Duration, via string, pkt []byte, how event.Inje
 func (d *driver) sendEvent(e *event.Sent) event.Ref {
 	d.frames++
 	e.Ref = event.Ref{Frame: d.frames}
-	if seg, err := segment.Parse(e.Data); err == nil {
-		e.Seg = &seg
+	// As the switch parses: the option lists inside the segment.
+	if seg := new(segment.Segment); segment.ParseInto(seg, e.Data) == nil {
+		e.Seg = seg
 	} else {
-		e.ParseErr = err
+		e.ParseErr = segment.ParseInto(seg, e.Data)
 	}
 	d.sent[e.Frame] = e
 	d.data[e.Ref] = e.Data

@@ -119,7 +119,7 @@ func (t *Tap) number(in *segInfo) {
 	if s.Flags&segment.SYN != 0 && !c.synSeen[d] && !in.spoofed || !c.hasBase[d] {
 		if s.Flags&segment.SYN != 0 && !c.synSeen[d] {
 			c.synSeen[d] = true
-			c.synOpts[d] = s.Opts
+			c.synOpts[d] = s.Opts.Clone() // not s's: the packet's memory can go
 			c.ws[d] = s.Opts.WS
 		}
 		c.base[d], c.hasBase[d] = s.Seq, true

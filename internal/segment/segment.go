@@ -140,6 +140,18 @@ func ParseInto(s *Segment, pkt []byte) error {
 	return parse(s, pkt, true)
 }
 
+// Clone returns a copy of o with lists of its own: kept after its segment,
+// it keeps neither the segment nor what holds the segment alive.
+func (o Options) Clone() Options {
+	if o.SACK != nil {
+		o.SACK = append([]Block(nil), o.SACK...)
+	}
+	if o.Kinds != nil {
+		o.Kinds = append([]byte(nil), o.Kinds...)
+	}
+	return o
+}
+
 // CopyTo copies s into *d as ParseInto would have parsed the same packet
 // into d: option lists that s keeps inside itself are copied into d's own
 // buffers (a plain copy would share s's, which s's next parse overwrites).

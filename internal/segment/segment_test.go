@@ -121,3 +121,27 @@ func TestCopyTo(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsClone: a clone of a segment's options shares no memory with
+// the segment, and holds the same options.
+func TestOptionsClone(t *testing.T) {
+	for name, pkt := range map[string][]byte{
+		"none":  packetWithOptions(t, nil, 100),
+		"sack3": packetWithOptions(t, sackOpts(3), 0),
+	} {
+		var s Segment
+		if err := ParseInto(&s, pkt); err != nil {
+			t.Fatal(err)
+		}
+		c := s.Opts.Clone()
+		if !reflect.DeepEqual(c, s.Opts) {
+			t.Errorf("%s: Clone() = %+v, want %+v", name, c, s.Opts)
+		}
+		if len(c.Kinds) > 0 && &c.Kinds[0] == &s.Opts.Kinds[0] {
+			t.Errorf("%s: the clone's option kinds are the segment's", name)
+		}
+		if len(c.SACK) > 0 && &c.SACK[0] == &s.Opts.SACK[0] {
+			t.Errorf("%s: the clone's SACK blocks are the segment's", name)
+		}
+	}
+}

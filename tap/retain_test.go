@@ -1,0 +1,59 @@
+package tap
+
+import (
+	"runtime"
+	"testing"
+	"weak"
+
+	"github.com/tcplab/tcplab/internal/event"
+	"github.com/tcplab/tcplab/internal/segment"
+)
+
+// TestKeepsNoPacket: once a connection's rows are out, the tap keeps none
+// of its packets alive, neither their parsed segments nor their bytes,
+// however long the connection lives: in a run the bytes are in 32 KB
+// blocks of the sender's NIC and the segment in the switch's allocation of
+// the packet, so one packet kept keeps dozens (a conn used to keep its
+// SYN's options, whose list of option kinds is inside the segment).
+func TestKeepsNoPacket(t *testing.T) {
+	d := newDriver(t)
+	c := newConv()
+	d.state(0, "client", c.cl, c.sv, event.Closed, event.SynSent, event.AppCause("connect"))
+	syn := d.send(0, "client", c.c2s(fSYN, 0, 0, "", optMSS(1460), optSACKPerm(), optWS(7)), event.AppCause("connect"))
+	d.arrive(syn, 10*ms, "server")
+	d.state(10*ms, "server", c.sv, c.cl, event.Listen, event.SynRcvd, event.Arrival(syn))
+	d.receipt(syn, 10*ms, "server", event.Processed)
+	synAck := d.send(10*ms, "server", c.s2c(fSYN|fACK, 0, 1, "", optMSS(1460), optSACKPerm(), optWS(7)), event.Arrival(syn))
+	d.arrive(synAck, 20*ms, "client")
+	d.state(20*ms, "client", c.cl, c.sv, event.SynSent, event.Established, event.Arrival(synAck))
+	d.receipt(synAck, 20*ms, "client", event.Processed)
+	ack := d.send(20*ms, "client", c.c2s(fACK, 1, 1, ""), event.Arrival(synAck))
+	d.arrive(ack, 30*ms, "server")
+	d.state(30*ms, "server", c.sv, c.cl, event.SynRcvd, event.Established, event.Arrival(ack))
+	d.receipt(ack, 30*ms, "server", event.Processed)
+	data := d.send(30*ms, "client", c.c2s(fACK|fPSH, 1, 1, "hello"), event.AppCause("send"))
+	d.deliver(data, 40*ms, "server")
+	var segs []weak.Pointer[byte]
+	var segAt []weak.Pointer[segment.Segment]
+	for _, ref := range []event.Ref{syn, synAck, ack, data} {
+		e := d.sent[ref.Frame]
+		segs = append(segs, weak.Make(&e.Data[0]))
+		segAt = append(segAt, weak.Make(e.Seg))
+	}
+	// The driver keeps what it sent; the tap must not.
+	clear(d.sent)
+	clear(d.data)
+	runtime.GC()
+	for i := range segs {
+		if segs[i].Value() != nil {
+			t.Errorf("the bytes of packet %d are still alive after its rows are out", i+1)
+		}
+		if segAt[i].Value() != nil {
+			t.Errorf("the segment of packet %d is still alive after its rows are out", i+1)
+		}
+	}
+	runtime.KeepAlive(d.tap)
+	if len(d.tap.conns) != 1 {
+		t.Fatalf("the tap knows %d connections, want 1 (still live)", len(d.tap.conns))
+	}
+}
