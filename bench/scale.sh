@@ -14,13 +14,16 @@
 #   conns   N connections held open on one server (100 ... 10,000)
 #   hosts   N client hosts, one 100-byte exchange each (100 ... 3,000)
 #   flood   N spoofed SYNs against one listener (10,000, 100,000)
+#   seq     N connections one after the other (1 KB each way, a 1 s
+#           TIME_WAIT: about 250 live at a time) (2,000, 20,000): peak
+#           memory should stay flat, as it follows the live connections
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/tcplab" ./cmd/tcplab
 families=("$@")
-[ ${#families[@]} -gt 0 ] || families=(conns hosts flood)
+[ ${#families[@]} -gt 0 ] || families=(conns hosts flood seq)
 
 conns() { # N
 	cat <<EOT
@@ -112,9 +115,48 @@ interval = "10us"
 EOT
 }
 
+seq() { # N
+	cat <<EOT
+name = "seq-$1"
+title = "$1 connections one after the other"
+time_limit = "10h"
+max_events = 200000000
+[[hosts]]
+name = "server"
+ipv4 = "10.1.1.2"
+  [[hosts.apps]]
+  model = "echo-server"
+  port = 9000
+  backlog = 128
+[[hosts]]
+name = "client"
+ipv4 = "10.1.1.1"
+  [hosts.tcp]
+  time_wait = "1s"
+  [[hosts.apps]]
+  repeat = $1
+    [[hosts.apps.steps]]
+    do = "connect"
+    to = "server:9000"
+    [[hosts.apps.steps]]
+    do = "send"
+    bytes = 1024
+    [[hosts.apps.steps]]
+    do = "recv"
+    bytes = 1024
+    [[hosts.apps.steps]]
+    do = "close"
+[[links]]
+host = "client"
+latency = "1ms"
+rate = "100Mbit/s"
+EOT
+}
+
 sizes_conns=(100 1000 3000 10000)
 sizes_hosts=(100 1000 3000)
 sizes_flood=(10000 100000)
+sizes_seq=(2000 20000)
 
 # measure LAB: runs tcplab on LAB and prints "wall_s cpu_s rss_kb" with
 # microsecond CPU times (wait4's rusage; /usr/bin/time rounds to 10 ms).
