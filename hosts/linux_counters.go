@@ -20,8 +20,12 @@ type linuxEdge struct {
 	synAcks    map[connKey]sentSynAck
 	lastSyn    segment.Segment
 	lastSynRef event.Ref
-	// acks follows Linux's delayed ACK per connection (linux_delack.go).
-	acks map[connKey]*delack
+	// acks follows Linux's delayed ACK per connection (linux_delack.go);
+	// lastAck is the entry of lastKey, the last connection looked up
+	// (a transfer looks up the same one twice per segment).
+	acks    map[connKey]*delack
+	lastKey connKey
+	lastAck *delack
 	// sweepAt is the size of synAcks and acks together at which the next
 	// sweep runs (linux_forget.go).
 	sweepAt int

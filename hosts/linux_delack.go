@@ -67,6 +67,18 @@ type delack struct {
 // connKey names a connection by the host's and the peer's address.
 type connKey struct{ local, remote netip.AddrPort }
 
+// delackOf returns the delayed-ACK state of connection k, or nil.
+func (h *Host) delackOf(k connKey) *delack {
+	if h.linux.lastAck != nil && h.linux.lastKey == k {
+		return h.linux.lastAck
+	}
+	d := h.linux.acks[k]
+	if d != nil {
+		h.linux.lastKey, h.linux.lastAck = k, d
+	}
+	return d
+}
+
 // linuxArrived follows an arriving segment: data and FINs on an
 // established connection, which Linux acknowledges at once or later.
 func (h *Host) linuxArrived(a *arrival) {
@@ -78,7 +90,7 @@ func (h *Host) linuxArrived(a *arrival) {
 		h.linux.acks = map[connKey]*delack{}
 	}
 	k := connKey{s.Dst, s.Src}
-	d := h.linux.acks[k]
+	d := h.delackOf(k)
 	now := h.now()
 	if d == nil {
 		d = &delack{mss: 1460, last: now}
@@ -127,7 +139,7 @@ func (h *Host) linuxArrived(a *arrival) {
 // linuxSent follows what the host sends on a connection and marks a pure
 // ACK that Linux would have delayed.
 func (h *Host) linuxSent(p *outbound, s *segment.Segment) {
-	d := h.linux.acks[connKey{s.Src, s.Dst}]
+	d := h.delackOf(connKey{s.Src, s.Dst})
 	if d == nil {
 		return
 	}

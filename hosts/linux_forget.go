@@ -46,6 +46,7 @@ func (h *Host) linuxForget(t *trackedEP, from, to event.State, gone bool) {
 	}
 	if gone {
 		delete(h.linux.acks, k)
+		h.linux.lastAck = nil
 	}
 }
 
@@ -74,5 +75,6 @@ func (h *Host) linuxSweep() {
 			delete(h.linux.acks, k)
 		}
 	}
+	h.linux.lastAck = nil
 	h.linux.sweepAt = 2 * (len(h.linux.synAcks) + len(h.linux.acks))
 }
