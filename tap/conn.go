@@ -418,7 +418,28 @@ type endState struct {
 
 // endOf returns what the tap knows of host's endpoint local–remote, or nil.
 func (t *Tap) endOf(host string, local, remote netip.AddrPort) *endState {
-	return t.ends[endKey{host, local, remote}]
+	k := endKey{host, local, remote}
+	c := &t.endCache
+	for i := range c.keys {
+		if c.ends[i] != nil && c.keys[i] == k {
+			return c.ends[i]
+		}
+	}
+	e := t.ends[k]
+	if e != nil {
+		c.keys[c.next], c.ends[c.next] = k, e
+		c.next = 1 - c.next
+	}
+	return e
+}
+
+// endCache holds the last two endpoints endOf found: a transfer looks up
+// its two ends in turn, several times per segment, and an endKey is slow
+// to hash. An endpoint forgotten (evict.go) empties it.
+type endCache struct {
+	keys [2]endKey
+	ends [2]*endState
+	next int
 }
 
 // stateOf returns the state of host's endpoint local–remote as the tap

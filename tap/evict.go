@@ -45,6 +45,7 @@ func (t *Tap) sweep(now time.Duration) {
 		t.sent.forget(k.a, k.b)
 		t.recv.forget(k.a, k.b)
 	}
+	t.endCache = endCache{}
 	t.sweepAt = 2*len(t.conns) + sweepMin
 }
 

@@ -1,8 +1,10 @@
 package tap
 
 import (
+	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/tcplab/tcplab/internal/event"
@@ -55,5 +57,25 @@ func TestKeepsNoPacket(t *testing.T) {
 	runtime.KeepAlive(d.tap)
 	if len(d.tap.conns) != 1 {
 		t.Fatalf("the tap knows %d connections, want 1 (still live)", len(d.tap.conns))
+	}
+}
+
+// TestEndCacheForgets: endOf's cache forgets what a sweep forgets.
+func TestEndCacheForgets(t *testing.T) {
+	tp := New()
+	tp.AddHost("client", []netip.Addr{addrClient})
+	k := endKey{"client", epClient, epServer}
+	e := &endState{state: event.Closed}
+	tp.ends[k] = e
+	tp.conns[keyOfEnds(epClient, epServer)] = &conn{}
+	if got := tp.endOf("client", epClient, epServer); got != e {
+		t.Fatalf("endOf = %p, want %p", got, e)
+	}
+	tp.sweep(time.Minute)
+	if len(tp.ends) != 0 {
+		t.Fatalf("the sweep kept %d endpoints, want 0", len(tp.ends))
+	}
+	if got := tp.endOf("client", epClient, epServer); got != nil {
+		t.Errorf("endOf after the sweep = %+v, want nil (forgotten)", got)
 	}
 }

@@ -54,15 +54,17 @@ type Tap struct {
 	// they join the queue when that happens.
 	copies map[event.Ref]*Row
 
-	sent    *analyzer // Wireshark's view of the capture of what was sent
-	recv    *analyzer // and of what was received
-	recvNo  int       // frames in the capture of what was received
-	conns   map[connKey]*conn
-	ends    map[endKey]*endState
-	timer   *Row // a timer row waiting to see whether its timer did anything
-	frames  int  // frames seen
-	release int  // rows released
-	sweepAt int  // the number of connections at which to forget old ones (evict.go)
+	sent   *analyzer // Wireshark's view of the capture of what was sent
+	recv   *analyzer // and of what was received
+	recvNo int       // frames in the capture of what was received
+	conns  map[connKey]*conn
+	ends   map[endKey]*endState
+	// endCache is endOf's (conn.go).
+	endCache endCache
+	timer    *Row // a timer row waiting to see whether its timer did anything
+	frames   int  // frames seen
+	release  int  // rows released
+	sweepAt  int  // the number of connections at which to forget old ones (evict.go)
 	// endpoints caches the names of endpoints: "client:40000".
 	endpoints map[netip.AddrPort]string
 	// crashed and rebooted are when each host last crashed and rebooted
