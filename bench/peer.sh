@@ -125,6 +125,12 @@ for s in "${SCEN[@]}"; do
 	pr=$(paste -d' ' "$tmp/t" "$tmp/n" | awk '{ r = $1 / $3 } NR % 2 == 1 { prev = r } NR % 2 == 0 { print sqrt(prev * r) }' | median)
 	awk -v n="$name" -v tw="$tw" -v nw="$nw" -v tc="$tc" -v nc="$nc" -v pr="$pr" 'BEGIN {
 		printf "%-11s %10.3fs %10.3fs %7.2fx %7.2fx   %10.2fs %10.2fs %7.2fx\n", n, tw, nw, tw / nw, pr, tc, nc, (nc > 0 ? tc / nc : 0) }'
+	if [[ $name == bulk* ]]; then
+		# The packets each side exchanged: netstack acknowledges every
+		# segment, ns-3's receiver (as Linux's) every second one.
+		packets=$(sed -n 's/.*wire pkts n0->n1=\([0-9]*\) n1->n0=\([0-9]*\).*/\1 \2/p' "$tmp/nout" | awk '{ print $1 + $2 }')
+		relaylines+=("$name: packets, tcplab ${frames:-?} frames, ns-3 ${packets:-?} (netstack acknowledges every segment; ns-3's receiver, like Linux's, delays ACKs to one per two segments)")
+	fi
 	if [[ $name == relay* ]]; then
 		# The packets exchanged, and CPU per packet, side by side.
 		packets=$(sed -n 's/.*CPU, \([0-9]*\) packets.*/\1/p' "$tmp/nout")
