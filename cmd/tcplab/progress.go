@@ -56,6 +56,24 @@ type meter struct {
 	width int // the columns of the line on the screen; 0 when none is
 }
 
+// stderrLine is standard error's last line, which the meters draw on and
+// the notice of an interruption takes for good (announceInterrupt): once
+// the user pressed Ctrl-C no meter draws over the notice or after it.
+var stderrLine struct {
+	mu sync.Mutex
+	// +checklocks:mu
+	taken bool
+}
+
+// announceInterrupt writes the notice of an interruption to w (standard
+// error) and stops every meter from drawing again.
+func announceInterrupt(w io.Writer, terminal bool) {
+	stderrLine.mu.Lock()
+	defer stderrLine.mu.Unlock()
+	stderrLine.taken = true
+	_, _ = io.WriteString(w, interruptNotice(terminal))
+}
+
 // newMeter returns a meter over [0, max] on e's standard error.
 func newMeter(e env, max int64) *meter {
 	columns := e.stderrWidth
@@ -71,6 +89,11 @@ func newMeter(e env, max int64) *meter {
 func (m *meter) update(value int64, desc string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	stderrLine.mu.Lock()
+	defer stderrLine.mu.Unlock()
+	if stderrLine.taken {
+		m.on, m.width = false, 0 // the notice cleared the line and follows it
+	}
 	if !m.on {
 		return
 	}
@@ -100,6 +123,8 @@ func (m *meter) update(value int64, desc string) {
 func (m *meter) clear() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	stderrLine.mu.Lock()
+	defer stderrLine.mu.Unlock()
 	m.erase()
 }
 
@@ -107,15 +132,22 @@ func (m *meter) clear() {
 func (m *meter) done() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	stderrLine.mu.Lock()
+	defer stderrLine.mu.Unlock()
 	m.erase()
 	m.on = false
 }
 
-// erase overwrites the line on the screen, if there is one, with spaces
-// and puts the cursor back at the start of the line.
+// erase overwrites the line on the screen, if there is one and the notice
+// of an interruption has not taken its place, with spaces and puts the
+// cursor back at the start of the line.
 //
 // +checklocks:m.mu
+// +checklocks:stderrLine.mu
 func (m *meter) erase() {
+	if stderrLine.taken {
+		m.width = 0
+	}
 	if m.width > 0 {
 		_, _ = io.WriteString(m.w, blankLine(m.width))
 		m.width = 0

@@ -293,3 +293,31 @@ func TestMeter(t *testing.T) {
 		t.Errorf("at the end, the terminal has %q, want the line blanked once: %q", w.String(), blank(fourth))
 	}
 }
+
+// TestInterruptTakesTheLine: the notice of a Ctrl-C clears the progress
+// line and gets a line of its own, and no meter draws after it, over it or
+// blanks it, whichever goroutine draws.
+func TestInterruptTakesTheLine(t *testing.T) {
+	t.Cleanup(func() {
+		stderrLine.mu.Lock()
+		stderrLine.taken = false
+		stderrLine.mu.Unlock()
+	})
+	var w bytes.Buffer
+	m := newMeter(env{stderr: &w, stderrTerminal: true, progress: progressTiming{}, stderrWidth: func() int { return 80 }}, 10)
+	m.update(1, "one")
+	if !strings.HasPrefix(w.String(), "\rone  10%") {
+		t.Fatalf("the first update wrote %q, want the line", w.String())
+	}
+	w.Reset()
+	announceInterrupt(&w, true)
+	notice := interruptNotice(true)
+	m.update(2, "two")
+	m.clear()
+	m.done()
+	other := newMeter(env{stderr: &w, stderrTerminal: true, progress: progressTiming{}, stderrWidth: func() int { return 80 }}, 10)
+	other.update(3, "three")
+	if w.String() != notice {
+		t.Errorf("after the notice, the terminal has %q, want only the notice %q", w.String(), notice)
+	}
+}

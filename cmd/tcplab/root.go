@@ -91,7 +91,7 @@ func run() int {
 			default:
 			}
 			stop()
-			fmt.Fprint(os.Stderr, interruptNotice(term.IsTerminal(int(os.Stderr.Fd()))))
+			announceInterrupt(os.Stderr, term.IsTerminal(int(os.Stderr.Fd()))) // progress.go
 		case <-done:
 		}
 	}()
