@@ -2,8 +2,8 @@
 # same-output.sh — do two tcplab binaries give byte-identical output?
 #
 # Runs every built-in lab, every lab in labs/testdata (linux/ too) and
-# bench/peer, and the
-# bulk benchmark at 1% and 5% loss, under several seeds, with both binaries:
+# bench/peer, and the bulk benchmark at 1% and 5% loss, under several
+# seeds, with both binaries:
 # the JSON timeline, the pcapng capture at both points (send and recv) and
 # standard error (less the wall time of the end line) must be identical. For
 # a change meant to make tcplab faster without changing what it does:

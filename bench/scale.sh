@@ -14,7 +14,7 @@
 #   conns   N connections held open on one server (100 ... 10,000)
 #   hosts   N client hosts, one 100-byte exchange each (100 ... 3,000)
 #   flood   N spoofed SYNs against one listener (10,000, 100,000)
-#   seq     N connections one after the other (1 KB each way, a 1 s
+#   serial  N connections one after the other (1 KB each way, a 1 s
 #           TIME_WAIT: about 250 live at a time) (2,000, 20,000): peak
 #           memory should stay flat, as it follows the live connections
 set -euo pipefail
@@ -23,7 +23,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/tcplab" ./cmd/tcplab
 families=("$@")
-[ ${#families[@]} -gt 0 ] || families=(conns hosts flood seq)
+[ ${#families[@]} -gt 0 ] || families=(conns hosts flood serial)
 
 conns() { # N
 	cat <<EOT
@@ -115,9 +115,9 @@ interval = "10us"
 EOT
 }
 
-seq() { # N
+serial() { # N
 	cat <<EOT
-name = "seq-$1"
+name = "serial-$1"
 title = "$1 connections one after the other"
 time_limit = "10h"
 max_events = 200000000
@@ -156,7 +156,7 @@ EOT
 sizes_conns=(100 1000 3000 10000)
 sizes_hosts=(100 1000 3000)
 sizes_flood=(10000 100000)
-sizes_seq=(2000 20000)
+sizes_serial=(2000 20000)
 
 # measure LAB: runs tcplab on LAB and prints "wall_s cpu_s rss_kb" with
 # microsecond CPU times (wait4's rusage; /usr/bin/time rounds to 10 ms).

@@ -107,12 +107,17 @@ type trackedEP struct {
 	local, remote netip.AddrPort
 	state         event.State
 	done          bool
-	seq           uint64      // order of discovery
-	dirty         bool        // in the host's dirty list
-	gone          bool        // forgotten: CLOSED and released by its application
-	listening     bool        // in the host's listener list
-	queue         [3]int      // a listener's last reported queues
-	guard         tcpip.Timer // the armed RTO guard, if any (rtoguard.go)
+	seq           uint64 // order of discovery
+	dirty         bool   // in the host's dirty list
+	gone          bool   // forgotten: CLOSED and released by its application
+	// owned says an application holds it: it opened or accepted it. A
+	// listener's half-open connection that no application accepted is
+	// forgotten when it closes from SYN_RCVD (it never reached the accept
+	// queue).
+	owned     bool
+	listening bool        // in the host's listener list
+	queue     [3]int      // a listener's last reported queues
+	guard     tcpip.Timer // the armed RTO guard, if any (rtoguard.go)
 }
 
 // arrival is a packet delivered to the host, until the stack has processed
@@ -451,13 +456,19 @@ func (h *Host) RunPending() bool {
 	return len(work) > 0
 }
 
-// track starts following ep's state from the given state.
+// track starts following ep's state from the given state: Listen for a
+// listener's half-open connection, SynRcvd for one an application accepted
+// (which may be known already, as a half-open one: it is owned from now
+// on), Closed for a socket an application opened.
 func (h *Host) track(ep tcpip.Endpoint, from event.State) {
-	if _, ok := h.known[ep]; ok {
+	if t, ok := h.known[ep]; ok {
+		if from == event.SynRcvd {
+			t.owned = true // accepted
+		}
 		return
 	}
 	h.seq++
-	t := &trackedEP{ep: ep, state: from, seq: h.seq}
+	t := &trackedEP{ep: ep, state: from, seq: h.seq, owned: from != event.Listen}
 	t.local, t.remote = endpointAddrs(ep)
 	h.known[ep] = t
 	h.tracked = append(h.tracked, t)
@@ -521,6 +532,7 @@ func (h *Host) checkStates() {
 		for _, t := range list {
 			t.dirty = false
 			st := linuxState(tcp.EndpointState(t.ep.State()))
+			prev := t.state
 			if st != t.state {
 				if !t.remote.IsValid() || t.remote.Port() == 0 || !t.local.IsValid() || t.local.Addr().IsUnspecified() {
 					// Not connected when last seen: the addresses
@@ -548,7 +560,7 @@ func (h *Host) checkStates() {
 				t.listening = false
 				h.listeners = slices.DeleteFunc(h.listeners, func(l *trackedEP) bool { return l == t })
 			}
-			if st == event.Closed && t.done {
+			if st == event.Closed && (t.done || !t.owned && prev == event.SynRcvd) {
 				t.gone = true
 				h.linuxForget(t, st, st, true)
 				delete(h.known, t.ep)

@@ -92,9 +92,14 @@ func (h *Host) linuxArrived(a *arrival) {
 	k := connKey{s.Dst, s.Src}
 	d := h.delackOf(k)
 	now := h.now()
-	if d == nil {
+	// A SYN that opens a new connection on the port pair (to a listener,
+	// or one that reuses TIME_WAIT's or a closed endpoint's pair) starts
+	// from nothing: the old connection's state is not the new one's.
+	fresh := s.Flags&(segment.SYN|segment.ACK) == segment.SYN && mayRegister(a)
+	if d == nil || fresh {
 		d = &delack{mss: 1460, last: now}
 		h.linux.acks[k] = d
+		h.linux.lastKey, h.linux.lastAck = k, d
 		h.linuxSweep()
 	}
 	d.last = now

@@ -4,6 +4,11 @@ import (
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
 // Forgetting the linux profile's per-connection state, so that a host's
@@ -14,7 +19,8 @@ import (
 // gives) and the delayed-ACK state (linux_delack.go). A connection's
 // SYN-ACK is forgotten when its endpoint leaves SYN_RCVD, and both are
 // forgotten when its endpoint is (CLOSED and released by its application),
-// so that a new connection on the same port pair starts afresh, as a new
+// unless a new connection holds the port pair by then; a SYN that opens a
+// connection starts its delayed-ACK state afresh (linuxArrived), as a new
 // socket does in Linux. What no tracked endpoint ever held (a SYN answered
 // with a cookie whose handshake never completes, a segment to a closed
 // port) is swept once it has been quiet for linuxForgetAfter; sweeps are
@@ -41,6 +47,9 @@ func (h *Host) linuxForget(t *trackedEP, from, to event.State, gone bool) {
 		return
 	}
 	k := connKey{t.local, t.remote}
+	if h.successorOf(t) {
+		return // the port pair's state is the new connection's now
+	}
 	if gone || from == event.SynRcvd && to != event.SynRcvd {
 		delete(h.linux.synAcks, k)
 	}
@@ -48,6 +57,27 @@ func (h *Host) linuxForget(t *trackedEP, from, to event.State, gone bool) {
 		delete(h.linux.acks, k)
 		h.linux.lastAck = nil
 	}
+}
+
+// successorOf reports whether another connection already holds t's port
+// pair: a SYN reused it while t was in TIME_WAIT, or while t was closed but
+// not yet released by its application.
+func (h *Host) successorOf(t *trackedEP) bool {
+	if !t.local.IsValid() || !t.remote.IsValid() {
+		return false
+	}
+	proto := ipv4.ProtocolNumber
+	if t.local.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	id := stack.TransportEndpointID{
+		LocalPort:     t.local.Port(),
+		LocalAddress:  tcpipAddr(t.local.Addr()),
+		RemotePort:    t.remote.Port(),
+		RemoteAddress: tcpipAddr(t.remote.Addr()),
+	}
+	ep, _ := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID).(*tcp.Endpoint)
+	return ep != nil && tcpip.Endpoint(ep) != t.ep && ep.EndpointState() != tcp.StateListen
 }
 
 // linuxSweep forgets, once the state kept has doubled since the last

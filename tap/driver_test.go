@@ -204,10 +204,11 @@ func (d *driver) sendEvent(e *event.Sent) event.Ref {
 	d.frames++
 	e.Ref = event.Ref{Frame: d.frames}
 	// As the switch parses: the option lists inside the segment.
-	if seg := new(segment.Segment); segment.ParseInto(seg, e.Data) == nil {
+	seg := new(segment.Segment)
+	if err := segment.ParseInto(seg, e.Data); err == nil {
 		e.Seg = seg
 	} else {
-		e.ParseErr = segment.ParseInto(seg, e.Data)
+		e.ParseErr = err
 	}
 	d.sent[e.Frame] = e
 	d.data[e.Ref] = e.Data

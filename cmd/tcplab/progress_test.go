@@ -295,8 +295,8 @@ func TestMeter(t *testing.T) {
 }
 
 // TestInterruptTakesTheLine: the notice of a Ctrl-C clears the progress
-// line and gets a line of its own, and no meter draws after it, over it or
-// blanks it, whichever goroutine draws.
+// line and gets a line of its own, and no meter (this one or another)
+// draws after it, over it or blanks it.
 func TestInterruptTakesTheLine(t *testing.T) {
 	t.Cleanup(func() {
 		stderrLine.mu.Lock()
