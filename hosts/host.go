@@ -377,6 +377,7 @@ func (h *Host) Settle() {
 		r := h.newReceipt()
 		*r = event.Receipt{Ref: a.ref, At: h.now(), Host: h.name, Verdict: v, Counters: reported(moved)}
 		h.obs.Receipt(r)
+		*a = arrival{} // keeps nothing of the packet (its segment is in the switch's allocation)
 		return
 	}
 	h.reportCounters(moved)
