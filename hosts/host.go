@@ -314,19 +314,25 @@ func tcpipAddr(a netip.Addr) tcpip.Address {
 	return tcpip.AddrFrom16(a.As16())
 }
 
+// endpointID is how netstack's demultiplexer names the connection between
+// local and remote, and its network protocol.
+func endpointID(local, remote netip.AddrPort) (tcpip.NetworkProtocolNumber, stack.TransportEndpointID) {
+	proto := ipv4.ProtocolNumber
+	if local.Addr().Is6() {
+		proto = ipv6.ProtocolNumber
+	}
+	return proto, stack.TransportEndpointID{
+		LocalPort:     local.Port(),
+		LocalAddress:  tcpipAddr(local.Addr()),
+		RemotePort:    remote.Port(),
+		RemoteAddress: tcpipAddr(remote.Addr()),
+	}
+}
+
 // lookup returns the endpoint an arriving segment is for: the connection
 // of its 4-tuple, else a listener on its port, else nil.
 func (h *Host) lookup(seg *segment.Segment) tcpip.Endpoint {
-	proto := ipv4.ProtocolNumber
-	if seg.Dst.Addr().Is6() {
-		proto = ipv6.ProtocolNumber
-	}
-	id := stack.TransportEndpointID{
-		LocalPort:     seg.Dst.Port(),
-		LocalAddress:  tcpipAddr(seg.Dst.Addr()),
-		RemotePort:    seg.Src.Port(),
-		RemoteAddress: tcpipAddr(seg.Src.Addr()),
-	}
+	proto, id := endpointID(seg.Dst, seg.Src)
 	if ep := h.inEP.find(h.stack, proto, id); ep != nil {
 		return ep
 	}

@@ -5,9 +5,6 @@ import (
 
 	"github.com/tcplab/tcplab/internal/event"
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
-	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
-	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -47,13 +44,17 @@ func (h *Host) linuxForget(t *trackedEP, from, to event.State, gone bool) {
 		return
 	}
 	k := connKey{t.local, t.remote}
-	if h.successorOf(t) {
-		return // the port pair's state is the new connection's now
+	_, hasSynAck := h.linux.synAcks[k]
+	dropSynAck := hasSynAck && (gone || from == event.SynRcvd && to != event.SynRcvd)
+	_, hasAcks := h.linux.acks[k]
+	dropAcks := hasAcks && gone
+	if !dropSynAck && !dropAcks || h.successorOf(t) {
+		return // nothing to forget, or it is the new connection's now
 	}
-	if gone || from == event.SynRcvd && to != event.SynRcvd {
+	if dropSynAck {
 		delete(h.linux.synAcks, k)
 	}
-	if gone {
+	if dropAcks {
 		delete(h.linux.acks, k)
 		h.linux.lastAck = nil
 	}
@@ -66,16 +67,7 @@ func (h *Host) successorOf(t *trackedEP) bool {
 	if !t.local.IsValid() || !t.remote.IsValid() {
 		return false
 	}
-	proto := ipv4.ProtocolNumber
-	if t.local.Addr().Is6() {
-		proto = ipv6.ProtocolNumber
-	}
-	id := stack.TransportEndpointID{
-		LocalPort:     t.local.Port(),
-		LocalAddress:  tcpipAddr(t.local.Addr()),
-		RemotePort:    t.remote.Port(),
-		RemoteAddress: tcpipAddr(t.remote.Addr()),
-	}
+	proto, id := endpointID(t.local, t.remote)
 	ep, _ := h.stack.FindTransportEndpoint(proto, tcp.ProtocolNumber, id, nicID).(*tcp.Endpoint)
 	return ep != nil && tcpip.Endpoint(ep) != t.ep && ep.EndpointState() != tcp.StateListen
 }

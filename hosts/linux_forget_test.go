@@ -16,6 +16,29 @@ func linuxKept(h *Host) (acks, synAcks int) {
 	return len(h.linux.acks), len(h.linux.synAcks)
 }
 
+// synFlood runs server with count spoofed SYNs to its port, one a second
+// from 1 s on, until nothing is left to happen, and returns the server.
+func synFlood(t *testing.T, server Config, port uint16, count int) *Host {
+	t.Helper()
+	var hosts map[string]*Host
+	network{
+		hosts: []netHost{{clientHost(), topology.Link{}}, {server, topology.Link{}}},
+		limit: time.Hour,
+		before: func(net *topology.Network, hs map[string]*Host) {
+			hosts = hs
+			err := net.AddInjection(topology.Injection{
+				Via: "client", At: time.Second, Count: count, Interval: time.Second,
+				SrcPrefix: netip.MustParsePrefix("192.0.2.0/24"), Src: netip.AddrPortFrom(netip.Addr{}, 0),
+				Dst: netip.AddrPortFrom(serverAddr, port), Flags: segment.SYN,
+			})
+			if err != nil {
+				t.Fatalf("AddInjection = %v", err)
+			}
+		},
+	}.run(t)
+	return hosts["server"]
+}
+
 // TestLinuxForgetsClosedConnections: the emulation's per-connection state
 // goes with the connection, so that 300 connections one after the other
 // leave nothing behind (it used to keep every connection's delayed-ACK
@@ -54,26 +77,8 @@ func TestLinuxForgetsClosedConnections(t *testing.T) {
 // it is swept once quiet for linuxForgetAfter, and only then.
 func TestLinuxSweepsStrays(t *testing.T) {
 	const syns = 400
-	var hosts map[string]*Host
-	network{
-		hosts: []netHost{
-			{clientHost(), topology.Link{}},
-			{serverHost(), topology.Link{}},
-		},
-		limit: time.Hour,
-		before: func(net *topology.Network, hs map[string]*Host) {
-			hosts = hs
-			err := net.AddInjection(topology.Injection{
-				Via: "client", At: time.Second, Count: syns, Interval: time.Second,
-				SrcPrefix: netip.MustParsePrefix("192.0.2.0/24"), Src: netip.AddrPortFrom(netip.Addr{}, 0),
-				Dst: netip.AddrPortFrom(serverAddr, 81), Flags: segment.SYN,
-			})
-			if err != nil {
-				t.Fatalf("AddInjection = %v", err)
-			}
-		},
-	}.run(t)
-	acks, _ := linuxKept(hosts["server"])
+	server := synFlood(t, serverHost(), 81, syns)
+	acks, _ := linuxKept(server)
 	// One SYN a second: the last minute's SYNs are kept, and a sweep runs
 	// at linuxSweepMin entries.
 	if quiet := int(linuxForgetAfter / time.Second); acks < quiet || acks >= linuxSweepMin {
@@ -153,26 +158,7 @@ func TestLinuxReuseStartsAfresh(t *testing.T) {
 // kept of them, instead of staying tracked as CLOSED.
 func TestForgetsHalfOpen(t *testing.T) {
 	const syns = 600
-	var hosts map[string]*Host
-	network{
-		hosts: []netHost{
-			{clientHost(), topology.Link{}},
-			{serverHost(listen80, Step{Action: Accept, Each: []Step{closeStep}}), topology.Link{}},
-		},
-		limit: time.Hour,
-		before: func(net *topology.Network, hs map[string]*Host) {
-			hosts = hs
-			err := net.AddInjection(topology.Injection{
-				Via: "client", At: time.Second, Count: syns, Interval: time.Second,
-				SrcPrefix: netip.MustParsePrefix("192.0.2.0/24"), Src: netip.AddrPortFrom(netip.Addr{}, 0),
-				Dst: netip.AddrPortFrom(serverAddr, 80), Flags: segment.SYN,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		},
-	}.run(t)
-	h := hosts["server"]
+	h := synFlood(t, serverHost(listen80, Step{Action: Accept, Each: []Step{closeStep}}), 80, syns)
 	acks, synAcks := linuxKept(h)
 	t.Logf("server: %d endpoints tracked, %d delayed-ACK states, %d SYN-ACKs", len(h.known), acks, synAcks)
 	if len(h.known) > 2 || acks >= linuxSweepMin || synAcks >= linuxSweepMin {

@@ -301,15 +301,15 @@ func (d *driver) finish(end time.Duration) {
 }
 
 // handshake plays a three-way handshake of c starting at start, with a
-// one-way delay of 10 ms, and the state changes it makes; it returns the
-// three frames.
-func (d *driver) handshake(c *conv, start time.Duration) (syn, synAck, ack event.Ref) {
+// one-way delay of 10 ms, and the state changes it makes; the SYN and the
+// SYN-ACK carry opts. It returns the three frames.
+func (d *driver) handshake(c *conv, start time.Duration, opts ...tcpOpt) (syn, synAck, ack event.Ref) {
 	d.state(start, "client", c.cl, c.sv, event.Closed, event.SynSent, event.AppCause("connect"))
-	syn = d.send(start, "client", c.c2s(fSYN, 0, 0, ""), event.AppCause("connect"))
+	syn = d.send(start, "client", c.c2s(fSYN, 0, 0, "", opts...), event.AppCause("connect"))
 	d.arrive(syn, start+10*ms, "server")
 	d.state(start+10*ms, "server", c.sv, c.cl, event.Listen, event.SynRcvd, event.Arrival(syn))
 	d.receipt(syn, start+10*ms, "server", event.Processed)
-	synAck = d.send(start+10*ms, "server", c.s2c(fSYN|fACK, 0, 1, ""), event.Arrival(syn))
+	synAck = d.send(start+10*ms, "server", c.s2c(fSYN|fACK, 0, 1, "", opts...), event.Arrival(syn))
 	d.arrive(synAck, start+20*ms, "client")
 	d.state(start+20*ms, "client", c.cl, c.sv, event.SynSent, event.Established, event.Arrival(synAck))
 	d.receipt(synAck, start+20*ms, "client", event.Processed)

@@ -250,11 +250,8 @@ func (t *Tap) Sent(e *event.Sent) {
 	t.frames++
 	sr := &segRow{}
 	r := &sr.Row
-	// Field by field into the zeroed row: a composite literal would be
-	// built whole and copied, 560 bytes with write barriers a segment.
-	r.At, r.No, r.Host, r.Data, r.Cause = e.At, e.Frame, e.From, e.Data, e.Cause
-	r.Injected, r.Sender, r.Box = e.Injected, e.Sender, e.Box
-	r.Notes, r.spare = sr.notes[:0], &sr.arrival
+	*r = Row{At: e.At, No: e.Frame, Host: e.From, Data: e.Data, Cause: e.Cause, Injected: e.Injected, Sender: e.Sender, Box: e.Box,
+		Notes: sr.notes[:0], spare: &sr.arrival}
 	if e.Seg == nil {
 		r.Kind = KindPacket
 		r.note("seg.nottcp", e.ParseErr.Error())

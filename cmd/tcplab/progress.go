@@ -91,10 +91,7 @@ func (m *meter) update(value int64, desc string) {
 	defer m.mu.Unlock()
 	stderrLine.mu.Lock()
 	defer stderrLine.mu.Unlock()
-	if stderrLine.taken {
-		m.on, m.width = false, 0 // the notice cleared the line and follows it
-	}
-	if !m.on {
+	if !m.on || stderrLine.taken { // taken: the notice cleared the line and follows it
 		return
 	}
 	value = min(max(value, 0), m.max)
