@@ -494,7 +494,7 @@ func (s *script) recv(st *Step) (outcome, bool) {
 		if st.Bytes > 0 {
 			dst = &tcpip.LimitedWriter{W: w, N: int64(st.Bytes - s.count)}
 		}
-		_, e := sk.ep.Read(dst, tcpip.ReadOptions{})
+		_, e := s.h.read(sk.ep, dst)
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
 			if st.Bytes == 0 && s.count > 0 {
 				break

@@ -89,7 +89,7 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 			if cfg.RequestBytes > 0 {
 				limit = cfg.RequestBytes - c.got
 			}
-			n, eof, e := readSome(c.sk, limit, nil)
+			n, eof, e := readSome(s.h, c.sk, limit, nil)
 			if e != nil {
 				s.fail(c, "serve", "recv", e)
 				return
@@ -273,7 +273,7 @@ func (c *poolClient) advance(r *poolReq) {
 	if c.cfg.ResponseBytes > 0 {
 		limit = c.cfg.ResponseBytes - r.got
 	}
-	n, eof, e := readSome(pc.sk, limit, nil)
+	n, eof, e := readSome(c.h, pc.sk, limit, nil)
 	r.got += n
 	switch {
 	case e != nil:

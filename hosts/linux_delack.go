@@ -1,50 +1,80 @@
 package hosts
 
 import (
-	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
+	"io"
 	"net/netip"
 	"time"
 
 	"github.com/tcplab/tcplab/internal/event"
 	"github.com/tcplab/tcplab/internal/segment"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
-// Delayed ACK: where Linux would have waited.
+// Delayed ACK, as Linux does it.
 //
 // netstack has no delayed-ACK timer: it acknowledges every segment at
 // once. Linux (tcp_input.c __tcp_ack_snd_check, tcp_output.c
-// tcp_send_delayed_ack) acknowledges at once only in quick-ack mode (the
-// first segments of a connection, up to 16 ACKs, unless the connection has
-// become interactive: it sent data within 40 ms of receiving some, its
-// "ping-pong" mode), when more than one full-sized segment is waiting to
-// be acknowledged, when data arrives out of order or again, when the
-// socket asked with TCP_QUICKACK, and when a FIN reaches a closing side;
-// otherwise it waits up to 40 ms for data to carry the ACK. A FIN that
-// reaches an ESTABLISHED connection turns ping-pong mode on, so its ACK
-// waits: the application usually closes at once, and the FIN-ACK carries
-// it.
+// tcp_send_delayed_ack, tcp_timer.c tcp_delack_timer_handler) acknowledges
+// at once only
+//   - in quick-ack mode: the first segments of a connection (up to 16
+//     ACKs), unless the connection has become interactive (its "ping-pong"
+//     mode: it sent data within the ACK timeout of receiving some, or a
+//     FIN reached it in ESTABLISHED);
+//   - when more than one full-sized segment (rcv_mss, measured from what
+//     arrives: tcp_measure_rcv_mss) is waiting to be acknowledged;
+//   - when data arrives out of order, again, or fills a hole;
+//   - when the socket asked with TCP_QUICKACK, and when a FIN reaches a
+//     closing side.
 //
-// tcplab does not (yet) hold netstack's ACKs back. Under the linux profile
-// the host follows Linux's rules and marks each ACK that Linux would have
-// delayed, so that its row says so (diff.delack); delayed_ack = false in
-// [hosts.tcp] models a socket that always acknowledges at once.
+// Otherwise it schedules the ACK: a later segment of the connection (data,
+// a FIN, another ACK) carries it, the application's read sends it when the
+// read empties a receive queue that a small segment filled
+// (tcp_cleanup_rbuf), or the delayed-ACK timer sends it after the ACK
+// timeout, ato: 40 ms at first, adapted to how far apart data arrives
+// (tcp_event_data_recv), doubled each time the timer fires outside
+// ping-pong mode, bounded by the RTT and by 200 ms (500 ms for bulk data).
+//
+// Under the linux profile the host follows these rules for every arrival,
+// and holds netstack's ACK back when Linux would have scheduled it: the
+// ACK never leaves, and the host has netstack send a fresh one (with the
+// window and timestamp of that moment; tcp.Endpoint.SendAck, a patch)
+// when the timer fires or the read asks for it, unless a segment the host
+// sent carried the acknowledgement first. Those rows say so
+// (EmuDelayedAck). Not emulated: Linux's SACK compression (after three
+// duplicate ACKs for one hole it sends the next ones up to 1 ms apart) and
+// its window check (an ACK for more than a full segment still waits when
+// the window would not move); delayed_ack = false in [hosts.tcp] models a
+// socket that always acknowledges at once.
 
-// delackMin is TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
-const delackMin = 40 * time.Millisecond
-
-// maxQuickAcks is TCP_MAX_QUICKACKS.
-const maxQuickAcks = 16
+const (
+	// delackMin is TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
+	delackMin = 40 * time.Millisecond
+	// delackMax is TCP_DELACK_MAX (and icsk_delack_max's default).
+	delackMax = 200 * time.Millisecond
+	// delackBulkMax bounds the timeout of bulk data: HZ/2.
+	delackBulkMax = 500 * time.Millisecond
+	// maxQuickAcks is TCP_MAX_QUICKACKS.
+	maxQuickAcks = 16
+	// initRcvMSS is TCP_MSS_DEFAULT, where a connection's estimate of
+	// the segments it receives starts (tcp_initialize_rcv_mss).
+	initRcvMSS = 536
+)
 
 // delack is Linux's delayed-ACK state of one connection, as the host
 // follows it.
 type delack struct {
-	started  bool          // data has arrived (Linux's icsk_ack.ato is set)
+	ato      time.Duration // icsk_ack.ato; 0 until data arrives
 	quick    int           // quick ACKs left
 	pingpong bool          // interactive: ACKs wait for data
 	lrcv     time.Duration // when data last arrived
 	unacked  int           // bytes received since the last ACK sent
-	mss      int
+	rcvMSS   int           // icsk_ack.rcv_mss
+	lastSeg  int           // icsk_ack.last_seg_size
+	// pushed and pushed2 are ICSK_ACK_PUSHED and ICSK_ACK_PUSHED2: a
+	// small segment (two in a row) arrived since the last ACK.
+	pushed, pushed2 bool
 	// pending is set when an arrival asks for an ACK: delay is Linux's
 	// decision for it.
 	pending bool
@@ -52,9 +82,22 @@ type delack struct {
 	// dup says the arrival was data the host had already acknowledged,
 	// which Linux reports with a D-SACK block.
 	dup bool
-	// ack is the last acknowledgement number the host sent.
-	ack    seqnum.Value
-	hasAck bool
+	// ack is the last acknowledgement number the host sent; rcvNxt the
+	// last one netstack made (held or sent), its next expected byte;
+	// high the end of the highest data received.
+	ack, rcvNxt, high seqnum.Value
+	hasAck, hasRcv    bool
+	// held says netstack's ACK is held back (Linux scheduled it), since
+	// heldAt; deadline is when the delayed-ACK timer sends it.
+	held             bool
+	heldAt, deadline time.Duration
+	// timer is the delayed-ACK timer, armed for armedAt when armed; it is
+	// lazy: it fires at the deadline it was armed for and, when the
+	// deadline has moved later, is armed again.
+	timer   tcpip.Timer
+	armed   bool
+	armedAt time.Duration
+	ep      *tcp.Endpoint // the connection's endpoint, once data arrived
 	// peerMSS is the MSS the peer's SYN offered; sizeNoted is set once a
 	// full-sized segment has said how Linux would fill it.
 	peerMSS   int
@@ -97,7 +140,10 @@ func (h *Host) linuxArrived(a *arrival) {
 	// from nothing: the old connection's state is not the new one's.
 	fresh := s.Flags&(segment.SYN|segment.ACK) == segment.SYN && mayRegister(a)
 	if d == nil || fresh {
-		d = &delack{mss: 1460, last: now}
+		if d != nil {
+			d.held = false // the old connection's ACK is not owed any more
+		}
+		d = &delack{rcvMSS: initRcvMSS, last: now}
 		h.linux.acks[k] = d
 		h.linux.lastKey, h.linux.lastAck = k, d
 		h.linuxSweep()
@@ -110,64 +156,288 @@ func (h *Host) linuxArrived(a *arrival) {
 	if s.Len == 0 && s.Flags&segment.FIN == 0 {
 		return
 	}
-	quickAck := false
-	if ep, ok := a.toEP.(*tcp.Endpoint); ok {
-		quickAck = ep.SocketOptions().GetQuickAck()
+	ep, _ := a.toEP.(*tcp.Endpoint)
+	if ep != nil {
+		d.ep = ep
 	}
+	quickAck := ep != nil && ep.SocketOptions().GetQuickAck()
 	d.pending, d.delay = true, false
 	d.dup = s.Len > 0 && d.hasAck && s.End().LessThanEq(d.ack)
+	again := d.hasRcv && s.End().LessThanEq(d.rcvNxt)
+	ahead := d.hasRcv && d.rcvNxt.LessThan(s.Seq)
+	hole := d.hasRcv && d.rcvNxt.LessThan(d.high)
 	if s.Len > 0 {
-		if !d.started {
-			d.started, d.quick = true, maxQuickAcks
+		if d.high.LessThan(s.End()) {
+			d.high = s.End()
 		}
-		d.lrcv = now
 		d.unacked += s.Len
-		if s.Len > d.mss {
-			d.mss = s.Len
+		if !again && !ahead {
+			h.delackDataRecv(d, s, now)
 		}
 	}
 	if !h.settings.Linux.DelayedAck {
 		return
 	}
+	if s.Flags&segment.FIN != 0 && a.before == event.Established && !again && !ahead && !hole {
+		d.pingpong = true // tcp_fin: inet_csk_enter_pingpong_mode
+	}
 	switch {
+	case again:
+		// A retransmit: tcp_data_queue forces an immediate ACK and
+		// enters quick-ack mode.
+		d.quick = max(d.quick, maxQuickAcks)
+		d.pingpong, d.ato = false, delackMin
+	case ahead, hole:
+		// Out of order (a duplicate ACK at once), or in order while data
+		// waits beyond a hole (it fills it: ICSK_ACK_NOW).
 	case s.Flags&segment.FIN != 0 && a.before != event.Established:
 		// A closing side acknowledges a FIN at once (tcp_fin).
-	case s.Flags&segment.FIN != 0:
-		d.pingpong = true // tcp_fin: inet_csk_enter_pingpong_mode
-		d.delay = d.unacked <= d.mss && !quickAck
-	case quickAck || d.unacked > d.mss || d.quick > 0 && !d.pingpong:
+	case quickAck || d.unacked > d.rcvMSS:
 	default:
-		d.delay = true
+		d.delay = d.quick == 0 || d.pingpong
 	}
 }
 
-// linuxSent follows what the host sends on a connection and marks a pure
-// ACK that Linux would have delayed.
-func (h *Host) linuxSent(p *outbound, s *segment.Segment) {
-	d := h.delackOf(connKey{s.Src, s.Dst})
-	if d == nil {
+// delackDataRecv follows Linux's tcp_event_data_recv and
+// tcp_measure_rcv_mss for in-order data: the ACK timeout adapts to how far
+// apart data arrives, quick-ack mode starts with the first data and again
+// after a silence longer than the RTO, and the estimate of a full segment
+// follows the segments that arrive.
+func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) {
+	switch m := now - d.lrcv; {
+	case d.ato == 0:
+		d.quick, d.ato = maxQuickAcks, delackMin
+	case m <= delackMin/2:
+		d.ato = d.ato/2 + delackMin/2
+	case m < d.ato:
+		d.ato = d.ato/2 + m
+		if rto := h.delackRTO(d); rto > 0 && d.ato > rto {
+			d.ato = rto
+		}
+	case m > h.delackRTO(d):
+		d.quick = max(d.quick, maxQuickAcks)
+	}
+	d.lrcv = now
+	// tcp_measure_rcv_mss.
+	lss := d.lastSeg
+	d.lastSeg = 0
+	if s.Len >= d.rcvMSS {
+		d.rcvMSS = s.Len // no larger than the MSS announced: netstack sends no more
+		if s.Flags&segment.PSH != 0 {
+			d.pushed = true
+		}
 		return
 	}
-	if s.Len > 0 && d.started && h.now()-d.lrcv < delackMin {
-		d.pingpong = true // data sent within the ATO of data received
+	hdr := s.PayloadOffset - s.TCPOffset
+	if l := s.Len + hdr; l >= initRcvMSS+20 || l >= 88+20 && s.Flags&(segment.FIN|segment.URG|segment.SYN|segment.PSH) == 0 {
+		l -= hdr // the peer's header: the options it sends on every segment
+		d.lastSeg = l
+		if l == lss {
+			d.rcvMSS = l
+			return
+		}
+	}
+	if d.pushed {
+		d.pushed2 = true
+	}
+	d.pushed = true
+}
+
+// delackRTO returns the connection's retransmission timeout, which bounds
+// the ACK timeout.
+func (h *Host) delackRTO(d *delack) time.Duration {
+	if d.ep == nil {
+		return 0
+	}
+	return senderRTO(d.ep)
+}
+
+// delackTimeout returns how long Linux waits for a scheduled ACK
+// (tcp_send_delayed_ack): the ACK timeout, bounded by the smoothed RTT and
+// by 200 ms (500 ms for bulk data outside ping-pong mode).
+func (h *Host) delackTimeout(d *delack) time.Duration {
+	ato := d.ato
+	if ato > delackMin {
+		most := delackBulkMax
+		if d.pingpong || d.pushed {
+			most = delackMax
+		}
+		if d.ep != nil {
+			if srtt := senderSRTT(d.ep); srtt > 0 {
+				most = min(most, max(srtt, delackMin))
+			}
+		}
+		ato = min(ato, most)
+	}
+	return min(ato, delackMax)
+}
+
+// linuxSent follows what the host sends on a connection. It reports
+// whether to hold the packet back: netstack's ACK for an arrival that
+// Linux would have delayed.
+func (h *Host) linuxSent(p *outbound, s *segment.Segment) (hold bool) {
+	k := connKey{s.Src, s.Dst}
+	d := h.delackOf(k)
+	if d == nil {
+		return false
+	}
+	now := h.now()
+	if s.Len > 0 && d.ato > 0 && now-d.lrcv < d.ato {
+		d.pingpong = true // data sent within the ACK timeout of data received
 	}
 	if s.Len > 0 && !d.sizeNoted && d.peerMSS > 0 && s.Len == d.peerMSS-40 && s.Opts.HasTS {
 		d.sizeNoted = true // the first full-sized segment says so; the rest are alike
 		p.cause.Diff = event.DiffSegmentSize
 	}
-	if s.Flags&segment.ACK == 0 || s.Flags&(segment.SYN|segment.RST) != 0 {
-		return
+	if s.Flags&segment.ACK == 0 || s.Flags&segment.RST != 0 {
+		return false
+	}
+	if !d.hasRcv || d.high.LessThan(s.Ack) {
+		d.high = s.Ack // nothing received beyond what is acknowledged
+	}
+	d.rcvNxt, d.hasRcv = s.Ack, true
+	if s.Flags&segment.SYN != 0 {
+		return false
 	}
 	pureAck := s.Len == 0 && s.Flags&segment.FIN == 0
-	switch {
-	case pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival:
-		p.cause.Diff = event.DiffDelayedAck
-	case pureAck && d.pending && d.dup && h.settings.Linux.DSACK && p.cause.Kind == event.ByArrival:
+	if pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival {
+		if h.delackSchedule(k, d, now) {
+			return true
+		}
+	}
+	if pureAck && d.pending && d.dup && h.settings.Linux.DSACK && p.cause.Kind == event.ByArrival {
 		p.cause.Diff = event.DiffDSACK
+	}
+	// tcp_event_ack_sent: whatever carries the acknowledgement ends the
+	// wait for it.
+	if d.held {
+		d.held = false
+		if !pureAck {
+			p.cause.Emu, p.cause.Delay = event.EmuDelayedAck, now-d.heldAt
+		}
+	}
+	if d.pending && d.quick > 0 {
+		// tcp_dec_quickack_mode: leaving quick-ack mode deflates the
+		// ACK timeout.
+		if d.quick--; d.quick == 0 {
+			d.ato = delackMin
+		}
 	}
 	d.ack, d.hasAck = s.Ack, true
 	d.pending, d.delay, d.unacked = false, false, 0
-	if d.quick > 0 {
-		d.quick--
+	d.pushed, d.pushed2 = false, false
+	return false
+}
+
+// delackSchedule holds the ACK Linux would schedule now
+// (tcp_send_delayed_ack), and arms the timer. It reports false when Linux
+// sends it after all: a scheduled ACK whose timer is about to fire goes at
+// once.
+func (h *Host) delackSchedule(k connKey, d *delack, now time.Duration) bool {
+	ato := h.delackTimeout(d)
+	if ato == 0 {
+		// No data has arrived (a bare FIN): no ACK timeout yet, and
+		// Linux's timer fires at the next tick. tcplab takes that as at
+		// once.
+		return false
 	}
+	deadline := now + ato
+	if d.held {
+		if d.deadline <= now+ato/4 {
+			return false
+		}
+		deadline = min(deadline, d.deadline)
+	} else {
+		d.held, d.heldAt = true, now
+	}
+	d.deadline = deadline
+	if d.armed && d.armedAt <= deadline {
+		return true // it fires first, and is armed again then
+	}
+	if d.timer == nil {
+		// The network's clock, not the stack's (hostClock): this timer
+		// is the host's own.
+		d.timer = h.clock.(*hostClock).Clock.AfterFunc(deadline-now, func() { h.delackFired(k, d) })
+	} else {
+		d.timer.Reset(deadline - now)
+	}
+	d.armed, d.armedAt = true, deadline
+	return true
+}
+
+// delackFired runs the delayed-ACK timer of connection k
+// (tcp_delack_timer_handler): it sends the held ACK if it is due, and
+// adapts the ACK timeout, which grows each time the timer has to send an
+// ACK outside ping-pong mode; in ping-pong mode the connection leaves it.
+func (h *Host) delackFired(k connKey, d *delack) {
+	d.armed = false
+	if h.linux.acks[k] != d || !d.held || d.ep == nil {
+		return // sent meanwhile, or the connection is forgotten
+	}
+	now := h.now()
+	if now < d.deadline {
+		d.timer.Reset(d.deadline - now)
+		d.armed, d.armedAt = true, d.deadline
+		return
+	}
+	if d.pingpong {
+		d.pingpong, d.ato = false, delackMin
+	} else if rto := h.delackRTO(d); rto > 0 {
+		d.ato = min(2*d.ato, rto)
+	} else {
+		d.ato *= 2
+	}
+	c := event.TimerCause(event.TimerDelayedAck)
+	h.setCause(c)
+	h.touch(d.ep)
+	state := linuxState(tcp.EndpointState(d.ep.State()))
+	h.obs.Timer(&event.Timer{At: now, Host: h.name, Local: k.local, Remote: k.remote, Kind: event.TimerDelayedAck, State: state})
+	h.delackSend(d, c)
+}
+
+// delackSend has netstack send the held ACK now, with cause c.
+func (h *Host) delackSend(d *delack, c event.Cause) {
+	held := h.now() - d.heldAt
+	d.held = false
+	c.Emu, c.Delay = event.EmuDelayedAck, held
+	prev := h.cause
+	h.setCause(c)
+	d.ep.SendAck()
+	h.setCause(prev)
+}
+
+// linuxRead follows the application's read of n bytes from ep
+// (tcp_cleanup_rbuf): when an ACK is held, the read sends it if more than
+// a full segment waits to be acknowledged, or if it emptied the receive
+// queue that a small segment filled (two in ping-pong mode).
+func (h *Host) linuxRead(ep tcpip.Endpoint, n int) {
+	if n <= 0 || len(h.linux.acks) == 0 {
+		return
+	}
+	t := h.known[ep]
+	if t == nil {
+		return
+	}
+	d := h.delackOf(connKey{t.local, t.remote})
+	if d == nil || !d.held || d.ep == nil {
+		return
+	}
+	now := d.unacked > d.rcvMSS
+	if !now && (d.pushed2 || d.pushed && !d.pingpong) {
+		queued, err := ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		now = err == nil && queued == 0
+	}
+	if now {
+		h.delackSend(d, h.cause)
+	}
+}
+
+// read reads from ep into dst as the application's read does,
+// and lets the linux profile see what it read.
+func (h *Host) read(ep tcpip.Endpoint, dst io.Writer) (tcpip.ReadResult, tcpip.Error) {
+	res, err := ep.Read(dst, tcpip.ReadOptions{})
+	if h.settings.emulates() {
+		h.linuxRead(ep, res.Count)
+	}
+	return res, err
 }

@@ -127,13 +127,17 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 	if !h.settings.emulates() {
 		return out
 	}
+	kept := out[:0]
 	for i := range out {
 		p := &out[i]
 		s := &p.seg
 		if err := segment.ParseInto(s, p.data); err != nil {
+			kept = keep(kept, out, i)
 			continue
 		}
-		h.linuxSent(p, s)
+		if h.linuxSent(p, s) {
+			continue // held back: Linux delays this ACK (linux_delack.go)
+		}
 		data, changed := p.data, false
 		switch {
 		case s.Flags&(segment.SYN|segment.ACK) == segment.SYN|segment.ACK:
@@ -153,8 +157,20 @@ func (h *Host) linuxOutbound(out []outbound) []outbound {
 		// The switch takes this parse instead of parsing the packet again,
 		// unless what was parsed is no longer what is sent.
 		p.parsed = !changed && len(p.data) == len(data) && (len(data) == 0 || &p.data[0] == &data[0])
+		kept = keep(kept, out, i)
 	}
-	return out
+	clear(out[len(kept):]) // what was held keeps nothing alive
+	return kept
+}
+
+// keep appends out[i] to kept, a prefix of out, moving it only when
+// packets before it were held back.
+func keep(kept, out []outbound, i int) []outbound {
+	n := len(kept)
+	if n != i {
+		out[n] = out[i]
+	}
+	return out[:n+1]
 }
 
 // linuxRST turns netstack's RST,ACK answering data that reached a socket

@@ -148,7 +148,7 @@ func TestLinuxReuseStartsAfresh(t *testing.T) {
 		},
 	}.run(t)
 	d := hosts["server"].linux.acks[k]
-	if d == nil || d.peerMSS == 0 || d.started || d.sizeNoted {
+	if d == nil || d.peerMSS == 0 || d.ato != 0 || d.sizeNoted {
 		t.Errorf("the new connection's delayed-ACK state = %+v, want a fresh one with its SYN's MSS", d)
 	}
 }

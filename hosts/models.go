@@ -285,10 +285,10 @@ func (sk *socket) opError(e tcpip.Error) *appErr {
 	return errnoErr(e)
 }
 
-// readSome reads what sk holds, at most limit bytes when limit > 0, and
+// readSome reads what sk, a socket of h, holds, at most limit bytes when limit > 0, and
 // returns how many bytes it read, whether the stream has ended, and an
 // error. keep, if not nil, receives the bytes.
-func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err *appErr) {
+func readSome(h *Host, sk *socket, limit int, keep func([]byte)) (n int, eof bool, err *appErr) {
 	w := &sinkWriter{keep: keep}
 	for limit == 0 || n < limit {
 		w.n = 0
@@ -296,7 +296,7 @@ func readSome(sk *socket, limit int, keep func([]byte)) (n int, eof bool, err *a
 		if limit > 0 {
 			dst = &tcpip.LimitedWriter{W: w, N: int64(limit - n)}
 		}
-		_, e := sk.ep.Read(dst, tcpip.ReadOptions{})
+		_, e := h.read(sk.ep, dst)
 		n += w.n
 		switch e.(type) {
 		case nil:

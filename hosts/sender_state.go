@@ -223,3 +223,17 @@ func (h *Host) senderState(pkt []byte, s *event.SenderState) bool {
 	}
 	return l.readInto(ep, s)
 }
+
+// senderSRTT returns the endpoint's smoothed RTT, 0 before its first
+// sample.
+func senderSRTT(ep *tcp.Endpoint) time.Duration {
+	l, ok := senderLayout()
+	if !ok {
+		return 0
+	}
+	snd := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.snd))
+	if snd == nil || !*(*bool)(unsafe.Add(snd, l.rttInited)) {
+		return 0
+	}
+	return *(*time.Duration)(unsafe.Add(snd, l.srtt))
+}

@@ -42,7 +42,7 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 				s.close(c, i18n.M("app.close.echo", c.sent), "close")
 				return
 			}
-			n, eof, e := readSome(c.sk, 0, func(b []byte) { c.echo = append(c.echo, b...) })
+			n, eof, e := readSome(s.h, c.sk, 0, func(b []byte) { c.echo = append(c.echo, b...) })
 			if e != nil {
 				s.fail(c, "echo", "recv", e)
 				return
@@ -76,7 +76,7 @@ func newSink(p *proc, cfg Sink) func() {
 		if c.closed {
 			return
 		}
-		n, eof, e := readSome(c.sk, 0, nil)
+		n, eof, e := readSome(s.h, c.sk, 0, nil)
 		c.got += n
 		if e != nil {
 			s.fail(c, "recv", "recv", e)

@@ -295,6 +295,7 @@ var en = map[string]string{
 	"copy.new":                   "the copy brings %s data it did not have (the original was lost or is late)",
 	"seg.retrans.rescue":         "retransmission of seq %d–%d in loss recovery, triggered by the ACK that just arrived (frame %d), though that ACK's SACK blocks do not reach this range (the stack's loss detection, RACK, judged it lost)",
 	"timer.rto_guard":            "tcplab's RTO guard",
+	"timer.delayed_ack":          "delayed-ACK timer",
 	"diff.rtoguard":              "netstack left %[1]s with unacknowledged data and no retransmission timer (a netstack bug: after SACK recovery its count of packets in flight fell to 0, and it arms the timer only while that count is above 0); one RTO (%[2]s) later tcplab fires netstack's own retransmission timer, as netstack should have armed it (emulated by tcplab)",
 
 	// Application results and errors (hosts): what a socket call or a model's action came to.
@@ -388,7 +389,11 @@ var en = map[string]string{
 	"seg.rst.overflow":           "RST: %[1]s's accept queue is full when %[2]s's final ACK arrives, and tcp_abort_on_overflow = 1: %[1]s resets the connection instead of dropping the ACK; %[2]s, already ESTABLISHED, learns it at its next read or write (ECONNRESET)",
 	"diff.abortoverflow":         "netstack has no tcp_abort_on_overflow: it would drop the ACK and retransmit its SYN-ACK; tcplab sends Linux's RST and resets netstack's half-open connection (emulated by tcplab)",
 	"st.closed.abortoverflow":    "the half-open connection is forgotten: its final ACK found the accept queue full and tcp_abort_on_overflow = 1 answered it with a RST (emulated by tcplab)",
-	"diff.delack":                "Linux would not send this ACK yet (delayed ACK): outside quick-ack mode it waits up to 40 ms for data or a FIN of %s's to carry it; netstack acknowledges at once, and tcplab does not hold the ACK back",
+	"diff.finwait2":              "one segment acknowledged this side's FIN and carried the peer's: Linux passes through FIN_WAIT_2 before TIME_WAIT, as this row shows; netstack goes from FIN_WAIT_1 straight to TIME_WAIT (emulated by tcplab)",
+	"diff.delack.timer":          "%[1]s waited %[2]s for data or a FIN to carry this ACK, and its delayed-ACK timer sent it, as Linux does (delayed ACK: outside quick-ack mode Linux acknowledges at once only when a second full-sized segment, out-of-order data or a FIN to a closing side arrives); netstack acknowledges every segment at once, so tcplab held its ACK back and had it sent now (emulated by tcplab)",
+	"diff.delack.read":           "%[1]s held this ACK back for %[2]s, as Linux does (delayed ACK), and sends it as its application reads the data: the read emptied a receive queue that a small segment had filled (tcp_cleanup_rbuf); netstack acknowledges every segment at once, so tcplab held its ACK back until now (emulated by tcplab)",
+	"diff.delack.carried.now":    "this segment also carries the acknowledgement %s did not send on its own, as Linux does (delayed ACK: Linux waits for data or a FIN to carry it); netstack had acknowledged at once, and tcplab held that ACK back (emulated by tcplab)",
+	"diff.delack.carried":        "this segment also carries the acknowledgement %[1]s held back for %[2]s, as Linux does (delayed ACK: Linux waits for data or a FIN to carry it); netstack had acknowledged at once, and tcplab held that ACK back (emulated by tcplab)",
 	"diff.synack.again":          "netstack answers a repeated SYN in SYN_RCVD with a bare ACK; Linux repeats its SYN-ACK (inet_rtx_syn_ack), which tcplab sends in its place (emulated by tcplab)",
 	"diff.dsack":                 "Linux would add a D-SACK block to this ACK, reporting the duplicate data %s received (tcp_dsack = 1); netstack never sends D-SACK",
 	"diff.segsize":               "netstack fills a segment with MSS − 40 bytes (%d of MSS %d), leaving room for options it does not send; Linux sends MSS − the options it carries (%d with timestamps), so it needs fewer segments",

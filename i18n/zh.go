@@ -298,6 +298,7 @@ var zh = map[string]string{
 	"copy.new":                   "这个副本给 %s 带来了它还没有的数据（原件丢了或还没到）",
 	"seg.retrans.rescue":         "丢包恢复中重传 seq %d–%d，由刚到达的 ACK（第 %d 帧）触发，尽管那个 ACK 的 SACK 块并没有覆盖到这一段（是协议栈的丢包检测 RACK 判定它丢了）",
 	"timer.rto_guard":            "tcplab 的 RTO 守护",
+	"timer.delayed_ack":          "延迟确认定时器",
 	"diff.rtoguard":              "netstack 让 %[1]s 留着未确认的数据却没有任何重传定时器（netstack 的缺陷：SACK 恢复之后它对在途报文的计数降到了 0，而它只在计数大于 0 时才启动定时器）；一个 RTO（%[2]s）之后，tcplab 触发 netstack 自己的重传定时器，就像 netstack 本应做的那样（由 tcplab 模拟）",
 
 	// Application results and errors (hosts): what a socket call or a model's action came to.
@@ -391,7 +392,11 @@ var zh = map[string]string{
 	"seg.rst.overflow":           "RST：%[2]s 的第三次握手 ACK 到达时，%[1]s 的全连接队列已满，且 tcp_abort_on_overflow = 1：%[1]s 直接重置连接，而不是丢弃这个 ACK；已经 ESTABLISHED 的 %[2]s 在下一次读写时才得知（ECONNRESET）",
 	"diff.abortoverflow":         "netstack 没有 tcp_abort_on_overflow：它会丢弃这个 ACK 并重传 SYN-ACK；tcplab 发出 Linux 的 RST，并重置 netstack 的半连接（由 tcplab 模拟）",
 	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
-	"diff.delack":                "Linux 此时还不会发这个 ACK（延迟确认）：不在快速确认模式时，它最多等 40 ms，让 %s 的数据或 FIN 捎带它；netstack 立即确认，tcplab 没有把这个 ACK 扣下",
+	"diff.finwait2":              "同一个报文段既确认了本端的 FIN，又带来了对端的 FIN：Linux 会先经过 FIN_WAIT_2 再进入 TIME_WAIT，如这一行所示；netstack 则从 FIN_WAIT_1 直接进入 TIME_WAIT（由 tcplab 模拟）",
+	"diff.delack.timer":          "%[1]s 等了 %[2]s，想让数据或 FIN 捎带这个 ACK，最后由延迟确认定时器发出，这与 Linux 一致（延迟确认：不在快速确认模式时，Linux 只在收到第二个满长度报文段、乱序数据，或关闭中的一端收到 FIN 时立即确认）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣下，到现在才让它发出（由 tcplab 模拟）",
+	"diff.delack.read":           "%[1]s 像 Linux 一样把这个 ACK 扣了 %[2]s（延迟确认），在应用程序读取数据时发出：这次读取清空了由一个小报文段填入的接收队列（tcp_cleanup_rbuf）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣到现在（由 tcplab 模拟）",
+	"diff.delack.carried.now":    "这个报文段同时捎带了 %s 没有单独发送的确认，这与 Linux 一致（延迟确认：Linux 等数据或 FIN 来捎带它）；netstack 当时已立即确认，tcplab 把那个 ACK 扣下了（由 tcplab 模拟）",
+	"diff.delack.carried":        "这个报文段同时捎带了 %[1]s 扣了 %[2]s 的确认，这与 Linux 一致（延迟确认：Linux 等数据或 FIN 来捎带它）；netstack 当时已立即确认，tcplab 把那个 ACK 扣下了（由 tcplab 模拟）",
 	"diff.synack.again":          "netstack 在 SYN_RCVD 收到重复的 SYN 时只回一个 ACK；Linux 会重发 SYN-ACK（inet_rtx_syn_ack），tcplab 用它替换了 netstack 的 ACK（由 tcplab 模拟）",
 	"diff.dsack":                 "Linux 会在这个 ACK 里加一个 D-SACK 块，报告 %s 收到的重复数据（tcp_dsack = 1）；netstack 从不发送 D-SACK",
 	"diff.segsize":               "netstack 每个报文段只装 MSS − 40 字节（MSS %[2]d 中的 %[1]d），为它并不发送的选项留出空间；Linux 装 MSS − 实际选项长度（带时间戳时为 %[3]d），所需报文段更少",

@@ -35,7 +35,7 @@ var expectFieldsWrong = []struct{ old, new string }{
 	{"\nsack = true", "\nsack = false"},
 	{`window = "<522752"`, `window = "<=522752"`},
 	{"\ndsack = true", "\ndsack = false"},
-	{`note = "diff.dsack"`, `note = "diff.delack"`},
+	{`note = "diff.dsack"`, `note = "diff.delack.carried.now"`},
 	{`analysis = "spurious_retransmission"`, `analysis = "retransmission"`},
 	{"analysis = \"spurious_retransmission\"\nlen = \">0\"", "analysis = \"retransmission\"\nlen = \"0\""},
 	{"seq = 20001", "seq = 20000"},

@@ -82,9 +82,9 @@ var worldCases = []worldCase{
 	// The middlebox: the flows it forgets, the segments it drops, the
 	// RSTs it forges.
 	{lab: "nat-idle-pool", kind: tap.KindWorld, host: "client-drop", at: 351025 * time.Millisecond, want: []string{"world.forgot"}},
-	{lab: "nat-idle-pool", frame: 26, want: []string{"seg.data.psh", "sw.dropped"}, dropped: "sw.box.forgot"},
-	{lab: "nat-idle-pool", frame: 29, want: []string{"seg.rst.box"}},
-	{lab: "nat-idle-pool", frame: 48, want: []string{"seg.rst.box"}},
+	{lab: "nat-idle-pool", frame: 25, want: []string{"seg.data.psh", "sw.dropped"}, dropped: "sw.box.forgot"},
+	{lab: "nat-idle-pool", frame: 28, want: []string{"seg.rst.box"}},
+	{lab: "nat-idle-pool", frame: 47, want: []string{"seg.rst.box"}},
 	{lab: "conntrack-lb", frame: 2, want: []string{"seg.hs1", "sw.dropped"}, dropped: "sw.box.unknown"},
 	{lab: "conntrack-lb", frame: 20, want: []string{"seg.rst.box"}},
 }

@@ -477,11 +477,20 @@ func (t *Tap) explainOther(in *segInfo) {
 	if s.Flags&segment.FIN == 0 && len(s.Opts.SACK) > 0 {
 		r.Notes = append(r.Notes, sackNote(r))
 	}
-	switch r.Cause.Diff {
-	case event.DiffDelayedAck:
-		r.note("diff.delack", in.from)
-	case event.DiffDSACK:
+	if r.Cause.Diff == event.DiffDSACK {
 		r.note("diff.dsack", in.from)
+	}
+	if r.Cause.Emu == event.EmuDelayedAck {
+		switch {
+		case (s.Len > 0 || s.Flags&segment.FIN != 0) && r.Cause.Delay == 0:
+			r.note("diff.delack.carried.now", in.from)
+		case s.Len > 0 || s.Flags&segment.FIN != 0:
+			r.note("diff.delack.carried", in.from, r.Cause.Delay)
+		case r.Cause.Kind == event.ByTimer:
+			r.note("diff.delack.timer", in.from, r.Cause.Delay)
+		default:
+			r.note("diff.delack.read", in.from, r.Cause.Delay)
+		}
 	}
 }
 
@@ -687,16 +696,17 @@ func (t *Tap) ackFate(c *conn, o int, to uint32, peer string) i18n.Msg {
 
 // timerNames are the messages that name each timer.
 var timerNames = map[event.TimerKind]string{
-	event.TimerUnknown:   "timer.unknown",
-	event.TimerRTO:       "timer.rto",
-	event.TimerTLP:       "timer.tlp",
-	event.TimerRACK:      "timer.rack",
-	event.TimerCork:      "timer.cork",
-	event.TimerKeepalive: "timer.keepalive",
-	event.TimerHandshake: "timer.handshake",
-	event.TimerFinWait2:  "timer.fin_wait_2",
-	event.TimerTimeWait:  "timer.time_wait",
-	event.TimerGuard:     "timer.rto_guard",
+	event.TimerUnknown:    "timer.unknown",
+	event.TimerRTO:        "timer.rto",
+	event.TimerTLP:        "timer.tlp",
+	event.TimerRACK:       "timer.rack",
+	event.TimerCork:       "timer.cork",
+	event.TimerKeepalive:  "timer.keepalive",
+	event.TimerHandshake:  "timer.handshake",
+	event.TimerFinWait2:   "timer.fin_wait_2",
+	event.TimerTimeWait:   "timer.time_wait",
+	event.TimerGuard:      "timer.rto_guard",
+	event.TimerDelayedAck: "timer.delayed_ack",
 }
 
 // timerName names the timer of a cause, as a message.

@@ -123,6 +123,9 @@ func (t *Tap) explainState(r *Row) {
 		} else {
 			r.note("st.finwait2")
 		}
+		if r.Cause.Emu == event.EmuFinWait2 {
+			r.note("diff.finwait2")
+		}
 	case event.Closing:
 		r.note("st.closing")
 	case event.TimeWait:

@@ -108,7 +108,7 @@ func TestRunMermaid(t *testing.T) {
 	}
 	for _, want := range []string{
 		`    Note over client: FIN_WAIT_2 → TIME_WAIT \(:\d+\)`,
-		`    Note over client,server: 59\.99s later \(t = 60\.061000 s\)`,
+		`    Note over client,server: 59\.99s later \(t = 60\.161000 s\)`,
 		`    Note over client: TIME_WAIT → CLOSED \(:\d+\)`,
 	} {
 		re := regexp.MustCompile("^" + want + "$")
@@ -116,7 +116,7 @@ func TestRunMermaid(t *testing.T) {
 			t.Errorf("diagram has no line matching %q", want)
 		}
 	}
-	if !strings.Contains(r.stderr, "end of run at 60.061000 s: nothing left to happen\n") {
+	if !strings.Contains(r.stderr, "end of run at 60.161000 s: nothing left to happen\n") {
 		t.Errorf("stderr has no end line:\n%s", r.stderr)
 	}
 }

@@ -152,12 +152,12 @@ func TestProgressRun(t *testing.T) {
 				lastAt, lastFrames = at, frames
 			}
 			// The last row is TIME_WAIT's end, after every frame.
-			sum := regexp.MustCompile(`tcplab: close: 60\.061000 s of virtual time in .* \(\d+ events, (\d+) frames\)`).FindStringSubmatch(stderr)
+			sum := regexp.MustCompile(`tcplab: close: 60\.161000 s of virtual time in .* \(\d+ events, (\d+) frames\)`).FindStringSubmatch(stderr)
 			if sum == nil {
 				t.Fatalf("no summary on stderr: %q", stderr)
 			}
-			if frames, _ := strconv.Atoi(sum[1]); lastAt != 60061*time.Millisecond || lastFrames != frames {
-				t.Errorf("last progress line at %s with %d frames, want 1m0.061s and %d (the summary's)", lastAt, lastFrames, frames)
+			if frames, _ := strconv.Atoi(sum[1]); lastAt != 60161*time.Millisecond || lastFrames != frames {
+				t.Errorf("last progress line at %s with %d frames, want 1m0.161s and %d (the summary's)", lastAt, lastFrames, frames)
 			}
 			before, after, ok := strings.Cut(stderr, "end of run at")
 			if !ok && !strings.Contains(stdout, "end of run at") {
@@ -217,7 +217,7 @@ func TestProgressLine(t *testing.T) {
 		cols    int
 		want    string
 	}{
-		{"start", "close: 0s virtual, 0 frames", 0, 60061, 0, 0, "close: 0s virtual, 0 frames   0% |                    |  [0s] "},
+		{"start", "close: 0s virtual, 0 frames", 0, 60161, 0, 0, "close: 0s virtual, 0 frames   0% |                    |  [0s] "},
 		{"exact percentage", "labs 0/1, runs 29/100", 29, 100, 1500 * time.Millisecond, 0, "labs 0/1, runs 29/100  29% |█████               |  [1s] "},
 		{"almost full", "x", 99, 100, 0, 0, "x  99% |███████████████████ |  [0s] "},
 		{"full", "x", 100, 100, 0, 0, "x 100% |████████████████████|  [0s] "},

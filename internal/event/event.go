@@ -83,7 +83,8 @@ type Cause struct {
 	Inferred Inference
 	// Delay is, for an arrival inferred beyond the capture point
 	// (InferFar), how long after the capture saw the packet it is
-	// estimated to have reached the host.
+	// estimated to have reached the host; with EmuDelayedAck, how long
+	// the ACK was held.
 	Delay time.Duration
 }
 
@@ -95,9 +96,6 @@ type Difference uint8
 const (
 	// DiffNone: none known.
 	DiffNone Difference = iota
-	// DiffDelayedAck: Linux would have delayed this ACK (up to 40 ms),
-	// hoping data or a FIN would carry it.
-	DiffDelayedAck
 	// DiffDSACK: Linux would have put a D-SACK block in this ACK of data
 	// that arrived again (tcp_dsack).
 	DiffDSACK
@@ -134,9 +132,21 @@ const (
 	// EmuSynAckAgain: the SYN-ACK repeated in answer to a repeated SYN in
 	// SYN_RCVD, where netstack sends a bare ACK.
 	EmuSynAckAgain
+	// EmuDelayedAck: Linux's delayed ACK (hosts/linux_delack.go). netstack
+	// acknowledges every segment at once; tcplab held back the ACKs Linux
+	// would have delayed. On an ACK, the delayed ACK Linux sends when its
+	// timer fires (Cause.Timer TimerDelayedAck) or the application reads
+	// (ByApp); on data or a FIN, the segment carries a held ACK. Cause.Delay
+	// is how long the ACK was held.
+	EmuDelayedAck
+	// EmuFinWait2: FIN_WAIT_1 → FIN_WAIT_2 reported on the way to
+	// TIME_WAIT, when one segment acknowledged the host's FIN and carried
+	// the peer's: Linux passes through FIN_WAIT_2 (tcp_rcv_state_process,
+	// then tcp_fin), netstack goes straight to TIME_WAIT.
+	EmuFinWait2
 )
 
-var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "syn_ack_again"}
+var emuNames = []string{"", "syn_schedule", "bare_rst", "abort_on_overflow", "syn_ack_again", "delayed_ack", "fin_wait_2"}
 
 // String returns the emulation's short name: "syn_schedule".
 func (e Emulation) String() string {
@@ -223,9 +233,12 @@ const (
 	// fires netstack's retransmission timer when netstack left a sender
 	// with unacknowledged data and no timer at all.
 	TimerGuard
+	// TimerDelayedAck is Linux's delayed-ACK timer, which netstack lacks:
+	// the linux profile's (hosts/linux_delack.go).
+	TimerDelayedAck
 )
 
-var timerNames = []string{"unknown", "rto", "tlp", "rack", "cork", "keepalive", "handshake", "fin_wait_2", "time_wait", "rto_guard"}
+var timerNames = []string{"unknown", "rto", "tlp", "rack", "cork", "keepalive", "handshake", "fin_wait_2", "time_wait", "rto_guard", "delayed_ack"}
 
 // String returns the timer's short name: "rto", "keepalive", "time_wait".
 func (k TimerKind) String() string {

@@ -3363,6 +3363,28 @@ func (e *Endpoint) initGSO() {
 	}
 }
 
+// SendAck has the endpoint acknowledge what it has received, now, with an
+// empty segment, as it does for every segment that arrives (a tcplab patch,
+// third_party/gvisor/PATCHES.md: tcplab's linux profile holds that ACK back
+// where Linux would delay it, and has the endpoint send it again when
+// Linux's delayed-ACK timer would fire, with the sequence numbers, window
+// and timestamp of that moment). It sends nothing and returns false unless
+// the endpoint is connected and not in TIME_WAIT.
+//
+// +checklocksexclude:e.segmentQueue.mu
+// +checklocksexclude:e.pendingProcessingMu
+func (e *Endpoint) SendAck() bool {
+	e.LockUser()
+	defer e.UnlockUser()
+	switch e.EndpointState() {
+	case StateEstablished, StateFinWait1, StateFinWait2, StateCloseWait, StateClosing, StateLastAck:
+	default:
+		return false
+	}
+	e.snd.sendAck()
+	return true
+}
+
 // State implements tcpip.Endpoint.State. It exports the endpoint's protocol
 // state for diagnostics.
 func (e *Endpoint) State() uint32 {
