@@ -10,8 +10,9 @@
 // (about one ACK in twenty). With -one-by-one each stack processes every
 // segment before the relay hands it the next (the synchronous dispatcher of
 // third_party/gvisor, paused after each packet), as over tcplab's links,
-// where segments arrive spaced out and each gets its ACK: the same packets
-// as tcplab exchanges, done by netstack alone.
+// where segments arrive spaced out and each gets its ACK: the packets
+// netstack alone exchanges (tcplab's linux profile holds back the ACKs
+// Linux delays, about a quarter of them).
 //
 //	go run ./bench/relay                 # 10 MB
 //	go run ./bench/relay -one-by-one     # 10 MB, every segment processed alone
