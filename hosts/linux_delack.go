@@ -43,10 +43,13 @@ import (
 // when the timer fires or the read asks for it, unless a segment the host
 // sent carried the acknowledgement first. Those rows say so
 // (EmuDelayedAck). Not emulated: Linux's SACK compression (after three
-// duplicate ACKs for one hole it sends the next ones up to 1 ms apart) and
-// its window check (an ACK for more than a full segment still waits when
-// the window would not move); delayed_ack = false in [hosts.tcp] models a
-// socket that always acknowledges at once.
+// duplicate ACKs for one hole it sends the next ones up to 1 ms apart), its
+// window check (an ACK for more than a full segment still waits when the
+// window would not move), the quick ACKs tcp_grow_window adds while the
+// receive window grows, the quick-ACK count's bound by the window
+// (min(16, rcv_wnd / 2 rcv_mss)), and TCP_QUICKACK as a one-off switch
+// (it is read on every arrival here). delayed_ack = false in [hosts.tcp]
+// models a socket that always acknowledges at once.
 
 const (
 	// delackMin is TCP_ATO_MIN and TCP_DELACK_MIN: 40 ms.
@@ -79,6 +82,9 @@ type delack struct {
 	// decision for it.
 	pending bool
 	delay   bool
+	// pendingRef is the arrival the decision is for: only the ACK
+	// netstack sends for it may be held.
+	pendingRef event.Ref
 	// dup says the arrival was data the host had already acknowledged,
 	// which Linux reports with a D-SACK block.
 	dup bool
@@ -127,6 +133,9 @@ func (h *Host) delackOf(k connKey) *delack {
 func (h *Host) linuxArrived(a *arrival) {
 	s := a.seg
 	if s.Flags&segment.RST != 0 {
+		if d := h.delackOf(connKey{s.Dst, s.Src}); d != nil {
+			d.held = false // the connection is over: no ACK is owed
+		}
 		return
 	}
 	if h.linux.acks == nil {
@@ -161,7 +170,7 @@ func (h *Host) linuxArrived(a *arrival) {
 		d.ep = ep
 	}
 	quickAck := ep != nil && ep.SocketOptions().GetQuickAck()
-	d.pending, d.delay = true, false
+	d.pending, d.delay, d.pendingRef = true, false, a.ref
 	d.dup = s.Len > 0 && d.hasAck && s.End().LessThanEq(d.ack)
 	again := d.hasRcv && s.End().LessThanEq(d.rcvNxt)
 	ahead := d.hasRcv && d.rcvNxt.LessThan(s.Seq)
@@ -289,6 +298,9 @@ func (h *Host) linuxSent(p *outbound, s *segment.Segment) (hold bool) {
 		d.sizeNoted = true // the first full-sized segment says so; the rest are alike
 		p.cause.Diff = event.DiffSegmentSize
 	}
+	if s.Flags&segment.RST != 0 {
+		d.held = false // the connection is over: no ACK is owed
+	}
 	if s.Flags&segment.ACK == 0 || s.Flags&segment.RST != 0 {
 		return false
 	}
@@ -300,7 +312,7 @@ func (h *Host) linuxSent(p *outbound, s *segment.Segment) (hold bool) {
 		return false
 	}
 	pureAck := s.Len == 0 && s.Flags&segment.FIN == 0
-	if pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival {
+	if pureAck && d.pending && d.delay && p.cause.Kind == event.ByArrival && p.cause.Ref == d.pendingRef {
 		if h.delackSchedule(k, d, now) {
 			return true
 		}
@@ -380,6 +392,15 @@ func (h *Host) delackFired(k connKey, d *delack) {
 		d.armed, d.armedAt = true, d.deadline
 		return
 	}
+	c := event.TimerCause(event.TimerDelayedAck)
+	h.setCause(c)
+	h.touch(d.ep)
+	state := linuxState(tcp.EndpointState(d.ep.State()))
+	if !h.delackSend(d, c) {
+		return // the connection is over
+	}
+	// Reported before the ACK it sent, which waits in the NIC queue.
+	h.obs.Timer(&event.Timer{At: now, Host: h.name, Local: k.local, Remote: k.remote, Kind: event.TimerDelayedAck, State: state})
 	if d.pingpong {
 		d.pingpong, d.ato = false, delackMin
 	} else if rto := h.delackRTO(d); rto > 0 {
@@ -387,31 +408,29 @@ func (h *Host) delackFired(k connKey, d *delack) {
 	} else {
 		d.ato *= 2
 	}
-	c := event.TimerCause(event.TimerDelayedAck)
-	h.setCause(c)
-	h.touch(d.ep)
-	state := linuxState(tcp.EndpointState(d.ep.State()))
-	h.obs.Timer(&event.Timer{At: now, Host: h.name, Local: k.local, Remote: k.remote, Kind: event.TimerDelayedAck, State: state})
-	h.delackSend(d, c)
 }
 
-// delackSend has netstack send the held ACK now, with cause c.
-func (h *Host) delackSend(d *delack, c event.Cause) {
+// delackSend has netstack send the held ACK now, with cause c. It reports
+// false when the connection is no longer one that acknowledges.
+func (h *Host) delackSend(d *delack, c event.Cause) bool {
 	held := h.now() - d.heldAt
 	d.held = false
 	c.Emu, c.Delay = event.EmuDelayedAck, held
 	prev := h.cause
 	h.setCause(c)
-	d.ep.SendAck()
+	sent := d.ep.SendAck()
 	h.setCause(prev)
+	return sent
 }
 
 // linuxRead follows the application's read of n bytes from ep
-// (tcp_cleanup_rbuf): when an ACK is held, the read sends it if more than
-// a full segment waits to be acknowledged, or if it emptied the receive
-// queue that a small segment filled (two in ping-pong mode).
-func (h *Host) linuxRead(ep tcpip.Endpoint, n int) {
-	if n <= 0 || len(h.linux.acks) == 0 {
+// (tcp_cleanup_rbuf); queued says netstack queued a segment during the
+// read (a window update), which carries the ACK. When an ACK is held and
+// no such segment carries it, the read sends it if more than a full
+// segment waits to be acknowledged, or if it emptied the receive queue
+// that a small segment filled (two in ping-pong mode).
+func (h *Host) linuxRead(ep tcpip.Endpoint, n int, queued bool) {
+	if n <= 0 || queued || len(h.linux.acks) == 0 {
 		return
 	}
 	t := h.known[ep]
@@ -435,9 +454,12 @@ func (h *Host) linuxRead(ep tcpip.Endpoint, n int) {
 // read reads from ep into dst as the application's read does,
 // and lets the linux profile see what it read.
 func (h *Host) read(ep tcpip.Endpoint, dst io.Writer) (tcpip.ReadResult, tcpip.Error) {
-	res, err := ep.Read(dst, tcpip.ReadOptions{})
-	if h.settings.emulates() {
-		h.linuxRead(ep, res.Count)
+	if !h.settings.emulates() {
+		return ep.Read(dst, tcpip.ReadOptions{})
 	}
+	before := h.nic.queued()
+	res, err := ep.Read(dst, tcpip.ReadOptions{})
+	// A window update netstack sent for the read carries the ACK itself.
+	h.linuxRead(ep, res.Count, h.nic.queued() > before)
 	return res, err
 }

@@ -103,6 +103,13 @@ func (n *nic) send(data []byte, c event.Cause) {
 	n.out = append(n.out, outbound{data: data, cause: c})
 }
 
+// queued returns how many packets wait in the outbound queue.
+func (n *nic) queued() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.out)
+}
+
 // take returns and clears the outbound queue. The slice is the caller's
 // until the next take, which reuses its array.
 func (n *nic) take() []outbound {
