@@ -191,8 +191,10 @@ type Options struct {
 	// unacknowledged before the connection is dropped.
 	UserTimeout *time.Duration
 	// QuickAck is TCP_QUICKACK: on, the socket acknowledges at once
-	// instead of delaying its ACKs (until Linux's delayed-ACK logic turns
-	// quick-ack mode off again); off, it leaves quick-ack mode.
+	// instead of delaying its ACKs, until it is set off again (in Linux
+	// it is a one-off switch to quick-ack mode, which its delayed-ACK
+	// logic later leaves; not emulated); off, ACKs are delayed as Linux
+	// delays them.
 	QuickAck *bool
 }
 
