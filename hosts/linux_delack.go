@@ -46,8 +46,7 @@ import (
 // duplicate ACKs for one hole it sends the next ones up to 1 ms apart), its
 // window check (an ACK for more than a full segment still waits when the
 // window would not move), the quick ACKs tcp_grow_window adds while the
-// receive window grows, the quick-ACK count's bound by the window
-// (min(16, rcv_wnd / 2 rcv_mss)), and TCP_QUICKACK as a one-off switch
+// receive window grows, and TCP_QUICKACK as a one-off switch
 // (it is read on every arrival here). delayed_ack = false in [hosts.tcp]
 // models a socket that always acknowledges at once.
 
@@ -175,7 +174,15 @@ func (h *Host) linuxArrived(a *arrival) {
 	again := d.hasRcv && s.End().LessThanEq(d.rcvNxt)
 	ahead := d.hasRcv && d.rcvNxt.LessThan(s.Seq)
 	hole := d.hasRcv && d.rcvNxt.LessThan(d.high)
-	if s.Len > 0 {
+	beyond := false // beyond the window: a zero-window probe
+	if ep != nil && s.Len > 0 {
+		if nxt, wnd, ok := receiveWindow(ep); ok && !s.Seq.LessThan(nxt.Add(wnd)) {
+			beyond = true
+		}
+	}
+	if beyond {
+		d.unacked += s.Len
+	} else if s.Len > 0 {
 		if d.high.LessThan(s.End()) {
 			d.high = s.End()
 		}
@@ -191,10 +198,10 @@ func (h *Host) linuxArrived(a *arrival) {
 		d.pingpong = true // tcp_fin: inet_csk_enter_pingpong_mode
 	}
 	switch {
-	case again:
-		// A retransmit: tcp_data_queue forces an immediate ACK and
-		// enters quick-ack mode.
-		d.quick = max(d.quick, maxQuickAcks)
+	case again, beyond:
+		// A retransmit, or data beyond the window: tcp_data_queue
+		// forces an immediate ACK and enters quick-ack mode.
+		d.quick = max(d.quick, h.quickAcks(d))
 		d.pingpong, d.ato = false, delackMin
 	case ahead, hole:
 		// Out of order (a duplicate ACK at once), or in order while data
@@ -215,7 +222,7 @@ func (h *Host) linuxArrived(a *arrival) {
 func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) {
 	switch m := now - d.lrcv; {
 	case d.ato == 0:
-		d.quick, d.ato = maxQuickAcks, delackMin
+		d.quick, d.ato = max(d.quick, h.quickAcks(d)), delackMin
 	case m <= delackMin/2:
 		d.ato = d.ato/2 + delackMin/2
 	case m < d.ato:
@@ -224,7 +231,7 @@ func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) 
 			d.ato = rto
 		}
 	case m > h.delackRTO(d):
-		d.quick = max(d.quick, maxQuickAcks)
+		d.quick = max(d.quick, h.quickAcks(d))
 	}
 	d.lrcv = now
 	// tcp_measure_rcv_mss.
@@ -250,6 +257,24 @@ func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) 
 		d.pushed2 = true
 	}
 	d.pushed = true
+}
+
+// quickAcks returns how many quick ACKs Linux grants
+// (tcp_incr_quickack): half the receive window in segments, at least 2,
+// at most 16.
+func (h *Host) quickAcks(d *delack) int {
+	if d.ep == nil {
+		return maxQuickAcks
+	}
+	_, wnd, ok := receiveWindow(d.ep)
+	if !ok {
+		return maxQuickAcks
+	}
+	q := int(wnd) / (2 * d.rcvMSS)
+	if q == 0 {
+		q = 2
+	}
+	return min(q, maxQuickAcks)
 }
 
 // delackRTO returns the connection's retransmission timeout, which bounds

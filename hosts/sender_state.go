@@ -237,3 +237,23 @@ func senderSRTT(ep *tcp.Endpoint) time.Duration {
 	}
 	return *(*time.Duration)(unsafe.Add(snd, l.srtt))
 }
+
+// receiveWindow returns the endpoint's next expected sequence number and
+// the window it last advertised (RcvAcc − RcvNxt); ok is false when it
+// has no receiver yet.
+func receiveWindow(ep *tcp.Endpoint) (nxt seqnum.Value, wnd seqnum.Size, ok bool) {
+	l, found := senderLayout()
+	if !found {
+		return 0, 0, false
+	}
+	rcv := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.rcv))
+	if rcv == nil {
+		return 0, 0, false
+	}
+	nxt = *(*seqnum.Value)(unsafe.Add(rcv, l.rcvNxt))
+	acc := *(*seqnum.Value)(unsafe.Add(rcv, l.rcvAcc))
+	if acc.LessThan(nxt) {
+		return nxt, 0, true
+	}
+	return nxt, nxt.Size(acc), true
+}
