@@ -55,7 +55,9 @@ const (
 	delackMin = 40 * time.Millisecond
 	// delackMax is TCP_DELACK_MAX (and icsk_delack_max's default).
 	delackMax = 200 * time.Millisecond
-	// delackBulkMax bounds the timeout of bulk data: HZ/2.
+	// delackBulkMax bounds the timeout of bulk data: HZ/2. Linux then
+	// bounds every timeout by icsk_delack_max (delackMax by default), so
+	// it only matters where that is raised, which tcplab does not offer.
 	delackBulkMax = 500 * time.Millisecond
 	// maxQuickAcks is TCP_MAX_QUICKACKS.
 	maxQuickAcks = 16
@@ -158,7 +160,9 @@ func (h *Host) linuxArrived(a *arrival) {
 	}
 	d.last = now
 	if s.Flags&segment.SYN != 0 {
-		d.peerMSS = s.Opts.MSS
+		if fresh || d.peerMSS == 0 {
+			d.peerMSS = s.Opts.MSS // not a SYN that reaches an open connection
+		}
 		return
 	}
 	if s.Len == 0 && s.Flags&segment.FIN == 0 {
@@ -244,9 +248,14 @@ func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) 
 		}
 		return
 	}
-	hdr := s.PayloadOffset - s.TCPOffset
-	if l := s.Len + hdr; l >= initRcvMSS+20 || l >= 88+20 && s.Flags&(segment.FIN|segment.URG|segment.SYN|segment.PSH) == 0 {
-		l -= hdr // the peer's header: the options it sends on every segment
+	if l := s.Len + s.PayloadOffset - s.TCPOffset; l >= initRcvMSS+20 || l >= 88+20 && s.Flags&(segment.FIN|segment.URG|segment.SYN|segment.PSH) == 0 {
+		// Less the connection's fixed header (tcp_header_len: with
+		// timestamps, 32 bytes), not this segment's: SACK blocks count.
+		fixed := 20
+		if s.Opts.HasTS {
+			fixed += 12
+		}
+		l -= fixed
 		d.lastSeg = l
 		if l == lss {
 			d.rcvMSS = l
