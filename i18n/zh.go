@@ -394,6 +394,7 @@ var zh = map[string]string{
 	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
 	"diff.finwait2":              "同一个报文段既确认了本端的 FIN，又带来了对端的 FIN：Linux 会先经过 FIN_WAIT_2 再进入 TIME_WAIT，如这一行所示；netstack 则从 FIN_WAIT_1 直接进入 TIME_WAIT（由 tcplab 模拟）",
 	"diff.delack.timer":          "%[1]s 等了 %[2]s，想让数据或 FIN 捎带这个 ACK，最后由延迟确认定时器发出，这与 Linux 一致（延迟确认：不在快速确认模式时，Linux 只在收到第二个满长度报文段、乱序数据，或关闭中的一端收到 FIN 时立即确认）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣下，到现在才让它发出（由 tcplab 模拟）",
+	"diff.delack.read.now":       "%s 像 Linux 一样把这个 ACK 扣下（延迟确认），在应用程序读取数据时发出：这次读取清空了由小报文段填入的接收队列（tcp_cleanup_rbuf）；netstack 对每个报文段都立即确认（由 tcplab 模拟）",
 	"diff.delack.read":           "%[1]s 像 Linux 一样把这个 ACK 扣了 %[2]s（延迟确认），在应用程序读取数据时发出：这次读取清空了由一个小报文段填入的接收队列（tcp_cleanup_rbuf）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣到现在（由 tcplab 模拟）",
 	"diff.delack.carried.now":    "这个报文段同时捎带了 %s 没有单独发送的确认，这与 Linux 一致（延迟确认：Linux 等数据或 FIN 来捎带它）；netstack 当时已立即确认，tcplab 把那个 ACK 扣下了（由 tcplab 模拟）",
 	"diff.delack.carried":        "这个报文段同时捎带了 %[1]s 扣了 %[2]s 的确认，这与 Linux 一致（延迟确认：Linux 等数据或 FIN 来捎带它）；netstack 当时已立即确认，tcplab 把那个 ACK 扣下了（由 tcplab 模拟）",

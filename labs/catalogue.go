@@ -40,6 +40,7 @@ var ListTopics = []ListTopic{
 	{"keepalive", "idle connections: keepalive probes and idle timeouts"},
 	{"resets", "connections ended by RST"},
 	{"loss", "lost segments and retransmission"},
+	{"data", "sending data: delayed ACKs and Nagle's algorithm"},
 }
 
 // Catalogue lists the built-in labs, sorted by name.

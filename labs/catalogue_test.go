@@ -57,7 +57,7 @@ func TestBuiltinTopics(t *testing.T) {
 	for _, en := range entries {
 		labsOf[en.Topic]++
 	}
-	want := []string{"handshake", "close", "queues", "keepalive", "resets", "loss"}
+	want := []string{"handshake", "close", "queues", "keepalive", "resets", "loss", "data"}
 	var got []string
 	for _, lt := range ListTopics {
 		got = append(got, lt.Name)

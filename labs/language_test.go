@@ -117,7 +117,7 @@ func TestLanguageErrors(t *testing.T) {
 		{"state expectation without host", withAB(`[[expect]]`, `state = "CLOSED"`),
 			`x.toml:7:1: a state expectation needs host = "..."`},
 		{"unknown topic", lines(`topic = "dns"`, `[[hosts]]`, `name = "a"`, `ipv4 = "10.0.0.1"`),
-			`x.toml:1:9: unknown topic "dns" (want one of handshake, close, queues, keepalive, resets, loss, other)`},
+			`x.toml:1:9: unknown topic "dns" (want one of handshake, close, queues, keepalive, resets, loss, data, other)`},
 		{"misspelt key", withAB(`[[links]]`, `host = "a"`, `latancy = "1ms"`),
 			`x.toml:9:1: unknown key "links.latancy" (did you mean "latency"?)`},
 		{"several type errors at once", withAB(`[[links]]`, `host = "a"`, `latency = 5`, `loss = "high"`, `queue_limit = true`),

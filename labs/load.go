@@ -48,7 +48,7 @@ type Lab struct {
 }
 
 // Topics are the lab topics, in the order listings show them.
-var Topics = []string{"handshake", "close", "queues", "keepalive", "resets", "loss", "other"}
+var Topics = []string{"handshake", "close", "queues", "keepalive", "resets", "loss", "data", "other"}
 
 // Defaults for keys a lab leaves out.
 const (

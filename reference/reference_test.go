@@ -34,6 +34,7 @@ type scenario struct {
 var scenarios = []scenario{
 	{lab: "linux-close"},
 	{lab: "linux-delack", times: 10 * time.Millisecond},
+	{lab: "linux-nagle-delack", times: 10 * time.Millisecond},
 	{lab: "linux-refused"},
 	{lab: "linux-rst-closed"},
 	{lab: "linux-syn-blackhole-4", times: 200 * time.Millisecond, counters: []string{"TcpAttemptFails", "TcpRetransSegs"}},

@@ -488,6 +488,8 @@ func (t *Tap) explainOther(in *segInfo) {
 			r.note("diff.delack.carried", in.from, r.Cause.Delay)
 		case r.Cause.Kind == event.ByTimer:
 			r.note("diff.delack.timer", in.from, r.Cause.Delay)
+		case r.Cause.Delay == 0:
+			r.note("diff.delack.read.now", in.from)
 		default:
 			r.note("diff.delack.read", in.from, r.Cause.Delay)
 		}

@@ -26,7 +26,7 @@ func newListCmd(e env) *cobra.Command {
 		Use:   "list",
 		Short: "List the built-in labs",
 		Long: `List the built-in labs by topic: handshake, close, queues, keepalive,
-resets, loss. Each topic is a heading line; below it, one line per lab with
+resets, loss, data. Each topic is a heading line; below it, one line per lab with
 its name and title, sorted by name. Run a lab with tcplab run NAME; add
 --explain to read what it shows and checks first.
 

@@ -103,7 +103,7 @@ func TestTestCatalogue(t *testing.T) {
 	if got := statuses(r.stdout); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("report lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if !regexp.MustCompile(`(?m)^20 labs: 20 passed \(20 runs, .* of virtual time in .* wall\)$`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^21 labs: 21 passed \(21 runs, .* of virtual time in .* wall\)$`).MatchString(r.stdout) {
 		t.Errorf("no summary line:\n%s", r.stdout)
 	}
 }
@@ -120,11 +120,11 @@ func TestTestSourceLabsParallel(t *testing.T) {
 			t.Fatalf("%q: exit %d, want 0\n%s%s", r.args, r.code, r.stdout, r.stderr)
 		}
 	}
-	if a, b := statuses(one.stdout), statuses(many.stdout); len(a) != 20 || strings.Join(a, "\n") != strings.Join(b, "\n") {
+	if a, b := statuses(one.stdout), statuses(many.stdout); len(a) != 21 || strings.Join(a, "\n") != strings.Join(b, "\n") {
 		t.Errorf("one job:\n%s\nfour jobs:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
-	if n := strings.Count(one.stdout, "golden en zh, seed 1\n"); n != 20 {
-		t.Errorf("%d labs compared with golden timelines in both languages, want 20:\n%s", n, one.stdout)
+	if n := strings.Count(one.stdout, "golden en zh, seed 1\n"); n != 21 {
+		t.Errorf("%d labs compared with golden timelines in both languages, want 21:\n%s", n, one.stdout)
 	}
 	if !strings.Contains(many.stdout, "seeds 1–2") {
 		t.Errorf("--seeds 2 does not show the seeds:\n%s", many.stdout)
