@@ -463,7 +463,7 @@ func (s *script) send(st *Step) (outcome, bool) {
 		} else {
 			r = &fillReader{off: s.count, n: total - s.count}
 		}
-		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
+		n, e := s.h.write(sk.ep, r)
 		s.count += int(n)
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
 			return outcome{}, true

@@ -106,6 +106,7 @@ func (h *Host) freshStack() error {
 	h.allDirty, h.removed = false, 0
 	h.counters = nil
 	h.linux = linuxEdge{}
+	h.nagle = nil
 	h.emu = event.EmuNone
 	if err := h.configure(h.cfg); err != nil {
 		return err

@@ -61,11 +61,14 @@ type Host struct {
 	// cause is what the host is doing now: handling an arriving packet,
 	// a timer, or an application call. Packets the stack sends and state
 	// changes are attributed to it.
-	cause   event.Cause
-	emu     event.Emulation // what the next timer to fire emulates (linux_syn.go)
-	linux   linuxEdge       // the linux profile's emulation (linux_*.go)
-	arrival *arrival        // the packet delivered in this event, until its receipt
-	arrived arrival         // what arrival points to
+	cause event.Cause
+	emu   event.Emulation // what the next timer to fire emulates (linux_syn.go)
+	linux linuxEdge       // the linux profile's emulation (linux_*.go)
+	// nagle holds, per connection, the bytes Nagle's algorithm keeps back
+	// (nagle.go).
+	nagle   map[connKey]nagleHeld
+	arrival *arrival // the packet delivered in this event, until its receipt
+	arrived arrival  // what arrival points to
 	// receipts is room for the receipts still to be reported (newReceipt).
 	receipts []event.Receipt
 	// inEP and outEP remember the endpoints of the last segment that
@@ -430,6 +433,9 @@ func (h *Host) Drain(emit func(pkt []byte, cause event.Cause, sender *event.Send
 	out := h.linuxOutbound(h.nic.take()) // as Linux would send them (linux_edge.go)
 	for i := range out {
 		p := &out[i]
+		if len(h.nagle) > 0 {
+			h.nagleSent(p) // nagle.go
+		}
 		var sender *event.SenderState
 		if p.hasSender {
 			sender = &p.sender // emit copies it
@@ -577,6 +583,7 @@ func (h *Host) checkStates() {
 			if st == event.Closed && (t.done || !t.owned && prev == event.SynRcvd) {
 				t.gone = true
 				h.linuxForget(t, st, st, true)
+				delete(h.nagle, connKey{t.local, t.remote})
 				delete(h.known, t.ep)
 				h.removed++
 			}

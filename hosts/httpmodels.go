@@ -69,7 +69,7 @@ func newHTTPServer(p *proc, cfg HTTPServer) func() {
 			now := s.h.now()
 			if c.responding {
 				var e *appErr
-				c.sent, e = writeSome(c.sk, resp, total, c.sent)
+				c.sent, e = writeSome(s.h, c.sk, resp, total, c.sent)
 				if e != nil {
 					s.fail(c, "serve", "send", e)
 					return
@@ -260,7 +260,7 @@ func (c *poolClient) advance(r *poolReq) {
 	}
 	if r.sent < len(c.cfg.Request) {
 		var e *appErr
-		r.sent, e = writeSome(pc.sk, c.cfg.Request, len(c.cfg.Request), r.sent)
+		r.sent, e = writeSome(c.h, pc.sk, c.cfg.Request, len(c.cfg.Request), r.sent)
 		if e != nil {
 			c.drop(r, "send", e.wrapped(i18n.M("app.err.write", c.goAddrs(pc), e.msg)))
 			return

@@ -126,3 +126,41 @@ func TestLinuxDelayedAckReset(t *testing.T) {
 		}
 	}
 }
+
+// TestNagleHeld: the body of a request written in two pieces waits for
+// the ACK of its header (Nagle's algorithm), and the segment that carries
+// it says how long; with TCP_NODELAY nothing waits. The server's ACK of
+// the header is the delayed-ACK timer's (labs/nagle-delayed-ack.toml).
+func TestNagleHeld(t *testing.T) {
+	for _, nagle := range []bool{true, false} {
+		s := DefaultSettings(Linux)
+		s.Nagle = nagle
+		send := Step{Action: Send, Bytes: 100}
+		client := clientHost(connectPeer, Step{Action: Sleep, For: 100 * time.Millisecond}, send, Step{Action: Recv, Bytes: 100}, send, send, Step{Action: Recv, Bytes: 100}, closeStep)
+		client.Settings = &s
+		server := serverHost(listen80, Step{Action: Accept}, Step{Action: Recv, Bytes: 100}, send, Step{Action: Recv, Bytes: 200}, send, recvAny, closeStep)
+		link := topology.Link{Out: topology.Direction{Latency: 10 * time.Millisecond}}
+		rec, _ := network{hosts: []netHost{{client, link}, {server, topology.Link{}}}}.run(t)
+		var data []packet
+		for _, p := range rec.packets {
+			if p.host == "client" && p.payload > 0 {
+				data = append(data, p)
+			}
+		}
+		if len(data) != 3 {
+			t.Fatalf("nagle %v: client sent %d data segments, want 3:\n%s", nagle, len(data), rec)
+		}
+		body := data[2]
+		switch {
+		case nagle && (body.cause.Nagle != 50*time.Millisecond || body.cause.Kind != event.ByArrival || body.at-data[1].at != 50*time.Millisecond):
+			t.Errorf("nagle on: body sent %v after the header, cause %+v; want 50ms later (the header's 10ms to the server, then its 40ms delayed ACK), released by the ACK, Nagle 50ms", body.at-data[1].at, body.cause)
+		case !nagle && (body.cause.Nagle != 0 || body.at != data[1].at):
+			t.Errorf("nagle off: body sent %v after the header, cause %+v; want at once, no Nagle", body.at-data[1].at, body.cause)
+		}
+		for _, p := range data[:2] {
+			if p.cause.Nagle != 0 {
+				t.Errorf("nagle %v: segment at %v cause %+v: nothing held it", nagle, p.at, p.cause)
+			}
+		}
+	}
+}

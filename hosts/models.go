@@ -314,9 +314,9 @@ func readSome(h *Host, sk *socket, limit int, keep func([]byte)) (n int, eof boo
 	return n, false, nil
 }
 
-// writeSome writes bytes off..total of data (of filler when data is nil)
+// writeSome writes, on a socket of h, bytes off..total of data (of filler when data is nil)
 // as far as the send buffer allows, and returns the new offset.
-func writeSome(sk *socket, data []byte, total, off int) (int, *appErr) {
+func writeSome(h *Host, sk *socket, data []byte, total, off int) (int, *appErr) {
 	for off < total {
 		var r tcpip.Payloader
 		if data != nil {
@@ -324,7 +324,7 @@ func writeSome(sk *socket, data []byte, total, off int) (int, *appErr) {
 		} else {
 			r = &fillReader{off: off, n: total - off}
 		}
-		n, e := sk.ep.Write(r, tcpip.WriteOptions{})
+		n, e := h.write(sk.ep, r)
 		off += int(n)
 		if _, ok := e.(*tcpip.ErrWouldBlock); ok {
 			return off, nil

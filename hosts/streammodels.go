@@ -27,7 +27,7 @@ func newEchoServer(p *proc, cfg EchoServer) func() {
 	s.serve = func(c *serverConn) {
 		for !c.closed {
 			if len(c.echo) > 0 {
-				n, e := writeSome(c.sk, c.echo, len(c.echo), 0)
+				n, e := writeSome(s.h, c.sk, c.echo, len(c.echo), 0)
 				if e != nil {
 					s.fail(c, "echo", "send", e)
 					return
@@ -142,7 +142,7 @@ func newBulkSender(p *proc, cfg BulkSender) func() {
 		}
 		step := fmt.Sprintf("send %d bytes", cfg.Bytes)
 		var e *appErr
-		if sent, e = writeSome(sk, nil, cfg.Bytes, sent); e != nil {
+		if sent, e = writeSome(p.h, sk, nil, cfg.Bytes, sent); e != nil {
 			p.report(step, "send", outcome{err: e, bytes: sent})
 			p.closeSocket(sk, "")
 			done = true

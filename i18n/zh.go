@@ -393,6 +393,8 @@ var zh = map[string]string{
 	"diff.abortoverflow":         "netstack 没有 tcp_abort_on_overflow：它会丢弃这个 ACK 并重传 SYN-ACK；tcplab 发出 Linux 的 RST，并重置 netstack 的半连接（由 tcplab 模拟）",
 	"st.closed.abortoverflow":    "半连接被丢弃：它的第三次握手 ACK 遇到全连接队列已满，tcp_abort_on_overflow = 1 用 RST 作答（由 tcplab 模拟）",
 	"diff.finwait2":              "同一个报文段既确认了本端的 FIN，又带来了对端的 FIN：Linux 会先经过 FIN_WAIT_2 再进入 TIME_WAIT，如这一行所示；netstack 则从 FIN_WAIT_1 直接进入 TIME_WAIT（由 tcplab 模拟）",
+	"seg.nagle.ack":              "%[1]s 的 Nagle 算法在应用程序写入后把这些字节扣了 %[2]s：还有未确认的数据时，不足一个满报文段的数据要等待，直到第 %[3]d 帧的 ACK 到达才放行（TCP_NODELAY，即 nagle = false，会立即发送）",
+	"seg.nagle":                  "%[1]s 的 Nagle 算法在应用程序写入后把这些字节扣了 %[2]s：还有未确认的数据时，不足一个满报文段的数据要等待（TCP_NODELAY，即 nagle = false，会立即发送）",
 	"diff.delack.timer":          "%[1]s 等了 %[2]s，想让数据或 FIN 捎带这个 ACK，最后由延迟确认定时器发出，这与 Linux 一致（延迟确认：不在快速确认模式时，Linux 只在收到第二个满长度报文段、乱序数据，或关闭中的一端收到 FIN 时立即确认）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣下，到现在才让它发出（由 tcplab 模拟）",
 	"diff.delack.read.now":       "%s 像 Linux 一样把这个 ACK 扣下（延迟确认），在应用程序读取数据时发出：这次读取清空了由小报文段填入的接收队列（tcp_cleanup_rbuf）；netstack 对每个报文段都立即确认（由 tcplab 模拟）",
 	"diff.delack.read":           "%[1]s 像 Linux 一样把这个 ACK 扣了 %[2]s（延迟确认），在应用程序读取数据时发出：这次读取清空了由一个小报文段填入的接收队列（tcp_cleanup_rbuf）；netstack 对每个报文段都立即确认，所以 tcplab 把它的 ACK 扣到现在（由 tcplab 模拟）",

@@ -591,6 +591,12 @@ func (t *Tap) explainData(in *segInfo) {
 	if !in.retrans() && a&Retransmission != 0 {
 		r.note("ws.newdata")
 	}
+	switch {
+	case r.Cause.Nagle > 0 && r.Cause.Kind == event.ByArrival:
+		r.note("seg.nagle.ack", in.from, r.Cause.Nagle, r.Cause.Ref.Frame)
+	case r.Cause.Nagle > 0:
+		r.note("seg.nagle", in.from, r.Cause.Nagle)
+	}
 	if r.Cause.Diff == event.DiffSegmentSize {
 		mss := c.synOpts[in.o].MSS
 		r.note("diff.segsize", s.Len, mss, mss-12)

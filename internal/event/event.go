@@ -86,6 +86,11 @@ type Cause struct {
 	// estimated to have reached the host; with EmuDelayedAck, how long
 	// the ACK was held.
 	Delay time.Duration
+	// Nagle is, for a data segment whose bytes Nagle's algorithm held
+	// back (the sender had unacknowledged data and less than a full
+	// segment to send), how long they waited since the application wrote
+	// them; zero otherwise.
+	Nagle time.Duration
 }
 
 // Difference is something Linux would have done otherwise, which tcplab
