@@ -19,12 +19,13 @@ import (
 // tcp_send_delayed_ack, tcp_timer.c tcp_delack_timer_handler) acknowledges
 // at once only
 //   - in quick-ack mode: the first segments of a connection (up to 16
-//     ACKs), unless the connection has become interactive (its "ping-pong"
+//     ACKs, fewer with a small receive window), unless the connection has become interactive (its "ping-pong"
 //     mode: it sent data within the ACK timeout of receiving some, or a
 //     FIN reached it in ESTABLISHED);
 //   - when more than one full-sized segment (rcv_mss, measured from what
 //     arrives: tcp_measure_rcv_mss) is waiting to be acknowledged;
-//   - when data arrives out of order, again, or fills a hole;
+//   - when data arrives out of order, again, beyond the receive window (a
+//     zero-window probe), or fills a hole;
 //   - when the socket asked with TCP_QUICKACK, and when a FIN reaches a
 //     closing side.
 //
@@ -34,7 +35,7 @@ import (
 // (tcp_cleanup_rbuf), or the delayed-ACK timer sends it after the ACK
 // timeout, ato: 40 ms at first, adapted to how far apart data arrives
 // (tcp_event_data_recv), doubled each time the timer fires outside
-// ping-pong mode, bounded by the RTT and by 200 ms (500 ms for bulk data).
+// ping-pong mode, bounded by the RTT and by 200 ms.
 //
 // Under the linux profile the host follows these rules for every arrival,
 // and holds netstack's ACK back when Linux would have scheduled it: the
