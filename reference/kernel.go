@@ -75,6 +75,11 @@ type kernelRun struct {
 	errors []AppError
 }
 
+// ErrIncompleteCapture is the error of a kernel run whose capture lost
+// packets (tcpdump's ring was full): what it recorded is not all that was
+// sent. Running it again may succeed.
+var ErrIncompleteCapture = errors.New("the kernel run's capture is incomplete")
+
 // Run runs lab's scenario on the machine's kernel for the lab's time limit
 // of real time and returns what happened. The lab may use IPv4 hosts with
 // step scripts (no models), up to 250 hosts; links without impairments;
@@ -361,7 +366,7 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	}
 	defer tr.remove()
 	pcap := filepath.Join(dir, "sent.pcap")
-	dump := exec.Command("ip", "netns", "exec", r.sw, "tcpdump", "-i", "any", "-Q", "in", "-n", "-U", "--immediate-mode", "-w", pcap, "tcp")
+	dump := exec.Command("ip", "netns", "exec", r.sw, "tcpdump", "-i", "any", "-Q", "in", "-n", "-U", "--immediate-mode", "-B", "16384", "-w", pcap, "tcp")
 	stderr, err := dump.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -370,6 +375,9 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 		return nil, err
 	}
 	ready := make(chan string, 1)
+	// The packets tcpdump says the kernel dropped (its ring was full), from
+	// the statistics it prints as it exits.
+	stats := make(chan int, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		var lines []string
@@ -377,8 +385,14 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 			lines = append(lines, sc.Text())
 			if strings.Contains(sc.Text(), "listening on") {
 				ready <- ""
+				dropped := 0
 				for sc.Scan() {
+					var n int
+					if _, err := fmt.Sscanf(sc.Text(), "%d packets dropped by kernel", &n); err == nil {
+						dropped = n
+					}
 				}
+				stats <- dropped
 				return
 			}
 		}
@@ -418,6 +432,7 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	end := time.Since(r.start)
 	time.Sleep(20 * time.Millisecond) // frames in the capture's buffer
 	dump.Process.Signal(unix.SIGINT)
+	dropped := <-stats // read to the end before Wait closes the pipe
 	dump.Wait()
 	changes, err := tr.read()
 	if err != nil {
@@ -433,6 +448,9 @@ func (r *kernelRun) run(ctx context.Context) (*Record, error) {
 	}
 	r.teardownSockets()
 	r.wg.Wait()
+	if dropped > 0 {
+		return nil, fmt.Errorf("%w: tcpdump says the kernel dropped %d packets", ErrIncompleteCapture, dropped)
+	}
 	rec := &Record{End: end, Counters: counters}
 	frames, err := readPcap(pcap)
 	if err != nil {
