@@ -5,7 +5,8 @@
 // joined by veth pairs to a bridge in a namespace of its own (the switch),
 // sets the host's [hosts.tcp] settings as the sysctls of its namespace, and
 // runs the host's step scripts with real sockets in real time. tcpdump
-// captures every frame as it enters the bridge (what was sent), and a
+// captures every frame as it enters the bridge (what was sent; a run whose
+// tcpdump drops a frame fails with ErrIncompleteCapture), and a
 // tracefs instance records every socket state change
 // (sock:inet_sock_set_state). Addresses are remapped to a /24 of the run's
 // own, so that runs can proceed side by side; records name hosts, never
