@@ -555,13 +555,7 @@ func (h *Host) checkStates() {
 						t.local, t.remote = local, remote
 					}
 				}
-				if t.state == event.FinWait1 && st == event.TimeWait && h.settings.emulates() {
-					// Linux passes through FIN_WAIT_2 (EmuFinWait2).
-					c := h.cause
-					c.Emu = event.EmuFinWait2
-					h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: event.FinWait2, Cause: c})
-					t.state = event.FinWait2
-				}
+				h.linuxFinWait2(t, st)                                                                                                                                      // linux_counters.go
 				h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: st, Cause: h.linuxStateChange(t, st)}) // linux_counters.go
 				if t.state == event.Listen && st == event.Closed {
 					// Closing a listener resets the connections in

@@ -76,6 +76,21 @@ func (h *Host) linuxStateChange(t *trackedEP, to event.State) event.Cause {
 	return c
 }
 
+// linuxFinWait2 reports t's passage through FIN_WAIT_2 when it goes from
+// FIN_WAIT_1 to TIME_WAIT on one segment (EmuFinWait2): Linux passes
+// through FIN_WAIT_2 (tcp_rcv_state_process, then tcp_fin), netstack does
+// not. t's state is then FIN_WAIT_2, which the change to TIME_WAIT starts
+// from.
+func (h *Host) linuxFinWait2(t *trackedEP, to event.State) {
+	if t.state != event.FinWait1 || to != event.TimeWait || !h.settings.emulates() {
+		return
+	}
+	c := h.cause
+	c.Emu = event.EmuFinWait2
+	h.obs.StateChange(&event.StateChange{At: h.now(), Host: h.name, Local: t.local, Remote: t.remote, From: t.state, To: event.FinWait2, Cause: c})
+	t.state = event.FinWait2
+}
+
 // linuxAckDropped counts a final ACK netstack dropped on a full accept
 // queue without counting it.
 func (h *Host) linuxAckDropped() {

@@ -56,10 +56,6 @@ const (
 	delackMin = 40 * time.Millisecond
 	// delackMax is TCP_DELACK_MAX (and icsk_delack_max's default).
 	delackMax = 200 * time.Millisecond
-	// delackBulkMax bounds the timeout of bulk data: HZ/2. Linux then
-	// bounds every timeout by icsk_delack_max (delackMax by default), so
-	// it only matters where that is raised, which tcplab does not offer.
-	delackBulkMax = 500 * time.Millisecond
 	// maxQuickAcks is TCP_MAX_QUICKACKS.
 	maxQuickAcks = 16
 	// initRcvMSS is TCP_MSS_DEFAULT, where a connection's estimate of
@@ -185,15 +181,13 @@ func (h *Host) linuxArrived(a *arrival) {
 			beyond = true
 		}
 	}
-	if beyond {
+	if s.Len > 0 {
 		d.unacked += s.Len
-	} else if s.Len > 0 {
-		if d.high.LessThan(s.End()) {
+		if !beyond && d.high.LessThan(s.End()) {
 			d.high = s.End()
 		}
-		d.unacked += s.Len
-		if !again && !ahead {
-			h.delackDataRecv(d, s, now)
+		if !beyond && !again && !ahead {
+			d.dataRecv(s, now)
 		}
 	}
 	if !h.settings.Linux.DelayedAck {
@@ -206,7 +200,7 @@ func (h *Host) linuxArrived(a *arrival) {
 	case again, beyond:
 		// A retransmit, or data beyond the window: tcp_data_queue
 		// forces an immediate ACK and enters quick-ack mode.
-		d.quick = max(d.quick, h.quickAcks(d))
+		d.quick = max(d.quick, d.quickAcks())
 		d.pingpong, d.ato = false, delackMin
 	case ahead, hole:
 		// Out of order (a duplicate ACK at once), or in order while data
@@ -219,24 +213,24 @@ func (h *Host) linuxArrived(a *arrival) {
 	}
 }
 
-// delackDataRecv follows Linux's tcp_event_data_recv and
+// dataRecv follows Linux's tcp_event_data_recv and
 // tcp_measure_rcv_mss for in-order data: the ACK timeout adapts to how far
 // apart data arrives, quick-ack mode starts with the first data and again
 // after a silence longer than the RTO, and the estimate of a full segment
 // follows the segments that arrive.
-func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) {
+func (d *delack) dataRecv(s *segment.Segment, now time.Duration) {
 	switch m := now - d.lrcv; {
 	case d.ato == 0:
-		d.quick, d.ato = max(d.quick, h.quickAcks(d)), delackMin
+		d.quick, d.ato = max(d.quick, d.quickAcks()), delackMin
 	case m <= delackMin/2:
 		d.ato = d.ato/2 + delackMin/2
 	case m < d.ato:
 		d.ato = d.ato/2 + m
-		if rto := h.delackRTO(d); rto > 0 && d.ato > rto {
+		if rto := d.rto(); rto > 0 && d.ato > rto {
 			d.ato = rto
 		}
-	case m > h.delackRTO(d):
-		d.quick = max(d.quick, h.quickAcks(d))
+	case m > d.rto():
+		d.quick = max(d.quick, d.quickAcks())
 	}
 	d.lrcv = now
 	// tcp_measure_rcv_mss.
@@ -272,7 +266,7 @@ func (h *Host) delackDataRecv(d *delack, s *segment.Segment, now time.Duration) 
 // quickAcks returns how many quick ACKs Linux grants
 // (tcp_incr_quickack): half the receive window in segments, at least 2,
 // at most 16.
-func (h *Host) quickAcks(d *delack) int {
+func (d *delack) quickAcks() int {
 	if d.ep == nil {
 		return maxQuickAcks
 	}
@@ -287,31 +281,27 @@ func (h *Host) quickAcks(d *delack) int {
 	return min(q, maxQuickAcks)
 }
 
-// delackRTO returns the connection's retransmission timeout, which bounds
-// the ACK timeout.
-func (h *Host) delackRTO(d *delack) time.Duration {
+// rto returns the connection's retransmission timeout, which bounds the
+// ACK timeout.
+func (d *delack) rto() time.Duration {
 	if d.ep == nil {
 		return 0
 	}
 	return senderRTO(d.ep)
 }
 
-// delackTimeout returns how long Linux waits for a scheduled ACK
-// (tcp_send_delayed_ack): the ACK timeout, bounded by the smoothed RTT and
-// by 200 ms (500 ms for bulk data outside ping-pong mode).
-func (h *Host) delackTimeout(d *delack) time.Duration {
+// timeout returns how long Linux waits for a scheduled ACK
+// (tcp_send_delayed_ack): the ACK timeout, bounded by the smoothed RTT (at
+// least 40 ms) and by icsk_delack_max, 200 ms. (Linux first bounds it by
+// 500 ms, or 200 ms in ping-pong mode or after a pushed segment; the 200 ms
+// bound that follows makes those moot unless icsk_delack_max is raised,
+// which tcplab does not offer.)
+func (d *delack) timeout() time.Duration {
 	ato := d.ato
-	if ato > delackMin {
-		most := delackBulkMax
-		if d.pingpong || d.pushed {
-			most = delackMax
+	if ato > delackMin && d.ep != nil {
+		if srtt := senderSRTT(d.ep); srtt > 0 {
+			ato = min(ato, max(srtt, delackMin))
 		}
-		if d.ep != nil {
-			if srtt := senderSRTT(d.ep); srtt > 0 {
-				most = min(most, max(srtt, delackMin))
-			}
-		}
-		ato = min(ato, most)
 	}
 	return min(ato, delackMax)
 }
@@ -335,8 +325,9 @@ func (h *Host) linuxSent(p *outbound, s *segment.Segment) (hold bool) {
 	}
 	if s.Flags&segment.RST != 0 {
 		d.held = false // the connection is over: no ACK is owed
+		return false
 	}
-	if s.Flags&segment.ACK == 0 || s.Flags&segment.RST != 0 {
+	if s.Flags&segment.ACK == 0 {
 		return false
 	}
 	if !d.hasRcv || d.high.LessThan(s.Ack) {
@@ -381,7 +372,7 @@ func (h *Host) linuxSent(p *outbound, s *segment.Segment) (hold bool) {
 // sends it after all: a scheduled ACK whose timer is about to fire goes at
 // once.
 func (h *Host) delackSchedule(k connKey, d *delack, now time.Duration) bool {
-	ato := h.delackTimeout(d)
+	ato := d.timeout()
 	if ato == 0 {
 		// No data has arrived (a bare FIN): no ACK timeout yet, and
 		// Linux's timer fires at the next tick. tcplab takes that as at
@@ -438,7 +429,7 @@ func (h *Host) delackFired(k connKey, d *delack) {
 	h.obs.Timer(&event.Timer{At: now, Host: h.name, Local: k.local, Remote: k.remote, Kind: event.TimerDelayedAck, State: state})
 	if d.pingpong {
 		d.pingpong, d.ato = false, delackMin
-	} else if rto := h.delackRTO(d); rto > 0 {
+	} else if rto := d.rto(); rto > 0 {
 		d.ato = min(2*d.ato, rto)
 	} else {
 		d.ato *= 2

@@ -58,8 +58,8 @@ func (h *Host) checkNagle(ep *tcp.Endpoint, before seqnum.Value, n int) {
 	if unsent <= 0 || s.Outstanding == 0 || s.Outstanding >= s.Cwnd {
 		return // all sent, nothing outstanding, or the congestion window is full
 	}
-	room := int(s.SndNxt.Size(s.SndUna.Add(seqnum.Size(s.SndWnd))))
-	if s.SndUna.Add(seqnum.Size(s.SndWnd)).LessThan(s.SndNxt) || unsent >= room || unsent >= s.MSS {
+	end := s.SndUna.Add(seqnum.Size(s.SndWnd)) // the window's right edge
+	if end.LessThan(s.SndNxt) || unsent >= int(s.SndNxt.Size(end)) || unsent >= s.MSS {
 		return // the window holds it back, or a full segment waits
 	}
 	t := h.known[ep]

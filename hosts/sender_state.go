@@ -169,12 +169,8 @@ func (l *sndLayout) readInto(ep *tcp.Endpoint, s *event.SenderState) bool {
 		RTTValid:    *(*bool)(at(l.rttInited)),
 		Recovery:    *(*bool)(at(l.recovery)),
 	}
-	if rcv := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.rcv)); rcv != nil {
-		nxt := *(*seqnum.Value)(unsafe.Add(rcv, l.rcvNxt))
-		acc := *(*seqnum.Value)(unsafe.Add(rcv, l.rcvAcc))
-		if nxt.LessThanEq(acc) {
-			s.RcvWnd = uint32(nxt.Size(acc))
-		}
+	if _, wnd, ok := l.receiveWindow(ep); ok {
+		s.RcvWnd = uint32(wnd)
 	}
 	return true
 }
@@ -246,6 +242,11 @@ func receiveWindow(ep *tcp.Endpoint) (nxt seqnum.Value, wnd seqnum.Size, ok bool
 	if !found {
 		return 0, 0, false
 	}
+	return l.receiveWindow(ep)
+}
+
+// receiveWindow is the package's receiveWindow, with the layout found.
+func (l *sndLayout) receiveWindow(ep *tcp.Endpoint) (nxt seqnum.Value, wnd seqnum.Size, ok bool) {
 	rcv := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(ep), l.rcv))
 	if rcv == nil {
 		return 0, 0, false

@@ -77,14 +77,7 @@ func TestAgainstLinux(t *testing.T) {
 	for i, sc := range scenarios {
 		results[i] = make(chan result, 1)
 		go func() {
-			lab, err := openLab(sc.lab)
-			if err != nil {
-				results[i] <- result{err: err}
-				return
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), lab.TimeLimit+time.Minute)
-			defer cancel()
-			rec, err := Run(ctx, lab)
+			rec, err := runKernel(sc.lab)
 			results[i] <- result{rec, err}
 		}()
 	}
